@@ -1,0 +1,10 @@
+/** The only exit codes reconcile uses, everywhere. */
+export const ExitCode = {
+  /** Valid, converged, nothing to change. */
+  ok: 0,
+  /** An error: invalid spec, unreachable host, failed action. */
+  error: 1,
+  /** Changes pending (plan) or drift found (check). */
+  changes: 2,
+} as const;
+export type ExitCode = (typeof ExitCode)[keyof typeof ExitCode];

@@ -1,0 +1,87 @@
+import { readFileSync } from 'node:fs';
+import { Command, CommanderError, Option } from 'commander';
+import { ExitCode } from './exit-codes.js';
+import { parseLimit, parsePositiveInt, type GlobalOptions } from './options.js';
+
+// Only commander loads at start-up; each command imports what it needs when it runs, so
+// `reconcile --version` and `--help` stay fast.
+const version = (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+
+const EXAMPLES = `
+Examples:
+  reconcile validate                      check hosts.yaml and setup.yaml; nothing is sent
+  reconcile --dry-run                     show what apply would change, with diffs and restarts
+  reconcile plan --limit prefect-host     the same, for one host
+  reconcile apply                         converge every host
+  reconcile check --json                  read-only drift check for cron (exit 0 in sync, 2 drift, 1 error)
+
+Exit codes: 0 success or nothing to change, 2 changes pending or drift found, 1 error.`;
+
+type Action = (options: GlobalOptions) => Promise<ExitCode>;
+
+function buildProgram(run: (action: () => Promise<Action>, command: Command) => Promise<void>): Command {
+  const program = new Command('reconcile')
+    .description('Declarative configuration reconciler: converge Linux hosts over SSH to the state in setup.yaml.')
+    .version(version, '-V, --version', 'print the version')
+    .option('-i, --inventory <file>', 'inventory of hosts', 'hosts.yaml')
+    .option('-f, --file <file>', 'desired state', 'setup.yaml')
+    .option('--limit <names>', 'only these hosts (comma-separated, repeatable)', parseLimit)
+    .option('--json', 'machine-readable output')
+    .option('--no-color', 'plain output (also NO_COLOR=1)')
+    .addOption(new Option('--concurrency <n>', 'hosts worked on at once').default(10).argParser(parsePositiveInt))
+    .option('--dry-run', 'show the plan without changing anything (same as `reconcile plan`)')
+    .addHelpText('after', EXAMPLES)
+    .showHelpAfterError('(run reconcile --help for usage)')
+    .exitOverride();
+
+  program.command('validate').description('check both spec files against their schemas; nothing is sent to any host')
+    .action((_o, cmd: Command) => run(async () => (await import('./commands/validate.js')).validateCommand, cmd));
+  program.command('plan').description('show, per host, every action apply would take (exit 2 when there are changes)')
+    .action((_o, cmd: Command) => run(async () => (await import('./commands/engine.js')).planCommand, cmd));
+  program.command('apply').description('converge every host to the desired state')
+    .option('--dry-run', 'only show the plan (same as `reconcile plan`)')
+    .action((_o, cmd: Command) => run(async () => {
+      const commands = await import('./commands/engine.js');
+      return cmd.opts().dryRun ? commands.planCommand : commands.applyCommand;
+    }, cmd));
+  program.command('check').description('read-only drift check: exit 0 in sync, 2 drift, 1 error')
+    .action((_o, cmd: Command) => run(async () => (await import('./commands/engine.js')).checkCommand, cmd));
+  program.action((_o, cmd: Command) => {
+    if (!cmd.opts().dryRun) return void cmd.help({ error: true });
+    return run(async () => (await import('./commands/engine.js')).planCommand, cmd);
+  });
+  return program;
+}
+
+/** The one error boundary: decides every exit code, and never shows a stack trace to a user. */
+async function main(argv: string[]): Promise<ExitCode> {
+  let exitCode: ExitCode = ExitCode.ok;
+  const program = buildProgram(async (load, command) => {
+    const action = await load();
+    exitCode = await action(command.optsWithGlobals<GlobalOptions>());
+  });
+  try {
+    await program.parseAsync(argv);
+    return exitCode;
+  } catch (error) {
+    return reportError(error);
+  }
+}
+
+async function reportError(error: unknown): Promise<ExitCode> {
+  if (error instanceof CommanderError) {
+    // --help and --version end here too; commander has already printed what it had to.
+    return error.exitCode === 0 ? ExitCode.ok : ExitCode.error;
+  }
+  const { SpecError } = await import('../spec/diagnostic.js');
+  if (error instanceof SpecError) {
+    process.stderr.write(`${error.message}\n${error.diagnostics.length} problem${error.diagnostics.length === 1 ? '' : 's'} found\n`);
+  } else if (error instanceof Error && (error.name === 'UsageError' || process.env.RECONCILE_DEBUG === undefined)) {
+    process.stderr.write(`reconcile: ${error.message}\n`);
+  } else {
+    process.stderr.write(`reconcile: internal error (please report): ${error instanceof Error ? error.stack : String(error)}\n`);
+  }
+  return ExitCode.error;
+}
+
+process.exitCode = await main(process.argv);

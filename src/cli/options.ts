@@ -1,0 +1,24 @@
+/** Options every command accepts (commander's optsWithGlobals merges them). */
+export interface GlobalOptions {
+  inventory: string;
+  file: string;
+  limit?: string[];
+  json?: boolean;
+  color: boolean;
+  concurrency: number;
+}
+
+export function parseLimit(value: string, previous: string[] = []): string[] {
+  return [...previous, ...value.split(',').map((s) => s.trim()).filter(Boolean)];
+}
+
+export function parsePositiveInt(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1) throw new Error(`expected a positive whole number, got '${value}'`);
+  return n;
+}
+
+/** Colour only for people: not with --no-color, NO_COLOR, --json or a pipe. */
+export function useColor(options: GlobalOptions): boolean {
+  return options.color && !options.json && !('NO_COLOR' in process.env) && process.stdout.isTTY === true;
+}

@@ -1,0 +1,16 @@
+import { loadSpec, type Spec } from '../spec/load.js';
+import { didYouMean } from '../spec/suggest.js';
+import type { GlobalOptions } from './options.js';
+import { UsageError } from './usage-error.js';
+
+/** The spec, narrowed to the hosts --limit names (each must exist). */
+export async function loadSelectedSpec(options: GlobalOptions): Promise<Spec> {
+  const spec = await loadSpec(options.inventory, options.file);
+  if (!options.limit) return spec;
+  const known = spec.hosts.map((h) => h.target.name);
+  const unknown = options.limit.filter((name) => !known.includes(name));
+  if (unknown.length > 0) {
+    throw new UsageError(unknown.map((n) => `--limit: no host '${n}' in ${options.inventory}${didYouMean(n, known)}`).join('\n'));
+  }
+  return { ...spec, hosts: spec.hosts.filter((h) => options.limit!.includes(h.target.name)) };
+}

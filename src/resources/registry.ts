@@ -1,0 +1,30 @@
+import type { Resource } from '../spec/generated/setup.js';
+import { directory } from './directory.js';
+import { file } from './file.js';
+import { line } from './line.js';
+import { prefectDeployments } from './prefect-deployments.js';
+import { prefectProfile } from './prefect-profile.js';
+import { prefectWorkPool } from './prefect-work-pool.js';
+import { pythonVenv } from './python-venv.js';
+import { systemdService } from './systemd-service.js';
+import type { ResourceType } from './types.js';
+
+type Registry = { [K in Resource['kind']]: ResourceType<Extract<Resource, { kind: K }>> };
+
+/** Every resource type, by kind: the one place that lists them. */
+const registry: Registry = {
+  directory,
+  file,
+  line,
+  systemd_service: systemdService,
+  python_venv: pythonVenv,
+  prefect_profile: prefectProfile,
+  prefect_work_pool: prefectWorkPool,
+  prefect_deployments: prefectDeployments,
+};
+
+export const resourceKinds = Object.keys(registry) as Resource['kind'][];
+
+export function resourceType(kind: Resource['kind']): ResourceType {
+  return registry[kind] as ResourceType;
+}

@@ -1,0 +1,86 @@
+/* Generated from schemas/hosts.schema.json by scripts/gen-types.mjs; do not edit. Run: npm run gen:types */
+
+/**
+ * One host: its address, connection settings (each overrides defaults) and variables.
+ *
+ * This interface was referenced by `ReconcileInventoryHostsYaml`'s JSON-Schema
+ * via the `definition` "host".
+ */
+export type Host = Connection & {
+  /**
+   * Host name or IP address to connect to; also the default of the variable prefect_host.
+   */
+  address: string;
+  /**
+   * Variables for this host, used in setup.yaml as {{ name }}. They override setup.yaml's vars.
+   */
+  vars?: {
+    /**
+     * A variable's value: a string, number or boolean.
+     */
+    [k: string]: string | number | boolean;
+  };
+};
+/**
+ * A POSIX user name.
+ *
+ * This interface was referenced by `ReconcileInventoryHostsYaml`'s JSON-Schema
+ * via the `definition` "user_name".
+ */
+export type UserName = string;
+
+/**
+ * Which hosts reconcile manages and how to reach each of them.
+ */
+export interface ReconcileInventoryHostsYaml {
+  /**
+   * Optional schema reference for editors; ignored by reconcile.
+   */
+  $schema?: string;
+  /**
+   * Connection settings every host inherits unless it sets its own.
+   */
+  defaults?: Connection;
+  /**
+   * The hosts, by inventory name. The name is what --limit and reports use.
+   */
+  hosts: {
+    [k: string]: Host;
+  };
+}
+/**
+ * How to connect to a host and run commands there (shared by defaults and each host).
+ *
+ * This interface was referenced by `ReconcileInventoryHostsYaml`'s JSON-Schema
+ * via the `definition` "connection".
+ */
+export interface Connection {
+  /**
+   * Login user on the host. Default: the user running reconcile.
+   */
+  user?: string;
+  /**
+   * SSH port. Default 22.
+   */
+  port?: number;
+  /**
+   * Private key file for login ('~' is the control machine's home). Default: the ssh-agent in SSH_AUTH_SOCK.
+   */
+  identity_file?: string;
+  /**
+   * known_hosts file the host key is checked against ('~' allowed). Default ~/.ssh/known_hosts. Unknown and changed keys are refused.
+   */
+  known_hosts?: string;
+  /**
+   * Run privileged steps as root through 'sudo -n' (a sudo that asks for a password is an error). Default false.
+   */
+  become?: boolean;
+  /**
+   * 'ssh' (default) connects over SSH; 'local' runs the same scripts on this machine without SSH (for address localhost).
+   */
+  connection?: 'ssh' | 'local';
+  /**
+   * Seconds to wait for the SSH connection before the host is reported unreachable. Default 10.
+   */
+  connect_timeout?: number;
+}

@@ -1,0 +1,395 @@
+/* Generated from schemas/setup.schema.json by scripts/gen-types.mjs; do not edit. Run: npm run gen:types */
+
+/**
+ * One resource; 'kind' says which type.
+ *
+ * This interface was referenced by `ReconcileDesiredStateSetupYaml`'s JSON-Schema
+ * via the `definition` "resource".
+ */
+export type Resource =
+  Directory | File | Line | SystemdService | PythonVenv | PrefectProfile | PrefectWorkPool | PrefectDeployments;
+/**
+ * The resource's name in plans and reports. Default: kind and path (or unit, pool, profile). Names are unique.
+ *
+ * This interface was referenced by `ReconcileDesiredStateSetupYaml`'s JSON-Schema
+ * via the `definition` "name".
+ */
+export type Name = string;
+/**
+ * An absolute path on the host.
+ *
+ * This interface was referenced by `ReconcileDesiredStateSetupYaml`'s JSON-Schema
+ * via the `definition` "absolute_path".
+ */
+export type AbsolutePath = string;
+/**
+ * A systemd unit name, with its suffix.
+ *
+ * This interface was referenced by `ReconcileDesiredStateSetupYaml`'s JSON-Schema
+ * via the `definition` "unit_name".
+ */
+export type UnitName = string;
+/**
+ * A pip requirement pinned to one version: name==version.
+ *
+ * This interface was referenced by `ReconcileDesiredStateSetupYaml`'s JSON-Schema
+ * via the `definition` "package_requirement".
+ */
+export type PackageRequirement = string;
+/**
+ * A POSIX user or group name.
+ *
+ * This interface was referenced by `ReconcileDesiredStateSetupYaml`'s JSON-Schema
+ * via the `definition` "user_name".
+ */
+export type UserName = string;
+/**
+ * Permission bits as an octal string, e.g. "0644".
+ *
+ * This interface was referenced by `ReconcileDesiredStateSetupYaml`'s JSON-Schema
+ * via the `definition` "mode".
+ */
+export type Mode = string;
+
+/**
+ * What every host in the inventory should look like: variables and an ordered list of resources.
+ */
+export interface ReconcileDesiredStateSetupYaml {
+  /**
+   * Optional schema reference for editors; ignored by reconcile.
+   */
+  $schema?: string;
+  /**
+   * Default variables, used in any string as {{ name }}. A host's vars in hosts.yaml override them. Built in: address (the host's address) and host_name (its inventory name). A value may itself use {{ address }} or {{ host_name }}.
+   */
+  vars?: {
+    /**
+     * A variable's value: a string, number or boolean.
+     */
+    [k: string]: string | number | boolean;
+  };
+  /**
+   * The resources to converge. Order matters only where no dependency decides it: directories come before what they contain, files and venvs before the services that use them.
+   *
+   * @minItems 1
+   */
+  resources: [Resource, ...Resource[]];
+}
+/**
+ * A directory with its owner, group and mode. Missing parents are created (owned by root).
+ *
+ * This interface was referenced by `ReconcileDesiredStateSetupYaml`'s JSON-Schema
+ * via the `definition` "directory".
+ */
+export interface Directory {
+  /**
+   * A directory.
+   */
+  kind: 'directory';
+  name?: Name;
+  path: AbsolutePath;
+  /**
+   * Owning user. Default root.
+   */
+  owner?: string;
+  /**
+   * Owning group. Default: the owner's primary group.
+   */
+  group?: string;
+  /**
+   * Permission bits. Default "0755".
+   */
+  mode?: string;
+}
+/**
+ * A file with exact content, owner, group and mode, written atomically (temp file, fsync, rename).
+ *
+ * This interface was referenced by `ReconcileDesiredStateSetupYaml`'s JSON-Schema
+ * via the `definition` "file".
+ */
+export interface File {
+  /**
+   * A file.
+   */
+  kind: 'file';
+  name?: Name;
+  path: AbsolutePath;
+  /**
+   * The file's content, with {{ variables }} filled in. Exactly one of content and source.
+   */
+  content?: string;
+  /**
+   * A file on the control machine, relative to setup.yaml, whose bytes are the content (not templated). Exactly one of content and source.
+   */
+  source?: string;
+  /**
+   * Owning user. Default root.
+   */
+  owner?: string;
+  /**
+   * Owning group. Default: the owner's primary group.
+   */
+  group?: string;
+  /**
+   * Permission bits. Default "0644".
+   */
+  mode?: string;
+  /**
+   * A command that checks the new content before it replaces the old; %s is a copy of the new file under its final name in a private temp dir. Non-zero exit refuses the change.
+   */
+  validate?: string;
+  /**
+   * Keep the previous version under /var/lib/reconcile/backups (never beside the file). Default false.
+   */
+  backup?: boolean;
+  /**
+   * Services (declared in this file) to restart after this file changes.
+   */
+  notifies?: UnitName[];
+}
+/**
+ * One line in a file, leaving every other line alone. With match, the first line matching it is replaced; else the line is appended when absent.
+ *
+ * This interface was referenced by `ReconcileDesiredStateSetupYaml`'s JSON-Schema
+ * via the `definition` "line".
+ */
+export interface Line {
+  /**
+   * A line in a file.
+   */
+  kind: 'line';
+  name?: Name;
+  path: AbsolutePath;
+  /**
+   * The exact line, without its line break.
+   */
+  line: string;
+  /**
+   * A regular expression (JavaScript syntax) for the line to replace, e.g. ^alias prefect-cli=.
+   */
+  match?: string;
+  /**
+   * Owner when the file is created. Default root.
+   */
+  owner?: string;
+  /**
+   * Group when the file is created. Default: the owner's primary group.
+   */
+  group?: string;
+  /**
+   * Mode when the file is created. Default "0644".
+   */
+  mode?: string;
+}
+/**
+ * A systemd service: its unit file, enabled at boot or not, running or stopped. A changed unit is daemon-reloaded once and restarted once, after all writes.
+ *
+ * This interface was referenced by `ReconcileDesiredStateSetupYaml`'s JSON-Schema
+ * via the `definition` "systemd_service".
+ */
+export interface SystemdService {
+  /**
+   * A systemd service.
+   */
+  kind: 'systemd_service';
+  name?: Name;
+  /**
+   * A systemd unit name, with its suffix.
+   */
+  unit: string;
+  /**
+   * The unit file's content, with {{ variables }} filled in. Checked with systemd-analyze verify under its real name before it is installed.
+   */
+  content: string;
+  /**
+   * Started at boot. Default true.
+   */
+  enabled?: boolean;
+  /**
+   * Running or stopped. Default running.
+   */
+  state?: 'running' | 'stopped';
+  /**
+   * Services declared here that must be converged (and healthy) before this one is started or restarted.
+   */
+  after?: UnitName[];
+  health?: HttpHealth;
+}
+/**
+ * An HTTP check that says the service works (not only that systemd runs it). After a restart, apply waits for it and rolls the unit back if it never passes; check reports it.
+ *
+ * This interface was referenced by `ReconcileDesiredStateSetupYaml`'s JSON-Schema
+ * via the `definition` "http_health".
+ */
+export interface HttpHealth {
+  /**
+   * URL requested from the host itself, e.g. http://{{ prefect_host }}:4200/api/health.
+   */
+  url: string;
+  /**
+   * Seconds to wait for health after a start or restart. Default 60.
+   */
+  timeout?: number;
+}
+/**
+ * A Python virtual environment with pinned packages, installed with pip.
+ *
+ * This interface was referenced by `ReconcileDesiredStateSetupYaml`'s JSON-Schema
+ * via the `definition` "python_venv".
+ */
+export interface PythonVenv {
+  /**
+   * A Python venv.
+   */
+  kind: 'python_venv';
+  name?: Name;
+  path: AbsolutePath;
+  /**
+   * An absolute path on the host.
+   */
+  python?: string;
+  /**
+   * User that owns the venv and runs pip. Default root.
+   */
+  owner?: string;
+  /**
+   * Pinned packages, e.g. prefect==3.6.4.
+   *
+   * @minItems 1
+   */
+  packages: [PackageRequirement, ...PackageRequirement[]];
+  /**
+   * Extra pip install options, e.g. [--index-url, https://pypi.example/simple]. The host's pip configuration applies too.
+   *
+   * Items: One pip argument.
+   */
+  pip_args?: string[];
+}
+/**
+ * A profile in the user's Prefect profiles.toml. Only this profile's keys are edited; other profiles, keys and comments stay.
+ *
+ * This interface was referenced by `ReconcileDesiredStateSetupYaml`'s JSON-Schema
+ * via the `definition` "prefect_profile".
+ */
+export interface PrefectProfile {
+  /**
+   * A Prefect profile.
+   */
+  kind: 'prefect_profile';
+  name?: Name;
+  /**
+   * Profile name, e.g. selfhost.
+   */
+  profile: string;
+  /**
+   * The user whose profiles.toml this is; it owns the file.
+   */
+  user: string;
+  /**
+   * An absolute path on the host.
+   */
+  prefect_home?: string;
+  /**
+   * Settings of the profile, e.g. PREFECT_API_URL.
+   */
+  settings: {
+    /**
+     * The setting's value.
+     */
+    [k: string]: string;
+  };
+  /**
+   * Make this the active profile. Default false (leave 'active' alone).
+   */
+  active?: boolean;
+}
+/**
+ * A Prefect work pool on the server, read and changed through the server's REST API from the host.
+ *
+ * This interface was referenced by `ReconcileDesiredStateSetupYaml`'s JSON-Schema
+ * via the `definition` "prefect_work_pool".
+ */
+export interface PrefectWorkPool {
+  /**
+   * A Prefect work pool.
+   */
+  kind: 'prefect_work_pool';
+  name?: Name;
+  /**
+   * The pool's name, e.g. projections-local.
+   */
+  pool: string;
+  /**
+   * Worker type, e.g. process.
+   */
+  type: string;
+  /**
+   * Most flow runs at once in the pool; null for no limit.
+   */
+  concurrency_limit?: number | null;
+  /**
+   * Paused pools hand out no runs. Default false.
+   */
+  paused?: boolean;
+  /**
+   * The Prefect API as seen from the host, e.g. http://{{ prefect_host }}:4200/api.
+   */
+  api_url: string;
+  /**
+   * If set, a worker must have sent a heartbeat to this pool within this many seconds (checked after apply and by check).
+   */
+  worker_heartbeat_within?: number;
+  /**
+   * Services that must be running and healthy first (the Prefect server).
+   */
+  after?: UnitName[];
+}
+/**
+ * The deployments declared in a project's prefect.yaml on the host, kept registered on the server with 'prefect deploy'.
+ *
+ * This interface was referenced by `ReconcileDesiredStateSetupYaml`'s JSON-Schema
+ * via the `definition` "prefect_deployments".
+ */
+export interface PrefectDeployments {
+  /**
+   * Deployments from prefect.yaml.
+   */
+  kind: 'prefect_deployments';
+  name?: Name;
+  /**
+   * An absolute path on the host.
+   */
+  project_dir: string;
+  /**
+   * File name of the deployment file. Default prefect.yaml.
+   */
+  prefect_file?: string;
+  /**
+   * Which deployments: "all" (default) or a list of names.
+   */
+  names?: 'all' | [string, ...string[]];
+  /**
+   * User that runs prefect deploy (the project's owner).
+   */
+  user: string;
+  /**
+   * An absolute path on the host.
+   */
+  venv: string;
+  /**
+   * Prefect profile to deploy with (PREFECT_PROFILE).
+   */
+  profile?: string;
+  /**
+   * The Prefect API as seen from the host.
+   */
+  api_url: string;
+  /**
+   * Delete deployments on the server that the file no longer declares. Default false: they are only reported.
+   */
+  prune?: boolean;
+  /**
+   * Services that must be running and healthy first.
+   */
+  after?: UnitName[];
+}
