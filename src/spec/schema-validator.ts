@@ -46,7 +46,8 @@ export function validateAgainstSchema(name: SchemaName, value: unknown, source: 
  */
 function relevantErrors(errors: ErrorObject[]): ErrorObject[] {
   const oneOfs = errors.filter((e) => e.keyword === 'oneOf');
-  return errors.filter(
+  // A bad mapping key is reported by the keyword that failed inside propertyNames; ajv adds a vaguer repeat.
+  return errors.filter((e) => e.keyword !== 'propertyNames').filter(
     (e) =>
       !oneOfs.some(
         (o) => o !== e && e.schemaPath.startsWith(o.schemaPath.replace(/\/oneOf$/, '/oneOf/')) && e.instancePath.startsWith(o.instancePath),
@@ -104,8 +105,11 @@ function describe(error: ErrorObject, path: string[], root: Schema): Description
       const forms = ((parent.oneOf as Schema[] | undefined) ?? []).map((s) => String(s.description ?? JSON.stringify(s)));
       return { field: path, at: 'value', message: `${label}must be ${forms.join(' or ')}` };
     }
-    case 'propertyNames':
-      return { field: [...path, String(params.propertyName)], at: 'key', message: `'${String(params.propertyName)}' is not an allowed name here` };
+    case 'minItems':
+    case 'minProperties': {
+      const n = Number(params.limit);
+      return { field: path, at: 'value', message: `${label}must have at least ${n} ${n === 1 ? 'entry' : 'entries'}` };
+    }
     default:
       return { field: path, at: 'value', message: `${label}${error.message ?? 'is invalid'}` };
   }

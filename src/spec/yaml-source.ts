@@ -65,6 +65,7 @@ function yamlMessage(code: string, message: string): string {
     TAB_AS_INDENT: ' (indent with spaces)',
     TAG_RESOLVE_FAILED: ' (reconcile knows no such tag)',
   };
+  if (code === 'MULTIPLE_DOCS') return 'YAML: a spec file holds one document; remove the --- separator and merge the two';
   return `YAML: ${first}${advice[code] ?? ''}`;
 }
 

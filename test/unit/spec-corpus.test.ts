@@ -1,0 +1,89 @@
+import { readdirSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { formatDiagnostic, SpecError } from '../../src/spec/diagnostic.js';
+import { loadSpec } from '../../src/spec/load.js';
+
+const dir = 'test/fixtures/broken';
+
+/** Each broken file, the exact place of its (first) problem, and what the message must say. */
+const corpus: [file: string, at: string, fragment: string][] = [
+  ['setup-yaml-syntax.yaml', '4:1', 'Missing closing "quote'],
+  ['setup-duplicate-key.yaml', '5:5', 'Map keys must be unique'],
+  ['setup-tab-indent.yaml', '3:1', 'Tabs are not allowed as indentation (indent with spaces)'],
+  ['setup-unknown-key-typo.yaml', '4:5', "unknown key 'mdoe' (did you mean 'mode'?)"],
+  ['setup-unknown-top-level-key.yaml', '1:1', "missing required key 'resources'"],
+  ['setup-resources-not-a-list.yaml', '2:3', 'resources: must be a list, not a mapping'],
+  ['setup-missing-required.yaml', '2:5', "resources[0]: missing required key 'path'"],
+  ['setup-bad-enum.yaml', '5:12', `state: must be "running" or "stopped", not "runing" (did you mean 'running'?)`],
+  ['setup-unknown-kind.yaml', '4:11', "unknown resource kind 'fille' (did you mean 'file'?)"],
+  ['setup-kind-not-string.yaml', '2:11', 'kind must be a string naming a resource type'],
+  ['setup-mode-unquoted.yaml', '5:11', 'a mode must be a quoted string like "0644"'],
+  ['setup-mode-bad-digits.yaml', '5:11', 'a mode is three or four octal digits'],
+  ['setup-relative-path.yaml', '3:11', "must be an absolute path (starting with '/')"],
+  ['setup-dotdot-path.yaml', '3:11', "without '..' segments"],
+  ['setup-undefined-variable.yaml', '5:11', "undefined variable 'projet_dir' (did you mean 'project_dir'?)"],
+  ['setup-malformed-reference.yaml', '4:14', "'{{ host name }}' is not a variable reference"],
+  ['setup-duplicate-resource.yaml', '4:5', "duplicate resource 'directory:/srv/data' (first declared at line 2)"],
+  ['setup-after-undefined-service.yaml', '8:13', "'prefect-sever.service' is not a systemd_service declared in this file (did you mean 'prefect-server.service'?)"],
+  ['setup-notifies-undefined.yaml', '6:9', "'app.service' is not a systemd_service declared in this file"],
+  ['setup-cyclic-after.yaml', '2:5', 'ordering cycle: systemd_service:a.service -> systemd_service:b.service -> systemd_service:a.service'],
+  ['setup-content-and-source.yaml', '2:5', 'a file needs exactly one of content and source'],
+  ['setup-no-content.yaml', '2:5', 'a file needs exactly one of content and source'],
+  ['setup-bad-unit-name.yaml', '3:11', 'a unit name is letters, digits'],
+  ['setup-bad-regex.yaml', '5:12', 'match: not a valid regular expression'],
+  ['setup-line-with-newline.yaml', '4:11', 'a line cannot contain a line break'],
+  ['setup-unpinned-package.yaml', '6:9', 'packages[1]: a package is pinned to one version'],
+  ['setup-reserved-pool-name.yaml', '3:11', "may not start with 'prefect'"],
+  ['setup-deployment-names-form.yaml', '7:12', 'names: must be the word "all" (every deployment in the file) or a list of deployment names'],
+  ['setup-validate-without-placeholder.yaml', '5:15', 'the validate command must contain %s'],
+  ['setup-alias-bomb.yaml', '2:8', 'aliases may expand at most 100 times'],
+  ['setup-empty-resources.yaml', '3:12', 'resources: must have at least 1 entry'],
+  ['setup-two-documents.yaml', '4:1', 'a spec file holds one document'],
+  ['setup-bad-variable-name.yaml', '2:3', "'my-var': a variable name is letters, digits and '_'"],
+  ['setup-path-relative-after-interpolation.yaml', '5:11', "must be an absolute path (starting with '/')"],
+  ['setup-shell-metacharacters-in-owner.yaml', '4:12', 'owner: a user or group name is lower-case letters'],
+  ['setup-profile-setting-lowercase.yaml', '6:7', "'prefect_api_url': a Prefect setting is upper case"],
+  ['hosts-missing-address.yaml', '3:5', "hosts.web: missing required key 'address'"],
+  ['hosts-bad-port.yaml', '4:11', 'hosts.web.port: must be <= 65535'],
+  ['hosts-unknown-key-in-defaults.yaml', '2:3', "unknown key 'becom' (did you mean 'become'?)"],
+  ['hosts-bad-connection.yaml', '4:17', 'connection: must be "ssh" or "local", not "telnet"'],
+  ['hosts-no-hosts.yaml', '3:8', 'hosts: must have at least 1 entry'],
+  ['hosts-address-with-shell.yaml', '3:14', 'with no spaces or shell characters'],
+  ['hosts-bad-user.yaml', '4:11', 'a user name is lower-case letters'],
+  ['hosts-undefined-variable-in-vars.yaml', '5:21', "undefined variable 'adress' (did you mean 'address'?)"],
+  ['hosts-hosts-is-a-list.yaml', '2:3', 'hosts: must be a mapping, not a list'],
+];
+
+async function problemsOf(file: string): Promise<string[]> {
+  const path = `${dir}/${file}`;
+  const [inventory, setup] = file.startsWith('hosts-') ? [path, 'setup.yaml'] : ['hosts.yaml', path];
+  try {
+    await loadSpec(inventory, setup);
+  } catch (error) {
+    if (error instanceof SpecError) return error.diagnostics.map(formatDiagnostic);
+    throw error;
+  }
+  return [];
+}
+
+describe('broken spec corpus', () => {
+  it('covers every file in the corpus, and at least 30', () => {
+    expect(corpus.map(([f]) => f).sort()).toEqual(readdirSync(dir).sort());
+    expect(corpus.length).toBeGreaterThanOrEqual(30);
+  });
+
+  it.each(corpus)('%s: %s', async (file, at, fragment) => {
+    const problems = await problemsOf(file);
+    const place = `${dir}/${file}:${at}: `;
+    expect(problems[0]?.slice(0, place.length)).toBe(place);
+    expect(problems[0]).toContain(fragment);
+  });
+
+  it('reports every problem of a file, in the order they appear', async () => {
+    const problems = await problemsOf('setup-unknown-top-level-key.yaml');
+    expect(problems).toEqual([
+      `${dir}/setup-unknown-top-level-key.yaml:1:1: missing required key 'resources'`,
+      `${dir}/setup-unknown-top-level-key.yaml:3:1: unknown key 'resurces' (did you mean 'resources'?)`,
+    ]);
+  });
+});

@@ -1,0 +1,11 @@
+import { defineConfig } from 'vitest/config';
+
+export default defineConfig({
+  test: {
+    include: ['test/**/*.test.ts'],
+    testTimeout: 30_000,
+    hookTimeout: 300_000,
+    // e2e tests boot real hosts; the machine has 2 cores, so keep file parallelism modest.
+    maxWorkers: 2,
+  },
+});
