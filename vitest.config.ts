@@ -7,5 +7,6 @@ export default defineConfig({
     hookTimeout: 300_000,
     // e2e tests boot real hosts; the machine has 2 cores, so keep file parallelism modest.
     maxWorkers: 2,
+    globalSetup: ['test/hosts/global-setup.ts'],
   },
 });

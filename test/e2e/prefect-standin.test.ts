@@ -1,0 +1,141 @@
+import { beforeAll, describe, expect, it } from 'vitest';
+import { ssh, useTestHosts } from '../hosts/fixture.js';
+import type { TestHost } from '../hosts/host.js';
+
+// The stand-in must answer like Prefect 3 (shared/prefect-reference.md, prefect-source-notes.md §6).
+const WORK_POOL_KEYS = ['id', 'created', 'updated', 'name', 'description', 'type', 'base_job_template', 'is_paused',
+  'concurrency_limit', 'status', 'default_queue_id', 'storage_configuration', 'active_slots'];
+const DEPLOYMENT_KEYS = ['id', 'created', 'updated', 'name', 'version', 'description', 'flow_id', 'paused', 'schedules',
+  'concurrency_limit', 'global_concurrency_limit', 'concurrency_options', 'job_variables', 'parameters', 'tags', 'labels',
+  'work_queue_name', 'work_queue_id', 'last_polled', 'parameter_openapi_schema', 'path', 'pull_steps', 'entrypoint',
+  'storage_document_id', 'infrastructure_document_id', 'created_by', 'updated_by', 'work_pool_name', 'status',
+  'enforce_parameter_schema'];
+
+const venv = '/home/daniel/projects/projections-v2/.venv';
+const project = '/home/daniel/projects/projections-v2';
+
+describe('Prefect 3 stand-in on a test host', () => {
+  const hosts = useTestHosts(1, 'pf');
+  let host: TestHost;
+  let api: string;
+  const prefect = (args: string, env = '') =>
+    ssh(host, `cd ${project} && ${env} PREFECT_API_URL=${api} ${venv}/bin/prefect ${args}`, { allowFailure: true });
+  const get = async (path: string) => {
+    const response = await fetch(`${api}${path}`);
+    return { status: response.status, body: (await response.json()) as unknown };
+  };
+  const post = async (path: string, body: unknown) => {
+    const response = await fetch(`${api}${path}`, { method: 'POST', body: JSON.stringify(body), headers: { 'content-type': 'application/json' } });
+    return { status: response.status, body: (await response.json()) as unknown };
+  };
+
+  beforeAll(async () => {
+    host = hosts[0]!;
+    api = `http://${host.address}:4200/api`;
+    // Real pip installs the pinned stand-in from the image's wheelhouse, as setup.yaml will.
+    await ssh(host, `python3 -m venv ${venv} && ${venv}/bin/pip install -q prefect==3.8.3`);
+    await ssh(host, `sudo -n systemd-run --unit=pf-server --uid=daniel -p WorkingDirectory=${project} ${venv}/bin/prefect server start --host ${host.address} --port 4200`);
+    await waitFor(async () => (await get('/health')).body === true);
+  }, 120_000);
+
+  it('serves health and versions where it was told to bind', async () => {
+    expect(await get('/health')).toEqual({ status: 200, body: true });
+    expect(await get('/version')).toEqual({ status: 200, body: '0.8.4' });
+    expect((await get('/admin/version')).body).toBe('3.8.3');
+    const listening = await ssh(host, 'ss -ltnH "sport = :4200"');
+    expect(listening.stdout).toContain(`${host.address}:4200`);
+    expect(listening.stdout).not.toContain('0.0.0.0:4200');
+  });
+
+  it('refuses a second server on a taken port like the real one', async () => {
+    const second = await prefect(`server start --host ${host.address} --port 4200`);
+    expect(second.code).toBe(1);
+    expect(second.stdout).toContain('Port 4200 is already in use. Please specify a different port with the `--port` flag.');
+  });
+
+  it('creates and inspects work pools with the real messages, exit codes and JSON shape', async () => {
+    const created = await prefect('work-pool create projections-local --type process');
+    expect(created.code).toBe(0);
+    expect(created.stdout).toContain("Created work pool 'projections-local'!");
+    const again = await prefect('work-pool create projections-local --type process');
+    expect(again.code).toBe(1);
+    expect(again.stdout).toContain("Work pool named 'projections-local' already exists. Use --overwrite to update it.");
+    const noType = await prefect('work-pool create other-pool');
+    expect(noType.code).toBe(1);
+    expect(noType.stdout).toContain('you must supply a `--type` value');
+    const inspected = await prefect('work-pool inspect projections-local --output json');
+    expect(Object.keys(JSON.parse(inspected.stdout))).toEqual(WORK_POOL_KEYS);
+    expect((await prefect('work-pool inspect nope')).stdout).toContain("Work pool 'nope' not found!");
+    expect((await prefect('work-pool set-concurrency-limit projections-local 2')).stdout).toContain(
+      "Set concurrency limit for work pool 'projections-local' to 2");
+    expect((await get('/work_pools/projections-local')).body).toMatchObject({ concurrency_limit: 2, type: 'process', status: 'NOT_READY' });
+    expect(await get('/work_pools/nope')).toEqual({ status: 404, body: { detail: 'Work pool "nope" not found.' } });
+    expect((await post('/work_pools/', { name: 'prefect-internal', type: 'process' })).status).toBe(403);
+    expect((await post('/work_pools/', { name: 'x', bogus: 1 })).status).toBe(422);
+  });
+
+  it('deploys every deployment of the sample prefect.yaml and stores them as Prefect does', async () => {
+    const deployed = await prefect('deploy --all');
+    expect(deployed.code).toBe(0);
+    expect(deployed.stdout).toContain("Deployment 'live-score/live-score' successfully created");
+    const live = await get('/deployments/name/live-score/live-score');
+    expect(Object.keys(live.body as object)).toEqual(DEPLOYMENT_KEYS);
+    expect(live.body).toMatchObject({
+      entrypoint: 'flows/live_score.py:live_score', work_pool_name: 'projections-local', work_queue_name: 'default',
+      parameters: { league: 'nba', write_manifest: true }, tags: ['live', 'scores'],
+      schedules: [{ schedule: { cron: '*/5 * * * *', timezone: 'America/New_York', day_or: true }, active: true }],
+    });
+    const nightly = (await get('/deployments/name/build-projections/nightly-projections')).body as Record<string, unknown>;
+    expect(nightly.concurrency_limit).toBeNull();
+    expect(nightly.global_concurrency_limit).toMatchObject({ limit: 1 });
+    expect((await prefect('deployment inspect live-score/nope')).stdout).toContain("Deployment 'live-score/nope' not found!");
+    expect(await get('/deployments/name/live-score/nope')).toEqual({ status: 404, body: { detail: 'Deployment not found' } });
+  });
+
+  it('redeploys one deployment by name, leaving the other untouched', async () => {
+    const before = (await get('/deployments/name/build-projections/nightly-projections')).body as { updated: string };
+    await ssh(host, `sed -i 's|"\\*/5 \\* \\* \\* \\*"|"*/2 * * * *"|' ${project}/prefect.yaml`);
+    expect((await prefect('deploy -n live-score')).code).toBe(0);
+    const live = (await get('/deployments/name/live-score/live-score')).body as { schedules: { schedule: { cron: string } }[] };
+    expect(live.schedules.map((s) => s.schedule.cron)).toEqual(['*/2 * * * *']);
+    expect(((await get('/deployments/name/build-projections/nightly-projections')).body as { updated: string }).updated).toBe(before.updated);
+  });
+
+  it('runs a worker that heartbeats to its pool and answers its healthcheck', async () => {
+    await ssh(host, `sudo -n systemd-run --unit=pf-worker --uid=daniel -p WorkingDirectory=${project} -E PREFECT_API_URL=${api} ${venv}/bin/prefect worker start --pool projections-local --type process --limit 2 --with-healthcheck`);
+    await waitFor(async () => (await fetch(`http://${host.address}:8080/health`).catch(() => undefined))?.status === 200);
+    expect(await (await fetch(`http://${host.address}:8080/health`)).json()).toEqual({ message: 'OK' });
+    const workers = (await post('/work_pools/projections-local/workers/filter', {})).body as { status: string; last_heartbeat_time: string }[];
+    expect(workers).toHaveLength(1);
+    expect(workers[0]!.status).toBe('ONLINE');
+    expect(Date.now() - Date.parse(workers[0]!.last_heartbeat_time)).toBeLessThan(60_000);
+    expect((await get('/work_pools/projections-local')).body).toMatchObject({ status: 'READY' });
+  });
+
+  it('fails like the real worker when the API is unreachable and no type is given', async () => {
+    const run = await ssh(host, `PREFECT_API_URL=http://127.0.0.1:9/api ${venv}/bin/prefect worker start --pool projections-local`, { allowFailure: true });
+    expect(run.code).toBe(1);
+    expect(run.stdout).toContain("Unable to reach the Prefect API to determine the type of work pool 'projections-local'");
+  });
+
+  it('keeps profiles.toml in the real format and honours PREFECT_PROFILE', async () => {
+    expect((await prefect('profile create selfhost')).code).toBe(0);
+    expect((await prefect('profile create selfhost')).stdout).toContain("Profile 'selfhost' already exists.");
+    const set = await ssh(host, `PREFECT_PROFILE=selfhost ${venv}/bin/prefect config set PREFECT_API_URL=${api}`);
+    expect(set.stdout).toContain(`Set 'PREFECT_API_URL' to '${api}'.\nUpdated profile 'selfhost'.`);
+    expect((await ssh(host, 'cat ~/.prefect/profiles.toml')).stdout).toBe(`active = "ephemeral"\n\n[profiles.selfhost]\nPREFECT_API_URL = "${api}"\n`);
+    const viewed = await ssh(host, `PREFECT_PROFILE=selfhost ${venv}/bin/prefect config view --output json`);
+    expect(JSON.parse(viewed.stdout)).toMatchObject({ profile: 'selfhost', settings: [{ name: 'PREFECT_API_URL', value: api, source: 'profile' }] });
+    const pools = await ssh(host, `PREFECT_PROFILE=selfhost ${venv}/bin/prefect work-pool ls --output json`);
+    expect(JSON.parse(pools.stdout).map((p: { name: string }) => p.name)).toContain('projections-local');
+  });
+});
+
+async function waitFor(check: () => Promise<boolean>, timeoutMs = 30_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (await check().catch(() => false)) return;
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  throw new Error(`condition not met within ${timeoutMs / 1000}s`);
+}

@@ -1,0 +1,41 @@
+import { afterAll, beforeAll } from 'vitest';
+import { run, type RunResult } from './exec.js';
+import { bootHost, sshOptions, stopHost, type TestHost } from './host.js';
+
+let counter = 0;
+const booted = new Set<string>();
+
+// Interrupted runs (Ctrl-C) still tear their hosts down; a killed runner's hosts are cleaned at the next start.
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.once(signal, () => {
+    void Promise.allSettled([...booted].map(stopHost)).then(() => process.exit(130));
+  });
+}
+
+/**
+ * Boots `count` fresh hosts (in parallel) before the tests of the enclosing describe block and
+ * always stops them afterwards. A host that cannot start fails the tests loudly; nothing is skipped.
+ */
+export function useTestHosts(count: number, prefix = 't'): TestHost[] {
+  const hosts: TestHost[] = [];
+  beforeAll(async () => {
+    const names = Array.from({ length: count }, () => `${prefix}${process.pid % 10000}-${++counter}`);
+    const started = await Promise.allSettled(names.map((name) => bootHost(name)));
+    for (const result of started) if (result.status === 'fulfilled') (hosts.push(result.value), booted.add(result.value.name));
+    const failure = started.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+    if (failure) throw failure.reason;
+  });
+  afterAll(async () => {
+    await Promise.all(hosts.map(async (h) => (await stopHost(h.name), booted.delete(h.name))));
+  });
+  return hosts;
+}
+
+/** Runs a shell command on a test host with OpenSSH, strict host-key checking on. */
+export function ssh(host: TestHost, command: string, options: { user?: string; input?: string; allowFailure?: boolean } = {}): Promise<RunResult> {
+  return run('ssh', [...sshOptions(host), `${options.user ?? host.user}@${host.address}`, command], {
+    input: options.input,
+    allowFailure: options.allowFailure,
+    timeoutMs: 120_000,
+  });
+}

@@ -1,0 +1,219 @@
+import { spawn } from 'node:child_process';
+import { existsSync, openSync } from 'node:fs';
+import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { connect } from 'node:net';
+import { join } from 'node:path';
+import { isAlive, run } from './exec.js';
+import { cacheDir, ensureImage } from './image.js';
+
+/** What a test (or a person) needs to reach a booted test host. */
+export interface TestHost {
+  name: string;
+  address: string;
+  port: number;
+  user: string;
+  identity_file: string;
+  known_hosts: string;
+}
+
+interface HostState extends TestHost {
+  slot: number;
+  pid: number;
+  /** The process that booted it; when that process is gone the host is left over and cleaned up. 0: kept until `down`. */
+  owner: number;
+  stateDir: string;
+}
+
+const stateRoot = '/run/reconcile-testhosts';
+const NAME = /^[a-z0-9][a-z0-9-]{0,19}$/;
+
+/** A client key shared by all test hosts of this machine, authorised for daniel and root. */
+async function clientKey(): Promise<string> {
+  const key = join(cacheDir, 'client/id_ed25519');
+  if (!existsSync(key)) {
+    await mkdir(join(cacheDir, 'client'), { recursive: true, mode: 0o700 });
+    await run('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', 'reconcile-testhost-client', '-f', key]);
+  }
+  return key;
+}
+
+/** Claims the lowest free /30 slot: mkdir is atomic, so parallel boots never share an address. */
+async function claimSlot(): Promise<number> {
+  await mkdir(join(stateRoot, 'slots'), { recursive: true });
+  for (let slot = 1; slot < 250; slot++) {
+    try {
+      await mkdir(join(stateRoot, 'slots', String(slot)));
+      return slot;
+    } catch {
+      continue;
+    }
+  }
+  throw new Error('no free test-host slot (250 hosts running?)');
+}
+
+const netns = (slot: number) => `rth${slot}`;
+const addresses = (slot: number) => ({ control: `10.231.${slot}.1`, host: `10.231.${slot}.2` });
+
+/**
+ * Boots a fresh test host: its own network namespace, a new SSH host key, systemd as PID 1 on a
+ * throw-away overlay of the cached image. Resolves once sshd accepts a key login.
+ */
+export async function bootHost(name: string, options: { keep?: boolean; log?: (line: string) => void } = {}): Promise<TestHost> {
+  if (!NAME.test(name)) throw new Error(`test host name '${name}': use lower-case letters, digits and '-' (at most 20)`);
+  await cleanLeftovers();
+  if (existsSync(join(stateRoot, 'hosts', name))) throw new Error(`test host '${name}' is already running (npm run testhost -- down ${name})`);
+  const [image, identity] = await Promise.all([ensureImage(options.log), clientKey()]);
+  const slot = await claimSlot();
+  const stateDir = join(stateRoot, 'hosts', name);
+  const { control, host } = addresses(slot);
+  try {
+    await mkdir(join(stateDir, 'keys'), { recursive: true });
+    await mkdir(join(stateDir, 'authorized'), { recursive: true });
+    await run('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', `testhost-${name}`, '-f', join(stateDir, 'keys/ssh_host_ed25519_key')]);
+    const clientPublic = await readFile(`${identity}.pub`, 'utf8');
+    await Promise.all(['daniel', 'root'].map((user) => writeFile(join(stateDir, 'authorized', user), clientPublic, { mode: 0o644 })));
+    const hostPublic = (await readFile(join(stateDir, 'keys/ssh_host_ed25519_key.pub'), 'utf8')).split(' ').slice(0, 2).join(' ');
+    await writeFile(join(stateDir, 'known_hosts'), `${host} ${hostPublic}\n`);
+
+    await createNetwork(slot, control, host);
+    const pid = startContainer(name, slot, image, stateDir);
+    const state: HostState = {
+      name, address: host, port: 22, user: 'daniel', identity_file: identity,
+      known_hosts: join(stateDir, 'known_hosts'), slot, pid, owner: options.keep ? 0 : process.pid, stateDir,
+    };
+    await writeFile(join(stateDir, 'state.json'), JSON.stringify(state));
+    await waitForSsh(state);
+    return publicView(state);
+  } catch (error) {
+    await teardown({ name, slot, stateDir, pid: await pidOf(stateDir) }).catch(() => {});
+    throw new Error(`test host '${name}' could not start: ${(error as Error).message}\nboot log: ${join(stateDir, 'boot.log')}`);
+  }
+}
+
+async function createNetwork(slot: number, control: string, host: string): Promise<void> {
+  const ns = netns(slot);
+  await run('ip', ['netns', 'del', ns], { allowFailure: true });
+  await run('ip', ['link', 'del', `veth-${ns}`], { allowFailure: true });
+  const steps = [
+    ['netns', 'add', ns],
+    ['link', 'add', `veth-${ns}`, 'type', 'veth', 'peer', 'name', 'eth0', 'netns', ns],
+    ['addr', 'add', `${control}/30`, 'dev', `veth-${ns}`],
+    ['link', 'set', `veth-${ns}`, 'up'],
+    ['-n', ns, 'addr', 'add', `${host}/30`, 'dev', 'eth0'],
+    ['-n', ns, 'link', 'set', 'eth0', 'up'],
+    ['-n', ns, 'link', 'set', 'lo', 'up'],
+    ['-n', ns, 'route', 'add', 'default', 'via', control],
+  ];
+  for (const args of steps) await run('ip', args);
+}
+
+function startContainer(name: string, slot: number, image: string, stateDir: string): number {
+  const log = openSync(join(stateDir, 'boot.log'), 'w');
+  const child = spawn(
+    'systemd-nspawn',
+    [
+      '--quiet', '--register=no', '--keep-unit', '--boot', '--volatile=overlay', '--console=read-only',
+      `--network-namespace-path=/run/netns/${netns(slot)}`, `--machine=testhost-${name}`, `--hostname=${name}`,
+      `--bind-ro=${join(stateDir, 'keys')}:/etc/ssh/testhost-keys`,
+      `--bind-ro=${join(stateDir, 'authorized')}:/etc/ssh/testhost-authorized`,
+      '-D', image,
+    ],
+    { detached: true, stdio: ['ignore', log, log] },
+  );
+  child.unref();
+  if (child.pid === undefined) throw new Error('systemd-nspawn did not start');
+  return child.pid;
+}
+
+/** Polls port 22 (cheap), then proves a real key login with strict host-key checking. */
+async function waitForSsh(host: HostState, timeoutMs = 30_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (!isAlive(host.pid)) throw new Error('the container exited during boot');
+    if (await portOpen(host.address, host.port)) {
+      const probe = await run('ssh', [...sshOptions(host), `${host.user}@${host.address}`, 'true'], { allowFailure: true, timeoutMs: 10_000 });
+      if (probe.code === 0) return;
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`sshd did not answer within ${timeoutMs / 1000}s`);
+}
+
+/** OpenSSH options for reaching a test host with strict host-key checking. */
+export function sshOptions(host: TestHost): string[] {
+  return [
+    '-i', host.identity_file, '-p', String(host.port),
+    '-o', 'BatchMode=yes', '-o', 'StrictHostKeyChecking=yes', '-o', `UserKnownHostsFile=${host.known_hosts}`,
+    '-o', 'GlobalKnownHostsFile=/dev/null', '-o', 'ConnectTimeout=5', '-o', 'LogLevel=ERROR',
+  ];
+}
+
+function portOpen(address: string, port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = connect({ host: address, port, timeout: 500 });
+    const done = (open: boolean) => {
+      socket.destroy();
+      resolve(open);
+    };
+    socket.once('connect', () => done(true));
+    socket.once('error', () => done(false));
+    socket.once('timeout', () => done(false));
+  });
+}
+
+export async function stopHost(name: string): Promise<void> {
+  const stateDir = join(stateRoot, 'hosts', name);
+  const state = await readState(stateDir);
+  if (!state) throw new Error(`no test host '${name}'`);
+  await teardown(state);
+}
+
+async function teardown(host: { name: string; slot: number; stateDir: string; pid?: number }): Promise<void> {
+  if (host.pid && isAlive(host.pid)) {
+    process.kill(host.pid, 'SIGTERM');
+    const deadline = Date.now() + 15_000;
+    while (isAlive(host.pid) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+    if (isAlive(host.pid)) process.kill(host.pid, 'SIGKILL');
+  }
+  await run('ip', ['netns', 'del', netns(host.slot)], { allowFailure: true });
+  await run('ip', ['link', 'del', `veth-${netns(host.slot)}`], { allowFailure: true });
+  await rm(host.stateDir, { recursive: true, force: true });
+  await rm(join(stateRoot, 'slots', String(host.slot)), { recursive: true, force: true });
+}
+
+export async function listHosts(): Promise<(TestHost & { running: boolean })[]> {
+  const states = await allStates();
+  return states.map((s) => ({ ...publicView(s), running: isAlive(s.pid) }));
+}
+
+/** Hosts whose booting process died (a crashed or interrupted test run) are torn down. */
+export async function cleanLeftovers(): Promise<void> {
+  for (const state of await allStates()) {
+    const orphaned = state.owner !== 0 && !isAlive(state.owner);
+    if (orphaned || !isAlive(state.pid)) await teardown(state);
+  }
+}
+
+async function allStates(): Promise<HostState[]> {
+  const dir = join(stateRoot, 'hosts');
+  if (!existsSync(dir)) return [];
+  const states = await Promise.all((await readdir(dir)).map((n) => readState(join(dir, n))));
+  return states.filter((s): s is HostState => s !== undefined);
+}
+
+async function readState(stateDir: string): Promise<HostState | undefined> {
+  try {
+    return JSON.parse(await readFile(join(stateDir, 'state.json'), 'utf8')) as HostState;
+  } catch {
+    return undefined;
+  }
+}
+
+async function pidOf(stateDir: string): Promise<number | undefined> {
+  return (await readState(stateDir))?.pid;
+}
+
+
+function publicView(s: HostState): TestHost {
+  return { name: s.name, address: s.address, port: s.port, user: s.user, identity_file: s.identity_file, known_hosts: s.known_hosts };
+}

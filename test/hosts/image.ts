@@ -1,0 +1,80 @@
+import { createHash } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { mkdir, readdir, readFile, rename, rm } from 'node:fs/promises';
+import { join, relative } from 'node:path';
+import { isAlive, run } from './exec.js';
+
+/**
+ * The test-host image: a Debian root built once per machine with debootstrap and cached under a
+ * key derived from its inputs, so changing the package list or a fixture rebuilds it. Builds go to
+ * a temporary directory that is renamed into place, so a concurrent build can never leave a
+ * half-built image behind: the loser of the rename race throws its copy away.
+ */
+export const cacheDir = process.env.RECONCILE_TESTHOST_CACHE ?? '/var/cache/reconcile-testhosts';
+const hostsDir = new URL('.', import.meta.url).pathname;
+const mirror = process.env.RECONCILE_DEBIAN_MIRROR ?? 'http://deb.debian.org/debian';
+
+export async function ensureImage(log: (line: string) => void = () => {}): Promise<string> {
+  await removeAbandonedBuilds();
+  const packages = (await readFile(join(hostsDir, 'image/packages.txt'), 'utf8'))
+    .split('\n')
+    .map((l) => l.replace(/#.*/, '').trim())
+    .filter(Boolean);
+  const baseKey = digest(['bookworm', 'minbase', ...packages].join('\n'));
+  const base = await buildOnce(join(cacheDir, `base-${baseKey}`), log, async (dir) => {
+    log(`debootstrap of a Debian 12 base (about 2 minutes, once per machine) into ${dir}`);
+    await run('debootstrap', ['--variant=minbase', `--include=${packages.join(',')}`, 'bookworm', dir, mirror], { timeoutMs: 15 * 60_000 });
+  });
+  const imageKey = digest(baseKey + (await digestTree([join(hostsDir, 'image'), join(hostsDir, 'standin')])));
+  return buildOnce(join(cacheDir, `image-${imageKey}`), log, async (dir) => {
+    log(`customising the test-host image in ${dir}`);
+    await run('cp', ['-a', '--reflink=auto', `${base}/.`, dir]);
+    await run('sh', [join(hostsDir, 'image/customize.sh'), dir, hostsDir]);
+  });
+}
+
+async function buildOnce(target: string, log: (line: string) => void, build: (dir: string) => Promise<void>): Promise<string> {
+  if (existsSync(target)) return target;
+  const temporary = `${target}.building-${process.pid}-${Date.now()}`;
+  await mkdir(temporary, { recursive: true });
+  try {
+    await build(temporary);
+    await rename(temporary, target).catch(async (error: NodeJS.ErrnoException) => {
+      if (!existsSync(target)) throw error;
+      log(`another build of ${target} finished first; keeping it`);
+      await rm(temporary, { recursive: true, force: true });
+    });
+    return target;
+  } catch (error) {
+    await rm(temporary, { recursive: true, force: true });
+    throw error;
+  }
+}
+
+/** Content hash of every file under the given directories (path and bytes). */
+async function digestTree(roots: string[]): Promise<string> {
+  const hash = createHash('sha256');
+  for (const root of roots) {
+    const files = (await readdir(root, { recursive: true, withFileTypes: true }))
+      .filter((e) => e.isFile() && !e.name.endsWith('.pyc'))
+      .map((e) => join(e.parentPath, e.name))
+      .sort();
+    for (const file of files) hash.update(relative(hostsDir, file)).update('\0').update(await readFile(file)).update('\0');
+  }
+  return hash.digest('hex');
+}
+
+function digest(text: string): string {
+  return createHash('sha256').update(text).digest('hex').slice(0, 16);
+}
+
+
+/** A build whose process died (interrupted run) leaves its temporary directory; nobody else will. */
+async function removeAbandonedBuilds(): Promise<void> {
+  if (!existsSync(cacheDir)) return;
+  for (const entry of await readdir(cacheDir)) {
+    const pid = Number(/\.building-(\d+)-/.exec(entry)?.[1]);
+    if (pid && !isAlive(pid)) await rm(join(cacheDir, entry), { recursive: true, force: true });
+  }
+}
+

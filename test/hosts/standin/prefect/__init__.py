@@ -1,0 +1,23 @@
+"""A test-only stand-in for Prefect 3, for reconcile's test hosts.
+
+It follows the real Prefect 3 CLI and REST API for the subset reconcile uses (see
+shared/prefect-reference.md and prefect-source-notes.md in the project's steering notes): the same
+commands, flags, exit codes, key output lines, files (profiles.toml) and JSON shapes. It runs no
+flows. Never install it anywhere but a disposable test host.
+"""
+
+__version__ = "3.8.3"
+
+
+def flow(fn=None, **options):
+    """`@flow` and `@flow(...)`: marks a function as a flow; the stand-in never runs it."""
+
+    def mark(f):
+        f.__prefect_flow__ = options
+        return f
+
+    return mark(fn) if fn is not None else mark
+
+
+def task(fn=None, **options):
+    return flow(fn, **options)

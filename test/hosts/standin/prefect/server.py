@@ -1,0 +1,455 @@
+"""`prefect server start`: the REST API subset reconcile uses, with state in SQLite under
+PREFECT_HOME, bound exactly where told. Shapes follow Prefect 3's server (src/prefect/server/api)."""
+import datetime
+import json
+import os
+import re
+import signal
+import socket
+import sqlite3
+import sys
+import threading
+import uuid
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+from . import __version__, settings
+
+API_VERSION = "0.8.4"
+RESERVED = "Work pools starting with 'Prefect' are reserved for internal use."
+POOL_CREATE_KEYS = {"name", "description", "type", "base_job_template", "is_paused", "concurrency_limit", "storage_configuration"}
+POOL_UPDATE_KEYS = {"description", "is_paused", "base_job_template", "concurrency_limit", "storage_configuration"}
+DEPLOYMENT_KEYS = {
+    "name", "flow_id", "work_pool_name", "work_queue_name", "entrypoint", "path", "pull_steps", "parameters",
+    "parameter_openapi_schema", "tags", "description", "version", "paused", "job_variables",
+    "enforce_parameter_schema", "concurrency_limit", "schedules", "labels", "concurrency_options",
+}
+
+
+def now():
+    return datetime.datetime.now(datetime.timezone.utc)
+
+
+def stamp(moment=None):
+    return (moment or now()).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def parse_stamp(text):
+    return datetime.datetime.strptime(text, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=datetime.timezone.utc)
+
+
+class HttpError(Exception):
+    def __init__(self, status, body):
+        self.status = status
+        self.body = body
+
+
+def not_found(detail="Not Found"):
+    return HttpError(404, {"detail": detail})
+
+
+class Store:
+    """JSON documents in SQLite, one table per kind; one writer at a time, as with the real server."""
+
+    def __init__(self, path):
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        self.db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
+        self.lock = threading.Lock()
+        for table in ("work_pools", "flows", "deployments", "workers"):
+            self.db.execute(f"CREATE TABLE IF NOT EXISTS {table} (key TEXT PRIMARY KEY, doc TEXT NOT NULL)")
+
+    def get(self, table, key):
+        with self.lock:
+            row = self.db.execute(f"SELECT doc FROM {table} WHERE key = ?", (key,)).fetchone()
+        return json.loads(row[0]) if row else None
+
+    def all(self, table):
+        with self.lock:
+            rows = self.db.execute(f"SELECT doc FROM {table} ORDER BY key").fetchall()
+        return [json.loads(r[0]) for r in rows]
+
+    def put(self, table, key, doc):
+        with self.lock:
+            self.db.execute(f"INSERT OR REPLACE INTO {table} (key, doc) VALUES (?, ?)", (key, json.dumps(doc)))
+
+    def delete(self, table, key):
+        with self.lock:
+            self.db.execute(f"DELETE FROM {table} WHERE key = ?", (key,))
+
+
+def database_path():
+    url = settings.get("PREFECT_SERVER_DATABASE_CONNECTION_URL")
+    if url and url.startswith("sqlite"):
+        return url.split(":///", 1)[1]
+    return os.path.join(settings.home(), "prefect.db")
+
+
+class Api:
+    def __init__(self, store):
+        self.store = store
+        self.routes = [
+            ("GET", r"/api/health", lambda m, b: (200, True)),
+            ("GET", r"/api/ready", lambda m, b: (200, {"message": "OK"})),
+            ("GET", r"/api/version", lambda m, b: (200, API_VERSION)),
+            ("GET", r"/api/admin/version", lambda m, b: (200, __version__)),
+            ("GET", r"/api/hello", lambda m, b: (200, "\U0001F44B")),
+            ("POST", r"/api/work_pools/", self.create_pool),
+            ("POST", r"/api/work_pools/filter", self.filter_pools),
+            ("POST", r"/api/work_pools/(?P<name>[^/]+)/workers/heartbeat", self.heartbeat),
+            ("POST", r"/api/work_pools/(?P<name>[^/]+)/workers/filter", self.filter_workers),
+            ("POST", r"/api/work_pools/(?P<name>[^/]+)/queues/filter", self.filter_queues),
+            ("GET", r"/api/work_pools/(?P<name>[^/]+)", self.read_pool),
+            ("PATCH", r"/api/work_pools/(?P<name>[^/]+)", self.update_pool),
+            ("DELETE", r"/api/work_pools/(?P<name>[^/]+)", self.delete_pool),
+            ("POST", r"/api/flows/", self.create_flow),
+            ("POST", r"/api/flows/filter", self.filter_flows),
+            ("GET", r"/api/flows/name/(?P<name>[^/]+)", self.read_flow_by_name),
+            ("GET", r"/api/flows/(?P<id>[0-9a-f-]{36})", self.read_flow),
+            ("POST", r"/api/deployments/", self.upsert_deployment),
+            ("POST", r"/api/deployments/filter", self.filter_deployments),
+            ("POST", r"/api/deployments/count", lambda m, b: (200, len(self.store.all("deployments")))),
+            ("GET", r"/api/deployments/name/(?P<flow>[^/]+)/(?P<name>[^/]+)", self.read_deployment_by_name),
+            ("GET", r"/api/deployments/(?P<id>[0-9a-f-]{36})", self.read_deployment),
+            ("PATCH", r"/api/deployments/(?P<id>[0-9a-f-]{36})", self.update_deployment),
+            ("DELETE", r"/api/deployments/(?P<id>[0-9a-f-]{36})", self.delete_deployment),
+            ("GET", r"/api/automations/related-to/(?P<resource>.+)", lambda m, b: (200, [])),
+        ]
+
+    def handle(self, method, path, body):
+        for route_method, pattern, handler in self.routes:
+            match = re.fullmatch(pattern, path)
+            if match and route_method == method:
+                return handler({k: urldecode(v) for k, v in match.groupdict().items()}, body)
+        raise not_found()
+
+    # --- work pools ---------------------------------------------------------
+    def pool_view(self, pool):
+        workers = [w for w in self.store.all("workers") if w["work_pool_id"] == pool["id"]]
+        online = any(self.worker_status(w) == "ONLINE" for w in workers)
+        status = "PAUSED" if pool["is_paused"] else ("READY" if online else "NOT_READY")
+        return {**pool, "status": status if pool["type"] != "prefect-agent" else None}
+
+    def require_pool(self, name):
+        pool = self.store.get("work_pools", name)
+        if pool is None:
+            raise not_found(f'Work pool "{name}" not found.')
+        return pool
+
+    def create_pool(self, _m, body):
+        extra_keys(body, POOL_CREATE_KEYS)
+        name = body.get("name")
+        if not isinstance(name, str) or not name:
+            raise unprocessable("missing", ["body", "name"], "Field required")
+        if name.lower().startswith("prefect"):
+            raise HttpError(403, {"detail": RESERVED})
+        if self.store.get("work_pools", name):
+            raise HttpError(409, {"detail": "A work pool with this name already exists."})
+        moment = stamp()
+        pool = {
+            "id": str(uuid.uuid4()), "created": moment, "updated": moment, "name": name,
+            "description": body.get("description"), "type": body.get("type") or "prefect-agent",
+            "base_job_template": body.get("base_job_template") or {}, "is_paused": bool(body.get("is_paused", False)),
+            "concurrency_limit": body.get("concurrency_limit"), "status": "NOT_READY",
+            "default_queue_id": str(uuid.uuid4()),
+            "storage_configuration": body.get("storage_configuration") or {
+                "bundle_upload_step": None, "bundle_execution_step": None, "default_result_storage_block_id": None},
+            "active_slots": None,
+        }
+        self.store.put("work_pools", name, pool)
+        return 201, self.pool_view(pool)
+
+    def read_pool(self, m, _b):
+        return 200, self.pool_view(self.require_pool(m["name"]))
+
+    def filter_pools(self, _m, body):
+        names = (((body or {}).get("work_pools") or {}).get("name") or {}).get("any_")
+        pools = [p for p in self.store.all("work_pools") if names is None or p["name"] in names]
+        return 200, [self.pool_view(p) for p in sorted(pools, key=lambda p: p["name"])]
+
+    def update_pool(self, m, body):
+        extra_keys(body, POOL_UPDATE_KEYS)
+        pool = self.require_pool(m["name"])
+        pool.update({k: v for k, v in body.items()})
+        pool["updated"] = stamp()
+        self.store.put("work_pools", pool["name"], pool)
+        return 204, None
+
+    def delete_pool(self, m, _b):
+        self.require_pool(m["name"])
+        self.store.delete("work_pools", m["name"])
+        return 204, None
+
+    # --- workers --------------------------------------------------------------
+    @staticmethod
+    def worker_status(worker):
+        age = (now() - parse_stamp(worker["last_heartbeat_time"])).total_seconds()
+        return "ONLINE" if age < worker["heartbeat_interval_seconds"] * 3 else "OFFLINE"
+
+    def heartbeat(self, m, body):
+        pool = self.require_pool(m["name"])
+        name = body.get("name")
+        key = f"{pool['id']}/{name}"
+        worker = self.store.get("workers", key) or {
+            "id": str(uuid.uuid4()), "created": stamp(), "name": name, "work_pool_id": pool["id"]}
+        worker.update({"updated": stamp(), "last_heartbeat_time": stamp(),
+                       "heartbeat_interval_seconds": body.get("heartbeat_interval_seconds") or 30})
+        self.store.put("workers", key, worker)
+        return 204, None
+
+    def filter_workers(self, m, _b):
+        pool = self.require_pool(m["name"])
+        workers = [w for w in self.store.all("workers") if w["work_pool_id"] == pool["id"]]
+        return 200, [{**w, "status": self.worker_status(w)} for w in workers]
+
+    def filter_queues(self, m, _b):
+        pool = self.require_pool(m["name"])
+        return 200, [{"id": pool["default_queue_id"], "created": pool["created"], "updated": pool["updated"],
+                      "name": "default", "description": "The work pool's default queue.", "is_paused": False,
+                      "concurrency_limit": None, "priority": 1, "last_polled": None, "status": "NOT_READY",
+                      "filter": None, "work_pool_id": pool["id"], "work_pool_name": pool["name"], "active_slots": 0}]
+
+    # --- flows -------------------------------------------------------------------
+    def create_flow(self, _m, body):
+        name = body.get("name")
+        for flow in self.store.all("flows"):
+            if flow["name"] == name:
+                return 200, flow
+        moment = stamp()
+        flow = {"id": str(uuid.uuid4()), "created": moment, "updated": moment, "name": name, "tags": [], "labels": {}}
+        self.store.put("flows", flow["id"], flow)
+        return 201, flow
+
+    def read_flow(self, m, _b):
+        flow = self.store.get("flows", m["id"])
+        if flow is None:
+            raise not_found("Flow not found")
+        return 200, flow
+
+    def read_flow_by_name(self, m, _b):
+        for flow in self.store.all("flows"):
+            if flow["name"] == m["name"]:
+                return 200, flow
+        raise not_found("Flow not found")
+
+    def filter_flows(self, _m, body):
+        names = (((body or {}).get("flows") or {}).get("name") or {}).get("any_")
+        return 200, [f for f in self.store.all("flows") if names is None or f["name"] in names]
+
+    # --- deployments ---------------------------------------------------------------
+    def deployment_view(self, d):
+        # The real response lists status between work_pool_name and enforce_parameter_schema.
+        view = {k: v for k, v in d.items() if k != "enforce_parameter_schema"}
+        return {**view, "status": "NOT_READY", "enforce_parameter_schema": d["enforce_parameter_schema"]}
+
+    def find_deployment(self, flow_id, name):
+        for d in self.store.all("deployments"):
+            if d["flow_id"] == flow_id and d["name"] == name:
+                return d
+        return None
+
+    def write_schedules(self, deployment_id, schedules):
+        moment = stamp()
+        return [{"id": str(uuid.uuid4()), "created": moment, "updated": moment, "deployment_id": deployment_id,
+                 "schedule": normalize_schedule(s.get("schedule", {})), "active": s.get("active", True),
+                 "max_scheduled_runs": s.get("max_scheduled_runs"), "parameters": s.get("parameters") or {},
+                 "slug": s.get("slug")} for s in schedules]
+
+    def apply_fields(self, d, body, replace_schedules):
+        for key in ("version", "description", "paused", "job_variables", "parameters", "tags", "labels",
+                    "work_queue_name", "parameter_openapi_schema", "path", "pull_steps", "entrypoint",
+                    "enforce_parameter_schema", "concurrency_options"):
+            if key in body:
+                d[key] = body[key]
+        if "work_pool_name" in body:
+            if body["work_pool_name"] is not None:
+                self.require_pool(body["work_pool_name"])
+            d["work_pool_name"] = body["work_pool_name"]
+        if "concurrency_limit" in body:
+            limit = body["concurrency_limit"]
+            # Prefect keeps deployment limits as a global concurrency limit (since 3.0.3).
+            d["global_concurrency_limit"] = None if limit is None else {
+                "id": str(uuid.uuid4()), "created": stamp(), "updated": stamp(), "active": True,
+                "name": f"deployment:{d['id']}", "limit": limit, "active_slots": 0, "slot_decay_per_second": 0.0}
+            d["concurrency_limit"] = None
+        if replace_schedules:
+            d["schedules"] = self.write_schedules(d["id"], body.get("schedules") or [])
+        d["updated"] = stamp()
+
+    def upsert_deployment(self, _m, body):
+        extra_keys(body, DEPLOYMENT_KEYS)
+        flow = self.store.get("flows", body.get("flow_id") or "")
+        if flow is None:
+            raise not_found("Flow not found")
+        existing = self.find_deployment(flow["id"], body.get("name"))
+        moment = stamp()
+        d = existing or {
+            "id": str(uuid.uuid4()), "created": moment, "updated": moment, "name": body["name"], "version": None,
+            "description": None, "flow_id": flow["id"], "paused": False, "schedules": [], "concurrency_limit": None,
+            "global_concurrency_limit": None, "concurrency_options": None, "job_variables": {}, "parameters": {},
+            "tags": [], "labels": {}, "work_queue_name": None, "work_queue_id": None, "last_polled": None,
+            "parameter_openapi_schema": None, "path": None, "pull_steps": [], "entrypoint": None,
+            "storage_document_id": None, "infrastructure_document_id": None, "created_by": None,
+            "updated_by": None, "work_pool_name": None, "enforce_parameter_schema": True}
+        # The upsert replaces the schedule list with what was sent (none sent: none kept).
+        self.apply_fields(d, body, replace_schedules=True)
+        d["labels"] = {**d.get("labels", {}), "prefect.flow.id": flow["id"]}
+        if d["work_pool_name"] and not d["work_queue_name"]:
+            d["work_queue_name"] = "default"
+        self.store.put("deployments", d["id"], d)
+        return (200 if existing else 201), self.deployment_view(d)
+
+    def require_deployment(self, deployment_id, detail="Deployment not found."):
+        d = self.store.get("deployments", deployment_id)
+        if d is None:
+            raise not_found(detail)
+        return d
+
+    def read_deployment(self, m, _b):
+        return 200, self.deployment_view(self.require_deployment(m["id"], "Deployment not found"))
+
+    def read_deployment_by_name(self, m, _b):
+        for flow in self.store.all("flows"):
+            if flow["name"] == m["flow"]:
+                d = self.find_deployment(flow["id"], m["name"])
+                if d:
+                    return 200, self.deployment_view(d)
+        raise not_found("Deployment not found")
+
+    def update_deployment(self, m, body):
+        extra_keys(body, DEPLOYMENT_KEYS)
+        d = self.require_deployment(m["id"])
+        self.apply_fields(d, body, replace_schedules="schedules" in body)
+        self.store.put("deployments", d["id"], d)
+        return 204, None
+
+    def delete_deployment(self, m, _b):
+        self.require_deployment(m["id"])
+        self.store.delete("deployments", m["id"])
+        return 204, None
+
+    def filter_deployments(self, _m, body):
+        body = body or {}
+        flow_names = ((body.get("flows") or {}).get("name") or {}).get("any_")
+        names = ((body.get("deployments") or {}).get("name") or {}).get("any_")
+        pools = ((body.get("work_pools") or {}).get("name") or {}).get("any_")
+        flows = {f["id"]: f["name"] for f in self.store.all("flows")}
+        found = [d for d in self.store.all("deployments")
+                 if (flow_names is None or flows.get(d["flow_id"]) in flow_names)
+                 and (names is None or d["name"] in names)
+                 and (pools is None or d["work_pool_name"] in pools)]
+        return 200, [self.deployment_view(d) for d in sorted(found, key=lambda d: d["name"])]
+
+
+def normalize_schedule(schedule):
+    if "rrule" in schedule and not schedule["rrule"].startswith("DTSTART"):
+        schedule = {**schedule, "rrule": "DTSTART:20200101T000000\n" + schedule["rrule"]}
+    if "cron" in schedule:
+        return {"cron": schedule["cron"], "timezone": schedule.get("timezone"), "day_or": schedule.get("day_or", True)}
+    if "interval" in schedule:
+        return {"interval": float(schedule["interval"]), "anchor_date": schedule.get("anchor_date") or stamp(),
+                "timezone": schedule.get("timezone") or "UTC"}
+    return {"rrule": schedule.get("rrule"), "timezone": schedule.get("timezone") or "UTC"}
+
+
+def extra_keys(body, allowed):
+    for key in body or {}:
+        if key not in allowed:
+            raise unprocessable("extra_forbidden", ["body", key], "Extra inputs are not permitted", body)
+
+
+def unprocessable(kind, loc, msg, body=None):
+    return HttpError(422, {"exception_message": "Invalid request received.",
+                           "exception_detail": [{"type": kind, "loc": loc, "msg": msg}], "request_body": body})
+
+
+def urldecode(text):
+    from urllib.parse import unquote
+    return unquote(text)
+
+
+def make_handler(api):
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def _dispatch(self, method):
+            length = int(self.headers.get("Content-Length") or 0)
+            raw = self.rfile.read(length) if length else b""
+            try:
+                body = json.loads(raw) if raw else None
+            except ValueError:
+                return self._send(422, {"exception_message": "Invalid request received."})
+            try:
+                status, payload = api.handle(method, self.path.split("?", 1)[0], body)
+            except HttpError as error:
+                status, payload = error.status, error.body
+            except Exception:  # noqa: BLE001 - the real server answers 500 too
+                status, payload = 500, {"exception_message": "Internal Server Error"}
+            self._send(status, payload)
+
+        def _send(self, status, payload):
+            data = b"" if status == 204 else json.dumps(payload).encode()
+            self.send_response(status)
+            if status != 204:
+                self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+
+        def do_GET(self):
+            self._dispatch("GET")
+
+        def do_POST(self):
+            self._dispatch("POST")
+
+        def do_PATCH(self):
+            self._dispatch("PATCH")
+
+        def do_DELETE(self):
+            self._dispatch("DELETE")
+
+        def log_message(self, fmt, *args):
+            sys.stderr.write("INFO:     %s - %s\n" % (self.address_string(), fmt % args))
+
+    return Handler
+
+
+def start(host, port):
+    host = host or settings.get("PREFECT_SERVER_API_HOST")
+    port = int(port or settings.get("PREFECT_SERVER_API_PORT"))
+    try:
+        family = socket.getaddrinfo(host, port)[0][0]
+    except socket.gaierror:
+        print(f"Invalid host '{host}'. Please specify a valid hostname or IP address.")
+        return 1
+    ThreadingHTTPServer.address_family = family
+    ThreadingHTTPServer.allow_reuse_address = True
+    try:
+        httpd = ThreadingHTTPServer((host, port), make_handler(Api(Store(database_path()))))
+    except OSError as error:
+        if error.errno == 98:
+            print(f"Port {port} is already in use. Please specify a different port with the `--port` flag.")
+        else:
+            print(f"Invalid host '{host}'. Please specify a valid hostname or IP address.")
+        return 1
+    print(BLURB.format(url=f"http://{host}:{port}"), flush=True)
+    signal.signal(signal.SIGTERM, lambda *_: threading.Thread(target=httpd.shutdown).start())
+    try:
+        httpd.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    return 0
+
+
+BLURB = """
+ ___ ___ ___ ___ ___ ___ _____
+| _ \\ _ \\ __| __| __/ __|_   _|
+|  _/   / _|| _|| _| (__  | |
+|_| |_|_\\___|_| |___\\___| |_|
+
+Configure Prefect to communicate with the server with:
+
+    prefect config set PREFECT_API_URL={url}/api
+
+View the API reference documentation at {url}/docs
+
+Check out the dashboard at {url}
+"""
