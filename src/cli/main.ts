@@ -31,6 +31,7 @@ async function buildProgram(run: (action: () => Promise<Action>, command: Comman
     .option('--no-color', 'plain output (also NO_COLOR=1)')
     .addOption(new Option('--concurrency <n>', 'hosts worked on at once').default(10).argParser(parsePositiveInt))
     .option('--dry-run', 'show the plan without changing anything (same as `reconcile plan`)')
+    .option('--accept-new-host-keys', 'trust and record hosts missing from known_hosts (a changed key is always refused)')
     .addHelpText('after', EXAMPLES)
     .showHelpAfterError('(run reconcile --help for usage)')
     .exitOverride();
@@ -38,12 +39,14 @@ async function buildProgram(run: (action: () => Promise<Action>, command: Comman
   program.command('validate').description('check both spec files against their schemas; nothing is sent to any host')
     .action((_o, cmd: Command) => run(async () => (await import('./commands/validate.js')).validateCommand, cmd));
   program.command('plan').description('show, per host, every action apply would take (exit 2 when there are changes)')
+    .option('-o, --out <file>', 'also save the plan, for `reconcile apply FILE`')
     .action((_o, cmd: Command) => run(async () => (await import('./commands/engine.js')).planCommand, cmd));
-  program.command('apply').description('converge every host to the desired state')
+  program.command('apply').argument('[plan]', 'a plan saved by `reconcile plan -o`: apply exactly it, or nothing if a host changed since')
+    .description('converge every host to the desired state')
     .option('--dry-run', 'only show the plan (same as `reconcile plan`)')
-    .action((_o, cmd: Command) => run(async () => {
+    .action((planFile: string | undefined, _o, cmd: Command) => run(async () => {
       const commands = await import('./commands/engine.js');
-      return cmd.opts().dryRun ? commands.planCommand : commands.applyCommand;
+      return cmd.opts().dryRun ? commands.planCommand : (options) => commands.applyCommand(options, planFile);
     }, cmd));
   program.command('check').description('read-only drift check: exit 0 in sync, 2 drift, 1 error')
     .action((_o, cmd: Command) => run(async () => (await import('./commands/engine.js')).checkCommand, cmd));

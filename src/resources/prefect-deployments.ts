@@ -6,4 +6,9 @@ export const prefectDeployments: ResourceType<PrefectDeployments> = {
   kind: 'prefect_deployments',
   defaultName: (spec) => `prefect_deployments:${spec.project_dir}`,
   references: (spec) => afterReferences(spec.after),
+  probe: () => 'true',
+  parse: () => undefined,
+  plan: () => {
+    throw new Error('managing this through the Prefect API is not built yet (issue #5)');
+  },
 };

@@ -1,8 +1,67 @@
 import type { PythonVenv } from '../spec/generated/setup.js';
-import type { ResourceType } from './types.js';
+import { quote } from '../shell/quote.js';
+import { keyValues } from './facts.js';
+import { asUser } from './steps.js';
+import { noChanges, unitToken, type ResourceType } from './types.js';
 
-/** A Python venv with pinned packages. */
-export const pythonVenv: ResourceType<PythonVenv> = {
+interface VenvFacts {
+  exists: boolean;
+  /** Installed distributions by normalised name (PEP 503), with their versions. */
+  packages: Map<string, string>;
+}
+
+/** PEP 503: names compare lower-case with runs of -, _ and . as one -. */
+const normalise = (name: string) => name.toLowerCase().replace(/[-_.]+/g, '-');
+
+function pins(spec: PythonVenv): [name: string, version: string, requirement: string][] {
+  return spec.packages.map((requirement) => {
+    const [name = '', version = ''] = requirement.split('==');
+    return [normalise(name.replace(/\[.*\]$/, '')), version, requirement];
+  });
+}
+
+/**
+ * python_venv: a venv created with the given interpreter, owned by its user, with pinned packages.
+ * Reads the venv's interpreter and every installed distribution's METADATA (no Python started).
+ * Converged when each pin is installed at its version. Converges with the venv's own pip, as the
+ * owner; pip options come from the host's pip configuration and `pip_args`.
+ */
+export const pythonVenv: ResourceType<PythonVenv, VenvFacts> = {
   kind: 'python_venv',
   defaultName: (spec) => `python_venv:${spec.path}`,
+  references: (spec) =>
+    (spec.notifies ?? []).map((unit, i) => ({ field: ['notifies', i], token: unitToken(unit), what: 'a systemd_service' })),
+  probe: (spec) => {
+    const venv = quote(spec.path);
+    return `if [ -x ${venv}/bin/python ]; then echo exists=yes
+  for rc_m in ${venv}/lib/python3*/site-packages/*.dist-info/METADATA; do
+    [ -f "$rc_m" ] && printf 'package:%s=%s\\n' "$(sed -n 's/^Name: *//p' "$rc_m" | head -n1)" "$(sed -n 's/^Version: *//p' "$rc_m" | head -n1)"
+  done
+else echo exists=no; fi`;
+  },
+  parse(_spec, output) {
+    const packages = new Map<string, string>();
+    for (const [key, value] of keyValues(output)) if (key.startsWith('package:')) packages.set(normalise(key.slice(8)), value.trim());
+    return { exists: keyValues(output).get('exists') === 'yes', packages };
+  },
+  plan(spec, actual) {
+    const name = spec.name ?? pythonVenv.defaultName(spec);
+    const wrong = pins(spec).filter(([pkg, version]) => actual.packages.get(pkg) !== version);
+    if (actual.exists && wrong.length === 0) return noChanges();
+    const owner = spec.owner ?? 'root';
+    const pip = [`${spec.path}/bin/pip`, 'install', '--disable-pip-version-check', '--quiet', ...(spec.pip_args ?? []), ...wrong.map(([, , r]) => r)];
+    const steps = [
+      ...(actual.exists ? [] : [{ script: asUser(owner, `${quote(spec.python ?? '/usr/bin/python3')} -m venv ${quote(spec.path)}`) }]),
+      { script: asUser(owner, pip.map(quote).join(' ')) },
+    ];
+    return {
+      now: [{
+        id: name, resource: name, verb: actual.exists ? 'update' : 'create', title: `venv ${spec.path}`,
+        fields: wrong.map(([pkg, version]) => ({ field: pkg, before: actual.packages.get(pkg) ?? null, after: version })),
+        steps,
+      }],
+      late: [],
+      notifies: (spec.notifies ?? []).map(unitToken),
+    };
+  },
 };

@@ -1,10 +1,100 @@
+import type { Action } from '../engine/model.js';
 import type { SystemdService } from '../spec/generated/setup.js';
+import { quote } from '../shell/quote.js';
+import { fileProbe, keyValues, parsePathFacts, type PathFacts } from './facts.js';
+import { contentChange, sha256, writeFileStep } from './steps.js';
 import { afterReferences, unitToken, type ResourceType } from './types.js';
 
-/** A systemd service: unit file, enabled, running or stopped. */
-export const systemdService: ResourceType<SystemdService> = {
+interface ServiceFacts {
+  unitFile: PathFacts;
+  loadState: string;
+  activeState: string;
+  unitFileState: string;
+  needDaemonReload: boolean;
+}
+
+const UNIT_DIR = '/etc/systemd/system';
+const SECTION = '@@systemctl';
+
+/** daemon-reload once per host and run, before the first start or restart that needs it. */
+const daemonReload: Action = {
+  id: 'daemon-reload',
+  resource: 'systemd',
+  verb: 'reload',
+  title: 'systemctl daemon-reload',
+  fields: [],
+  because: 'unit files changed',
+  steps: [{ script: 'systemctl daemon-reload' }],
+};
+
+/**
+ * systemd_service: the unit file in /etc/systemd/system, enabled or not, running or stopped.
+ * Reads the unit file and `systemctl show` (LoadState, ActiveState, UnitFileState, NeedDaemonReload).
+ * Converged when the file matches, the enablement matches and the state matches. A changed unit is
+ * verified with `systemd-analyze verify` under its real name, installed, and the service restarted
+ * after all writes (daemon-reload first, once per host); a notification restarts it too.
+ */
+export const systemdService: ResourceType<SystemdService, ServiceFacts> = {
   kind: 'systemd_service',
   defaultName: (spec) => `systemd_service:${spec.unit}`,
   provides: (spec) => [unitToken(spec.unit)],
   references: (spec) => afterReferences(spec.after),
+  probe: (spec) =>
+    `${fileProbe(`${UNIT_DIR}/${spec.unit}`, sha256(Buffer.from(spec.content)))}\necho ${SECTION}\n` +
+    `systemctl show ${quote(spec.unit)} -p LoadState -p ActiveState -p UnitFileState -p NeedDaemonReload`,
+  parse(_spec, output) {
+    const [file = '', show = ''] = output.split(`${SECTION}\n`);
+    const props = keyValues(show);
+    return {
+      unitFile: parsePathFacts(file),
+      loadState: props.get('LoadState') ?? 'not-found',
+      activeState: props.get('ActiveState') ?? 'inactive',
+      unitFileState: props.get('UnitFileState') ?? '',
+      needDaemonReload: props.get('NeedDaemonReload') === 'yes',
+    };
+  },
+  plan(spec, actual, { notifiedBecause }) {
+    const name = spec.name ?? systemdService.defaultName(spec);
+    const path = `${UNIT_DIR}/${spec.unit}`;
+    const wanted = Buffer.from(spec.content);
+    const unitChanged = actual.unitFile.type !== 'file' || actual.unitFile.sha256 !== sha256(wanted);
+    const now: Action[] = [];
+    if (unitChanged) {
+      now.push({
+        id: name, resource: name, verb: actual.unitFile.type === 'file' ? 'update' : 'create', title: `unit ${path}`, fields: [],
+        content: contentChange(path, actual.unitFile.type === 'file' ? actual.unitFile.content : undefined, wanted),
+        // systemd-analyze needs the real unit name, so it checks a copy under that name (not a temp name).
+        steps: [writeFileStep({ path, content: wanted, owner: 'root', mode: '0644', defaultMode: '0644', validate: 'systemd-analyze verify %s' })],
+      });
+    }
+    return {
+      now,
+      late: lateActions(spec, actual, name, unitChanged, notifiedBecause),
+      // The restart a changed unit needs is owed from the moment the file is written.
+      notifies: unitChanged && actual.activeState === 'active' ? [unitToken(spec.unit)] : [],
+    };
+  },
 };
+
+function lateActions(spec: SystemdService, actual: ServiceFacts, name: string, unitChanged: boolean, notifiedBecause: string[]): Action[] {
+  const unit = quote(spec.unit);
+  const late: Action[] = [];
+  const action = (verb: Action['verb'], script: string, because?: string): Action =>
+    ({ id: `${verb} ${spec.unit}`, resource: name, verb, title: `${verb} ${spec.unit}`, fields: [], because, steps: [{ script }] });
+  const touchesUnit = (spec.state ?? 'running') === 'running' || (spec.enabled ?? true);
+  if ((unitChanged || actual.needDaemonReload) && touchesUnit) late.push(daemonReload);
+
+  const wantEnabled = spec.enabled ?? true;
+  const isEnabled = actual.unitFileState === 'enabled';
+  if (wantEnabled && !isEnabled) late.push(action('enable', `systemctl enable ${unit}`, `is ${actual.unitFileState || 'not installed'}`));
+  if (!wantEnabled && isEnabled) late.push(action('disable', `systemctl disable ${unit}`, 'is enabled'));
+
+  const running = actual.activeState === 'active' || actual.activeState === 'activating' || actual.activeState === 'reloading';
+  if ((spec.state ?? 'running') === 'running') {
+    if (!running) late.push(action('start', `systemctl start ${unit}`, `is ${actual.activeState}`));
+    else if (notifiedBecause.length > 0) late.push(action('restart', `systemctl restart ${unit}`, notifiedBecause.join('; ')));
+  } else if (running) {
+    late.push(action('stop', `systemctl stop ${unit}`, `is ${actual.activeState}`));
+  }
+  return late;
+}

@@ -1,3 +1,4 @@
+import type { Action } from '../engine/model.js';
 import type { Resource } from '../spec/generated/setup.js';
 
 /** A path inside one resource's spec, e.g. ['after', 0]. */
@@ -18,11 +19,31 @@ export interface Reference {
   what: string;
 }
 
+/** What converging one resource takes. */
+export interface ResourcePlan {
+  /** Actions in the resource's own place in the order (writes). */
+  now: Action[];
+  /** Actions after every resource's writes, in dependency order (starts, restarts). */
+  late: Action[];
+  /** Tokens of resources to notify (e.g. "unit:x.service" to restart it), because `now` changes something they use. */
+  notifies: string[];
+}
+
+/** What a resource's plan may depend on besides its spec and facts. */
+export interface PlanContext {
+  /** Why other resources (or an owed notification from an interrupted run) ask this one to act. */
+  notifiedBecause: string[];
+  /** The directory of setup.yaml, against which relative local paths (file sources) resolve. */
+  specDir: string;
+}
+
 /**
  * The contract every resource type implements. The engine and the spec loader only ever talk to
  * resource types through it, so adding a type is one module plus one line in the registry.
+ * Facts are read by `probe` (folded into the host's one fact script), parsed by `parse`, and
+ * compared by `plan`, which is pure and returns no actions when the resource is converged.
  */
-export interface ResourceType<S extends Resource = Resource> {
+export interface ResourceType<S extends Resource = Resource, A = unknown> {
   kind: S['kind'];
   /** The resource's name in plans and reports when the spec gives none; unique per host. */
   defaultName(spec: S): string;
@@ -32,6 +53,12 @@ export interface ResourceType<S extends Resource = Resource> {
   references?(spec: S): Reference[];
   /** Rules the JSON Schema cannot express (e.g. exactly one of two keys). */
   check?(spec: S, context: { specDir: string }): SpecProblem[];
+  /** A POSIX sh fragment printing this resource's facts; it must change nothing. */
+  probe(spec: S): string;
+  /** The fragment's output as actual state. */
+  parse(spec: S, output: string): A;
+  /** Actions that converge the resource; none when it is converged. */
+  plan(spec: S, actual: A, context: PlanContext): ResourcePlan;
 }
 
 export const unitToken = (unit: string) => `unit:${unit}`;
@@ -40,3 +67,5 @@ export const unitToken = (unit: string) => `unit:${unit}`;
 export function afterReferences(after: string[] | undefined): Reference[] {
   return (after ?? []).map((unit, i) => ({ field: ['after', i], token: unitToken(unit), what: 'a systemd_service' }));
 }
+
+export const noChanges = (): ResourcePlan => ({ now: [], late: [], notifies: [] });

@@ -264,6 +264,10 @@ export interface PythonVenv {
    * Items: One pip argument.
    */
   pip_args?: string[];
+  /**
+   * Services (declared in this file) to restart after packages change, e.g. the ones that run from this venv.
+   */
+  notifies?: UnitName[];
 }
 /**
  * A profile in the user's Prefect profiles.toml. Only this profile's keys are edited; other profiles, keys and comments stay.

@@ -1,0 +1,65 @@
+import { randomBytes } from 'node:crypto';
+import { factPrelude } from '../resources/facts.js';
+import { resourceType } from '../resources/registry.js';
+import type { DeclaredResource } from '../spec/load.js';
+import { HostError, type Transport } from '../transport/transport.js';
+
+/** Where a notification that was owed when a run died is kept on the host, until it is acted on. */
+export const OWED_DIR = '/var/lib/reconcile/owed';
+
+export interface HostFacts {
+  /** Parsed actual state, by resource name. */
+  actual: Map<string, unknown>;
+  /** Notifications recorded by an earlier run that did not get to act on them: target token -> reasons. */
+  owed: Map<string, string[]>;
+}
+
+/**
+ * Reads every fact the host's resources need with one script in one remote exec. Each resource's
+ * probe runs in a subshell between framing lines that carry a per-run nonce, so no output can
+ * forge a boundary; a probe that fails is reported with its resource's name.
+ */
+export async function gather(transport: Transport, resources: DeclaredResource[], sudo: boolean): Promise<HostFacts> {
+  const nonce = randomBytes(8).toString('hex');
+  const frame = (id: string, body: string) =>
+    `printf '\\n@@rc:${nonce}:begin:${id}\\n'\n(\n${body}\n)\nprintf '\\n@@rc:${nonce}:end:${id}:%s\\n' "$?"`;
+  const owedProbe = `for rc_f in ${OWED_DIR}/*; do [ -f "$rc_f" ] && printf '%s\\t%s\\n' "\${rc_f##*/}" "$(cat "$rc_f")"; done; true`;
+  const script = [
+    'export LC_ALL=C',
+    factPrelude,
+    ...resources.map((r, i) => frame(String(i), resourceType(r.spec.kind).probe(r.spec))),
+    frame('owed', owedProbe),
+  ].join('\n');
+  const result = await transport.run(script, { sudo });
+  const sections = splitSections(result.stdout, nonce);
+  const actual = new Map<string, unknown>();
+  resources.forEach((r, i) => {
+    const section = sections.get(String(i));
+    if (!section) throw new HostError(transport.host, `reading facts failed before ${r.name}: ${result.stderr.trim() || `exit ${result.code}`}`);
+    if (section.code !== 0) throw new HostError(transport.host, `reading facts of ${r.name} failed (exit ${section.code}): ${result.stderr.trim()}`);
+    actual.set(r.name, resourceType(r.spec.kind).parse(r.spec, section.output));
+  });
+  return { actual, owed: parseOwed(sections.get('owed')?.output ?? '') };
+}
+
+function splitSections(stdout: string, nonce: string): Map<string, { output: string; code: number }> {
+  const sections = new Map<string, { output: string; code: number }>();
+  const pattern = new RegExp(`\\n@@rc:${nonce}:begin:([^\\n]+)\\n([\\s\\S]*?)\\n@@rc:${nonce}:end:\\1:(\\d+)\\n`, 'g');
+  for (const match of stdout.matchAll(pattern)) sections.set(match[1]!, { output: match[2]!, code: Number(match[3]) });
+  return sections;
+}
+
+/** Owed notifications are files named by the base64url of their target token, holding the reasons. */
+export function owedFileName(token: string): string {
+  return Buffer.from(token).toString('base64url');
+}
+
+function parseOwed(output: string): Map<string, string[]> {
+  const owed = new Map<string, string[]>();
+  for (const line of output.split('\n')) {
+    const [file, reasons] = line.split('\t');
+    if (!file || reasons === undefined) continue;
+    owed.set(Buffer.from(file, 'base64url').toString(), reasons.split('; ').filter(Boolean));
+  }
+  return owed;
+}

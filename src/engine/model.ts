@@ -1,0 +1,65 @@
+/**
+ * The plan as plain, JSON-serialisable data: what --dry-run prints, what `apply plan.json` executes
+ * and what a run record stores. Nothing here does anything.
+ */
+
+/** A difference between desired and actual, for people: `mode 0644 -> 0600`. */
+export interface FieldChange {
+  field: string;
+  before: string | null;
+  after: string | null;
+}
+
+/** A content difference, shown as a unified diff when both sides are text. */
+export interface ContentChange {
+  path: string;
+  /** null: the file does not exist yet. */
+  before: string | null;
+  after: string;
+  /** Set when either side is not UTF-8 text; the diff then says so instead of printing bytes. */
+  binary?: boolean;
+}
+
+export type Verb = 'create' | 'update' | 'remove' | 'start' | 'stop' | 'restart' | 'reload' | 'enable' | 'disable';
+
+/** One shell script run on the host (as root when the host has become: true). */
+export interface Step {
+  script: string;
+  /** Bytes for the script's stdin, base64 (file contents travel here, never in the script). */
+  stdinBase64?: string;
+}
+
+export interface Action {
+  /** Unique within a host's plan, e.g. "file:/etc/motd" or "restart prefect-worker.service". */
+  id: string;
+  /** The resource this action converges (or the host, for daemon-reload). */
+  resource: string;
+  verb: Verb;
+  /** What the action does, for progress lines: "write /etc/systemd/system/x.service". */
+  title: string;
+  fields: FieldChange[];
+  content?: ContentChange;
+  /** Why a consequential action happens: "unit file changed". */
+  because?: string;
+  steps: Step[];
+}
+
+export interface HostPlan {
+  host: string;
+  address: string;
+  /** sha256 over the facts the plan was computed from; apply refuses a saved plan when it moved. */
+  factsDigest: string;
+  actions: Action[];
+}
+
+export const symbols: Record<Verb, string> = {
+  create: '+',
+  update: '~',
+  remove: '-',
+  start: '↻',
+  stop: '↻',
+  restart: '↻',
+  reload: '↻',
+  enable: '~',
+  disable: '~',
+};

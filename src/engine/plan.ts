@@ -1,0 +1,109 @@
+import { createHash } from 'node:crypto';
+import { resourceType } from '../resources/registry.js';
+import type { ResourcePlan } from '../resources/types.js';
+import { quote } from '../shell/quote.js';
+import type { DeclaredResource, HostSpec } from '../spec/load.js';
+import { OWED_DIR, owedFileName, type HostFacts } from './gather.js';
+import type { Action, HostPlan } from './model.js';
+
+/**
+ * The pure planner: desired + actual -> ordered actions. First every resource's own changes, in
+ * dependency order (directories before what is in them, `after` targets first); then the late
+ * actions (daemon-reload once, starts, restarts) in the same order. A resource notified by another's
+ * change (or by a notification an interrupted run still owed) plans its restart in the second pass.
+ */
+export function planHost(host: HostSpec, facts: HostFacts, specDir: string): HostPlan {
+  const ordered = dependencyOrder(host.resources);
+  const planOf = (r: DeclaredResource, notifiedBecause: string[]): ResourcePlan => {
+    try {
+      return resourceType(r.spec.kind).plan(r.spec, facts.actual.get(r.name), { notifiedBecause, specDir });
+    } catch (error) {
+      throw new Error(`${r.name}: ${(error as Error).message}`);
+    }
+  };
+
+  const tokensOf = (r: DeclaredResource) => resourceType(r.spec.kind).provides?.(r.spec) ?? [];
+  const firstPass = new Map(ordered.map((r) => [r.name, planOf(r, tokensOf(r).flatMap((t) => facts.owed.get(t) ?? []))]));
+  const reasons = new Map<string, string[]>();
+  for (const [token, owed] of facts.owed) reasons.set(token, [...owed]);
+  for (const r of ordered) {
+    for (const token of firstPass.get(r.name)!.notifies) reasons.set(token, [...(reasons.get(token) ?? []), `${r.name} changed`]);
+  }
+
+  const now: Action[] = [];
+  const late: Action[] = [];
+  for (const r of ordered) {
+    const because = tokensOf(r).flatMap((t) => reasons.get(t) ?? []);
+    const plan = because.length > 0 ? planOf(r, because) : firstPass.get(r.name)!;
+    now.push(...withOwedRecorded(plan, firstPass.get(r.name)!.notifies, reasons));
+    late.push(...withOwedCleared(plan.late, tokensOf(r).filter((t) => reasons.has(t))));
+  }
+  return {
+    host: host.target.name,
+    address: host.target.address,
+    factsDigest: factsDigest(facts),
+    actions: [...now, ...uniqueById(late)],
+  };
+}
+
+/** Notifications are written down on the host before the change that causes them (see gather's OWED_DIR). */
+function withOwedRecorded(plan: ResourcePlan, tokens: string[], reasons: Map<string, string[]>): Action[] {
+  if (tokens.length === 0 || plan.now.length === 0) return plan.now;
+  const record = tokens
+    .map((t) => `printf '%s' ${quote((reasons.get(t) ?? []).join('; '))} > ${quote(`${OWED_DIR}/${owedFileName(t)}`)}`)
+    .join(' && ');
+  const [first, ...rest] = plan.now;
+  return [{ ...first!, steps: [{ script: `mkdir -p ${quote(OWED_DIR)} && ${record}` }, ...first!.steps] }, ...rest];
+}
+
+/** Once a notified resource has acted, what it owed is forgotten. */
+function withOwedCleared(late: Action[], tokens: string[]): Action[] {
+  if (tokens.length === 0 || late.length === 0) return late;
+  const clear = `rm -f ${tokens.map((t) => quote(`${OWED_DIR}/${owedFileName(t)}`)).join(' ')}`;
+  const last = late.at(-1)!;
+  return [...late.slice(0, -1), { ...last, steps: [...last.steps, { script: clear }] }];
+}
+
+function uniqueById(actions: Action[]): Action[] {
+  const seen = new Set<string>();
+  return actions.filter((a) => !seen.has(a.id) && seen.add(a.id));
+}
+
+/**
+ * Declaration order, except that a resource comes after everything it depends on: the resources
+ * it names (`after`, `notifies`) and the directory resources its path lies in.
+ */
+export function dependencyOrder(resources: DeclaredResource[]): DeclaredResource[] {
+  const pathOf = (r: DeclaredResource) => ('path' in r.spec && typeof r.spec.path === 'string' ? r.spec.path : undefined);
+  const directories = resources.filter((r) => r.spec.kind === 'directory');
+  const needs = new Map(
+    resources.map((r) => {
+      const path = pathOf(r);
+      const parents = path ? directories.filter((d) => d !== r && path.startsWith(`${pathOf(d)}/`)).map((d) => d.name) : [];
+      return [r.name, new Set([...r.dependsOn, ...parents])];
+    }),
+  );
+  const ordered: DeclaredResource[] = [];
+  const placed = new Set<string>();
+  const visit = (r: DeclaredResource) => {
+    if (placed.has(r.name)) return;
+    placed.add(r.name);
+    for (const name of needs.get(r.name) ?? []) {
+      const dependency = resources.find((d) => d.name === name);
+      if (dependency) visit(dependency);
+    }
+    ordered.push(r);
+  };
+  resources.forEach(visit);
+  return ordered;
+}
+
+/** What the plan was computed from; a saved plan is stale when this changed. */
+export function factsDigest(facts: HostFacts): string {
+  const replacer = (_key: string, value: unknown) => {
+    if (value instanceof Map) return [...value];
+    if (value && typeof value === 'object' && (value as { type?: string }).type === 'Buffer') return Buffer.from((value as { data: number[] }).data).toString('base64');
+    return value;
+  };
+  return createHash('sha256').update(JSON.stringify([[...facts.actual], [...facts.owed]], replacer)).digest('hex');
+}

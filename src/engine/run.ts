@@ -1,0 +1,80 @@
+import type { HostSpec, HostTarget } from '../spec/load.js';
+import { LocalTransport } from '../transport/local.js';
+import { SshTransport } from '../transport/ssh.js';
+import type { Transport } from '../transport/transport.js';
+import { applyHost, type ApplyEvent, type ApplyResult } from './apply.js';
+import { gather } from './gather.js';
+import type { HostPlan } from './model.js';
+import { planHost } from './plan.js';
+
+export type Mode = 'plan' | 'apply' | 'check';
+
+export interface HostOutcome {
+  host: string;
+  address: string;
+  /** converged: nothing to do; changes: plan/check found differences; applied: apply changed it; failed: see error. */
+  status: 'converged' | 'changes' | 'applied' | 'failed';
+  plan?: HostPlan;
+  apply?: ApplyResult;
+  error?: string;
+  /** Remote scripts run for this host (round trips). */
+  execs: number;
+  ms: number;
+}
+
+export interface RunOptions {
+  mode: Mode;
+  concurrency: number;
+  specDir: string;
+  acceptNewHostKeys?: boolean;
+  /** A saved plan to apply instead of a fresh one: refused when the host moved since. */
+  savedPlans?: Map<string, HostPlan>;
+  emit?: (event: ApplyEvent) => void;
+}
+
+export async function connect(target: HostTarget, acceptNewHostKeys = false): Promise<Transport> {
+  return target.connection === 'local' ? new LocalTransport(target.name) : SshTransport.connect(target, { acceptNewHostKeys });
+}
+
+/** Works on each host independently, a few at a time; one host's failure never stops another's. */
+export async function reconcileHosts(hosts: HostSpec[], options: RunOptions): Promise<HostOutcome[]> {
+  const outcomes: HostOutcome[] = new Array(hosts.length);
+  let next = 0;
+  const worker = async () => {
+    while (next < hosts.length) {
+      const index = next++;
+      outcomes[index] = await reconcileHost(hosts[index]!, options);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(options.concurrency, hosts.length) }, worker));
+  return outcomes;
+}
+
+async function reconcileHost(host: HostSpec, options: RunOptions): Promise<HostOutcome> {
+  const started = performance.now();
+  const outcome = (fields: Partial<HostOutcome>, transport?: Transport): HostOutcome => ({
+    host: host.target.name, address: host.target.address, status: 'failed', execs: transport?.execCount ?? 0,
+    ms: performance.now() - started, ...fields,
+  });
+  let transport: Transport | undefined;
+  try {
+    transport = await connect(host.target, options.acceptNewHostKeys);
+    const sudo = host.target.become;
+    const plan = planHost(host, await gather(transport, host.resources, sudo), options.specDir);
+    const saved = options.savedPlans?.get(host.target.name);
+    if (saved && saved.factsDigest !== plan.factsDigest) {
+      return outcome({ plan, error: 'the saved plan is stale: the host changed since it was made (nothing was applied); make a new plan' }, transport);
+    }
+    const toApply = saved ?? plan;
+    if (options.mode !== 'apply' || toApply.actions.length === 0) {
+      return outcome({ plan: toApply, status: toApply.actions.length === 0 ? 'converged' : 'changes' }, transport);
+    }
+    const result = await applyHost(transport, toApply, sudo, options.emit ?? (() => {}));
+    if (result.failed) return outcome({ plan: toApply, apply: result, error: `${result.failed.action}: ${result.failed.error}` }, transport);
+    return outcome({ plan: toApply, apply: result, status: 'applied' }, transport);
+  } catch (error) {
+    return outcome({ error: (error as Error).message.replace(`${host.target.name}: `, '') }, transport);
+  } finally {
+    await transport?.close();
+  }
+}

@@ -1,0 +1,63 @@
+import { createTwoFilesPatch } from 'diff';
+import type { ApplyEvent } from '../engine/apply.js';
+import { symbols, type Action, type ContentChange } from '../engine/model.js';
+import type { HostOutcome } from '../engine/run.js';
+
+export interface Style {
+  color: boolean;
+}
+
+const paint = (style: Style, code: number, text: string) => (style.color ? `\u001b[${code}m${text}\u001b[0m` : text);
+const green = (s: Style, t: string) => paint(s, 32, t);
+const red = (s: Style, t: string) => paint(s, 31, t);
+const yellow = (s: Style, t: string) => paint(s, 33, t);
+const cyan = (s: Style, t: string) => paint(s, 36, t);
+const bold = (s: Style, t: string) => paint(s, 1, t);
+
+/** The dry-run: per host, every action with its symbol, field changes, content diff and cause. */
+export function renderPlan(outcomes: HostOutcome[], style: Style): string {
+  return outcomes.map((o) => [hostLine(o, style), ...(o.plan?.actions ?? []).flatMap((a) => renderAction(a, style))].join('\n')).join('\n\n');
+}
+
+function hostLine(o: HostOutcome, style: Style): string {
+  const name = bold(style, `${o.host} (${o.address})`);
+  if (o.status === 'failed') return `${name}: ${red(style, `error: ${o.error}`)}`;
+  const n = o.plan?.actions.length ?? 0;
+  if (o.status === 'applied') return `${name}: ${green(style, `${n} change${n === 1 ? '' : 's'} applied`)}`;
+  return n === 0 ? `${name}: ${green(style, 'no changes')}` : `${name}: ${yellow(style, `${n} change${n === 1 ? '' : 's'}`)}`;
+}
+
+export function renderAction(action: Action, style: Style): string[] {
+  const symbol = symbols[action.verb];
+  const colour = symbol === '+' ? green : symbol === '-' ? red : yellow;
+  const lines = [`  ${colour(style, symbol)} ${action.title}${action.because ? ` (${action.because})` : ''}`];
+  for (const f of action.fields) lines.push(`      ${f.field}: ${f.before ?? '(none)'} -> ${f.after ?? '(none)'}`);
+  if (action.content) lines.push(...renderDiff(action.content, style).map((l) => `      ${l}`));
+  return lines;
+}
+
+function renderDiff(change: ContentChange, style: Style): string[] {
+  if (change.binary) return [`content: ${change.before ?? '(none)'} -> ${change.after}`];
+  const patch = createTwoFilesPatch(`${change.path} (on host)`, `${change.path} (desired)`, change.before ?? '', change.after, undefined, undefined, { context: 3 });
+  return patch
+    .split('\n')
+    .slice(1) // the ==== separator line
+    .filter((l) => l !== '' && !l.startsWith('\\ No newline'))
+    .map((l) => (l.startsWith('+') ? green(style, l) : l.startsWith('-') ? red(style, l) : l.startsWith('@@') ? cyan(style, l) : l));
+}
+
+/** One line per action as apply goes (plain output: not a TTY, or --json elsewhere). */
+export function renderEvent(event: ApplyEvent, style: Style): string | undefined {
+  const label = `${event.host}: ${symbols[event.action.verb]} ${event.action.title}`;
+  if (event.type === 'done') return `${label} ${green(style, 'done')} (${(event.ms / 1000).toFixed(1)}s)`;
+  if (event.type === 'failed') return `${label} ${red(style, 'FAILED')}: ${event.error}`;
+  return undefined;
+}
+
+export function renderSummary(outcomes: HostOutcome[], ms: number, style: Style): string {
+  const count = (status: HostOutcome['status']) => outcomes.filter((o) => o.status === status).length;
+  const actions = outcomes.reduce((n, o) => n + (o.apply?.done.length ?? 0), 0);
+  const failed = count('failed');
+  const text = `hosts: ${count('applied')} changed, ${count('converged')} unchanged, ${failed} failed; ${actions} action${actions === 1 ? '' : 's'} done in ${(ms / 1000).toFixed(1)}s`;
+  return failed > 0 ? red(style, text) : text;
+}

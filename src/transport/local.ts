@@ -1,0 +1,32 @@
+import { spawn } from 'node:child_process';
+import { userInfo } from 'node:os';
+import { shellCommand, sudoRefusal, type ExecResult, type RunOptions, type Transport } from './transport.js';
+
+/** Runs the same scripts on this machine, without SSH (`connection: local`). */
+export class LocalTransport implements Transport {
+  execCount = 0;
+  constructor(readonly host: string) {}
+
+  run(script: string, options: RunOptions = {}): Promise<ExecResult> {
+    this.execCount++;
+    const asRoot = options.sudo === true && userInfo().uid !== 0;
+    return new Promise((resolve, reject) => {
+      const child = spawn('/bin/sh', ['-c', shellCommand(script, asRoot)], { stdio: ['pipe', 'pipe', 'pipe'] });
+      const out: Buffer[] = [];
+      const err: Buffer[] = [];
+      child.stdout.on('data', (d: Buffer) => out.push(d));
+      child.stderr.on('data', (d: Buffer) => err.push(d));
+      child.on('error', reject);
+      child.on('close', (code) => {
+        const result = { code: code ?? 255, stdout: Buffer.concat(out).toString(), stderr: Buffer.concat(err).toString() };
+        const refused = asRoot ? sudoRefusal(this.host, result) : undefined;
+        if (refused) reject(refused);
+        else resolve(result);
+      });
+      child.stdin.on('error', () => {});
+      child.stdin.end(options.stdin ?? '');
+    });
+  }
+
+  async close(): Promise<void> {}
+}

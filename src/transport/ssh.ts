@@ -1,0 +1,99 @@
+import { appendFile, mkdir, readFile } from 'node:fs/promises';
+import { dirname } from 'node:path';
+import { Readable } from 'node:stream';
+import { NodeSSH } from 'node-ssh';
+import type { HostTarget } from '../spec/load.js';
+import { fingerprint, hostPattern, parseKnownHosts, verifyHostKey, type HostKeyVerdict } from './known-hosts.js';
+import { HostError, shellCommand, sudoRefusal, type ExecResult, type RunOptions, type Transport } from './transport.js';
+
+export interface SshOptions {
+  /** Trust and record a host that known_hosts does not list yet (never a changed key). */
+  acceptNewHostKeys?: boolean;
+}
+
+/** One SSH connection per host for the whole run; every script goes through it. */
+export class SshTransport implements Transport {
+  execCount = 0;
+  private constructor(
+    private readonly target: HostTarget,
+    private readonly ssh: NodeSSH,
+  ) {}
+
+  get host(): string {
+    return this.target.name;
+  }
+
+  static async connect(target: HostTarget, options: SshOptions = {}): Promise<SshTransport> {
+    const known = parseKnownHosts(await readFile(target.knownHosts, 'utf8').catch(() => ''));
+    let refusal: HostError | undefined;
+    let keyToRecord: string | undefined;
+    const ssh = new NodeSSH();
+    try {
+      await ssh.connect({
+        host: target.address,
+        port: target.port,
+        username: target.user,
+        privateKeyPath: target.identityFile,
+        agent: target.identityFile ? undefined : process.env.SSH_AUTH_SOCK,
+        readyTimeout: target.connectTimeoutMs,
+        // Called before authentication: nothing is sent to a host whose key we do not trust.
+        hostVerifier: (blob: Buffer) => {
+          const type = blob.subarray(4, 4 + blob.readUInt32BE(0)).toString();
+          const key = blob.toString('base64');
+          const verdict = verifyHostKey(known, target.address, target.port, type, key);
+          if (verdict.trusted) return true;
+          if (verdict.reason === 'unknown' && options.acceptNewHostKeys) {
+            keyToRecord = `${hostPattern(target.address, target.port)} ${type} ${key}`;
+            return true;
+          }
+          refusal = new HostError(target.name, hostKeyMessage(verdict, target, type, key));
+          return false;
+        },
+      });
+    } catch (error) {
+      ssh.dispose();
+      throw refusal ?? new HostError(target.name, `cannot connect to ${target.user}@${target.address}:${target.port}: ${(error as Error).message}`);
+    }
+    if (keyToRecord) await recordHostKey(target.knownHosts, keyToRecord);
+    return new SshTransport(target, ssh);
+  }
+
+  async run(script: string, options: RunOptions = {}): Promise<ExecResult> {
+    this.execCount++;
+    const asRoot = options.sudo === true && this.target.user !== 'root';
+    const stdin = options.stdin === undefined ? undefined : Readable.from([Buffer.from(options.stdin)]);
+    const result = await this.ssh.execCommand(shellCommand(script, asRoot), { stdin, noTrim: true }).catch((error: Error) => {
+      throw new HostError(this.host, `connection lost: ${error.message}`);
+    });
+    const outcome = { code: result.code ?? 255, stdout: result.stdout, stderr: result.stderr };
+    if (asRoot) {
+      const refused = sudoRefusal(this.host, outcome);
+      if (refused) throw refused;
+    }
+    return outcome;
+  }
+
+  async close(): Promise<void> {
+    this.ssh.dispose();
+  }
+}
+
+function hostKeyMessage(verdict: Exclude<HostKeyVerdict, { trusted: true }>, target: HostTarget, type: string, key: string): string {
+  const offered = `${type} ${fingerprint(key)}`;
+  const where = verdict.entry ? `${target.knownHosts}:${verdict.entry.line}` : target.knownHosts;
+  switch (verdict.reason) {
+    case 'changed':
+      return `host key changed: ${target.address} offered ${offered}, but ${where} records another ${type} key. Refusing to connect: this can be a man-in-the-middle. If the host was reinstalled, check the new fingerprint and remove line ${verdict.entry?.line} of ${target.knownHosts}.`;
+    case 'revoked':
+      return `host key ${offered} of ${target.address} is marked @revoked in ${where}. Refusing to connect.`;
+    case 'cert-authority-only':
+      return `${target.address} is listed only under @cert-authority in ${where}; reconcile does not trust host certificates. Add its plain key (${offered}) to ${target.knownHosts}.`;
+    case 'unknown':
+      return `unknown host key: ${target.address} is not in ${target.knownHosts} (it offered ${offered}). Check the fingerprint, then run again with --accept-new-host-keys to trust it.`;
+  }
+}
+
+async function recordHostKey(file: string, line: string): Promise<void> {
+  await mkdir(dirname(file), { recursive: true, mode: 0o700 });
+  await appendFile(file, `${line}\n`, { mode: 0o600 });
+}

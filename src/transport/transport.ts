@@ -1,0 +1,52 @@
+import { quote } from '../shell/quote.js';
+
+/** What a command run on a host returned. */
+export interface ExecResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+export interface RunOptions {
+  /** Bytes for the script's standard input (file contents travel this way, never in the script). */
+  stdin?: Buffer | string;
+  /** Run as root through `sudo -n` (when the login user is not root already). */
+  sudo?: boolean;
+}
+
+/**
+ * The narrow interface between reconcile and a host. Everything the engine does on a host is a
+ * POSIX sh script passed to `run`; SSH and the local machine differ only in how it gets there.
+ */
+export interface Transport {
+  /** The inventory name, for messages. */
+  readonly host: string;
+  run(script: string, options?: RunOptions): Promise<ExecResult>;
+  /** How many scripts this transport has run: tests count round trips with it. */
+  readonly execCount: number;
+  close(): Promise<void>;
+}
+
+/** A failure to reach or use a host, with a message meant for the person running reconcile. */
+export class HostError extends Error {
+  constructor(
+    readonly host: string,
+    message: string,
+  ) {
+    super(`${host}: ${message}`);
+    this.name = 'HostError';
+  }
+}
+
+/** `sudo -n` refuses rather than prompts; its message is recognised so the error can say why. */
+export function sudoRefusal(host: string, result: ExecResult): HostError | undefined {
+  if (result.code === 1 && /sudo: (a password is required|a terminal is required)/.test(result.stderr)) {
+    return new HostError(host, 'sudo asks for a password; become: true needs passwordless sudo for the login user (sudo -n)');
+  }
+  return undefined;
+}
+
+/** Wraps a script so that it runs under `sh`, as root when asked, reading its stdin as the script's. */
+export function shellCommand(script: string, asRoot: boolean): string {
+  return asRoot ? `sudo -n -- sh -c ${quote(script)}` : `sh -c ${quote(script)}`;
+}
