@@ -1,0 +1,53 @@
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { TestHost } from '../hosts/host.js';
+
+/** A scratch directory with an inventory for the given test hosts (become: true, strict host keys). */
+export function workspace(hosts: TestHost[], options: { knownHosts?: string } = {}): string {
+  const dir = mkdtempSync(join(tmpdir(), 'reconcile-e2e-'));
+  const lines = ['defaults:', '  user: daniel', '  become: true', 'hosts:'];
+  for (const h of hosts) {
+    lines.push(`  ${h.name}:`, `    address: ${h.address}`, `    identity_file: ${h.identity_file}`, `    known_hosts: ${options.knownHosts ?? h.known_hosts}`);
+  }
+  writeFileSync(join(dir, 'hosts.yaml'), `${lines.join('\n')}\n`);
+  writeFileSync(join(dir, 'setup.yaml'), repoSetup());
+  return dir;
+}
+
+/** The repo's setup.yaml, as a new user would run it. */
+export function repoSetup(): string {
+  return readFileSync('setup.yaml', 'utf8');
+}
+
+export interface CliResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs the built CLI in a workspace, as a user would. */
+export function reconcile(dir: string, ...args: string[]): Promise<CliResult> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [join(process.cwd(), 'bin/reconcile.js'), ...args], { cwd: dir, env: { ...process.env, NO_COLOR: '1' } });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    child.on('close', (code) => resolve({ code: code ?? -1, stdout, stderr }));
+  });
+}
+
+interface JsonAction { id: string; verb: string; steps: { script: string; stdinBase64?: string }[] }
+export interface JsonOutcome { host: string; status: string; execs: number; error?: string; plan?: { actions: JsonAction[] }; apply?: { done: string[] } }
+
+/** `reconcile ARGS --json`, parsed. */
+export async function reconcileJson(dir: string, ...args: string[]): Promise<{ code: number; hosts: JsonOutcome[]; stderr: string }> {
+  const run = await reconcile(dir, ...args, '--json');
+  try {
+    return { code: run.code, hosts: (JSON.parse(run.stdout) as { hosts: JsonOutcome[] }).hosts, stderr: run.stderr };
+  } catch {
+    throw new Error(`not JSON (exit ${run.code}): ${run.stdout}\n${run.stderr}`);
+  }
+}
