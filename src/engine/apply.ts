@@ -1,5 +1,6 @@
+import { ServiceUnreachable } from '../transport/http.js';
 import type { Transport } from '../transport/transport.js';
-import type { Action, HostPlan } from './model.js';
+import type { Action, HostPlan, HttpRequest, Step } from './model.js';
 
 export type ApplyEvent =
   | { type: 'start'; host: string; action: Action }
@@ -13,9 +14,9 @@ export interface ApplyResult {
 }
 
 /**
- * Runs a host's actions in order; the first failure stops this host (other hosts go on) and is
- * reported with the action and what the host said. Each step's script is the whole truth of what
- * runs: nothing else is sent.
+ * Runs a host's actions in order; the first failure stops this host (other hosts go on). A failed
+ * action's `onFailure` steps run first (e.g. the previous unit file goes back), then the failure is
+ * reported with what the host said and the action's diagnosis (e.g. journal lines).
  */
 export async function applyHost(transport: Transport, plan: HostPlan, sudo: boolean, emit: (event: ApplyEvent) => void): Promise<ApplyResult> {
   const done: string[] = [];
@@ -23,13 +24,9 @@ export async function applyHost(transport: Transport, plan: HostPlan, sudo: bool
     emit({ type: 'start', host: plan.host, action });
     const started = performance.now();
     try {
-      for (const step of action.steps) {
-        const stdin = step.stdinBase64 === undefined ? undefined : Buffer.from(step.stdinBase64, 'base64');
-        const result = await transport.run(step.script, { sudo, stdin });
-        if (result.code !== 0) throw new Error(`exit ${result.code}: ${(result.stderr || result.stdout).trim() || 'no output'}`);
-      }
+      for (const step of action.steps) await runStep(transport, step, sudo);
     } catch (error) {
-      const message = (error as Error).message;
+      const message = await failureReport(transport, action, sudo, (error as Error).message);
       emit({ type: 'failed', host: plan.host, action, error: message });
       return { done, failed: { action: action.id, error: message } };
     }
@@ -37,4 +34,59 @@ export async function applyHost(transport: Transport, plan: HostPlan, sudo: bool
     emit({ type: 'done', host: plan.host, action, ms: performance.now() - started });
   }
   return { done };
+}
+
+async function failureReport(transport: Transport, action: Action, sudo: boolean, message: string): Promise<string> {
+  let report = message;
+  if (action.onFailure) {
+    try {
+      for (const step of action.onFailure) await runStep(transport, step, sudo);
+      report += '\nrolled back: the previous version is in place again';
+    } catch (error) {
+      report += `\nrollback failed too: ${(error as Error).message}`;
+    }
+  }
+  if (action.diagnose) {
+    const diagnosis = await transport.run(action.diagnose, { sudo }).catch(() => undefined);
+    if (diagnosis?.stdout.trim()) report += `\n${diagnosis.stdout.trimEnd()}`;
+  }
+  return report;
+}
+
+async function runStep(transport: Transport, step: Step, sudo: boolean): Promise<void> {
+  if ('script' in step) {
+    const stdin = step.stdinBase64 === undefined ? undefined : Buffer.from(step.stdinBase64, 'base64');
+    const result = await transport.run(step.script, { sudo, stdin });
+    if (result.code !== 0) throw new Error(`exit ${result.code}: ${(result.stderr || result.stdout).trim() || 'no output'}`);
+  } else if ('request' in step) {
+    const response = await send(transport, step.request);
+    if (response.status === 409 && step.onConflict) await expectSuccess(transport, step.onConflict);
+    else if (response.status >= 300) throw new Error(`${step.request.method} ${step.request.url}: HTTP ${response.status} ${JSON.stringify(response.body)}`);
+  } else {
+    await waitForHealth(transport, step.waitForHealth.url, step.waitForHealth.timeoutSeconds);
+  }
+}
+
+const send = (transport: Transport, r: HttpRequest) => transport.request(r.method, r.url, r.body);
+
+async function expectSuccess(transport: Transport, r: HttpRequest): Promise<void> {
+  const response = await send(transport, r);
+  if (response.status >= 300) throw new Error(`${r.method} ${r.url}: HTTP ${response.status} ${JSON.stringify(response.body)}`);
+}
+
+async function waitForHealth(transport: Transport, url: string, timeoutSeconds: number): Promise<void> {
+  const deadline = Date.now() + timeoutSeconds * 1000;
+  let last = 'no answer';
+  while (Date.now() < deadline) {
+    try {
+      const response = await transport.request('GET', url);
+      if (response.status >= 200 && response.status < 300) return;
+      last = `HTTP ${response.status} ${JSON.stringify(response.body)}`;
+    } catch (error) {
+      if (!(error instanceof ServiceUnreachable)) throw error;
+      last = error.message;
+    }
+    await new Promise((r) => setTimeout(r, 500));
+  }
+  throw new Error(`not healthy after ${timeoutSeconds}s: ${url} (${last})`);
 }

@@ -39,6 +39,13 @@ export async function gather(transport: Transport, resources: DeclaredResource[]
     if (section.code !== 0) throw new HostError(transport.host, `reading facts of ${r.name} failed (exit ${section.code}): ${result.stderr.trim()}`);
     actual.set(r.name, resourceType(r.spec.kind).parse(r.spec, section.output));
   });
+  // Then what only HTTP from the host can tell (APIs, health URLs): tunnelled channels, not execs.
+  await Promise.all(
+    resources.map(async (r) => {
+      const type = resourceType(r.spec.kind);
+      if (type.observe) actual.set(r.name, await type.observe(r.spec, actual.get(r.name), transport.request));
+    }),
+  );
   return { actual, owed: parseOwed(sections.get('owed')?.output ?? '') };
 }
 

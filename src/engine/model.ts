@@ -23,11 +23,30 @@ export interface ContentChange {
 export type Verb = 'create' | 'update' | 'remove' | 'start' | 'stop' | 'restart' | 'reload' | 'enable' | 'disable';
 
 /** One shell script run on the host (as root when the host has become: true). */
-export interface Step {
+export interface ScriptStep {
   script: string;
   /** Bytes for the script's stdin, base64 (file contents travel here, never in the script). */
   stdinBase64?: string;
 }
+
+export interface HttpRequest {
+  method: 'GET' | 'POST' | 'PATCH' | 'DELETE';
+  url: string;
+  body?: unknown;
+}
+
+/** An HTTP call made from the host (an API such as Prefect's); `onConflict` is sent instead on 409. */
+export interface RequestStep {
+  request: HttpRequest;
+  onConflict?: HttpRequest;
+}
+
+/** Waits until a URL answers 2xx from the host, or fails after the timeout. */
+export interface WaitStep {
+  waitForHealth: { url: string; timeoutSeconds: number };
+}
+
+export type Step = ScriptStep | RequestStep | WaitStep;
 
 export interface Action {
   /** Unique within a host's plan, e.g. "file:/etc/motd" or "restart prefect-worker.service". */
@@ -42,6 +61,10 @@ export interface Action {
   /** Why a consequential action happens: "unit file changed". */
   because?: string;
   steps: Step[];
+  /** Run when a step fails, before the failure is reported (e.g. put the previous unit file back). */
+  onFailure?: Step[];
+  /** A script whose output is added to a failure report (e.g. the unit's last journal lines). */
+  diagnose?: string;
 }
 
 export interface HostPlan {
@@ -50,6 +73,8 @@ export interface HostPlan {
   /** sha256 over the facts the plan was computed from; apply refuses a saved plan when it moved. */
   factsDigest: string;
   actions: Action[];
+  /** Drift that no action fixes, found by reading (an unhealthy service, a worker without heartbeat). */
+  problems: string[];
 }
 
 export const symbols: Record<Verb, string> = {

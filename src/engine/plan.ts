@@ -32,9 +32,11 @@ export function planHost(host: HostSpec, facts: HostFacts, specDir: string): Hos
 
   const now: Action[] = [];
   const late: Action[] = [];
+  const problems: string[] = [];
   for (const r of ordered) {
     const because = tokensOf(r).flatMap((t) => reasons.get(t) ?? []);
     const plan = because.length > 0 ? planOf(r, because) : firstPass.get(r.name)!;
+    problems.push(...(plan.problems ?? []).map((p) => `${r.name}: ${p}`));
     now.push(...withOwedRecorded(plan, firstPass.get(r.name)!.notifies, reasons));
     late.push(...withOwedCleared(plan.late, tokensOf(r).filter((t) => reasons.has(t))));
   }
@@ -43,6 +45,7 @@ export function planHost(host: HostSpec, facts: HostFacts, specDir: string): Hos
     address: host.target.address,
     factsDigest: factsDigest(facts),
     actions: [...now, ...uniqueById(late)],
+    problems,
   };
 }
 
@@ -61,7 +64,9 @@ function withOwedCleared(late: Action[], tokens: string[]): Action[] {
   if (tokens.length === 0 || late.length === 0) return late;
   const clear = `rm -f ${tokens.map((t) => quote(`${OWED_DIR}/${owedFileName(t)}`)).join(' ')}`;
   const last = late.at(-1)!;
-  return [...late.slice(0, -1), { ...last, steps: [...last.steps, { script: clear }] }];
+  // A rollback restarts the resource on its previous version: that settles what it owed too.
+  const onFailure = last.onFailure && [...last.onFailure, { script: clear }];
+  return [...late.slice(0, -1), { ...last, steps: [...last.steps, { script: clear }], ...(onFailure ? { onFailure } : {}) }];
 }
 
 function uniqueById(actions: Action[]): Action[] {
@@ -98,9 +103,13 @@ export function dependencyOrder(resources: DeclaredResource[]): DeclaredResource
   return ordered;
 }
 
-/** What the plan was computed from; a saved plan is stale when this changed. */
+/**
+ * What the plan was computed from; a saved plan is stale when this changed. Observations kept under
+ * a `live` key (health answers, heartbeat times) change by the second and are left out.
+ */
 export function factsDigest(facts: HostFacts): string {
-  const replacer = (_key: string, value: unknown) => {
+  const replacer = (key: string, value: unknown) => {
+    if (key === 'live') return undefined;
     if (value instanceof Map) return [...value];
     if (value && typeof value === 'object' && (value as { type?: string }).type === 'Buffer') return Buffer.from((value as { data: number[] }).data).toString('base64');
     return value;

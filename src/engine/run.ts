@@ -67,7 +67,8 @@ async function reconcileHost(host: HostSpec, options: RunOptions): Promise<HostO
     }
     const toApply = saved ?? plan;
     if (options.mode !== 'apply' || toApply.actions.length === 0) {
-      return outcome({ plan: toApply, status: toApply.actions.length === 0 ? 'converged' : 'changes' }, transport);
+      const clean = toApply.actions.length === 0 && plan.problems.length === 0;
+      return outcome({ plan: { ...toApply, problems: plan.problems }, status: clean ? 'converged' : 'changes' }, transport);
     }
     const result = await applyHost(transport, toApply, sudo, options.emit ?? (() => {}));
     if (result.failed) return outcome({ plan: toApply, apply: result, error: `${result.failed.action}: ${result.failed.error}` }, transport);

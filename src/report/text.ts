@@ -16,15 +16,24 @@ const bold = (s: Style, t: string) => paint(s, 1, t);
 
 /** The dry-run: per host, every action with its symbol, field changes, content diff and cause. */
 export function renderPlan(outcomes: HostOutcome[], style: Style): string {
-  return outcomes.map((o) => [hostLine(o, style), ...(o.plan?.actions ?? []).flatMap((a) => renderAction(a, style))].join('\n')).join('\n\n');
+  return outcomes
+    .map((o) => [
+      hostLine(o, style),
+      ...(o.plan?.actions ?? []).flatMap((a) => renderAction(a, style)),
+      ...(o.plan?.problems ?? []).map((p) => `  ${red(style, '!')} ${p}`),
+    ].join('\n'))
+    .join('\n\n');
 }
 
 function hostLine(o: HostOutcome, style: Style): string {
   const name = bold(style, `${o.host} (${o.address})`);
   if (o.status === 'failed') return `${name}: ${red(style, `error: ${o.error}`)}`;
   const n = o.plan?.actions.length ?? 0;
+  const problems = o.plan?.problems.length ?? 0;
   if (o.status === 'applied') return `${name}: ${green(style, `${n} change${n === 1 ? '' : 's'} applied`)}`;
-  return n === 0 ? `${name}: ${green(style, 'no changes')}` : `${name}: ${yellow(style, `${n} change${n === 1 ? '' : 's'}`)}`;
+  if (n === 0 && problems === 0) return `${name}: ${green(style, 'no changes')}`;
+  const counts = [n > 0 ? `${n} change${n === 1 ? '' : 's'}` : '', problems > 0 ? `${problems} problem${problems === 1 ? '' : 's'}` : ''];
+  return `${name}: ${yellow(style, counts.filter(Boolean).join(', '))}`;
 }
 
 export function renderAction(action: Action, style: Style): string[] {

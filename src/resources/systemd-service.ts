@@ -11,6 +11,8 @@ interface ServiceFacts {
   activeState: string;
   unitFileState: string;
   needDaemonReload: boolean;
+  /** The health URL's answer, when the service has one and runs (left out of the facts digest). */
+  live?: { healthy: boolean; detail: string };
 }
 
 const UNIT_DIR = '/etc/systemd/system';
@@ -53,6 +55,16 @@ export const systemdService: ResourceType<SystemdService, ServiceFacts> = {
       needDaemonReload: props.get('NeedDaemonReload') === 'yes',
     };
   },
+  async observe(spec, actual, http) {
+    if (!spec.health || actual.activeState !== 'active') return actual;
+    try {
+      const response = await http('GET', spec.health.url);
+      const healthy = response.status >= 200 && response.status < 300;
+      return { ...actual, live: { healthy, detail: `HTTP ${response.status}` } };
+    } catch (error) {
+      return { ...actual, live: { healthy: false, detail: (error as Error).message } };
+    }
+  },
   plan(spec, actual, { notifiedBecause }) {
     const name = spec.name ?? systemdService.defaultName(spec);
     const path = `${UNIT_DIR}/${spec.unit}`;
@@ -67,11 +79,16 @@ export const systemdService: ResourceType<SystemdService, ServiceFacts> = {
         steps: [writeFileStep({ path, content: wanted, owner: 'root', mode: '0644', defaultMode: '0644', validate: 'systemd-analyze verify %s' })],
       });
     }
+    const late = lateActions(spec, actual, name, unitChanged, notifiedBecause);
+    const startsOrRestarts = late.some((a) => a.verb === 'start' || a.verb === 'restart');
     return {
       now,
-      late: lateActions(spec, actual, name, unitChanged, notifiedBecause),
+      late,
       // The restart a changed unit needs is owed from the moment the file is written.
       notifies: unitChanged && actual.activeState === 'active' ? [unitToken(spec.unit)] : [],
+      problems: actual.live && !actual.live.healthy && !startsOrRestarts
+        ? [`running but unhealthy: ${spec.health!.url} (${actual.live.detail})`]
+        : [],
     };
   },
 };
@@ -91,10 +108,29 @@ function lateActions(spec: SystemdService, actual: ServiceFacts, name: string, u
 
   const running = actual.activeState === 'active' || actual.activeState === 'activating' || actual.activeState === 'reloading';
   if ((spec.state ?? 'running') === 'running') {
-    if (!running) late.push(action('start', `systemctl start ${unit}`, `is ${actual.activeState}`));
-    else if (notifiedBecause.length > 0) late.push(action('restart', `systemctl restart ${unit}`, notifiedBecause.join('; ')));
+    if (!running) late.push(gated(spec, actual, unitChanged, action('start', `systemctl start ${unit}`, `is ${actual.activeState}`)));
+    else if (notifiedBecause.length > 0) late.push(gated(spec, actual, unitChanged, action('restart', `systemctl restart ${unit}`, notifiedBecause.join('; '))));
   } else if (running) {
     late.push(action('stop', `systemctl stop ${unit}`, `is ${actual.activeState}`));
   }
   return late;
+}
+
+/**
+ * A start or restart is done when the service is healthy, not when systemd says "active"
+ * (Restart=always hides a crash loop). If it never gets healthy after its unit changed, the previous
+ * unit goes back and the service restarts on it; the failure report carries the unit's journal.
+ */
+function gated(spec: SystemdService, actual: ServiceFacts, unitChanged: boolean, action: Action): Action {
+  const unit = quote(spec.unit);
+  const previous = unitChanged && actual.unitFile.type === 'file' ? actual.unitFile.content : undefined;
+  return {
+    ...action,
+    steps: [...action.steps, ...(spec.health ? [{ waitForHealth: { url: spec.health.url, timeoutSeconds: spec.health.timeout ?? 60 } }] : [])],
+    onFailure: previous
+      ? [writeFileStep({ path: `${UNIT_DIR}/${spec.unit}`, content: previous, owner: 'root', mode: '0644', defaultMode: '0644' }),
+        { script: `systemctl daemon-reload && systemctl restart ${unit}` }]
+      : undefined,
+    diagnose: `echo ${quote(`last journal lines of ${spec.unit}:`)}; journalctl -u ${unit} -n 20 --no-pager -o cat`,
+  };
 }

@@ -1,4 +1,5 @@
 import type { Action } from '../engine/model.js';
+import type { HttpCall } from '../transport/http.js';
 import type { Resource } from '../spec/generated/setup.js';
 
 /** A path inside one resource's spec, e.g. ['after', 0]. */
@@ -27,6 +28,8 @@ export interface ResourcePlan {
   late: Action[];
   /** Tokens of resources to notify (e.g. "unit:x.service" to restart it), because `now` changes something they use. */
   notifies: string[];
+  /** Drift no action fixes (an unhealthy service): reported by plan and check. */
+  problems?: string[];
 }
 
 /** What a resource's plan may depend on besides its spec and facts. */
@@ -57,6 +60,8 @@ export interface ResourceType<S extends Resource = Resource, A = unknown> {
   probe(spec: S): string;
   /** The fragment's output as actual state. */
   parse(spec: S, output: string): A;
+  /** Completes actual state over HTTP from the host (an API, a health URL); must change nothing. */
+  observe?(spec: S, actual: A, http: HttpCall): Promise<A>;
   /** Actions that converge the resource; none when it is converged. */
   plan(spec: S, actual: A, context: PlanContext): ResourcePlan;
 }

@@ -1,5 +1,6 @@
 import { spawn } from 'node:child_process';
 import { userInfo } from 'node:os';
+import { jsonRequest, type HttpCall } from './http.js';
 import { shellCommand, sudoRefusal, type ExecResult, type RunOptions, type Transport } from './transport.js';
 
 /** Runs the same scripts on this machine, without SSH (`connection: local`). */
@@ -27,6 +28,8 @@ export class LocalTransport implements Transport {
       child.stdin.end(options.stdin ?? '');
     });
   }
+
+  request: HttpCall = (method, url, body) => jsonRequest(method, url, body, async () => undefined);
 
   async close(): Promise<void> {}
 }

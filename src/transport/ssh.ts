@@ -3,6 +3,7 @@ import { dirname } from 'node:path';
 import { Readable } from 'node:stream';
 import { NodeSSH } from 'node-ssh';
 import type { HostTarget } from '../spec/load.js';
+import { jsonRequest, type HttpCall } from './http.js';
 import { fingerprint, hostPattern, parseKnownHosts, verifyHostKey, type HostKeyVerdict } from './known-hosts.js';
 import { HostError, shellCommand, sudoRefusal, type ExecResult, type RunOptions, type Transport } from './transport.js';
 
@@ -72,6 +73,9 @@ export class SshTransport implements Transport {
     }
     return outcome;
   }
+
+  request: HttpCall = (method, url, body) =>
+    jsonRequest(method, url, body, (host, port) => this.ssh.forwardOut('127.0.0.1', 0, host, port));
 
   async close(): Promise<void> {
     this.ssh.dispose();

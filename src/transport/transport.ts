@@ -1,4 +1,5 @@
 import { quote } from '../shell/quote.js';
+import type { HttpCall } from './http.js';
 
 /** What a command run on a host returned. */
 export interface ExecResult {
@@ -22,6 +23,8 @@ export interface Transport {
   /** The inventory name, for messages. */
   readonly host: string;
   run(script: string, options?: RunOptions): Promise<ExecResult>;
+  /** An HTTP request made from the host (over SSH: a tunnelled channel, nothing needed on the host). */
+  request: HttpCall;
   /** How many scripts this transport has run: tests count round trips with it. */
   readonly execCount: number;
   close(): Promise<void>;

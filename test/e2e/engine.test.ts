@@ -5,8 +5,6 @@ import { ssh, useTestHosts } from '../hosts/fixture.js';
 import type { TestHost } from '../hosts/host.js';
 import { reconcile, reconcileJson, repoSetup, workspace } from './helpers.js';
 
-// Resources that live on the host itself; the Prefect API resources are covered with issue #5's tests.
-const hostOnlySetup = () => repoSetup().split('  # --- Prefect objects on the server')[0]!;
 
 const state = (host: TestHost, script: string) => ssh(host, script).then((r) => r.stdout.trim());
 const mainPid = (host: TestHost, unit: string) => state(host, `systemctl show -p MainPID --value ${unit}`);
@@ -21,7 +19,6 @@ describe('engine on a fresh host: plan, apply, idempotency, drift, saved plans, 
   beforeAll(() => {
     host = hosts[0]!;
     dir = workspace(hosts);
-    writeFileSync(join(dir, 'setup.yaml'), hostOnlySetup());
   });
 
   it('plans everything on a fresh host, applies exactly that, and converges', async () => {
@@ -29,7 +26,8 @@ describe('engine on a fresh host: plan, apply, idempotency, drift, saved plans, 
     expect(plan.code).toBe(2);
     for (const title of ['+ venv /home/daniel/projects/projections-v2/.venv', '+ profile selfhost', '~ line in /home/daniel/.bashrc',
       '+ directory /home/daniel/projections-data/manifests', '+ unit /etc/systemd/system/prefect-server.service',
-      '↻ systemctl daemon-reload', '↻ start prefect-server.service', '↻ start prefect-worker.service']) {
+      '↻ systemctl daemon-reload', '↻ start prefect-server.service', '+ work pool projections-local', '↻ start prefect-worker.service',
+      '+ deployment live-score']) {
       expect(plan.stdout).toContain(title);
     }
     const planned = await reconcileJson(dir, 'plan');
@@ -63,7 +61,7 @@ describe('engine on a fresh host: plan, apply, idempotency, drift, saved plans, 
   });
 
   it('restarts only the worker when only its unit changes', async () => {
-    writeFileSync(join(dir, 'setup.yaml'), hostOnlySetup().replace('--limit 2', '--limit 3'));
+    writeFileSync(join(dir, 'setup.yaml'), repoSetup().replace('--limit 2', '--limit 3'));
     const server = await mainPid(host, 'prefect-server');
     const worker = await mainPid(host, 'prefect-worker');
     const planned = await reconcileJson(dir, 'plan');
@@ -95,7 +93,7 @@ describe('engine on a fresh host: plan, apply, idempotency, drift, saved plans, 
   }, 60_000);
 
   it('refuses a saved plan when the host changed underneath, changing nothing', async () => {
-    writeFileSync(join(dir, 'setup.yaml'), hostOnlySetup().replace('--limit 2', '--limit 4'));
+    writeFileSync(join(dir, 'setup.yaml'), repoSetup().replace('--limit 2', '--limit 4'));
     expect((await reconcile(dir, 'plan', '-o', 'saved.json')).code).toBe(2);
     await ssh(host, `sudo -n sed -i 's/^RestartSec=5$/RestartSec=7/' /etc/systemd/system/prefect-worker.service`);
     const before = await state(host, 'sha256sum /etc/systemd/system/prefect-worker.service');
@@ -110,7 +108,7 @@ describe('engine on a fresh host: plan, apply, idempotency, drift, saved plans, 
   }, 60_000);
 
   it('performs a restart that a run owed when it stopped after writing the unit', async () => {
-    writeFileSync(join(dir, 'setup.yaml'), hostOnlySetup().replace('--limit 2', '--limit 5'));
+    writeFileSync(join(dir, 'setup.yaml'), repoSetup().replace('--limit 2', '--limit 5'));
     const planned = await reconcileJson(dir, 'plan');
     const write = planned.hosts[0]!.plan!.actions[0]!;
     expect(write.id).toBe('systemd_service:prefect-worker.service');
@@ -152,7 +150,6 @@ describe('host identity', () => {
     const empty = join(workspace([]), 'known_hosts');
     writeFileSync(empty, '');
     const dir = workspace([target], { knownHosts: empty });
-    writeFileSync(join(dir, 'setup.yaml'), hostOnlySetup());
     const refused = await reconcile(dir, 'validate');
     expect(refused.code).toBe(0);
     const unknown = await reconcile(dir, 'plan');

@@ -1,0 +1,74 @@
+import { request as httpRequest, type ClientRequestArgs } from 'node:http';
+import type { Duplex } from 'node:stream';
+
+export interface HttpResponse {
+  status: number;
+  /** Parsed JSON, or the text when the body is not JSON, or null when empty. */
+  body: unknown;
+}
+
+/** Nothing answered at the address (connection refused, no route): a service that is down. */
+export class ServiceUnreachable extends Error {
+  override name = 'ServiceUnreachable';
+}
+
+/** An HTTP call from the host's point of view: over SSH it is tunnelled, so nothing is needed on the host. */
+export type HttpCall = (method: string, url: string, body?: unknown) => Promise<HttpResponse>;
+
+/**
+ * One JSON request over a given connection. A 503 (the Prefect server's SQLite is busy) is retried
+ * with backoff, as Prefect's own client does.
+ */
+export async function jsonRequest(
+  method: string,
+  url: string,
+  body: unknown,
+  connect: (host: string, port: number) => Promise<Duplex | undefined>,
+  retries = 5,
+): Promise<HttpResponse> {
+  const target = new URL(url);
+  const port = Number(target.port || (target.protocol === 'https:' ? 443 : 80));
+  if (target.protocol !== 'http:') throw new Error(`${url}: only http:// is supported`);
+  for (let attempt = 0; ; attempt++) {
+    const socket = await connect(target.hostname, port).catch((error: Error) => {
+      throw new ServiceUnreachable(`${target.host}: ${error.message.replace(/^\(SSH\) Channel open failure: /, '')}`);
+    });
+    const response = await send(method, target, port, body, socket);
+    if (response.status !== 503 || attempt >= retries) return response;
+    await new Promise((r) => setTimeout(r, Math.min(200 * 2 ** attempt, 3000)));
+  }
+}
+
+function send(method: string, target: URL, port: number, body: unknown, socket: Duplex | undefined): Promise<HttpResponse> {
+  const payload = body === undefined ? undefined : Buffer.from(JSON.stringify(body));
+  const options: ClientRequestArgs = {
+    method,
+    host: target.hostname,
+    port,
+    path: `${target.pathname}${target.search}`,
+    headers: { 'content-type': 'application/json', connection: 'close', ...(payload ? { 'content-length': payload.length } : {}) },
+    timeout: 15_000,
+    ...(socket ? { createConnection: () => socket as never } : {}),
+  };
+  return new Promise((resolve, reject) => {
+    const req = httpRequest(options, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () => {
+        const text = Buffer.concat(chunks).toString();
+        let parsed: unknown = text === '' ? null : text;
+        try {
+          parsed = text === '' ? null : JSON.parse(text);
+        } catch {
+          // not JSON: keep the text
+        }
+        resolve({ status: res.statusCode ?? 0, body: parsed });
+      });
+    });
+    req.on('timeout', () => req.destroy(new Error('timed out')));
+    req.on('error', (error: NodeJS.ErrnoException) =>
+      reject(['ECONNREFUSED', 'EHOSTUNREACH', 'ENETUNREACH', 'ECONNRESET'].includes(error.code ?? '') ? new ServiceUnreachable(`${target.host}: ${error.message}`) : error),
+    );
+    req.end(payload);
+  });
+}

@@ -1,0 +1,100 @@
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { ssh, useTestHosts } from '../hosts/fixture.js';
+import type { TestHost } from '../hosts/host.js';
+import { reconcile, reconcileJson, repoSetup, workspace } from './helpers.js';
+
+const api = (host: TestHost) => `http://${host.address}:4200/api`;
+const getJson = async (url: string) => (await (await fetch(url)).json()) as Record<string, unknown>;
+const deployment = (host: TestHost, flow: string, name: string) => getJson(`${api(host)}/deployments/name/${flow}/${name}`);
+
+describe('Prefect-aware resources on a fresh host, with the Prefect stand-in', () => {
+  const hosts = useTestHosts(1, 'pr');
+  let host: TestHost;
+  let dir: string;
+
+  beforeAll(() => {
+    host = hosts[0]!;
+    dir = workspace(hosts);
+  });
+
+  it('keeps another profile and a comment in profiles.toml', async () => {
+    await ssh(host, `mkdir -p ~/.prefect && printf '%s\\n' '# written by hand' 'active = "local"' '' '[profiles.local]' 'PREFECT_API_URL = "http://127.0.0.1:4200/api"' > ~/.prefect/profiles.toml`);
+    const plan = await reconcile(dir, 'plan');
+    expect(plan.stdout).toContain(`selfhost.PREFECT_API_URL: (none) -> ${api(host)}`);
+  });
+
+  it('goes from nothing to a healthy server, worker, pool and deployments in one apply', async () => {
+    const applied = await reconcile(dir, 'apply');
+    expect(applied.stdout).toContain('0 failed');
+    expect(applied.code).toBe(0);
+    expect(await (await fetch(`${api(host)}/health`)).json()).toBe(true);
+    expect(await (await fetch(`http://${host.address}:8080/health`)).json()).toEqual({ message: 'OK' });
+    const workers = (await (await fetch(`${api(host)}/work_pools/projections-local/workers/filter`, { method: 'POST', body: '{}' })).json()) as { status: string }[];
+    expect(workers.map((w) => w.status)).toContain('ONLINE');
+    expect(await getJson(`${api(host)}/work_pools/projections-local`)).toMatchObject({ type: 'process', is_paused: false });
+    for (const [flow, name] of [['live-score', 'live-score'], ['build-projections', 'nightly-projections']]) {
+      expect(await deployment(host, flow!, name!)).toMatchObject({ name, work_pool_name: 'projections-local' });
+    }
+    const profiles = (await ssh(host, 'cat ~/.prefect/profiles.toml; stat -c "%U %a" ~/.prefect/profiles.toml')).stdout;
+    expect(profiles).toBe(`# written by hand\nactive = "local"\n\n[profiles.local]\nPREFECT_API_URL = "http://127.0.0.1:4200/api"\n\n[profiles.selfhost]\nPREFECT_API_URL = "${api(host)}"\ndaniel 600\n`);
+  }, 180_000);
+
+  it('then plans nothing, and the next apply runs no prefect command at all', async () => {
+    const plan = await reconcileJson(dir, 'plan');
+    expect(plan.code).toBe(0);
+    expect(plan.hosts[0]!.plan!.actions).toEqual([]);
+    const before = (await deployment(host, 'live-score', 'live-score')).updated;
+    const applied = await reconcileJson(dir, 'apply');
+    expect(applied.code).toBe(0);
+    // One exec: the fact script. Nothing else ran on the host.
+    expect(applied.hosts[0]!.execs).toBe(1);
+    expect((await deployment(host, 'live-score', 'live-score')).updated).toBe(before);
+  });
+
+  it('redeploys only the deployment whose schedule changed in prefect.yaml', async () => {
+    await ssh(host, `sed -i 's|"\\*/5 \\* \\* \\* \\*"|"*/2 * * * *"|' ~/projects/projections-v2/prefect.yaml`);
+    const text = await reconcile(dir, 'plan');
+    expect(text.code).toBe(2);
+    expect(text.stdout).toContain('live-score: schedule: cron "*/5 * * * *" America/New_York -> cron "*/2 * * * *" America/New_York');
+    const planned = await reconcileJson(dir, 'plan');
+    expect(planned.hosts[0]!.plan!.actions.map((a) => a.id)).toEqual(['deploy live-score']);
+    const other = (await deployment(host, 'build-projections', 'nightly-projections')).updated;
+    expect((await reconcile(dir, 'apply')).code).toBe(0);
+    const live = (await deployment(host, 'live-score', 'live-score')) as { schedules: { schedule: { cron: string } }[] };
+    expect(live.schedules.map((s) => s.schedule.cron)).toEqual(['*/2 * * * *']);
+    expect((await deployment(host, 'build-projections', 'nightly-projections')).updated).toBe(other);
+    expect((await reconcile(dir, 'plan')).code).toBe(0);
+  }, 60_000);
+
+  it('rolls back a server unit that cannot start, and reports the journal', async () => {
+    // Something else holds port 4300; the new unit moves the server there.
+    await ssh(host, `sudo -n systemd-run --unit=squatter python3 -m http.server 4300 --bind ${host.address}`);
+    const broken = repoSetup()
+      .replace('--port {{ prefect_port }}', '--port 4300')
+      .replace('url: "http://{{ prefect_host }}:{{ prefect_port }}/api/health"\n      timeout: 90', 'url: "http://{{ prefect_host }}:4300/api/health"\n      timeout: 8');
+    writeFileSync(join(dir, 'setup.yaml'), broken);
+    const run = await reconcile(dir, 'apply');
+    expect(run.code).toBe(1);
+    expect(run.stdout).toContain('restart prefect-server.service FAILED');
+    expect(run.stdout).toContain('rolled back: the previous version is in place again');
+    expect(run.stdout).toContain('last journal lines of prefect-server.service:');
+    expect(run.stdout).toContain('Port 4300 is already in use');
+    expect((await ssh(host, 'cat /etc/systemd/system/prefect-server.service')).stdout).toContain('--port 4200');
+    await waitFor(async () => (await fetch(`${api(host)}/health`).catch(() => undefined))?.status === 200);
+    writeFileSync(join(dir, 'setup.yaml'), repoSetup());
+    const after = await reconcile(dir, 'plan');
+    expect(after.stdout).toMatch(/no changes$/m);
+    expect(after.code).toBe(0);
+  }, 90_000);
+});
+
+async function waitFor(check: () => Promise<boolean>, timeoutMs = 30_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (await check().catch(() => false)) return;
+    await new Promise((r) => setTimeout(r, 250));
+  }
+  throw new Error(`condition not met within ${timeoutMs / 1000}s`);
+}
