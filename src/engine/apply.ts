@@ -3,6 +3,8 @@ import type { Transport } from '../transport/transport.js';
 import type { Action, HostPlan, HttpRequest, Step } from './model.js';
 
 export type ApplyEvent =
+  | { type: 'planned'; host: string; actions: Action[] }
+  | { type: 'finished'; host: string; status: string; error?: string }
   | { type: 'start'; host: string; action: Action }
   | { type: 'done'; host: string; action: Action; ms: number }
   | { type: 'failed'; host: string; action: Action; error: string };
@@ -20,6 +22,7 @@ export interface ApplyResult {
  */
 export async function applyHost(transport: Transport, plan: HostPlan, sudo: boolean, emit: (event: ApplyEvent) => void): Promise<ApplyResult> {
   const done: string[] = [];
+  emit({ type: 'planned', host: plan.host, actions: plan.actions });
   for (const action of plan.actions) {
     emit({ type: 'start', host: plan.host, action });
     const started = performance.now();

@@ -43,7 +43,9 @@ export async function reconcileHosts(hosts: HostSpec[], options: RunOptions): Pr
   const worker = async () => {
     while (next < hosts.length) {
       const index = next++;
-      outcomes[index] = await reconcileHost(hosts[index]!, options);
+      const result = await reconcileHost(hosts[index]!, options);
+      options.emit?.({ type: 'finished', host: result.host, status: result.status, error: result.error });
+      outcomes[index] = result;
     }
   };
   await Promise.all(Array.from({ length: Math.min(options.concurrency, hosts.length) }, worker));

@@ -57,6 +57,7 @@ function renderDiff(change: ContentChange, style: Style): string[] {
 
 /** One line per action as apply goes (plain output: not a TTY, or --json elsewhere). */
 export function renderEvent(event: ApplyEvent, style: Style): string | undefined {
+  if (event.type === 'planned' || event.type === 'finished') return undefined;
   const label = `${event.host}: ${symbols[event.action.verb]} ${event.action.title}`;
   if (event.type === 'done') return `${label} ${green(style, 'done')} (${(event.ms / 1000).toFixed(1)}s)`;
   if (event.type === 'failed') return `${label} ${red(style, 'FAILED')}: ${event.error}`;

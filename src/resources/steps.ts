@@ -35,10 +35,11 @@ export interface WriteFile extends Ownership {
  * replaced, never followed.
  */
 export function writeFileStep(file: WriteFile): Step {
+  const copy = `"$rc_check/"${quote(basename(file.path))}`;
   const validate = file.validate
-    ? `rc_check=$(mktemp -d) && cp "$rc_tmp" "$rc_check/"${quote(basename(file.path))} && ` +
-      `{ ${file.validate.split('%s').join(`"$rc_check/"${quote(basename(file.path))}`)} ; } >&2; rc_valid=$?; rm -rf "$rc_check"; ` +
-      `[ "$rc_valid" -eq 0 ] || { echo "validation of the new content failed (exit $rc_valid); the old file is unchanged" >&2; exit 65; }`
+    ? `rc_check=$(mktemp -d) && cp "$rc_tmp" ${copy}\n` +
+      `if ( ${file.validate.split('%s').join(copy)} ) >&2; then rm -rf "$rc_check"; else rc_valid=$?; rm -rf "$rc_check"; ` +
+      `echo "validation of the new content failed (exit $rc_valid); the old file is unchanged" >&2; exit 65; fi`
     : ':';
   const backup = file.backup
     ? `if [ -f "$rc_path" ] && [ ! -L "$rc_path" ]; then mkdir -p ${quote(BACKUP_DIR + dirname(file.path))} && cp -p "$rc_path" ${quote(BACKUP_DIR + file.path)}".$(date +%Y%m%dT%H%M%S)"; fi`

@@ -1,5 +1,6 @@
 import { readFile, rename, writeFile } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
+import type { ApplyEvent } from '../../engine/apply.js';
 import type { HostPlan } from '../../engine/model.js';
 import { reconcileHosts, type HostOutcome, type Mode } from '../../engine/run.js';
 import { renderEvent, renderPlan, renderSummary } from '../../report/text.js';
@@ -23,16 +24,33 @@ interface SavedPlan {
 }
 
 async function run(mode: Mode, options: EngineOptions, spec: Spec, savedPlans?: Map<string, HostPlan>): Promise<HostOutcome[]> {
-  const style = { color: useColor(options) };
-  const live = mode === 'apply' && !options.json;
-  return reconcileHosts(spec.hosts, {
+  const progress = mode === 'apply' && !options.json ? await progressFor(spec, options) : undefined;
+  const outcomes = await reconcileHosts(spec.hosts, {
     mode,
     concurrency: options.concurrency,
     specDir: dirname(resolve(options.file)),
     acceptNewHostKeys: options.acceptNewHostKeys,
     savedPlans,
-    emit: live ? (event) => { const line = renderEvent(event, style); if (line) console.log(line); } : undefined,
+    emit: progress?.emit,
   });
+  await progress?.finished;
+  return outcomes;
+}
+
+/** A live task list on a terminal; plain lines, one per action, anywhere else (cron, pipes, CI). */
+async function progressFor(spec: Spec, options: EngineOptions) {
+  if (process.stdout.isTTY) {
+    const { liveProgress } = await import('../../report/progress.js');
+    return liveProgress(spec.hosts.map((h) => h.target.name));
+  }
+  const style = { color: useColor(options) };
+  return {
+    emit: (event: ApplyEvent) => {
+      const line = renderEvent(event, style);
+      if (line) console.log(line);
+    },
+    finished: Promise.resolve(),
+  };
 }
 
 function report(outcomes: HostOutcome[], options: EngineOptions): void {

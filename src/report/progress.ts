@@ -1,0 +1,63 @@
+import { Listr } from 'listr2';
+import type { ApplyEvent } from '../engine/apply.js';
+import { symbols, type Action } from '../engine/model.js';
+
+interface Deferred<T> {
+  promise: Promise<T>;
+  resolve(value: T): void;
+  reject(error: Error): void;
+}
+
+function deferred<T>(): Deferred<T> {
+  let resolve!: (value: T) => void;
+  let reject!: (error: Error) => void;
+  const promise = new Promise<T>((res, rej) => ([resolve, reject] = [res, rej]));
+  promise.catch(() => {});
+  return { promise, resolve, reject };
+}
+
+/**
+ * The only place that knows listr2: apply's events become a live task list, one group per host and
+ * one line per action. Resource modules and the engine never see it.
+ */
+export function liveProgress(hosts: string[]): { emit: (event: ApplyEvent) => void; finished: Promise<unknown> } {
+  const planned = new Map(hosts.map((h) => [h, deferred<Action[] | { status: string; error?: string }>()]));
+  const actions = new Map<string, Deferred<void>>();
+  const key = (host: string, id: string) => `${host}\u0000${id}`;
+
+  const list = new Listr(
+    hosts.map((host) => ({
+      title: host,
+      task: async (_ctx: unknown, task: { title: string; newListr: (...args: never[]) => unknown }) => {
+        const plan = await planned.get(host)!.promise;
+        if (!Array.isArray(plan)) {
+          task.title = `${host}: ${plan.status === 'converged' ? 'no changes' : plan.error ?? plan.status}`;
+          if (plan.status === 'failed') throw new Error(plan.error);
+          return undefined;
+        }
+        return (task.newListr as (tasks: unknown[], options: unknown) => unknown)(
+          plan.map((action) => ({
+            title: `${symbols[action.verb]} ${action.title}`,
+            task: () => actions.get(key(host, action.id))!.promise,
+          })),
+          { concurrent: false, exitOnError: true },
+        );
+      },
+    })),
+    { concurrent: true, exitOnError: false, rendererOptions: { collapseSubtasks: false } },
+  );
+
+  const emit = (event: ApplyEvent) => {
+    if (event.type === 'planned') {
+      for (const a of event.actions) actions.set(key(event.host, a.id), deferred<void>());
+      planned.get(event.host)?.resolve(event.actions);
+    } else if (event.type === 'finished') {
+      planned.get(event.host)?.resolve({ status: event.status, error: event.error });
+    } else if (event.type === 'done') {
+      actions.get(key(event.host, event.action.id))?.resolve();
+    } else if (event.type === 'failed') {
+      actions.get(key(event.host, event.action.id))?.reject(new Error(event.error));
+    }
+  };
+  return { emit, finished: list.run().catch(() => undefined) };
+}
