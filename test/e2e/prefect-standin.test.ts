@@ -1,5 +1,5 @@
 import { beforeAll, describe, expect, it } from 'vitest';
-import { ssh, useTestHosts } from '../hosts/fixture.js';
+import { ssh, useTestHosts, waitFor } from '../hosts/fixture.js';
 import type { TestHost } from '../hosts/host.js';
 
 // The stand-in must answer like Prefect 3 (shared/prefect-reference.md, prefect-source-notes.md §6).
@@ -131,11 +131,3 @@ describe('Prefect 3 stand-in on a test host', () => {
   });
 });
 
-async function waitFor(check: () => Promise<boolean>, timeoutMs = 30_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    if (await check().catch(() => false)) return;
-    await new Promise((r) => setTimeout(r, 200));
-  }
-  throw new Error(`condition not met within ${timeoutMs / 1000}s`);
-}

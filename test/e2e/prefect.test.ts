@@ -1,7 +1,7 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { ssh, useTestHosts } from '../hosts/fixture.js';
+import { ssh, useTestHosts, waitFor } from '../hosts/fixture.js';
 import type { TestHost } from '../hosts/host.js';
 import { reconcile, reconcileJson, repoSetup, workspace } from './helpers.js';
 
@@ -90,11 +90,3 @@ describe('Prefect-aware resources on a fresh host, with the Prefect stand-in', (
   }, 90_000);
 });
 
-async function waitFor(check: () => Promise<boolean>, timeoutMs = 30_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    if (await check().catch(() => false)) return;
-    await new Promise((r) => setTimeout(r, 250));
-  }
-  throw new Error(`condition not met within ${timeoutMs / 1000}s`);
-}

@@ -39,3 +39,13 @@ export function ssh(host: TestHost, command: string, options: { user?: string; i
     timeoutMs: 120_000,
   });
 }
+
+/** Polls until the check passes, or fails the test after the timeout. */
+export async function waitFor(check: () => Promise<boolean>, timeoutMs = 30_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (await check().catch(() => false)) return;
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  throw new Error(`condition not met within ${timeoutMs / 1000}s`);
+}

@@ -279,40 +279,27 @@ def pool_patch(name, body):
         raise
 
 
-def pool_set_limit(a):
-    if not pool_patch(a.name, {"concurrency_limit": a.limit}):
-        fail("None")
-    print(f"Set concurrency limit for work pool {a.name!r} to {a.limit}")
-    return 0
+def pool_change(body_of, done, missing=lambda name: f"Work pool {name!r} does not exist."):
+    """A work-pool subcommand that PATCHes the pool: its body, its success line, its not-found line."""
+
+    def command(a):
+        if not pool_patch(a.name, body_of(a)):
+            fail(missing(a.name))
+        print(done(a))
+        return 0
+
+    return command
 
 
-def pool_clear_limit(a):
-    if not pool_patch(a.name, {"concurrency_limit": None}):
-        fail(f"Work pool {a.name!r} does not exist.")
-    print(f"Cleared concurrency limit for work pool {a.name!r}")
-    return 0
-
-
-def pool_pause(a):
-    if not pool_patch(a.name, {"is_paused": True}):
-        fail(f"Work pool {a.name!r} does not exist.")
-    print(f"Paused work pool {a.name!r}")
-    return 0
-
-
-def pool_resume(a):
-    if not pool_patch(a.name, {"is_paused": False}):
-        fail(f"Work pool {a.name!r} does not exist.")
-    print(f"Resumed work pool {a.name!r}")
-    return 0
-
-
-def pool_update(a):
-    body = {k: v for k, v in (("concurrency_limit", a.concurrency_limit), ("description", a.description)) if v is not None}
-    if not pool_patch(a.name, body):
-        fail(f"Work pool {a.name!r} does not exist.")
-    print(f"Updated work pool {a.name!r}")
-    return 0
+# set-concurrency-limit on a missing pool prints the empty ObjectNotFound: "None" (real behaviour).
+pool_set_limit = pool_change(lambda a: {"concurrency_limit": a.limit},
+                             lambda a: f"Set concurrency limit for work pool {a.name!r} to {a.limit}", lambda _name: "None")
+pool_clear_limit = pool_change(lambda a: {"concurrency_limit": None}, lambda a: f"Cleared concurrency limit for work pool {a.name!r}")
+pool_pause = pool_change(lambda a: {"is_paused": True}, lambda a: f"Paused work pool {a.name!r}")
+pool_resume = pool_change(lambda a: {"is_paused": False}, lambda a: f"Resumed work pool {a.name!r}")
+pool_update = pool_change(
+    lambda a: {k: v for k, v in (("concurrency_limit", a.concurrency_limit), ("description", a.description)) if v is not None},
+    lambda a: f"Updated work pool {a.name!r}")
 
 
 def pool_delete(a):
