@@ -1,11 +1,11 @@
-import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { ExitCode } from './exit-codes.js';
-import { parseLimit, parsePositiveInt, type GlobalOptions } from './options.js';
+import { parseLimit, parsePositiveInt, parseSeconds, type GlobalOptions } from './options.js';
+import { toolVersion } from './version.js';
 
 // Node alone takes about 100 ms to start here, so start-up loads nothing it can avoid: `--version`
 // answers before commander is loaded, and each command imports what it needs when it runs.
-const version = (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+const version = toolVersion();
 
 const EXAMPLES = `
 Examples:
@@ -32,6 +32,11 @@ async function buildProgram(run: (action: () => Promise<Action>, command: Comman
     .addOption(new Option('--concurrency <n>', 'hosts worked on at once').default(10).argParser(parsePositiveInt))
     .option('--dry-run', 'show the plan without changing anything (same as `reconcile plan`)')
     .option('--accept-new-host-keys', 'trust and record hosts missing from known_hosts (a changed key is always refused)')
+    .addOption(new Option('--lock-timeout <seconds>', "wait this long for another run's lock on a host").default(60).argParser(parseSeconds))
+    .option('--state-dir <dir>', 'where run records go (default $XDG_STATE_HOME/reconcile, i.e. ~/.local/state/reconcile)')
+    .addOption(new Option('--keep-runs <days>', 'delete run records older than this').default(90).argParser(parsePositiveInt))
+    .option('--metrics-file <file>', 'write Prometheus metrics here after apply and check (node_exporter textfile collector)')
+    .option('--on-drift <command>', 'after check or apply: run this shell command with the JSON report on stdin when drift or errors are found')
     .addHelpText('after', EXAMPLES)
     .showHelpAfterError('(run reconcile --help for usage)')
     .exitOverride();
@@ -50,6 +55,14 @@ async function buildProgram(run: (action: () => Promise<Action>, command: Comman
     }, cmd));
   program.command('check').description('read-only drift check: exit 0 in sync, 2 drift, 1 error')
     .action((_o, cmd: Command) => run(async () => (await import('./commands/engine.js')).checkCommand, cmd));
+  const history = program.command('history').description('list recent apply and check runs (newest first)')
+    .addOption(new Option('-n, --count <n>', 'how many').default(20).argParser(parsePositiveInt))
+    .action((_o, cmd: Command) => run(async () => (await import('./commands/history.js')).historyCommand, cmd));
+  history.command('show').argument('<id>', 'a run id from reconcile history').description('print one run record')
+    .action((id: string, _o, cmd: Command) => run(async () => {
+      const { showRunCommand } = await import('./commands/history.js');
+      return (options) => showRunCommand(options, id);
+    }, cmd));
   program.action((_o, cmd: Command) => {
     if (!cmd.opts().dryRun) return void cmd.help({ error: true });
     return run(async () => (await import('./commands/engine.js')).planCommand, cmd);

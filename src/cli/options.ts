@@ -6,6 +6,12 @@ export interface GlobalOptions {
   json?: boolean;
   color: boolean;
   concurrency: number;
+  acceptNewHostKeys?: boolean;
+  lockTimeout: number;
+  stateDir?: string;
+  keepRuns: number;
+  metricsFile?: string;
+  onDrift?: string;
 }
 
 export function parseLimit(value: string, previous: string[] = []): string[] {
@@ -15,6 +21,12 @@ export function parseLimit(value: string, previous: string[] = []): string[] {
 export function parsePositiveInt(value: string): number {
   const n = Number(value);
   if (!Number.isInteger(n) || n < 1) throw new Error(`expected a positive whole number, got '${value}'`);
+  return n;
+}
+
+export function parseSeconds(value: string): number {
+  const n = Number(value);
+  if (!Number.isFinite(n) || n < 0) throw new Error(`expected a number of seconds, got '${value}'`);
   return n;
 }
 

@@ -3,6 +3,7 @@ import { factPrelude } from '../resources/facts.js';
 import { resourceType } from '../resources/registry.js';
 import type { DeclaredResource } from '../spec/load.js';
 import { HostError, type Transport } from '../transport/transport.js';
+import { lockRefusal } from './lock.js';
 
 /** Where a notification that was owed when a run died is kept on the host, until it is acted on. */
 export const OWED_DIR = '/var/lib/reconcile/owed';
@@ -19,18 +20,21 @@ export interface HostFacts {
  * probe runs in a subshell between framing lines that carry a per-run nonce, so no output can
  * forge a boundary; a probe that fails is reported with its resource's name.
  */
-export async function gather(transport: Transport, resources: DeclaredResource[], sudo: boolean): Promise<HostFacts> {
+export async function gather(transport: Transport, resources: DeclaredResource[], sudo: boolean, lock?: { preamble: string; timeoutSeconds: number }): Promise<HostFacts> {
   const nonce = randomBytes(8).toString('hex');
   const frame = (id: string, body: string) =>
     `printf '\\n@@rc:${nonce}:begin:${id}\\n'\n(\n${body}\n)\nprintf '\\n@@rc:${nonce}:end:${id}:%s\\n' "$?"`;
   const owedProbe = `for rc_f in ${OWED_DIR}/*; do [ -f "$rc_f" ] && printf '%s\\t%s\\n' "\${rc_f##*/}" "$(cat "$rc_f")"; done; true`;
   const script = [
     'export LC_ALL=C',
+    lock?.preamble ?? '',
     factPrelude,
     ...resources.map((r, i) => frame(String(i), resourceType(r.spec.kind).probe(r.spec))),
     frame('owed', owedProbe),
   ].join('\n');
   const result = await transport.run(script, { sudo });
+  const locked = lock && lockRefusal(transport.host, result.stdout, lock.timeoutSeconds);
+  if (locked) throw locked;
   const sections = splitSections(result.stdout, nonce);
   const actual = new Map<string, unknown>();
   resources.forEach((r, i) => {

@@ -4,6 +4,7 @@ import { SshTransport } from '../transport/ssh.js';
 import type { Transport } from '../transport/transport.js';
 import { applyHost, type ApplyEvent, type ApplyResult } from './apply.js';
 import { gather } from './gather.js';
+import { holdExclusiveLock, lockOwner, lockPreamble } from './lock.js';
 import type { HostPlan } from './model.js';
 import { planHost } from './plan.js';
 
@@ -27,6 +28,8 @@ export interface RunOptions {
   concurrency: number;
   specDir: string;
   acceptNewHostKeys?: boolean;
+  /** Seconds to wait for another run's lock on a host before giving up on it. */
+  lockTimeoutSeconds: number;
   /** A saved plan to apply instead of a fresh one: refused when the host moved since. */
   savedPlans?: Map<string, HostPlan>;
   emit?: (event: ApplyEvent) => void;
@@ -59,10 +62,15 @@ async function reconcileHost(host: HostSpec, options: RunOptions): Promise<HostO
     ms: performance.now() - started, ...fields,
   });
   let transport: Transport | undefined;
+  let release: (() => Promise<void>) | undefined;
   try {
     transport = await connect(host.target, options.acceptNewHostKeys);
     const sudo = host.target.become;
-    const plan = planHost(host, await gather(transport, host.resources, sudo), options.specDir);
+    const owner = lockOwner(options.mode);
+    // Reading runs share the lock inside their one fact script; apply holds it alone for the whole run.
+    if (options.mode === 'apply') release = await holdExclusiveLock(transport, sudo, options.lockTimeoutSeconds, owner);
+    const lock = options.mode === 'apply' ? undefined : { preamble: lockPreamble('shared', options.lockTimeoutSeconds, owner), timeoutSeconds: options.lockTimeoutSeconds };
+    const plan = planHost(host, await gather(transport, host.resources, sudo, lock), options.specDir);
     const saved = options.savedPlans?.get(host.target.name);
     if (saved && saved.factsDigest !== plan.factsDigest) {
       return outcome({ plan, error: 'the saved plan is stale: the host changed since it was made (nothing was applied); make a new plan' }, transport);
@@ -78,6 +86,7 @@ async function reconcileHost(host: HostSpec, options: RunOptions): Promise<HostO
   } catch (error) {
     return outcome({ error: (error as Error).message.replace(`${host.target.name}: `, '') }, transport);
   } finally {
+    await release?.().catch(() => {});
     await transport?.close();
   }
 }

@@ -15,23 +15,24 @@ const cyan = (s: Style, t: string) => paint(s, 36, t);
 const bold = (s: Style, t: string) => paint(s, 1, t);
 
 /** The dry-run: per host, every action with its symbol, field changes, content diff and cause. */
-export function renderPlan(outcomes: HostOutcome[], style: Style): string {
+export function renderPlan(outcomes: HostOutcome[], style: Style, asCheck = false): string {
   return outcomes
     .map((o) => [
-      hostLine(o, style),
+      hostLine(o, style, asCheck),
       ...(o.plan?.actions ?? []).flatMap((a) => renderAction(a, style)),
       ...(o.plan?.problems ?? []).map((p) => `  ${red(style, '!')} ${p}`),
     ].join('\n'))
     .join('\n\n');
 }
 
-function hostLine(o: HostOutcome, style: Style): string {
+function hostLine(o: HostOutcome, style: Style, asCheck: boolean): string {
   const name = bold(style, `${o.host} (${o.address})`);
   if (o.status === 'failed') return `${name}: ${red(style, `error: ${o.error}`)}`;
   const n = o.plan?.actions.length ?? 0;
   const problems = o.plan?.problems.length ?? 0;
   if (o.status === 'applied') return `${name}: ${green(style, `${n} change${n === 1 ? '' : 's'} applied`)}`;
-  if (n === 0 && problems === 0) return `${name}: ${green(style, 'no changes')}`;
+  if (n === 0 && problems === 0) return `${name}: ${green(style, asCheck ? 'in sync' : 'no changes')}`;
+  if (asCheck) return `${name}: ${yellow(style, `drift: ${n + problems} difference${n + problems === 1 ? '' : 's'}`)}`;
   const counts = [n > 0 ? `${n} change${n === 1 ? '' : 's'}` : '', problems > 0 ? `${problems} problem${problems === 1 ? '' : 's'}` : ''];
   return `${name}: ${yellow(style, counts.filter(Boolean).join(', '))}`;
 }

@@ -1,7 +1,7 @@
 import { spawn } from 'node:child_process';
 import { userInfo } from 'node:os';
 import { jsonRequest, type HttpCall } from './http.js';
-import { shellCommand, sudoRefusal, type ExecResult, type RunOptions, type Transport } from './transport.js';
+import { runningScript, shellCommand, sudoRefusal, type ExecResult, type RunningScript, type RunOptions, type Transport } from './transport.js';
 
 /** Runs the same scripts on this machine, without SSH (`connection: local`). */
 export class LocalTransport implements Transport {
@@ -27,6 +27,18 @@ export class LocalTransport implements Transport {
       child.stdin.on('error', () => {});
       child.stdin.end(options.stdin ?? '');
     });
+  }
+
+  async start(script: string, options: RunOptions = {}): Promise<RunningScript> {
+    this.execCount++;
+    const asRoot = options.sudo === true && userInfo().uid !== 0;
+    const child = spawn('/bin/sh', ['-c', shellCommand(script, asRoot)], { stdio: ['pipe', 'pipe', 'pipe'] });
+    const running = runningScript(() => child.stdin.end());
+    child.stdout.on('data', running.stdout);
+    child.stderr.on('data', running.stderr);
+    child.on('close', (code) => running.exited(code ?? 255));
+    child.stdin.on('error', () => {});
+    return running;
   }
 
   request: HttpCall = (method, url, body) => jsonRequest(method, url, body, async () => undefined);

@@ -2,10 +2,11 @@ import { appendFile, mkdir, readFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { Readable } from 'node:stream';
 import { NodeSSH } from 'node-ssh';
+import type { ClientChannel } from 'ssh2';
 import type { HostTarget } from '../spec/load.js';
 import { jsonRequest, type HttpCall } from './http.js';
 import { fingerprint, hostPattern, parseKnownHosts, verifyHostKey, type HostKeyVerdict } from './known-hosts.js';
-import { HostError, shellCommand, sudoRefusal, type ExecResult, type RunOptions, type Transport } from './transport.js';
+import { HostError, runningScript, shellCommand, sudoRefusal, type ExecResult, type RunningScript, type RunOptions, type Transport } from './transport.js';
 
 export interface SshOptions {
   /** Trust and record a host that known_hosts does not list yet (never a changed key). */
@@ -72,6 +73,23 @@ export class SshTransport implements Transport {
       if (refused) throw refused;
     }
     return outcome;
+  }
+
+  async start(script: string, options: RunOptions = {}): Promise<RunningScript> {
+    this.execCount++;
+    const asRoot = options.sudo === true && this.target.user !== 'root';
+    const connection = this.ssh.connection;
+    if (!connection) throw new HostError(this.host, 'not connected');
+    return new Promise((resolve, reject) => {
+      connection.exec(shellCommand(script, asRoot), (error: Error | undefined, channel: ClientChannel) => {
+        if (error) return reject(new HostError(this.host, `connection lost: ${error.message}`));
+        const running = runningScript(() => channel.end());
+        channel.on('data', running.stdout);
+        channel.stderr.on('data', running.stderr);
+        channel.on('close', (code: number | null) => running.exited(code ?? 255));
+        resolve(running);
+      });
+    });
   }
 
   request: HttpCall = (method, url, body) =>

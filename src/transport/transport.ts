@@ -23,11 +23,52 @@ export interface Transport {
   /** The inventory name, for messages. */
   readonly host: string;
   run(script: string, options?: RunOptions): Promise<ExecResult>;
+  /** Starts a script that keeps running (e.g. holding a lock) until `finish` closes its stdin. */
+  start(script: string, options?: RunOptions): Promise<RunningScript>;
   /** An HTTP request made from the host (over SSH: a tunnelled channel, nothing needed on the host). */
   request: HttpCall;
   /** How many scripts this transport has run: tests count round trips with it. */
   readonly execCount: number;
   close(): Promise<void>;
+}
+
+/** A script still running on the host. */
+export interface RunningScript {
+  /** Resolves with everything printed so far once `text` appears on stdout, or with all output if it ended first. */
+  waitFor(text: string): Promise<{ found: boolean; stdout: string }>;
+  /** Closes its stdin and waits for it to end. */
+  finish(): Promise<ExecResult>;
+}
+
+/** Collects a running script's output and answers RunningScript's questions about it. */
+export function runningScript(closeStdin: () => void): RunningScript & { stdout(chunk: Buffer): void; stderr(chunk: Buffer): void; exited(code: number): void } {
+  let stdout = '';
+  let stderr = '';
+  let code: number | undefined;
+  const waiters: (() => void)[] = [];
+  const notify = () => waiters.splice(0).forEach((w) => w());
+  return {
+    stdout: (chunk) => ((stdout += chunk.toString()), notify()),
+    stderr: (chunk) => (stderr += chunk.toString()),
+    exited: (c) => ((code = c), notify()),
+    waitFor(text) {
+      return new Promise((resolve) => {
+        const check = () => {
+          if (stdout.includes(text)) resolve({ found: true, stdout });
+          else if (code !== undefined) resolve({ found: false, stdout });
+          else waiters.push(check);
+        };
+        check();
+      });
+    },
+    finish() {
+      closeStdin();
+      return new Promise((resolve) => {
+        const check = () => (code !== undefined ? resolve({ code, stdout, stderr }) : waiters.push(check));
+        check();
+      });
+    },
+  };
 }
 
 /** A failure to reach or use a host, with a message meant for the person running reconcile. */

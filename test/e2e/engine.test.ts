@@ -1,7 +1,8 @@
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { ssh, useTestHosts } from '../hosts/fixture.js';
+import type { HostPlan } from '../../src/engine/model.js';
 import type { TestHost } from '../hosts/host.js';
 import { reconcile, reconcileJson, repoSetup, workspace } from './helpers.js';
 
@@ -34,7 +35,7 @@ describe('engine on a fresh host: plan, apply, idempotency, drift, saved plans, 
     const applied = await reconcileJson(dir, 'apply');
     expect(applied.code).toBe(0);
     // The dry-run predicts apply exactly: the same actions, in the same order.
-    expect(applied.hosts[0]!.apply!.done).toEqual(planned.hosts[0]!.plan!.actions.map((a) => a.id));
+    expect(applied.hosts[0]!.done!).toEqual(planned.hosts[0]!.actions.map((a) => a.id));
 
     expect(await state(host, 'systemctl is-active prefect-server prefect-worker')).toBe('active\nactive');
     expect(await state(host, 'systemctl is-enabled prefect-server prefect-worker')).toBe('enabled\nenabled');
@@ -45,7 +46,7 @@ describe('engine on a fresh host: plan, apply, idempotency, drift, saved plans, 
 
     const after = await reconcileJson(dir, 'plan');
     expect(after.code).toBe(0);
-    expect(after.hosts[0]!.plan!.actions).toEqual([]);
+    expect(after.hosts[0]!.actions).toEqual([]);
     // A converged host costs one connection and one remote exec.
     expect(after.hosts[0]!.execs).toBe(1);
   }, 120_000);
@@ -66,13 +67,13 @@ describe('engine on a fresh host: plan, apply, idempotency, drift, saved plans, 
     const worker = await mainPid(host, 'prefect-worker');
     const planned = await reconcileJson(dir, 'plan');
     expect(planned.code).toBe(2);
-    expect(planned.hosts[0]!.plan!.actions.map((a) => a.id)).toEqual([
+    expect(planned.hosts[0]!.actions.map((a) => a.id)).toEqual([
       'systemd_service:prefect-worker.service', 'daemon-reload', 'restart prefect-worker.service']);
     const text = await reconcile(dir, 'plan');
     expect(text.stdout).toContain('-ExecStart=/home/daniel/projects/projections-v2/.venv/bin/prefect worker start --pool projections-local --type process --limit 2');
     expect(text.stdout).toContain('+ExecStart=/home/daniel/projects/projections-v2/.venv/bin/prefect worker start --pool projections-local --type process --limit 3');
     const applied = await reconcileJson(dir, 'apply');
-    expect(applied.hosts[0]!.apply!.done).toEqual(planned.hosts[0]!.plan!.actions.map((a) => a.id));
+    expect(applied.hosts[0]!.done!).toEqual(planned.hosts[0]!.actions.map((a) => a.id));
     expect(await mainPid(host, 'prefect-server')).toBe(server);
     expect(await mainPid(host, 'prefect-worker')).not.toBe(worker);
     expect(await state(host, 'systemctl show -p ExecStart --value prefect-worker')).toContain('--limit 3');
@@ -109,20 +110,22 @@ describe('engine on a fresh host: plan, apply, idempotency, drift, saved plans, 
 
   it('performs a restart that a run owed when it stopped after writing the unit', async () => {
     writeFileSync(join(dir, 'setup.yaml'), repoSetup().replace('--limit 2', '--limit 5'));
-    const planned = await reconcileJson(dir, 'plan');
-    const write = planned.hosts[0]!.plan!.actions[0]!;
+    expect((await reconcile(dir, 'plan', '-o', 'owed.json')).code).toBe(2);
+    const saved = JSON.parse(readFileSync(join(dir, 'owed.json'), 'utf8')) as { hosts: HostPlan[] };
+    const write = saved.hosts[0]!.actions[0]!;
     expect(write.id).toBe('systemd_service:prefect-worker.service');
     // Run exactly the unit write's steps, as an apply that died right after them would have.
     for (const step of write.steps) {
+      if (!('script' in step)) throw new Error('a unit write is made of scripts');
       await ssh(host, `sudo -n sh -c ${shellQuote(step.script)}`, { input: step.stdinBase64 ? Buffer.from(step.stdinBase64, 'base64').toString() : '' });
     }
     const worker = await mainPid(host, 'prefect-worker');
     const owed = await reconcileJson(dir, 'plan');
-    expect(owed.hosts[0]!.plan!.actions.map((a) => a.id)).toEqual(['daemon-reload', 'restart prefect-worker.service']);
+    expect(owed.hosts[0]!.actions.map((a) => a.id)).toEqual(['daemon-reload', 'restart prefect-worker.service']);
     expect((await reconcile(dir, 'apply')).code).toBe(0);
     expect(await mainPid(host, 'prefect-worker')).not.toBe(worker);
     expect(await state(host, 'systemctl show -p ExecStart --value prefect-worker')).toContain('--limit 5');
-    expect((await reconcileJson(dir, 'plan')).hosts[0]!.plan!.actions).toEqual([]);
+    expect((await reconcileJson(dir, 'plan')).hosts[0]!.actions).toEqual([]);
   }, 60_000);
 });
 
@@ -132,7 +135,7 @@ describe('host identity', () => {
   it('refuses a host whose key changed before running any command there', async () => {
     const [target, other] = hosts as [TestHost, TestHost];
     const forged = join(workspace([]), 'known_hosts');
-    const otherKey = (await import('node:fs')).readFileSync(other.known_hosts, 'utf8').split(' ').slice(1).join(' ');
+    const otherKey = readFileSync(other.known_hosts, 'utf8').split(' ').slice(1).join(' ');
     writeFileSync(forged, `${target.address} ${otherKey}`);
     const dir = workspace([target], { knownHosts: forged });
     const logins = () => state(target, 'sudo -n journalctl -u ssh --no-pager -q | grep -c "Accepted publickey" || true');
@@ -157,7 +160,7 @@ describe('host identity', () => {
     expect(unknown.stdout).toContain(`unknown host key: ${target.address} is not in ${empty}`);
     const trusted = await reconcile(dir, 'plan', '--accept-new-host-keys');
     expect(trusted.code).toBe(2);
-    expect((await import('node:fs')).readFileSync(empty, 'utf8')).toMatch(new RegExp(`^${target.address.replace(/\./g, '\\.')} ssh-ed25519 `));
+    expect(readFileSync(empty, 'utf8')).toMatch(new RegExp(`^${target.address.replace(/\./g, '\\.')} ssh-ed25519 `));
     expect((await reconcile(dir, 'plan')).code).toBe(2);
   });
 });

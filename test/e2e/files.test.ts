@@ -78,7 +78,7 @@ describe('files: byte-exact content, backups, validation, and hosts that fail al
     const run = await reconcileJson(dir, 'apply');
     expect(run.code).toBe(1);
     const [reachable, ghost] = run.hosts;
-    expect(reachable).toMatchObject({ host: host.name, status: 'applied' });
+    expect(reachable).toMatchObject({ host: host.name, status: 'changed' });
     expect(ghost).toMatchObject({ host: 'ghost', status: 'failed' });
     expect(ghost!.error).toContain('cannot connect to daniel@10.231.251.2:22');
     expect((await ssh(host, 'sudo -n cat /srv/app/app.conf')).stdout).toBe('version=4\nok\n');

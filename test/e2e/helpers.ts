@@ -2,6 +2,7 @@ import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { HostReport, Report } from '../../src/report/report.js';
 import type { TestHost } from '../hosts/host.js';
 
 /** A scratch directory with an inventory for the given test hosts (become: true, strict host keys). */
@@ -39,14 +40,12 @@ export function reconcile(dir: string, ...args: string[]): Promise<CliResult> {
   });
 }
 
-interface JsonAction { id: string; verb: string; steps: { script: string; stdinBase64?: string }[] }
-export interface JsonOutcome { host: string; status: string; execs: number; error?: string; plan?: { actions: JsonAction[] }; apply?: { done: string[] } }
-
-/** `reconcile ARGS --json`, parsed. */
-export async function reconcileJson(dir: string, ...args: string[]): Promise<{ code: number; hosts: JsonOutcome[]; stderr: string }> {
+/** `reconcile ARGS --json`, parsed (schemas/report.schema.json). */
+export async function reconcileJson(dir: string, ...args: string[]): Promise<{ code: number; hosts: HostReport[]; report: Report; stderr: string }> {
   const run = await reconcile(dir, ...args, '--json');
   try {
-    return { code: run.code, hosts: (JSON.parse(run.stdout) as { hosts: JsonOutcome[] }).hosts, stderr: run.stderr };
+    const report = JSON.parse(run.stdout) as Report;
+    return { code: run.code, hosts: report.hosts, report, stderr: run.stderr };
   } catch {
     throw new Error(`not JSON (exit ${run.code}): ${run.stdout}\n${run.stderr}`);
   }

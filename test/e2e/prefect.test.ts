@@ -44,7 +44,7 @@ describe('Prefect-aware resources on a fresh host, with the Prefect stand-in', (
   it('then plans nothing, and the next apply runs no prefect command at all', async () => {
     const plan = await reconcileJson(dir, 'plan');
     expect(plan.code).toBe(0);
-    expect(plan.hosts[0]!.plan!.actions).toEqual([]);
+    expect(plan.hosts[0]!.actions).toEqual([]);
     const before = (await deployment(host, 'live-score', 'live-score')).updated;
     const applied = await reconcileJson(dir, 'apply');
     expect(applied.code).toBe(0);
@@ -59,7 +59,7 @@ describe('Prefect-aware resources on a fresh host, with the Prefect stand-in', (
     expect(text.code).toBe(2);
     expect(text.stdout).toContain('live-score: schedule: cron "*/5 * * * *" America/New_York -> cron "*/2 * * * *" America/New_York');
     const planned = await reconcileJson(dir, 'plan');
-    expect(planned.hosts[0]!.plan!.actions.map((a) => a.id)).toEqual(['deploy live-score']);
+    expect(planned.hosts[0]!.actions.map((a) => a.id)).toEqual(['deploy live-score']);
     const other = (await deployment(host, 'build-projections', 'nightly-projections')).updated;
     expect((await reconcile(dir, 'apply')).code).toBe(0);
     const live = (await deployment(host, 'live-score', 'live-score')) as { schedules: { schedule: { cron: string } }[] };

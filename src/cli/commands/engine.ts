@@ -1,17 +1,22 @@
-import { readFile, rename, writeFile } from 'node:fs/promises';
+import { spawn } from 'node:child_process';
+import { readFile } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import type { ApplyEvent } from '../../engine/apply.js';
 import type { HostPlan } from '../../engine/model.js';
 import { reconcileHosts, type HostOutcome, type Mode } from '../../engine/run.js';
+import { writeFileAtomic } from '../../report/atomic.js';
+import { writeMetrics } from '../../report/metrics.js';
+import { defaultStateDir, pruneRunRecords, writeRunRecord } from '../../report/records.js';
+import { buildReport, type Report } from '../../report/report.js';
 import { renderEvent, renderPlan, renderSummary } from '../../report/text.js';
 import type { Spec } from '../../spec/load.js';
 import { ExitCode } from '../exit-codes.js';
+import { toolVersion } from '../version.js';
 import { useColor, type GlobalOptions } from '../options.js';
 import { loadSelectedSpec } from '../spec.js';
 import { UsageError } from '../usage-error.js';
 
 export interface EngineOptions extends GlobalOptions {
-  acceptNewHostKeys?: boolean;
   out?: string;
 }
 
@@ -23,18 +28,54 @@ interface SavedPlan {
   hosts: HostPlan[];
 }
 
-async function run(mode: Mode, options: EngineOptions, spec: Spec, savedPlans?: Map<string, HostPlan>): Promise<HostOutcome[]> {
+/** `reconcile plan` / `--dry-run`: exit 2 when anything would change. */
+export async function planCommand(options: EngineOptions): Promise<ExitCode> {
+  const { spec, outcomes, report } = await execute('plan', options);
+  if (options.out) await savePlan(options.out, spec, outcomes);
+  print(report, outcomes, options);
+  return report.exitCode;
+}
+
+/** `reconcile check`: read-only drift check for cron. Records the run, writes metrics, calls --on-drift. */
+export async function checkCommand(options: EngineOptions): Promise<ExitCode> {
+  const { spec, outcomes, report } = await execute('check', options);
+  print(report, outcomes, options);
+  await afterRun(report, spec, options);
+  return report.exitCode;
+}
+
+/** `reconcile apply [PLAN]`: converge, or execute exactly a saved plan. */
+export async function applyCommand(options: EngineOptions, planFile?: string): Promise<ExitCode> {
+  const { spec, outcomes, report } = await execute('apply', options, planFile);
+  if (options.json) console.log(JSON.stringify(report, null, 2));
+  else {
+    for (const o of outcomes) {
+      if (o.status === 'failed') console.log(`${o.host}: ${o.error}`);
+      for (const p of o.plan?.problems ?? []) console.log(`${o.host}: ! ${p}`);
+    }
+    console.log(renderSummary(outcomes, report.durationMs, { color: useColor(options) }));
+  }
+  await afterRun(report, spec, options);
+  return report.exitCode;
+}
+
+async function execute(mode: Mode, options: EngineOptions, planFile?: string) {
+  const started = new Date();
+  const loaded = await loadSelectedSpec(options);
+  const saved = planFile ? await loadPlan(planFile, loaded) : undefined;
+  const spec = saved ? { ...loaded, hosts: loaded.hosts.filter((h) => saved.has(h.target.name)) } : loaded;
   const progress = mode === 'apply' && !options.json ? await progressFor(spec, options) : undefined;
   const outcomes = await reconcileHosts(spec.hosts, {
     mode,
     concurrency: options.concurrency,
     specDir: dirname(resolve(options.file)),
     acceptNewHostKeys: options.acceptNewHostKeys,
-    savedPlans,
+    lockTimeoutSeconds: options.lockTimeout,
+    savedPlans: saved,
     emit: progress?.emit,
   });
   await progress?.finished;
-  return outcomes;
+  return { spec, outcomes, report: buildReport(mode, spec, outcomes, started, toolVersion()) };
 }
 
 /** A live task list on a terminal; plain lines, one per action, anywhere else (cron, pipes, CI). */
@@ -53,47 +94,40 @@ async function progressFor(spec: Spec, options: EngineOptions) {
   };
 }
 
-function report(outcomes: HostOutcome[], options: EngineOptions): void {
-  if (options.json) console.log(JSON.stringify({ hosts: outcomes }, null, 2));
-  else console.log(renderPlan(outcomes, { color: useColor(options) }));
+function print(report: Report, outcomes: HostOutcome[], options: EngineOptions): void {
+  if (options.json) console.log(JSON.stringify(report, null, 2));
+  else console.log(renderPlan(outcomes, { color: useColor(options) }, report.command === 'check'));
 }
 
-const failed = (outcomes: HostOutcome[]) => outcomes.some((o) => o.status === 'failed');
-
-/** `reconcile plan` / `--dry-run`: exit 2 when anything would change. */
-export async function planCommand(options: EngineOptions): Promise<ExitCode> {
-  const spec = await loadSelectedSpec(options);
-  const outcomes = await run('plan', options, spec);
-  report(outcomes, options);
-  if (options.out) await savePlan(options.out, spec, outcomes);
-  if (failed(outcomes)) return ExitCode.error;
-  return outcomes.some((o) => o.status === 'changes') ? ExitCode.changes : ExitCode.ok;
+/** Run record (with pruning), metrics and the drift hook: what unattended runs leave behind. */
+async function afterRun(report: Report, spec: Spec, options: EngineOptions): Promise<void> {
+  const stateDir = options.stateDir ?? defaultStateDir();
+  await writeRunRecord(stateDir, report);
+  await pruneRunRecords(stateDir, options.keepRuns);
+  if (options.metricsFile) await writeMetrics(options.metricsFile, report, spec);
+  if (options.onDrift && (report.result === 'drift' || report.result === 'error')) await runHook(options.onDrift, report);
 }
 
-/** `reconcile check`: the same reading and comparing as plan, for cron; never changes anything. */
-export async function checkCommand(options: EngineOptions): Promise<ExitCode> {
-  return planCommand({ ...options, out: undefined });
-}
-
-/** `reconcile apply [PLAN]`: converge, or execute exactly a saved plan. */
-export async function applyCommand(options: EngineOptions, planFile?: string): Promise<ExitCode> {
-  const spec = await loadSelectedSpec(options);
-  const saved = planFile ? await loadPlan(planFile, spec) : undefined;
-  const started = performance.now();
-  const outcomes = await run('apply', options, saved ? { ...spec, hosts: spec.hosts.filter((h) => saved.has(h.target.name)) } : spec, saved);
-  if (options.json) report(outcomes, options);
-  else {
-    for (const o of outcomes.filter((o) => o.status === 'failed')) console.log(`${o.host}: ${o.error}`);
-    console.log(renderSummary(outcomes, performance.now() - started, { color: useColor(options) }));
-  }
-  return failed(outcomes) ? ExitCode.error : ExitCode.ok;
+/** The hook reads the JSON report on stdin; its failure is reported but does not change the exit code. */
+function runHook(command: string, report: Report): Promise<void> {
+  return new Promise((resolvePromise) => {
+    const child = spawn('/bin/sh', ['-c', command], { stdio: ['pipe', 'inherit', 'inherit'] });
+    child.on('error', (error) => {
+      console.error(`reconcile: --on-drift command failed to start: ${error.message}`);
+      resolvePromise();
+    });
+    child.on('close', (code) => {
+      if (code !== 0) console.error(`reconcile: --on-drift command exited ${code}`);
+      resolvePromise();
+    });
+    child.stdin.on('error', () => {});
+    child.stdin.end(JSON.stringify(report));
+  });
 }
 
 async function savePlan(file: string, spec: Spec, outcomes: HostOutcome[]): Promise<void> {
   const plan: SavedPlan = { reconcilePlan: 1, createdAt: new Date().toISOString(), specHash: spec.specHash, hosts: outcomes.flatMap((o) => (o.plan ? [o.plan] : [])) };
-  const temporary = `${file}.tmp-${process.pid}`;
-  await writeFile(temporary, JSON.stringify(plan, null, 2), { mode: 0o600 });
-  await rename(temporary, file);
+  await writeFileAtomic(file, JSON.stringify(plan, null, 2), 0o600);
 }
 
 async function loadPlan(file: string, spec: Spec): Promise<Map<string, HostPlan>> {

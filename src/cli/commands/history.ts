@@ -1,0 +1,32 @@
+import { defaultStateDir, listRunRecords, readRunRecord } from '../../report/records.js';
+import { ExitCode } from '../exit-codes.js';
+import type { GlobalOptions } from '../options.js';
+import { UsageError } from '../usage-error.js';
+
+interface HistoryOptions extends GlobalOptions {
+  /** From `history -n`; absent for `history show`. */
+  count?: number;
+}
+
+/** `reconcile history`: one line per recent run, newest first. */
+export async function historyCommand(options: HistoryOptions): Promise<ExitCode> {
+  const records = await listRunRecords(options.stateDir ?? defaultStateDir(), options.count ?? 20);
+  if (options.json) {
+    console.log(JSON.stringify(records.map(({ hosts, ...run }) => ({ ...run, hosts: hosts.map((h) => ({ host: h.host, status: h.status })) })), null, 2));
+    return ExitCode.ok;
+  }
+  if (records.length === 0) console.log('no runs recorded yet');
+  for (const r of records) {
+    const hosts = r.hosts.map((h) => `${h.host}:${h.status}`).join(' ');
+    console.log(`${r.id}  ${r.startedAt.slice(0, 19).replace('T', ' ')}  ${r.command.padEnd(5)}  ${r.result.padEnd(7)}  ${(r.durationMs / 1000).toFixed(1)}s  ${hosts}`);
+  }
+  return ExitCode.ok;
+}
+
+/** `reconcile history show ID`: the whole record. */
+export async function showRunCommand(options: HistoryOptions, id: string): Promise<ExitCode> {
+  const record = await readRunRecord(options.stateDir ?? defaultStateDir(), id);
+  if (!record) throw new UsageError(`no run '${id}' in ${options.stateDir ?? defaultStateDir()} (see reconcile history)`);
+  console.log(JSON.stringify(record, null, 2));
+  return ExitCode.ok;
+}

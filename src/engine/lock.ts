@@ -1,0 +1,46 @@
+import { hostname, userInfo } from 'node:os';
+import { quote } from '../shell/quote.js';
+import { HostError, type Transport } from '../transport/transport.js';
+
+/**
+ * One run at a time per host: runs take flock(1) on a file in /run/lock (gone at reboot, like the
+ * processes that held it). Reading runs (plan, check) share it and take it inside their one fact
+ * script; apply holds it exclusively for its whole run from a script that waits for its stdin to
+ * close, so a dropped connection releases it too. Whoever holds it is written beside it.
+ */
+const LOCK_FILE = '/run/lock/reconcile.lock';
+const OWNER_FILE = '/run/lock/reconcile.owner';
+const LOCKED_MARKER = '@@rc:lock-held-by:';
+const ACQUIRED_MARKER = '@@rc:lock-acquired';
+
+export function lockOwner(command: string): string {
+  return `reconcile ${command} by ${userInfo().username}@${hostname()} (pid ${process.pid}) since ${new Date().toISOString()}`;
+}
+
+/** Shell lines that take the lock or exit 75 printing who holds it. */
+export function lockPreamble(mode: 'shared' | 'exclusive', timeoutSeconds: number, owner: string): string {
+  return [
+    `exec 9>>${LOCK_FILE}`,
+    `if ! flock ${mode === 'shared' ? '-s' : '-x'} -w ${Math.max(0, Math.round(timeoutSeconds))} 9; then printf '${LOCKED_MARKER}%s\\n' "$(cat ${OWNER_FILE} 2>/dev/null || echo 'another run')"; exit 75; fi`,
+    `printf '%s\\n' ${quote(owner)} > ${OWNER_FILE} 2>/dev/null || true`,
+  ].join('\n');
+}
+
+/** The error for a script that stopped at the lock, if it did. */
+export function lockRefusal(host: string, stdout: string, timeoutSeconds: number): HostError | undefined {
+  const at = stdout.indexOf(LOCKED_MARKER);
+  if (at < 0) return undefined;
+  const holder = stdout.slice(at + LOCKED_MARKER.length).split('\n')[0];
+  return new HostError(host, `locked: ${holder} holds ${LOCK_FILE}; waited ${timeoutSeconds}s (--lock-timeout)`);
+}
+
+/** Takes the exclusive lock for an apply; the returned function releases it. */
+export async function holdExclusiveLock(transport: Transport, sudo: boolean, timeoutSeconds: number, owner: string): Promise<() => Promise<void>> {
+  const holder = await transport.start(`${lockPreamble('exclusive', timeoutSeconds, owner)}\necho ${ACQUIRED_MARKER}\nexec cat > /dev/null`, { sudo });
+  const { found, stdout } = await holder.waitFor(ACQUIRED_MARKER);
+  if (!found) {
+    const result = await holder.finish();
+    throw lockRefusal(transport.host, stdout, timeoutSeconds) ?? new HostError(transport.host, `could not take the run lock: ${result.stderr.trim() || `exit ${result.code}`}`);
+  }
+  return async () => void (await holder.finish());
+}

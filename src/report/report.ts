@@ -1,0 +1,97 @@
+import { randomBytes } from 'node:crypto';
+import { hostname, userInfo } from 'node:os';
+import { resolve } from 'node:path';
+import { createTwoFilesPatch } from 'diff';
+import type { Action, FieldChange } from '../engine/model.js';
+import type { HostOutcome, Mode } from '../engine/run.js';
+import type { Spec } from '../spec/load.js';
+
+/**
+ * The machine-readable report of a run: what --json prints, what a run record stores and what
+ * --on-drift receives. Its shape is documented by schemas/report.schema.json; keep them together.
+ * It carries diffs as text, never the bytes or scripts a plan would send to a host.
+ */
+export interface Report {
+  reconcileReport: 1;
+  id: string;
+  command: Mode;
+  result: 'in-sync' | 'drift' | 'changed' | 'error';
+  exitCode: 0 | 1 | 2;
+  startedAt: string;
+  durationMs: number;
+  who: string;
+  toolVersion: string;
+  specHash: string;
+  inventory: string;
+  setup: string;
+  hosts: HostReport[];
+}
+
+export interface HostReport {
+  host: string;
+  address: string;
+  status: 'in-sync' | 'drift' | 'changed' | 'failed';
+  error?: string;
+  actions: ActionReport[];
+  /** Ids of the actions apply completed. */
+  done?: string[];
+  problems: string[];
+  execs: number;
+  durationMs: number;
+}
+
+export interface ActionReport {
+  id: string;
+  resource: string;
+  verb: Action['verb'];
+  title: string;
+  because?: string;
+  fields: FieldChange[];
+  diff?: string;
+}
+
+const STATUS: Record<HostOutcome['status'], HostReport['status']> = { converged: 'in-sync', changes: 'drift', applied: 'changed', failed: 'failed' };
+
+export function buildReport(command: Mode, spec: Spec, outcomes: HostOutcome[], started: Date, toolVersion: string): Report {
+  const hosts = outcomes.map(hostReport);
+  const failed = hosts.some((h) => h.status === 'failed');
+  const drift = hosts.some((h) => h.status === 'drift');
+  const changed = hosts.some((h) => h.status === 'changed');
+  const result = failed ? 'error' : drift ? 'drift' : changed ? 'changed' : 'in-sync';
+  return {
+    reconcileReport: 1,
+    id: `${started.toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z')}-${randomBytes(3).toString('hex')}`,
+    command,
+    result,
+    exitCode: failed ? 1 : drift && command !== 'apply' ? 2 : 0,
+    startedAt: started.toISOString(),
+    durationMs: Math.round(Date.now() - started.getTime()),
+    who: `${userInfo().username}@${hostname()}`,
+    toolVersion,
+    specHash: spec.specHash,
+    inventory: resolve(spec.inventoryFile),
+    setup: resolve(spec.setupFile),
+    hosts,
+  };
+}
+
+function hostReport(o: HostOutcome): HostReport {
+  return {
+    host: o.host,
+    address: o.address,
+    status: STATUS[o.status],
+    ...(o.error ? { error: o.error } : {}),
+    actions: (o.plan?.actions ?? []).map(actionReport),
+    ...(o.apply ? { done: o.apply.done } : {}),
+    problems: o.plan?.problems ?? [],
+    execs: o.execs,
+    durationMs: Math.round(o.ms),
+  };
+}
+
+function actionReport(a: Action): ActionReport {
+  const diff = a.content && !a.content.binary
+    ? createTwoFilesPatch(`${a.content.path} (on host)`, `${a.content.path} (desired)`, a.content.before ?? '', a.content.after).split('\n').slice(1).join('\n')
+    : a.content ? `binary: ${a.content.before ?? '(none)'} -> ${a.content.after}` : undefined;
+  return { id: a.id, resource: a.resource, verb: a.verb, title: a.title, ...(a.because ? { because: a.because } : {}), fields: a.fields, ...(diff ? { diff } : {}) };
+}
