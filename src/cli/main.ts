@@ -63,6 +63,16 @@ async function buildProgram(run: (action: () => Promise<Action>, command: Comman
       const { showRunCommand } = await import('./commands/history.js');
       return (options) => showRunCommand(options, id);
     }, cmd));
+  const schedule = program.command('schedule').description('run `reconcile check` on this machine on a schedule (systemd timer, else cron)');
+  schedule.command('install').description('install the scheduled check with the current -i, -f and check options')
+    .option('--every <interval>', 'e.g. 15m or 1h (a systemd timer where systemd runs, else cron)')
+    .option('--cron <expr>', 'a five-field cron expression (always a crontab entry)')
+    .option('--dry-run', 'print what would be installed')
+    .action((_o, cmd: Command) => run(async () => (await import('./commands/schedule.js')).installSchedule, cmd));
+  schedule.command('status').description('what is installed, and the last check\'s result')
+    .action((_o, cmd: Command) => run(async () => (await import('./commands/schedule.js')).scheduleStatus, cmd));
+  schedule.command('remove').description('remove the scheduled check').option('--dry-run', 'print what would be removed')
+    .action((_o, cmd: Command) => run(async () => (await import('./commands/schedule.js')).removeSchedule, cmd));
   program.action((_o, cmd: Command) => {
     if (!cmd.opts().dryRun) return void cmd.help({ error: true });
     return run(async () => (await import('./commands/engine.js')).planCommand, cmd);

@@ -58,7 +58,8 @@ export const systemdService: ResourceType<SystemdService, ServiceFacts> = {
   async observe(spec, actual, http) {
     if (!spec.health || actual.activeState !== 'active') return actual;
     try {
-      const response = await http('GET', spec.health.url);
+      // A hung service (stopped process, full backlog) must not stall the whole check.
+      const response = await http('GET', spec.health.url, undefined, 5000);
       const healthy = response.status >= 200 && response.status < 300;
       return { ...actual, live: { healthy, detail: `HTTP ${response.status}` } };
     } catch (error) {

@@ -12,7 +12,7 @@ const schemaDir = new URL('../../schemas/', import.meta.url);
 type Schema = Record<string, unknown>;
 export type SchemaName = 'hosts' | 'setup';
 
-export function readSchema(name: SchemaName): Schema {
+export function readSchema(name: SchemaName | 'report'): Schema {
   return JSON.parse(readFileSync(new URL(`${name}.schema.json`, schemaDir), 'utf8')) as Schema;
 }
 

@@ -13,7 +13,7 @@ export class ServiceUnreachable extends Error {
 }
 
 /** An HTTP call from the host's point of view: over SSH it is tunnelled, so nothing is needed on the host. */
-export type HttpCall = (method: string, url: string, body?: unknown) => Promise<HttpResponse>;
+export type HttpCall = (method: string, url: string, body?: unknown, timeoutMs?: number) => Promise<HttpResponse>;
 
 /**
  * One JSON request over a given connection. A 503 (the Prefect server's SQLite is busy) is retried
@@ -24,6 +24,7 @@ export async function jsonRequest(
   url: string,
   body: unknown,
   connect: (host: string, port: number) => Promise<Duplex | undefined>,
+  timeoutMs = 15_000,
   retries = 5,
 ): Promise<HttpResponse> {
   const target = new URL(url);
@@ -33,13 +34,13 @@ export async function jsonRequest(
     const socket = await connect(target.hostname, port).catch((error: Error) => {
       throw new ServiceUnreachable(`${target.host}: ${error.message.replace(/^\(SSH\) Channel open failure: /, '')}`);
     });
-    const response = await send(method, target, port, body, socket);
+    const response = await send(method, target, port, body, socket, timeoutMs);
     if (response.status !== 503 || attempt >= retries) return response;
     await new Promise((r) => setTimeout(r, Math.min(200 * 2 ** attempt, 3000)));
   }
 }
 
-function send(method: string, target: URL, port: number, body: unknown, socket: Duplex | undefined): Promise<HttpResponse> {
+function send(method: string, target: URL, port: number, body: unknown, socket: Duplex | undefined, timeoutMs: number): Promise<HttpResponse> {
   const payload = body === undefined ? undefined : Buffer.from(JSON.stringify(body));
   const options: ClientRequestArgs = {
     method,
@@ -47,14 +48,16 @@ function send(method: string, target: URL, port: number, body: unknown, socket: 
     port,
     path: `${target.pathname}${target.search}`,
     headers: { 'content-type': 'application/json', connection: 'close', ...(payload ? { 'content-length': payload.length } : {}) },
-    timeout: 15_000,
     ...(socket ? { createConnection: () => socket as never } : {}),
   };
   return new Promise((resolve, reject) => {
+    // Our own timer: a tunnelled SSH channel has no socket timeout, and a hung service must not hang us.
+    const timer = setTimeout(() => req.destroy(new ServiceUnreachable(`${target.host}: no answer within ${timeoutMs / 1000}s`)), timeoutMs);
     const req = httpRequest(options, (res) => {
       const chunks: Buffer[] = [];
       res.on('data', (c: Buffer) => chunks.push(c));
       res.on('end', () => {
+        clearTimeout(timer);
         const text = Buffer.concat(chunks).toString();
         let parsed: unknown = text === '' ? null : text;
         try {
@@ -65,10 +68,10 @@ function send(method: string, target: URL, port: number, body: unknown, socket: 
         resolve({ status: res.statusCode ?? 0, body: parsed });
       });
     });
-    req.on('timeout', () => req.destroy(new Error('timed out')));
-    req.on('error', (error: NodeJS.ErrnoException) =>
-      reject(['ECONNREFUSED', 'EHOSTUNREACH', 'ENETUNREACH', 'ECONNRESET'].includes(error.code ?? '') ? new ServiceUnreachable(`${target.host}: ${error.message}`) : error),
-    );
+    req.on('error', (error: NodeJS.ErrnoException) => {
+      clearTimeout(timer);
+      reject(['ECONNREFUSED', 'EHOSTUNREACH', 'ENETUNREACH', 'ECONNRESET'].includes(error.code ?? '') ? new ServiceUnreachable(`${target.host}: ${error.message}`) : error);
+    });
     req.end(payload);
   });
 }

@@ -41,7 +41,7 @@ export class LocalTransport implements Transport {
     return running;
   }
 
-  request: HttpCall = (method, url, body) => jsonRequest(method, url, body, async () => undefined);
+  request: HttpCall = (method, url, body, timeoutMs) => jsonRequest(method, url, body, async () => undefined, timeoutMs);
 
   async close(): Promise<void> {}
 }

@@ -92,8 +92,8 @@ export class SshTransport implements Transport {
     });
   }
 
-  request: HttpCall = (method, url, body) =>
-    jsonRequest(method, url, body, (host, port) => this.ssh.forwardOut('127.0.0.1', 0, host, port));
+  request: HttpCall = (method, url, body, timeoutMs) =>
+    jsonRequest(method, url, body, (host, port) => this.ssh.forwardOut('127.0.0.1', 0, host, port), timeoutMs);
 
   async close(): Promise<void> {
     this.ssh.dispose();

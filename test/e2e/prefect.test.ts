@@ -48,8 +48,8 @@ describe('Prefect-aware resources on a fresh host, with the Prefect stand-in', (
     const before = (await deployment(host, 'live-score', 'live-score')).updated;
     const applied = await reconcileJson(dir, 'apply');
     expect(applied.code).toBe(0);
-    // One exec: the fact script. Nothing else ran on the host.
-    expect(applied.hosts[0]!.execs).toBe(1);
+    // Two execs: the run lock and the fact script. Nothing else ran on the host.
+    expect(applied.hosts[0]!.execs).toBe(2);
     expect((await deployment(host, 'live-score', 'live-score')).updated).toBe(before);
   });
 

@@ -272,6 +272,9 @@ class Api:
             d["concurrency_limit"] = None
         if replace_schedules:
             d["schedules"] = self.write_schedules(d["id"], body.get("schedules") or [])
+        # A deployment in a pool without a queue of its own uses the pool's default queue (create and update alike).
+        if d["work_pool_name"] and not d["work_queue_name"]:
+            d["work_queue_name"] = "default"
         d["updated"] = stamp()
 
     def upsert_deployment(self, _m, body):
@@ -292,8 +295,6 @@ class Api:
         # The upsert replaces the schedule list with what was sent (none sent: none kept).
         self.apply_fields(d, body, replace_schedules=True)
         d["labels"] = {**d.get("labels", {}), "prefect.flow.id": flow["id"]}
-        if d["work_pool_name"] and not d["work_queue_name"]:
-            d["work_queue_name"] = "default"
         self.store.put("deployments", d["id"], d)
         return (200 if existing else 201), self.deployment_view(d)
 
