@@ -143,7 +143,10 @@ function readCrontab(): string[] {
 }
 
 function writeCrontab(lines: string[]): void {
-  const result = spawnSync('crontab', ['-'], { input: `${lines.join('\n')}\n`, encoding: 'utf8' });
+  // An emptied table is removed rather than left as a blank one.
+  const result = lines.every((l) => l.trim() === '')
+    ? spawnSync('crontab', ['-r'], { encoding: 'utf8' })
+    : spawnSync('crontab', ['-'], { input: `${lines.join('\n')}\n`, encoding: 'utf8' });
   if (result.status !== 0) throw new UsageError(`crontab refused the new table: ${result.stderr.trim()}`);
 }
 
