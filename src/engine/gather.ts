@@ -13,6 +13,8 @@ export interface HostFacts {
   actual: Map<string, unknown>;
   /** Notifications recorded by an earlier run that did not get to act on them: target token -> reasons. */
   owed: Map<string, string[]>;
+  /** The kernel's boot id: a saved plan made before a reboot no longer describes the host. */
+  bootId: string;
 }
 
 /**
@@ -22,16 +24,7 @@ export interface HostFacts {
  */
 export async function gather(transport: Transport, resources: DeclaredResource[], sudo: boolean, lock?: { preamble: string; timeoutSeconds: number }): Promise<HostFacts> {
   const nonce = randomBytes(8).toString('hex');
-  const frame = (id: string, body: string) =>
-    `printf '\\n@@rc:${nonce}:begin:${id}\\n'\n(\n${body}\n)\nprintf '\\n@@rc:${nonce}:end:${id}:%s\\n' "$?"`;
-  const owedProbe = `for rc_f in ${OWED_DIR}/*; do [ -f "$rc_f" ] && printf '%s\\t%s\\n' "\${rc_f##*/}" "$(cat "$rc_f")"; done; true`;
-  const script = [
-    'export LC_ALL=C',
-    lock?.preamble ?? '',
-    factPrelude,
-    ...resources.map((r, i) => frame(String(i), resourceType(r.spec.kind).probe(r.spec))),
-    frame('owed', owedProbe),
-  ].join('\n');
+  const script = factScript(resources, nonce, lock?.preamble);
   const result = await transport.run(script, { sudo });
   const locked = lock && lockRefusal(transport.host, result.stdout, lock.timeoutSeconds);
   if (locked) throw locked;
@@ -50,7 +43,7 @@ export async function gather(transport: Transport, resources: DeclaredResource[]
       if (type.observe) actual.set(r.name, await type.observe(r.spec, actual.get(r.name), transport.request));
     }),
   );
-  return { actual, owed: parseOwed(sections.get('owed')?.output ?? '') };
+  return { actual, owed: parseOwed(sections.get('owed')?.output ?? ''), bootId: sections.get('boot')?.output.trim() ?? '' };
 }
 
 function splitSections(stdout: string, nonce: string): Map<string, { output: string; code: number }> {
@@ -58,6 +51,21 @@ function splitSections(stdout: string, nonce: string): Map<string, { output: str
   const pattern = new RegExp(`\\n@@rc:${nonce}:begin:([^\\n]+)\\n([\\s\\S]*?)\\n@@rc:${nonce}:end:\\1:(\\d+)\\n`, 'g');
   for (const match of stdout.matchAll(pattern)) sections.set(match[1]!, { output: match[2]!, code: Number(match[3]) });
   return sections;
+}
+
+/** The one script that reads a host's facts; each probe's output is framed with the run's nonce. */
+export function factScript(resources: DeclaredResource[], nonce: string, preamble = ''): string {
+  const frame = (id: string, body: string) =>
+    `printf '\\n@@rc:${nonce}:begin:${id}\\n'\n(\n${body}\n)\nprintf '\\n@@rc:${nonce}:end:${id}:%s\\n' "$?"`;
+  const owedProbe = `for rc_f in ${OWED_DIR}/*; do [ -f "$rc_f" ] && printf '%s\\t%s\\n' "\${rc_f##*/}" "$(cat "$rc_f")"; done; true`;
+  return [
+    'export LC_ALL=C',
+    preamble,
+    factPrelude,
+    ...resources.map((r, i) => frame(String(i), resourceType(r.spec.kind).probe(r.spec))),
+    frame('owed', owedProbe),
+    frame('boot', 'cat /proc/sys/kernel/random/boot_id'),
+  ].join('\n');
 }
 
 /** Owed notifications are files named by the base64url of their target token, holding the reasons. */

@@ -114,5 +114,5 @@ export function factsDigest(facts: HostFacts): string {
     if (value && typeof value === 'object' && (value as { type?: string }).type === 'Buffer') return Buffer.from((value as { data: number[] }).data).toString('base64');
     return value;
   };
-  return createHash('sha256').update(JSON.stringify([[...facts.actual], [...facts.owed]], replacer)).digest('hex');
+  return createHash('sha256').update(JSON.stringify([[...facts.actual], [...facts.owed], facts.bootId], replacer)).digest('hex');
 }

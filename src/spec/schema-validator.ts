@@ -1,11 +1,12 @@
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import { fileURLToPath } from 'node:url';
 import type { ErrorObject, ValidateFunction } from 'ajv';
 import type { Diagnostic } from './diagnostic.js';
 import { didYouMean } from './suggest.js';
 import { positionAt, type YamlSource } from './yaml-source.js';
 
-// ajv ships CommonJS with a default export; require() sidesteps the ESM interop dance.
+// The generated validators are CommonJS (ajv's standalone output); require() loads them.
 const require = createRequire(import.meta.url);
 const schemaDir = new URL('../../schemas/', import.meta.url);
 
@@ -18,16 +19,11 @@ export function readSchema(name: SchemaName | 'report'): Schema {
 
 const compiled = new Map<SchemaName, { validate: ValidateFunction; root: Schema }>();
 
+/** The validator generated from the schema at build time (schemas/compiled, npm run gen:types): nothing is compiled at start-up. */
 function validatorFor(name: SchemaName) {
   let entry = compiled.get(name);
   if (!entry) {
-    const Ajv2020 = require('ajv/dist/2020.js').default as typeof import('ajv').default;
-    const ajv = new Ajv2020({ allErrors: true, verbose: true, discriminator: true, allowUnionTypes: true, strict: true, strictRequired: false });
-    // Editor-facing annotations: yaml-language-server shows patternErrorMessage; we use both.
-    ajv.addKeyword({ keyword: 'patternErrorMessage', schemaType: 'string' });
-    ajv.addKeyword({ keyword: 'x-type-error', schemaType: 'string' });
-    const root = readSchema(name);
-    entry = { validate: ajv.compile(root), root };
+    entry = { validate: require(fileURLToPath(new URL(`compiled/${name}.cjs`, schemaDir))) as ValidateFunction, root: readSchema(name) };
     compiled.set(name, entry);
   }
   return entry;
@@ -105,6 +101,8 @@ function describe(error: ErrorObject, path: string[], root: Schema): Description
       const forms = ((parent.oneOf as Schema[] | undefined) ?? []).map((s) => String(s.description ?? JSON.stringify(s)));
       return { field: path, at: 'value', message: `${label}must be ${forms.join(' or ')}` };
     }
+    case 'minLength':
+      return { field: path, at: 'value', message: `${label}must not be empty` };
     case 'minItems':
     case 'minProperties': {
       const n = Number(params.limit);

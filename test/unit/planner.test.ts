@@ -30,6 +30,7 @@ const converged = (): HostFacts => ({
     ['directory:/srv/app', parsePathFacts('type=directory\nmode=755\nowner=root\ngroup=root\nsize=40')],
   ]),
   owed: new Map(),
+  bootId: 'boot-1',
 });
 const scriptOf = (step: Step | undefined) => (step && 'script' in step ? step.script : undefined);
 const ids = (facts: HostFacts) => planHost(host, facts, '/').actions.map((a) => a.id);

@@ -80,7 +80,8 @@ describe('schemas', () => {
     expect(undescribed).toEqual([]);
   });
 
-  it('match the generated TypeScript types (npm run gen:types)', () => {
+  it('match the generated TypeScript types and validators (npm run gen:types)', () => {
     expect(() => execFileSync(process.execPath, ['scripts/gen-types.mjs', '--check'], { stdio: 'pipe' })).not.toThrow();
+    expect(() => execFileSync(process.execPath, ['scripts/gen-validators.mjs', '--check'], { stdio: 'pipe' })).not.toThrow();
   });
 });

@@ -1,0 +1,141 @@
+// `npm run bench`: reconcile against Ansible on identical fresh test hosts, side by side in one run,
+// with the repo's setup.yaml and bench/ansible/playbook.yml. Prints a Markdown table and writes it
+// to bench/RESULTS.md. Not part of the test suite. Needs Debian's ansible package.
+import { spawn, spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpus, tmpdir, totalmem } from 'node:os';
+import { join } from 'node:path';
+import { factScript } from '../src/engine/gather.js';
+import { loadSpec } from '../src/spec/load.js';
+import { bootHost, sshOptions, stopHost, type TestHost } from '../test/hosts/host.js';
+import { ensureImage } from '../test/hosts/image.js';
+
+const RUNS = Number(process.env.BENCH_RUNS ?? 5);
+const FLEET = [1, 5, 20];
+const root = process.cwd();
+const ansibleDir = join(root, 'bench/ansible');
+
+interface Timed { seconds: number; code: number; output: string; maxRssKb?: number }
+
+/** Wall time of a command; /usr/bin/time reports its peak memory. */
+function timed(command: string, args: string[], options: { cwd?: string; env?: NodeJS.ProcessEnv; input?: string; memory?: boolean } = {}): Promise<Timed> {
+  const [cmd, argv] = options.memory ? ['/usr/bin/time', ['-f', 'maxrss=%M', command, ...args]] : [command, args];
+  return new Promise((resolve) => {
+    const started = performance.now();
+    const child = spawn(cmd, argv, { cwd: options.cwd, env: { ...process.env, NO_COLOR: '1', ...options.env } });
+    let output = '';
+    child.stdout.on('data', (d: Buffer) => (output += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (output += d.toString()));
+    child.stdin.end(options.input ?? '');
+    child.on('close', (code) => {
+      const rss = /maxrss=(\d+)/.exec(output);
+      resolve({ seconds: (performance.now() - started) / 1000, code: code ?? -1, output, maxRssKb: rss ? Number(rss[1]) : undefined });
+    });
+  });
+}
+
+function inventory(hosts: TestHost[]): string {
+  const dir = mkdtempSync(join(tmpdir(), 'reconcile-bench-'));
+  const lines = ['defaults:', '  user: daniel', '  become: true', 'hosts:'];
+  for (const h of hosts) lines.push(`  ${h.name}:`, `    address: ${h.address}`, `    identity_file: ${h.identity_file}`, `    known_hosts: ${h.known_hosts}`);
+  writeFileSync(join(dir, 'hosts.yaml'), `${lines.join('\n')}\n`);
+  writeFileSync(join(dir, 'setup.yaml'), readFileSync(join(root, 'setup.yaml')));
+  writeFileSync(join(dir, 'hosts.ini'), hosts.map((h) =>
+    `${h.name} ansible_host=${h.address} ansible_user=daniel ansible_ssh_private_key_file=${h.identity_file} ` +
+    `ansible_ssh_common_args='-o UserKnownHostsFile=${h.known_hosts} -o StrictHostKeyChecking=yes'`).join('\n') + '\n');
+  return dir;
+}
+
+const reconcile = (dir: string, ...args: string[]) =>
+  timed(process.execPath, [join(root, 'bin/reconcile.js'), ...args, '--state-dir', join(dir, 'state'), '--concurrency', '20'], { cwd: dir, memory: true });
+const ansible = (dir: string, ...args: string[]) =>
+  timed('ansible-playbook', ['-i', join(dir, 'hosts.ini'), join(ansibleDir, 'playbook.yml'), ...args], { env: { ANSIBLE_CONFIG: join(ansibleDir, 'ansible.cfg') } });
+
+function expectOk(what: string, run: Timed, codes = [0]): Timed {
+  if (!codes.includes(run.code)) throw new Error(`${what} exited ${run.code}:\n${run.output.slice(-2000)}`);
+  return run;
+}
+
+/** The raw OpenSSH floor: one connection running the same fact script (what reconcile sends). */
+async function floor(dir: string, host: TestHost): Promise<Timed> {
+  const spec = await loadSpec(join(dir, 'hosts.yaml'), join(dir, 'setup.yaml'));
+  const script = factScript(spec.hosts[0]!.resources, 'bench');
+  return expectOk('ssh floor', await timed('ssh', [...sshOptions(host), `${host.user}@${host.address}`, 'sudo -n sh -s'], { input: script }));
+}
+
+const stats = (xs: number[]) => {
+  const sorted = [...xs].sort((a, b) => a - b);
+  return { median: sorted[Math.floor(sorted.length / 2)]!, min: sorted[0]!, max: sorted.at(-1)! };
+};
+const fmt = (xs: number[]) => {
+  const s = stats(xs);
+  return `${s.median.toFixed(2)} s (${s.min.toFixed(2)}–${s.max.toFixed(2)})`;
+};
+
+async function main(): Promise<void> {
+  if (spawnSync('ansible-playbook', ['--version']).status !== 0) throw new Error('ansible-playbook not found: apt-get install ansible');
+  await ensureImage((line) => console.error(line));
+  const cases = { A: { r: [] as number[], a: [] as number[] }, B: { r: [] as number[], a: [] as number[] }, C: { r: [] as number[], a: [] as number[] } };
+  const floors: number[] = [];
+  for (let i = 0; i < RUNS; i++) {
+    const [r, a] = await Promise.all([bootHost(`bench-r${i}`), bootHost(`bench-a${i}`)]);
+    try {
+      const rd = inventory([r]);
+      const ad = inventory([a]);
+      cases.A.r.push(expectOk('reconcile apply', await reconcile(rd, 'apply')).seconds);
+      cases.A.a.push(expectOk('ansible apply', await ansible(ad)).seconds);
+      cases.B.r.push(expectOk('reconcile no-op apply', await reconcile(rd, 'apply')).seconds);
+      cases.B.a.push(expectOk('ansible no-op apply', await ansible(ad)).seconds);
+      cases.C.r.push(expectOk('reconcile check', await reconcile(rd, 'check')).seconds);
+      cases.C.a.push(expectOk('ansible --check', await ansible(ad, '--check', '--diff')).seconds);
+      floors.push((await floor(rd, r)).seconds);
+      console.error(`run ${i + 1}/${RUNS}: A ${cases.A.r.at(-1)!.toFixed(2)}/${cases.A.a.at(-1)!.toFixed(2)} B ${cases.B.r.at(-1)!.toFixed(2)}/${cases.B.a.at(-1)!.toFixed(2)} C ${cases.C.r.at(-1)!.toFixed(2)}/${cases.C.a.at(-1)!.toFixed(2)} floor ${floors.at(-1)!.toFixed(2)}`);
+    } finally {
+      await Promise.all([stopHost(r.name), stopHost(a.name)]);
+    }
+  }
+
+  const fleet = await fleetChecks();
+  const ratio = (c: { r: number[]; a: number[] }) => (stats(c.a).median / stats(c.r).median).toFixed(1);
+  const table = [
+    `Measured ${new Date().toISOString().slice(0, 10)} on ${cpus().length} cores (${cpus()[0]?.model ?? 'unknown CPU'}), ${(totalmem() / 2 ** 30).toFixed(0)} GiB, test hosts in systemd-nspawn; ${RUNS} runs each, median (min–max).`,
+    `Ansible: ${spawnSync('ansible-playbook', ['--version'], { encoding: 'utf8' }).stdout.split('\n')[0]}, pipelining and ControlPersist on (bench/ansible/ansible.cfg).`,
+    '',
+    '| case | reconcile | Ansible | Ansible / reconcile |',
+    '| --- | --- | --- | --- |',
+    `| (A) first apply on a fresh host | ${fmt(cases.A.r)} | ${fmt(cases.A.a)} | ${ratio(cases.A)}x |`,
+    `| (B) no-op apply on a converged host | ${fmt(cases.B.r)} | ${fmt(cases.B.a)} | ${ratio(cases.B)}x |`,
+    `| (C) check / --check --diff on a converged host | ${fmt(cases.C.r)} | ${fmt(cases.C.a)} | ${ratio(cases.C)}x |`,
+    '',
+    `Raw OpenSSH floor (\`ssh host 'sudo -n sh -s' < fact-script\`): ${fmt(floors)}; reconcile check / floor: ${(stats(cases.C.r).median / stats(floors).median).toFixed(1)}x.`,
+    '',
+    '| no-op check of N hosts at once | wall time | peak memory |',
+    '| --- | --- | --- |',
+    ...fleet.map((f) => `| ${f.hosts} | ${fmt(f.seconds)} | ${(Math.max(...f.rssKb) / 1024).toFixed(0)} MB |`),
+  ].join('\n');
+  console.log(table);
+  writeFileSync(join(root, 'bench/RESULTS.md'), `# Benchmark results\n\nWritten by \`npm run bench\`.\n\n${table}\n`);
+}
+
+/** Boots 20 hosts, converges them once, then times no-op checks of 1, 5 and 20 of them. */
+async function fleetChecks(): Promise<{ hosts: number; seconds: number[]; rssKb: number[] }[]> {
+  const hosts: TestHost[] = [];
+  try {
+    for (let i = 0; i < FLEET.at(-1)!; i += 5) {
+      hosts.push(...(await Promise.all(Array.from({ length: 5 }, (_, j) => bootHost(`bench-f${i + j}`)))));
+    }
+    expectOk('fleet apply', await reconcile(inventory(hosts), 'apply'));
+    const results = [];
+    for (const n of FLEET) {
+      const dir = inventory(hosts.slice(0, n));
+      const runs = [];
+      for (let i = 0; i < RUNS; i++) runs.push(expectOk(`check of ${n}`, await reconcile(dir, 'check')));
+      results.push({ hosts: n, seconds: runs.map((r) => r.seconds), rssKb: runs.map((r) => r.maxRssKb ?? 0) });
+    }
+    return results;
+  } finally {
+    await Promise.all(hosts.map((h) => stopHost(h.name)));
+  }
+}
+
+await main();
