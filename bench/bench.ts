@@ -122,7 +122,10 @@ async function fleetChecks(): Promise<{ hosts: number; seconds: number[]; rssKb:
   const hosts: TestHost[] = [];
   try {
     for (let i = 0; i < FLEET.at(-1)!; i += 5) {
-      hosts.push(...(await Promise.all(Array.from({ length: 5 }, (_, j) => bootHost(`bench-f${i + j}`)))));
+      const booted = await Promise.allSettled(Array.from({ length: 5 }, (_, j) => bootHost(`bench-f${i + j}`)));
+      for (const b of booted) if (b.status === 'fulfilled') hosts.push(b.value);
+      const failed = booted.find((b): b is PromiseRejectedResult => b.status === 'rejected');
+      if (failed) throw failed.reason;
     }
     expectOk('fleet apply', await reconcile(inventory(hosts), 'apply'));
     const results = [];

@@ -107,6 +107,14 @@ describe('reconcile check: read-only drift detection for cron', () => {
     expect(scheduled.code).toBe(0);
     const list = await reconcile(dir, 'history', '--state-dir', stateDir, '--json');
     expect(JSON.parse(list.stdout)).toEqual([expect.objectContaining({ command: 'check', result: 'in-sync' })]);
+    // While a scheduled run still holds the schedule lock, the next one is skipped with a log line.
+    const holder = run('flock', [join(stateDir, 'schedule.lock'), 'sleep', '4']);
+    await new Promise((r) => setTimeout(r, 500));
+    const overlapping = await run('env', ['-i', '/bin/sh', '-c', command], { allowFailure: true, timeoutMs: 60_000 });
+    expect(overlapping.code).toBe(75);
+    expect(overlapping.stderr).toContain('the previous scheduled check is still running; this one is skipped');
+    await holder;
+    expect(JSON.parse((await reconcile(dir, 'history', '--state-dir', stateDir, '--json')).stdout)).toHaveLength(1);
   });
 
   it('installs, shows and removes the schedule in the crontab', async () => {

@@ -51,6 +51,16 @@ async function claimSlot(): Promise<number> {
   throw new Error('no free test-host slot (250 hosts running?)');
 }
 
+/**
+ * Every container's systemd takes several inotify instances; the kernel's default of 128 per user
+ * runs out at about 18 hosts, and the next one hangs at boot. Raise it (machine-wide) when low.
+ */
+async function allowManyContainers(): Promise<void> {
+  const path = '/proc/sys/fs/inotify/max_user_instances';
+  const current = Number(await readFile(path, 'utf8').catch(() => '0'));
+  if (current > 0 && current < 4096) await writeFile(path, '4096').catch(() => {});
+}
+
 const netns = (slot: number) => `rth${slot}`;
 const addresses = (slot: number) => ({ control: `10.231.${slot}.1`, host: `10.231.${slot}.2` });
 
@@ -61,6 +71,7 @@ const addresses = (slot: number) => ({ control: `10.231.${slot}.1`, host: `10.23
 export async function bootHost(name: string, options: { keep?: boolean; log?: (line: string) => void } = {}): Promise<TestHost> {
   if (!NAME.test(name)) throw new Error(`test host name '${name}': use lower-case letters, digits and '-' (at most 20)`);
   await cleanLeftovers();
+  await allowManyContainers();
   if (existsSync(join(stateRoot, 'hosts', name))) throw new Error(`test host '${name}' is already running (npm run testhost -- down ${name})`);
   const [image, identity] = await Promise.all([ensureImage(options.log), clientKey()]);
   const slot = await claimSlot();
@@ -85,8 +96,10 @@ export async function bootHost(name: string, options: { keep?: boolean; log?: (l
     await waitForSsh(state);
     return publicView(state);
   } catch (error) {
+    // The state directory goes with the host, so the end of its boot log travels in the error.
+    const bootLog = (await readFile(join(stateDir, 'boot.log'), 'utf8').catch(() => '')).split('\n').slice(-15).join('\n');
     await teardown({ name, slot, stateDir, pid: await pidOf(stateDir) }).catch(() => {});
-    throw new Error(`test host '${name}' could not start: ${(error as Error).message}\nboot log: ${join(stateDir, 'boot.log')}`);
+    throw new Error(`test host '${name}' could not start: ${(error as Error).message}\nlast lines of its boot log:\n${bootLog}`);
   }
 }
 

@@ -241,13 +241,18 @@ def pool_create(a):
     return 0
 
 
-def read_pool_or_fail(name):
+def get_or_fail(path, missing):
+    """GET an API object; a 404 ends the command with the real CLI's not-found line."""
     try:
-        return client.request("GET", f"/work_pools/{name}")
+        return client.request("GET", path)
     except client.ApiError as error:
         if error.status == 404:
-            fail(f"Work pool {name!r} not found!")
+            fail(missing)
         raise
+
+
+def read_pool_or_fail(name):
+    return get_or_fail(f"/work_pools/{name}", f"Work pool {name!r} not found!")
 
 
 def pool_inspect(a):
@@ -339,12 +344,7 @@ def read_deployment_or_fail(full_name):
     if "/" not in full_name:
         fail("Invalid deployment name. Expected '<flow-name>/<deployment-name>'")
     flow, name = full_name.split("/", 1)
-    try:
-        return client.request("GET", f"/deployments/name/{flow}/{name}")
-    except client.ApiError as error:
-        if error.status == 404:
-            fail(f"Deployment {full_name!r} not found!")
-        raise
+    return get_or_fail(f"/deployments/name/{flow}/{name}", f"Deployment {full_name!r} not found!")
 
 
 def deployment_inspect(a):
