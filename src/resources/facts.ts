@@ -10,12 +10,19 @@ export const factPrelude = `
 rc_file() {
   if [ -L "$1" ]; then printf 'type=symlink\\ntarget=%s\\n' "$(readlink "$1")"; return 0; fi
   if [ ! -e "$1" ]; then echo type=absent; return 0; fi
-  stat --printf 'type=%F\\nmode=%a\\nowner=%U\\ngroup=%G\\nsize=%s\\n' "$1"
+  # Few processes per file: this runs for every managed path on every check.
+  rc_stat=$(stat --printf '%F|%a|%U|%G|%s' "$1")
+  IFS='|' read -r rc_type rc_mode rc_owner rc_group rc_size <<RC_EOF
+$rc_stat
+RC_EOF
+  printf 'type=%s\\nmode=%s\\nowner=%s\\ngroup=%s\\nsize=%s\\n' "$rc_type" "$rc_mode" "$rc_owner" "$rc_group" "$rc_size"
   [ -f "$1" ] || return 0
-  rc_sha=$(sha256sum < "$1" | cut -d' ' -f1)
+  read -r rc_sha rc_rest <<RC_EOF
+$(sha256sum < "$1")
+RC_EOF
   echo "sha256=$rc_sha"
   # Content only when it differs from what is wanted (and is small enough to diff).
-  if [ "$rc_sha" != "$2" ] && [ "$(stat -c %s "$1")" -le ${MAX_DIFF_BYTES} ]; then printf 'content='; base64 -w0 < "$1"; echo; fi
+  if [ "$rc_sha" != "$2" ] && [ "$rc_size" -le ${MAX_DIFF_BYTES} ]; then printf 'content='; base64 -w0 < "$1"; echo; fi
 }
 `;
 
