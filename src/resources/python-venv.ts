@@ -1,5 +1,5 @@
 import type { PythonVenv } from '../spec/generated/setup.js';
-import { quote } from '../shell/quote.js';
+import { command, quote } from '../shell/quote.js';
 import { keyValues } from './facts.js';
 import { asUser } from './steps.js';
 import { noChanges, unitToken, type ResourceType } from './types.js';
@@ -52,7 +52,7 @@ else echo exists=no; fi`;
     const pip = [`${spec.path}/bin/pip`, 'install', '--disable-pip-version-check', '--quiet', ...(spec.pip_args ?? []), ...wrong.map(([, , r]) => r)];
     const steps = [
       ...(actual.exists ? [] : [{ script: asUser(owner, `${quote(spec.python ?? '/usr/bin/python3')} -m venv ${quote(spec.path)}`) }]),
-      { script: asUser(owner, pip.map(quote).join(' ')) },
+      { script: asUser(owner, command(...pip)) },
     ];
     return {
       now: [{

@@ -3,7 +3,7 @@ import { existsSync, realpathSync } from 'node:fs';
 import { rm, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { defaultStateDir, listRunRecords } from '../../report/records.js';
-import { quote } from '../../shell/quote.js';
+import { command, quote } from '../../shell/quote.js';
 import { ExitCode } from '../exit-codes.js';
 import type { GlobalOptions } from '../options.js';
 import { UsageError } from '../usage-error.js';
@@ -32,7 +32,7 @@ export function scheduledCommand(options: GlobalOptions): string {
     ...(options.limit ? ['--limit', options.limit.join(',')] : []),
     ...(options.metricsFile ? ['--metrics-file', resolve(options.metricsFile)] : []),
     ...(options.onDrift ? ['--on-drift', options.onDrift] : [])];
-  const run = [process.execPath, tool, ...args].map(quote).join(' ');
+  const run = command(process.execPath, tool, ...args);
   return `mkdir -p ${quote(stateDir)} && cd ${quote(process.cwd())} && { flock -n -E ${SKIPPED} ${quote(join(stateDir, 'schedule.lock'))} ${run}; ` +
     `rc=$?; [ $rc -ne ${SKIPPED} ] || echo "reconcile: the previous scheduled check is still running; this one is skipped" >&2; exit $rc; }`;
 }
