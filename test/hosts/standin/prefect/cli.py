@@ -2,6 +2,7 @@
 real flags, exit codes (errors print to stdout and exit 1) and key output lines."""
 import argparse
 import json
+import os
 import platform
 import sys
 import time
@@ -182,7 +183,7 @@ def config_unset(a):
 def config_view(a):
     data = settings.load_profiles()
     name = settings.active_profile_name(data)
-    keys = sorted(set(data["profiles"].get(name, {})) | {k for k in __import__("os").environ if k.startswith("PREFECT_")}
+    keys = sorted(set(data["profiles"].get(name, {})) | {k for k in os.environ if k.startswith("PREFECT_")}
                   - {"PREFECT_PROFILE"} | (set(settings.DEFAULTS) if a.show_defaults else set()))
     rows = [{"name": k, "value": settings.get(k, data), "source": settings.source_of(k, data)} for k in keys]
     api = settings.get("PREFECT_API_URL", data)
