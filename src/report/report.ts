@@ -1,10 +1,10 @@
 import { randomBytes } from 'node:crypto';
 import { hostname, userInfo } from 'node:os';
 import { resolve } from 'node:path';
-import { createTwoFilesPatch } from 'diff';
 import type { Action, FieldChange } from '../engine/model.js';
 import type { HostOutcome, Mode } from '../engine/run.js';
 import type { Spec } from '../spec/load.js';
+import { unifiedDiff } from './diff.js';
 
 /**
  * The machine-readable report of a run: what --json prints, what a run record stores and what
@@ -91,7 +91,7 @@ function hostReport(o: HostOutcome): HostReport {
 
 function actionReport(a: Action): ActionReport {
   const diff = a.content && !a.content.binary
-    ? createTwoFilesPatch(`${a.content.path} (on host)`, `${a.content.path} (desired)`, a.content.before ?? '', a.content.after).split('\n').slice(1).join('\n')
+    ? unifiedDiff(a.content).join('\n')
     : a.content ? `binary: ${a.content.before ?? '(none)'} -> ${a.content.after}` : undefined;
   return { id: a.id, resource: a.resource, verb: a.verb, title: a.title, ...(a.because ? { because: a.because } : {}), fields: a.fields, ...(diff ? { diff } : {}) };
 }

@@ -1,7 +1,7 @@
-import { createTwoFilesPatch } from 'diff';
 import type { ApplyEvent } from '../engine/apply.js';
 import { symbols, type Action, type ContentChange } from '../engine/model.js';
 import type { HostOutcome } from '../engine/run.js';
+import { unifiedDiff } from './diff.js';
 
 export interface Style {
   color: boolean;
@@ -48,10 +48,7 @@ export function renderAction(action: Action, style: Style): string[] {
 
 function renderDiff(change: ContentChange, style: Style): string[] {
   if (change.binary) return [`content: ${change.before ?? '(none)'} -> ${change.after}`];
-  const patch = createTwoFilesPatch(`${change.path} (on host)`, `${change.path} (desired)`, change.before ?? '', change.after, undefined, undefined, { context: 3 });
-  return patch
-    .split('\n')
-    .slice(1) // the ==== separator line
+  return unifiedDiff(change)
     .filter((l) => l !== '' && !l.startsWith('\\ No newline'))
     .map((l) => (l.startsWith('+') ? green(style, l) : l.startsWith('-') ? red(style, l) : l.startsWith('@@') ? cyan(style, l) : l));
 }

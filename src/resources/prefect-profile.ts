@@ -13,10 +13,6 @@ interface ProfileFacts {
 
 const SECTION = '@@profiles';
 
-function homeOf(spec: PrefectProfile): string {
-  return spec.prefect_home ?? '';
-}
-
 /**
  * prefect_profile: one profile in a user's profiles.toml ($PREFECT_HOME/profiles.toml, default
  * ~/.prefect). Reads the file. Converged when the profile has the wanted settings (and is active,
@@ -27,7 +23,7 @@ export const prefectProfile: ResourceType<PrefectProfile, ProfileFacts> = {
   kind: 'prefect_profile',
   defaultName: (spec) => `prefect_profile:${spec.user}:${spec.profile}`,
   probe: (spec) =>
-    `rc_home=${homeOf(spec) ? quote(homeOf(spec)) : `"$(getent passwd ${quote(spec.user)} | cut -d: -f6)/.prefect"`}\n` +
+    `rc_home=${spec.prefect_home ? quote(spec.prefect_home) : `"$(getent passwd ${quote(spec.user)} | cut -d: -f6)/.prefect"`}\n` +
     `echo "prefect_home=$rc_home"\necho ${SECTION}\n${fileProbeOf('"$rc_home/profiles.toml"')}`,
   parse(_spec, output) {
     const [head = '', file = ''] = output.split(`${SECTION}\n`);

@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { ssh, useTestHosts } from '../hosts/fixture.js';
 import type { HostPlan } from '../../src/engine/model.js';
+import { quote } from '../../src/shell/quote.js';
 import type { TestHost } from '../hosts/host.js';
 import { reconcile, reconcileJson, repoSetup, workspace } from './helpers.js';
 
@@ -117,7 +118,7 @@ describe('engine on a fresh host: plan, apply, idempotency, drift, saved plans, 
     // Run exactly the unit write's steps, as an apply that died right after them would have.
     for (const step of write.steps) {
       if (!('script' in step)) throw new Error('a unit write is made of scripts');
-      await ssh(host, `sudo -n sh -c ${shellQuote(step.script)}`, { input: step.stdinBase64 ? Buffer.from(step.stdinBase64, 'base64').toString() : '' });
+      await ssh(host, `sudo -n sh -c ${quote(step.script)}`, { input: step.stdinBase64 ? Buffer.from(step.stdinBase64, 'base64').toString() : '' });
     }
     const worker = await mainPid(host, 'prefect-worker');
     const owed = await reconcileJson(dir, 'plan');
@@ -165,6 +166,3 @@ describe('host identity', () => {
   });
 });
 
-function shellQuote(s: string): string {
-  return `'${s.replace(/'/g, `'\\''`)}'`;
-}
