@@ -14,6 +14,7 @@ function compile(schema) {
   // Editor-facing annotations: yaml-language-server shows patternErrorMessage; reconcile uses both.
   ajv.addKeyword({ keyword: 'patternErrorMessage', schemaType: 'string' });
   ajv.addKeyword({ keyword: 'x-type-error', schemaType: 'string' });
+  ajv.addKeyword({ keyword: 'x-count-error', schemaType: 'string' });
   return `// Generated from schemas/*.schema.json by scripts/gen-validators.mjs; do not edit. Run: npm run gen:types\n${standalone(ajv, ajv.compile(schema))}\n`;
 }
 

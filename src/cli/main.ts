@@ -33,7 +33,7 @@ async function buildProgram(run: (action: () => Promise<Action>, command: Comman
     .option('--dry-run', 'show the plan without changing anything (same as `reconcile plan`)')
     .option('--accept-new-host-keys', 'trust and record hosts missing from known_hosts (a changed key is always refused)')
     .addOption(new Option('--lock-timeout <seconds>', "wait this long for another run's lock on a host").default(60).argParser(parseSeconds))
-    .option('--state-dir <dir>', 'where run records go (default $XDG_STATE_HOME/reconcile, i.e. ~/.local/state/reconcile)')
+    .option('--state-dir <dir>', 'where run records and the key for secret hashes go (default $XDG_STATE_HOME/reconcile, i.e. ~/.local/state/reconcile)')
     .addOption(new Option('--keep-runs <days>', 'delete run records older than this').default(90).argParser(parsePositiveInt))
     .option('--metrics-file <file>', 'write Prometheus metrics here after apply and check (node_exporter textfile collector)')
     .option('--on-drift <command>', 'after check or apply: run this shell command with the JSON report on stdin when drift or errors are found')
@@ -58,7 +58,7 @@ async function buildProgram(run: (action: () => Promise<Action>, command: Comman
   const history = program.command('history').description('list recent apply and check runs (newest first)')
     .addOption(new Option('-n, --count <n>', 'how many').default(20).argParser(parsePositiveInt))
     .action((_o, cmd: Command) => run(async () => (await import('./commands/history.js')).historyCommand, cmd));
-  history.command('show').argument('<id>', 'a run id from reconcile history').description('print one run record')
+  history.command('show').argument('<id>', 'a run id from reconcile history, or latest').description('print one run record')
     .action((id: string, _o, cmd: Command) => run(async () => {
       const { showRunCommand } = await import('./commands/history.js');
       return (options) => showRunCommand(options, id);

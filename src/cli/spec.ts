@@ -1,11 +1,12 @@
 import { loadSpec, type Spec } from '../spec/load.js';
+import type { SecretMode } from '../spec/secrets.js';
 import { didYouMean } from '../spec/suggest.js';
 import type { GlobalOptions } from './options.js';
 import { UsageError } from './usage-error.js';
 
 /** The spec, narrowed to the hosts --limit names (each must exist). */
-export async function loadSelectedSpec(options: GlobalOptions): Promise<Spec> {
-  const spec = await loadSpec(options.inventory, options.file);
+export async function loadSelectedSpec(options: GlobalOptions, secrets: SecretMode = 'resolve'): Promise<Spec> {
+  const spec = await loadSpec(options.inventory, options.file, secrets);
   if (!options.limit) return spec;
   const known = spec.hosts.map((h) => h.target.name);
   const unknown = options.limit.filter((name) => !known.includes(name));

@@ -32,8 +32,12 @@ export interface RunOptions {
   lockTimeoutSeconds: number;
   /** A saved plan to apply instead of a fresh one: refused when the host moved since. */
   savedPlans?: Map<string, HostPlan>;
+  /** Masks secrets in a copy of plain data; saved plans hold masked actions, compared masked. */
+  mask?: <T>(value: T) => T;
   emit?: (event: ApplyEvent) => void;
 }
+
+const same = <T>(value: T): T => value;
 
 export async function connect(target: HostTarget, acceptNewHostKeys = false): Promise<Transport> {
   return target.connection === 'local' ? new LocalTransport(target.name) : SshTransport.connect(target, { acceptNewHostKeys });
@@ -75,14 +79,17 @@ async function reconcileHost(host: HostSpec, options: RunOptions): Promise<HostO
     if (saved && saved.factsDigest !== plan.factsDigest) {
       return outcome({ plan, error: 'the saved plan is stale: the host changed since it was made (nothing was applied); make a new plan' }, transport);
     }
-    const toApply = saved ?? plan;
-    if (options.mode !== 'apply' || toApply.actions.length === 0) {
-      const clean = toApply.actions.length === 0 && plan.problems.length === 0;
-      return outcome({ plan: { ...toApply, problems: plan.problems }, status: clean ? 'converged' : 'changes' }, transport);
+    // A saved plan holds no secret values, so what runs is the fresh plan, once it is shown to be the same.
+    if (saved && JSON.stringify((options.mask ?? same)(plan.actions)) !== JSON.stringify(saved.actions)) {
+      return outcome({ plan, error: 'the saved plan differs from what the spec asks for now (a secret or a local source file changed); nothing was applied; make a new plan' }, transport);
     }
-    const result = await applyHost(transport, toApply, sudo, options.emit ?? (() => {}));
-    if (result.failed) return outcome({ plan: toApply, apply: result, error: `${result.failed.action}: ${result.failed.error}` }, transport);
-    return outcome({ plan: toApply, apply: result, status: 'applied' }, transport);
+    if (options.mode !== 'apply' || plan.actions.length === 0) {
+      const clean = plan.actions.length === 0 && plan.problems.length === 0;
+      return outcome({ plan, status: clean ? 'converged' : 'changes' }, transport);
+    }
+    const result = await applyHost(transport, plan, sudo, options.emit ?? (() => {}));
+    if (result.failed) return outcome({ plan, apply: result, error: `${result.failed.action}: ${result.failed.error}` }, transport);
+    return outcome({ plan, apply: result, status: 'applied' }, transport);
   } catch (error) {
     return outcome({ error: (error as Error).message.replace(`${host.target.name}: `, '') }, transport);
   } finally {

@@ -3,7 +3,7 @@ import { resolve } from 'node:path';
 import type { File } from '../spec/generated/setup.js';
 import { quote } from '../shell/quote.js';
 import { fileProbe, parsePathFacts, type PathFacts } from './facts.js';
-import { contentChange, ownershipChanges, ownershipCommands, sha256, writeFileStep } from './steps.js';
+import { contentChange, ownershipChanges, ownershipCommands, readableByAll, sha256, writeFileStep } from './steps.js';
 import { noChanges, unitToken, type ResourceType } from './types.js';
 
 /**
@@ -28,6 +28,7 @@ export const file: ResourceType<File, PathFacts> = {
     }
     return [];
   },
+  exposure: (spec) => readableByAll(spec.mode, '0644'),
   probe: (spec) => fileProbe(spec.path, sha256(spec.content !== undefined ? Buffer.from(spec.content) : Buffer.alloc(0))),
   parse: (_spec, output) => parsePathFacts(output),
   plan(spec, actual, { specDir }) {

@@ -1,6 +1,6 @@
 import type { Line } from '../spec/generated/setup.js';
 import { fileProbe, parsePathFacts, type PathFacts } from './facts.js';
-import { contentChange, writeFileStep } from './steps.js';
+import { contentChange, readableByAll, writeFileStep } from './steps.js';
 import { noChanges, type ResourceType } from './types.js';
 
 /**
@@ -22,6 +22,7 @@ export const line: ResourceType<Line, PathFacts> = {
       return [{ field: ['match'], message: `match: ${(error as Error).message.replace(/^Invalid regular expression: /, 'not a valid regular expression: ')}` }];
     }
   },
+  exposure: (spec) => readableByAll(spec.mode, '0644'),
   probe: (spec) => fileProbe(spec.path),
   parse: (_spec, output) => parsePathFacts(output),
   plan(spec, actual) {

@@ -31,6 +31,7 @@ export const pythonVenv: ResourceType<PythonVenv, VenvFacts> = {
   defaultName: (spec) => `python_venv:${spec.path}`,
   references: (spec) =>
     (spec.notifies ?? []).map((unit, i) => ({ field: ['notifies', i], token: unitToken(unit), what: 'a systemd_service' })),
+  exposure: () => ({ field: ['packages'], message: 'package requirements reach pip on its command line, which every user on the host can read in the process list' }),
   probe: (spec) => {
     const venv = quote(spec.path);
     // One awk over every METADATA file rather than a few processes per installed package.

@@ -3,6 +3,7 @@ import type { ContentChange, FieldChange, Step } from '../engine/model.js';
 import { quote } from '../shell/quote.js';
 import type { PathFacts } from './facts.js';
 import { normalizeMode } from './facts.js';
+import type { FieldPath } from './types.js';
 
 /** Where previous versions go with `backup: true`: never beside the file, where an include glob could load them. */
 export const BACKUP_DIR = '/var/lib/reconcile/backups';
@@ -19,6 +20,12 @@ export function ownershipCommands(target: string, wanted: Ownership, defaultMode
   return `chown ${quote(`${owner}:${wanted.group ?? ''}`)} ${target} && chmod ${quote(wanted.mode ?? defaultMode)} ${target}`;
 }
 
+/** For a file that holds a secret: a problem when its mode lets every user read it. */
+export function readableByAll(mode: string | undefined, defaultMode: string): { field: FieldPath; message: string } | undefined {
+  if ((parseInt(mode ?? defaultMode, 8) & 0o004) === 0) return undefined;
+  return { field: mode === undefined ? [] : ['mode'], message: `mode ${mode ?? `${defaultMode} (the default)`} lets every user on the host read it; set mode: "0600" (or "0640" with a group)` };
+}
+
 export interface WriteFile extends Ownership {
   path: string;
   content: Buffer;
@@ -30,8 +37,8 @@ export interface WriteFile extends Ownership {
 
 /**
  * Atomic, binary-safe write: a temp file in the same directory gets its final owner and mode before
- * any content lands, the content arrives on stdin, is fsynced, optionally validated, and is renamed
- * over the old file. A failure at any point leaves the old file as it was. A symlink at the path is
+ * any content lands, the content arrives on stdin, is checked against its sha256, fsynced, optionally
+ * validated, and is renamed over the old file. A failure at any point leaves the old file as it was. A symlink at the path is
  * replaced, never followed.
  */
 export function writeFileStep(file: WriteFile): Step {
@@ -49,8 +56,11 @@ export function writeFileStep(file: WriteFile): Step {
     `rc_path=${quote(file.path)}`,
     `rc_tmp=$(mktemp ${quote(`${dirname(file.path)}/.reconcile.XXXXXX`)})`,
     `trap 'rm -f "$rc_tmp"' EXIT`,
+    `trap 'exit 129' HUP INT TERM PIPE`,
     ownershipCommands('"$rc_tmp"', file, file.defaultMode),
     'cat > "$rc_tmp"',
+    // A connection cut mid-transfer ends stdin early: cat succeeds on a truncated file. Only the exact bytes go in.
+    `[ "$(sha256sum < "$rc_tmp")" = ${quote(`${sha256(file.content)}  -`)} ] || { echo 'the new content arrived incomplete (connection cut?); the old file is unchanged' >&2; exit 75; }`,
     'sync "$rc_tmp"',
     validate,
     backup,

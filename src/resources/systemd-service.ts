@@ -41,6 +41,10 @@ export const systemdService: ResourceType<SystemdService, ServiceFacts> = {
   defaultName: (spec) => `systemd_service:${spec.unit}`,
   provides: (spec) => [unitToken(spec.unit)],
   references: (spec) => afterReferences(spec.after),
+  exposure: () => ({
+    field: ['content'],
+    message: 'unit files are readable by every user and `systemctl show` prints Environment=; put the secret in a file of mode 0600 (a file resource) and name it in EnvironmentFile=',
+  }),
   probe: (spec) =>
     `${fileProbe(`${UNIT_DIR}/${spec.unit}`, sha256(Buffer.from(spec.content)))}\necho ${SECTION}\n` +
     `systemctl show ${quote(spec.unit)} -p LoadState -p ActiveState -p UnitFileState -p NeedDaemonReload`,

@@ -56,6 +56,11 @@ export interface ResourceType<S extends Resource = Resource, A = unknown> {
   references?(spec: S): Reference[];
   /** Rules the JSON Schema cannot express (e.g. exactly one of two keys). */
   check?(spec: S, context: { specDir: string }): SpecProblem[];
+  /**
+   * Where a secret in this spec would be readable by other users on the host (a world-readable file,
+   * a command line in the process list); the loader refuses such a spec and points at `field`.
+   */
+  exposure?(spec: S): SpecProblem | undefined;
   /** A POSIX sh fragment printing this resource's facts; it must change nothing. */
   probe(spec: S): string;
   /** The fragment's output as actual state. */

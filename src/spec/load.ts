@@ -8,6 +8,7 @@ import { sortDiagnostics, SpecError, type Diagnostic } from './diagnostic.js';
 import type { Host, ReconcileInventoryHostsYaml as Inventory } from './generated/hosts.js';
 import type { ReconcileDesiredStateSetupYaml as Setup, Resource } from './generated/setup.js';
 import { validateAgainstSchema } from './schema-validator.js';
+import { resolveSecrets, type Secret, type SecretMode } from './secrets.js';
 import { didYouMean } from './suggest.js';
 import { interpolateValue, stringifyVariables, type InterpolationProblem, type Variables } from './variables.js';
 import { loadYaml, positionAt, type YamlSource } from './yaml-source.js';
@@ -45,21 +46,24 @@ export interface Spec {
   /** sha256 of both files' bytes: run records and saved plans name the spec they came from. */
   specHash: string;
   hosts: HostSpec[];
+  /** Values to keep out of every output (see SecretMask). */
+  secrets: Secret[];
 }
 
 /** An anchor/alias bomb expands a few lines into gigabytes; far fewer aliases suffice for any real spec. */
 const MAX_ALIAS_EXPANSIONS = 100;
 
 /** Loads, validates and resolves both spec files; throws SpecError with every problem found. */
-export async function loadSpec(inventoryFile: string, setupFile: string): Promise<Spec> {
+export async function loadSpec(inventoryFile: string, setupFile: string, secretMode: SecretMode = 'resolve'): Promise<Spec> {
   const [inventorySource, setupSource] = await Promise.all([loadYaml(inventoryFile), loadYaml(setupFile)]);
   const problems: Diagnostic[] = [];
   const inventory = inventorySource.ok ? toPlain<Inventory>(inventorySource.value, 'hosts', problems) : fail(inventorySource.diagnostics, problems);
   const setup = setupSource.ok ? toPlain<Setup>(setupSource.value, 'setup', problems) : fail(setupSource.diagnostics, problems);
   if (!inventory || !setup || problems.length > 0 || !inventorySource.ok || !setupSource.ok) throw new SpecError(sortDiagnostics(problems));
 
+  const secrets = resolveSecrets(setup.secrets, secretMode, setupSource.value, problems);
   const hosts = Object.entries(inventory.hosts).map(([name, host]) =>
-    resolveHost(name, host, inventory, setup, inventorySource.value, setupSource.value, problems),
+    resolveHost(name, host, { inventory, setup, secrets }, inventorySource.value, setupSource.value, problems),
   );
   if (problems.length > 0) throw new SpecError(sortDiagnostics(problems));
   return {
@@ -67,6 +71,7 @@ export async function loadSpec(inventoryFile: string, setupFile: string): Promis
     setupFile,
     specHash: hashSources([inventorySource.value, setupSource.value]),
     hosts,
+    secrets,
   };
 }
 
@@ -104,8 +109,7 @@ function firstAliasOffset(source: YamlSource): number {
 function resolveHost(
   name: string,
   host: Host,
-  inventory: Inventory,
-  setup: Setup,
+  { inventory, setup, secrets }: { inventory: Inventory; setup: Setup; secrets: Secret[] },
   inventorySource: YamlSource,
   setupSource: YamlSource,
   problems: Diagnostic[],
@@ -123,7 +127,8 @@ function resolveHost(
     connectTimeoutMs: (connection.connect_timeout ?? 10) * 1000,
   };
   const vars = resolveVariables(name, host, setup, inventorySource, setupSource, problems);
-  const resources = resolveResources(name, setup, vars, setupSource, problems);
+  const resources = resolveResources(name, setup, withSecrets(vars, secrets, setupSource, problems), setupSource, problems);
+  for (const [index, r] of resources.entries()) checkSecretExposure(r, index, secrets, setupSource, problems);
   return { target, vars, resources };
 }
 
@@ -141,6 +146,24 @@ function resolveVariables(name: string, host: Host, setup: Setup, inventorySourc
     ...resolve(host.vars, inventorySource, ['hosts', name, 'vars']),
     ...builtins,
   };
+}
+
+/** Secrets are used like variables; a name cannot be both. */
+function withSecrets(vars: Variables, secrets: Secret[], source: YamlSource, problems: Diagnostic[]): Variables {
+  for (const { name } of secrets) {
+    if (name in vars) problems.push({ file: source.file, ...positionAt(source, ['secrets', name]), message: `'${name}' is both a variable and a secret; rename one of them` });
+  }
+  return { ...vars, ...Object.fromEntries(secrets.map((s) => [s.name, s.value])) };
+}
+
+/** A resource holding a secret must not leave it readable by every user on the host. */
+function checkSecretExposure(resource: DeclaredResource, index: number, secrets: Secret[], source: YamlSource, problems: Diagnostic[]): void {
+  const text = JSON.stringify(resource.spec);
+  const held = secrets.find((s) => text.includes(JSON.stringify(s.value).slice(1, -1)));
+  const exposure = held && resourceType(resource.spec.kind).exposure?.(resource.spec);
+  if (!held || !exposure) return;
+  const duplicate = problems.some((p) => p.message.startsWith(`secret '${held.name}' in ${resource.name}`));
+  if (!duplicate) problems.push({ file: source.file, ...positionAt(source, ['resources', index, ...exposure.field]), message: `secret '${held.name}' in ${resource.name}: ${exposure.message}` });
 }
 
 function resolveResources(hostName: string, setup: Setup, vars: Variables, source: YamlSource, problems: Diagnostic[]): DeclaredResource[] {

@@ -104,9 +104,13 @@ function describe(error: ErrorObject, path: string[], root: Schema): Description
     case 'minLength':
       return { field: path, at: 'value', message: `${label}must not be empty` };
     case 'minItems':
-    case 'minProperties': {
+    case 'minProperties':
+    case 'maxItems':
+    case 'maxProperties': {
       const n = Number(params.limit);
-      return { field: path, at: 'value', message: `${label}must have at least ${n} ${n === 1 ? 'entry' : 'entries'}` };
+      const hint = parent['x-count-error'];
+      const bound = error.keyword.startsWith('min') ? 'at least' : 'at most';
+      return { field: path, at: 'value', message: `${label}${typeof hint === 'string' ? hint : `must have ${bound} ${n} ${n === 1 ? 'entry' : 'entries'}`}` };
     }
     default:
       return { field: path, at: 'value', message: `${label}${error.message ?? 'is invalid'}` };

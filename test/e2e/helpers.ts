@@ -30,8 +30,13 @@ export interface CliResult {
 
 /** Runs the built CLI in a workspace, as a user would. */
 export function reconcile(dir: string, ...args: string[]): Promise<CliResult> {
+  return reconcileWithEnv({}, dir, ...args);
+}
+
+/** The same, with extra environment variables (secrets, state directories). */
+export function reconcileWithEnv(env: Record<string, string>, dir: string, ...args: string[]): Promise<CliResult> {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, [join(process.cwd(), 'bin/reconcile.js'), ...args], { cwd: dir, env: { ...process.env, NO_COLOR: '1' } });
+    const child = spawn(process.execPath, [join(process.cwd(), 'bin/reconcile.js'), ...args], { cwd: dir, env: { ...process.env, NO_COLOR: '1', ...env } });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));

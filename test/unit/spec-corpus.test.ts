@@ -70,6 +70,12 @@ const corpus: [file: string, at: string, fragment: string][] = [
   ['hosts-empty-identity.yaml', '4:20', 'identity_file: must not be empty'],
   ['hosts-duplicate-host.yaml', '4:3', 'Map keys must be unique'],
   ['hosts-host-name-shell.yaml', '2:3', "'web;reboot': a host name is letters"],
+  // Secrets: where they come from, and where they may not go.
+  ['setup-secret-env-and-file.yaml', '2:10', 'secrets.token: give exactly one of env and file'],
+  ['setup-secret-clashes-with-variable.yaml', '4:10', "'token' is both a variable and a secret"],
+  ['setup-secret-in-unit.yaml', '6:14', "secret 'token' in systemd_service:app.service: unit files are readable by every user"],
+  ['setup-secret-missing-file.yaml', '2:18', "secret 'token': cannot read"],
+  ['setup-secret-bad-env-name.yaml', '2:17', 'an environment variable name is letters'],
 ];
 
 async function problemsOf(file: string): Promise<string[]> {

@@ -7,6 +7,7 @@ import { reconcileHosts, type HostOutcome, type Mode } from '../../engine/run.js
 import { writeFileAtomic } from '../../report/atomic.js';
 import { writeMetrics } from '../../report/metrics.js';
 import { defaultStateDir, pruneRunRecords, writeRunRecord } from '../../report/records.js';
+import { maskKey, SecretMask } from '../../report/mask.js';
 import { buildReport, type Report } from '../../report/report.js';
 import { renderEvent, renderPlan, renderSummary } from '../../report/text.js';
 import type { Spec } from '../../spec/load.js';
@@ -64,16 +65,21 @@ async function execute(mode: Mode, options: EngineOptions, planFile?: string) {
   const loaded = await loadSelectedSpec(options);
   const saved = planFile ? await loadPlan(planFile, loaded) : undefined;
   const spec = saved ? { ...loaded, hosts: loaded.hosts.filter((h) => saved.has(h.target.name)) } : loaded;
+  // Everything below that is shown or stored passes through the mask: plans, events, errors, reports.
+  const secrets = spec.secrets.length > 0 ? new SecretMask(spec.secrets, maskKey(options.stateDir ?? defaultStateDir())) : undefined;
+  const mask = <T,>(value: T): T => secrets?.deep(value) ?? value;
   const progress = mode === 'apply' && !options.json ? await progressFor(spec, options) : undefined;
-  const outcomes = await reconcileHosts(spec.hosts, {
+  const emit = progress && ((event: ApplyEvent) => progress.emit(mask(event)));
+  const outcomes = mask(await reconcileHosts(spec.hosts, {
     mode,
     concurrency: options.concurrency,
     specDir: dirname(resolve(options.file)),
     acceptNewHostKeys: options.acceptNewHostKeys,
     lockTimeoutSeconds: options.lockTimeout,
     savedPlans: saved,
-    emit: progress?.emit,
-  });
+    mask,
+    emit,
+  }));
   await progress?.finished;
   return { spec, outcomes, report: buildReport(mode, spec, outcomes, started, toolVersion()) };
 }

@@ -23,9 +23,10 @@ export async function historyCommand(options: HistoryOptions): Promise<ExitCode>
   return ExitCode.ok;
 }
 
-/** `reconcile history show ID`: the whole record. */
+/** `reconcile history show ID|latest`: the whole record. */
 export async function showRunCommand(options: HistoryOptions, id: string): Promise<ExitCode> {
-  const record = await readRunRecord(options.stateDir ?? defaultStateDir(), id);
+  const stateDir = options.stateDir ?? defaultStateDir();
+  const record = id === 'latest' ? (await listRunRecords(stateDir, 1))[0] : await readRunRecord(stateDir, id);
   if (!record) throw new UsageError(`no run '${id}' in ${options.stateDir ?? defaultStateDir()} (see reconcile history)`);
   console.log(JSON.stringify(record, null, 2));
   return ExitCode.ok;

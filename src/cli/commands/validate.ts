@@ -4,7 +4,7 @@ import { loadSelectedSpec } from '../spec.js';
 
 /** `reconcile validate`: both files checked, nothing sent anywhere. */
 export async function validateCommand(options: GlobalOptions): Promise<ExitCode> {
-  const spec = await loadSelectedSpec(options);
+  const spec = await loadSelectedSpec(options, 'placeholder');
   const resources = spec.hosts[0]?.resources.length ?? 0;
   const hostNames = spec.hosts.map((h) => h.target.name);
   if (options.json) {

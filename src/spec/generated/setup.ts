@@ -69,11 +69,33 @@ export interface ReconcileDesiredStateSetupYaml {
     [k: string]: string | number | boolean;
   };
   /**
+   * Secret values, used in any string as {{ name }} like variables, but read on the control machine when reconcile runs (from an environment variable or a local file) and never written to plans, diffs, reports, run records or error messages: they show as [secret:name #hash], the hash keyed per machine so a change is visible without revealing the value. A file or line holding a secret must not be readable by every user (set mode: "0600").
+   */
+  secrets?: {
+    [k: string]: SecretSource;
+  };
+  /**
    * The resources to converge. Order matters only where no dependency decides it: directories come before what they contain, files and venvs before the services that use them.
    *
    * @minItems 1
    */
   resources: [Resource, ...Resource[]];
+}
+/**
+ * Where the secret's value comes from on the control machine: exactly one of env and file.
+ *
+ * This interface was referenced by `ReconcileDesiredStateSetupYaml`'s JSON-Schema
+ * via the `definition` "secret_source".
+ */
+export interface SecretSource {
+  /**
+   * The environment variable holding the value, e.g. PREFECT_API_KEY.
+   */
+  env?: string;
+  /**
+   * A file on the control machine holding the value (one trailing newline is dropped); relative to setup.yaml's directory, ~ allowed. Keep it mode 0600.
+   */
+  file?: string;
 }
 /**
  * A directory with its owner, group and mode. Missing parents are created (owned by root).

@@ -1,0 +1,44 @@
+import { readFileSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { dirname, resolve } from 'node:path';
+import type { Diagnostic } from './diagnostic.js';
+import type { SecretSource } from './generated/setup.js';
+import { positionAt, type YamlSource } from './yaml-source.js';
+
+/** A secret's name (as used in {{ name }}) and its value, read on the control machine. */
+export interface Secret {
+  name: string;
+  value: string;
+}
+
+/**
+ * `resolve` reads each value from its environment variable or file; `placeholder` reads nothing and
+ * stands a marker in for each value, so `validate` checks a spec on a machine without the secrets.
+ */
+export type SecretMode = 'resolve' | 'placeholder';
+
+/** Every declared secret, or a located problem for each one that cannot be read. */
+export function resolveSecrets(sources: Record<string, SecretSource> | undefined, mode: SecretMode, setup: YamlSource, problems: Diagnostic[]): Secret[] {
+  const secrets: Secret[] = [];
+  for (const [name, source] of Object.entries(sources ?? {})) {
+    const at = (key: string) => ({ file: setup.file, ...positionAt(setup, ['secrets', name, key]) });
+    const value = mode === 'placeholder' ? `[secret:${name}]` : readSecret(source, dirname(resolve(setup.file)));
+    const problem = typeof value !== 'string' ? value.problem : value === '' ? 'the value is empty' : undefined;
+    if (problem) problems.push({ ...at(source.env !== undefined ? 'env' : 'file'), message: `secret '${name}': ${problem}` });
+    // An unreadable secret still counts as defined, so its uses are not reported as undefined variables too.
+    secrets.push({ name, value: problem ? `[secret:${name}]` : (value as string) });
+  }
+  return secrets;
+}
+
+function readSecret(source: SecretSource, specDir: string): string | { problem: string } {
+  if (source.env !== undefined) {
+    return process.env[source.env] ?? { problem: `environment variable ${source.env} is not set (export it before running reconcile; cron jobs need it in their environment)` };
+  }
+  const path = resolve(specDir, source.file!.replace(/^~(?=\/|$)/, homedir()));
+  try {
+    return readFileSync(path, 'utf8').replace(/\r?\n$/, '');
+  } catch (error) {
+    return { problem: `cannot read ${path}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}` };
+  }
+}
