@@ -72,6 +72,8 @@ export interface HostPlan {
   address: string;
   /** sha256 over the facts the plan was computed from; apply refuses a saved plan when it moved. */
   factsDigest: string;
+  /** The host's boot id when the facts were read, so a refused saved plan can say the host rebooted. */
+  bootId: string;
   actions: Action[];
   /** Drift that no action fixes, found by reading (an unhealthy service, a worker without heartbeat). */
   problems: string[];

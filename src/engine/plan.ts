@@ -44,6 +44,7 @@ export function planHost(host: HostSpec, facts: HostFacts, specDir: string): Hos
     host: host.target.name,
     address: host.target.address,
     factsDigest: factsDigest(facts),
+    bootId: facts.bootId,
     actions: [...now, ...uniqueById(late)],
     problems,
   };

@@ -77,7 +77,8 @@ async function reconcileHost(host: HostSpec, options: RunOptions): Promise<HostO
     const plan = planHost(host, await gather(transport, host.resources, sudo, lock), options.specDir);
     const saved = options.savedPlans?.get(host.target.name);
     if (saved && saved.factsDigest !== plan.factsDigest) {
-      return outcome({ plan, error: 'the saved plan is stale: the host changed since it was made (nothing was applied); make a new plan' }, transport);
+      const why = saved.bootId !== plan.bootId ? 'the host rebooted since it was made' : 'the host changed since it was made';
+      return outcome({ plan, error: `the saved plan is stale: ${why} (nothing was applied); make a new plan` }, transport);
     }
     // A saved plan holds no secret values, so what runs is the fresh plan, once it is shown to be the same.
     if (saved && JSON.stringify((options.mask ?? same)(plan.actions)) !== JSON.stringify(saved.actions)) {

@@ -41,6 +41,11 @@ export const systemdService: ResourceType<SystemdService, ServiceFacts> = {
   defaultName: (spec) => `systemd_service:${spec.unit}`,
   provides: (spec) => [unitToken(spec.unit)],
   references: (spec) => afterReferences(spec.after),
+  // Enabling a unit without [Install] does nothing (systemctl calls it static): the plan would never converge.
+  check: (spec) =>
+    (spec.enabled ?? true) && !/^\s*\[Install\]\s*$/m.test(spec.content)
+      ? [{ field: spec.enabled === undefined ? ['content'] : ['enabled'], message: 'a unit without an [Install] section cannot be enabled; add [Install] with WantedBy=multi-user.target, or set enabled: false' }]
+      : [],
   exposure: () => ({
     field: ['content'],
     message: 'unit files are readable by every user and `systemctl show` prints Environment=; put the secret in a file of mode 0600 (a file resource) and name it in EnvironmentFile=',

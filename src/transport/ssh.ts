@@ -16,10 +16,21 @@ export interface SshOptions {
 /** One SSH connection per host for the whole run; every script goes through it. */
 export class SshTransport implements Transport {
   execCount = 0;
+  /** Why the connection is gone, once it is: a cut connection must fail the step, not look like exit 255. */
+  private lostBecause?: string;
+
   private constructor(
     private readonly target: HostTarget,
     private readonly ssh: NodeSSH,
-  ) {}
+  ) {
+    // Without a listener, a reset connection's 'error' event would end the whole process.
+    ssh.connection?.on('error', (error: Error) => (this.lostBecause ??= error.message));
+    ssh.connection?.on('close', () => (this.lostBecause ??= 'the connection closed'));
+  }
+
+  private connectionLost(): HostError {
+    return new HostError(this.host, `connection lost: ${this.lostBecause}`);
+  }
 
   get host(): string {
     return this.target.name;
@@ -64,9 +75,11 @@ export class SshTransport implements Transport {
     this.execCount++;
     const asRoot = options.sudo === true && this.target.user !== 'root';
     const stdin = options.stdin === undefined ? undefined : Readable.from([Buffer.from(options.stdin)]);
+    if (this.lostBecause) throw this.connectionLost();
     const result = await this.ssh.execCommand(shellCommand(script, asRoot), { stdin, noTrim: true }).catch((error: Error) => {
-      throw new HostError(this.host, `connection lost: ${error.message}`);
+      throw new HostError(this.host, `connection lost: ${this.lostBecause ?? error.message}`);
     });
+    if (result.code === null && this.lostBecause) throw this.connectionLost();
     const outcome = { code: result.code ?? 255, stdout: result.stdout, stderr: result.stderr };
     if (asRoot) {
       const refused = sudoRefusal(this.host, outcome);
@@ -79,7 +92,7 @@ export class SshTransport implements Transport {
     this.execCount++;
     const asRoot = options.sudo === true && this.target.user !== 'root';
     const connection = this.ssh.connection;
-    if (!connection) throw new HostError(this.host, 'not connected');
+    if (!connection || this.lostBecause) throw this.connectionLost();
     return new Promise((resolve, reject) => {
       connection.exec(shellCommand(script, asRoot), (error: Error | undefined, channel: ClientChannel) => {
         if (error) return reject(new HostError(this.host, `connection lost: ${error.message}`));

@@ -199,6 +199,40 @@ export async function listHosts(): Promise<(TestHost & { running: boolean })[]> 
   return states.map((s) => ({ ...publicView(s), running: isAlive(s.pid) }));
 }
 
+/**
+ * Reboots a test host the way a host reboots itself (`systemctl reboot`); nspawn then exits, and the
+ * container is started again on the same address with the same host key. Like a real reboot, the boot
+ * id changes; unlike one, the volatile overlay starts over from the image, so files written before are gone.
+ */
+export async function rebootHost(name: string): Promise<void> {
+  const stateDir = join(stateRoot, 'hosts', name);
+  const state = await readState(stateDir);
+  if (!state) throw new Error(`no test host '${name}'`);
+  // While the container is down, this process holds the host, so cleanLeftovers elsewhere leaves it alone.
+  await writeFile(join(stateDir, 'state.json'), JSON.stringify({ ...state, pid: process.pid }));
+  await run('ssh', [...sshOptions(state), `root@${state.address}`, 'systemctl reboot'], { allowFailure: true, timeoutMs: 10_000 });
+  const deadline = Date.now() + 30_000;
+  while (isAlive(state.pid) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+  if (isAlive(state.pid)) throw new Error(`test host '${name}' did not shut down within 30 s of systemctl reboot`);
+  const pid = startContainer(name, state.slot, await ensureImage(), stateDir);
+  await writeFile(join(stateDir, 'state.json'), JSON.stringify({ ...state, pid }));
+  await waitForSsh({ ...state, pid });
+}
+
+/**
+ * Cuts a user's SSH sessions from the host side, as a dropped connection ends them: every
+ * `sshd: USER` process in the container's PID namespace gets SIGKILL. Resolves with how many there were.
+ */
+export async function cutSessions(name: string, user: string): Promise<number> {
+  const state = await readState(join(stateRoot, 'hosts', name));
+  if (!state) throw new Error(`no test host '${name}'`);
+  const init = (await run('pgrep', ['-P', String(state.pid)])).stdout.trim().split('\n')[0]!;
+  const pattern = `^sshd: ${user}[@ ]`;
+  const found = await run('pgrep', ['--ns', init, '--nslist', 'pid', '-c', '-f', pattern], { allowFailure: true });
+  await run('pkill', ['--ns', init, '--nslist', 'pid', '-KILL', '-f', pattern], { allowFailure: true });
+  return Number(found.stdout.trim()) || 0;
+}
+
 /** Hosts whose booting process died (a crashed or interrupted test run) are torn down. */
 export async function cleanLeftovers(): Promise<void> {
   for (const state of await allStates()) {

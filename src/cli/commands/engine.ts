@@ -51,13 +51,18 @@ export async function applyCommand(options: EngineOptions, planFile?: string): P
   if (options.json) console.log(JSON.stringify(report, null, 2));
   else {
     for (const o of outcomes) {
-      if (o.status === 'failed') console.log(`${o.host}: ${o.error}`);
+      if (o.status === 'failed') console.log(`${o.host}: ${o.error}${o.apply ? `\n${o.host}: ${completedLine(o.apply.done, o.plan?.actions.length ?? 0)}` : ''}`);
       for (const p of o.plan?.problems ?? []) console.log(`${o.host}: ! ${p}`);
     }
     console.log(renderSummary(outcomes, report.durationMs, { color: useColor(options) }));
   }
   await afterRun(report, spec, options);
   return report.exitCode;
+}
+
+/** After a failure: what the host got, so a person knows where it stands before the next run. */
+function completedLine(done: string[], planned: number): string {
+  return `completed ${done.length} of ${planned} actions before the failure${done.length > 0 ? `: ${done.join(', ')}` : ''}; the next apply picks up from there`;
 }
 
 async function execute(mode: Mode, options: EngineOptions, planFile?: string) {
