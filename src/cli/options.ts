@@ -8,6 +8,8 @@ export interface GlobalOptions {
   concurrency: number;
   acceptNewHostKeys?: boolean;
   lockTimeout: number;
+  /** Connect timeout in seconds for every host, over the inventory's connect_timeout. */
+  timeout?: number;
   stateDir?: string;
   keepRuns: number;
   metricsFile?: string;

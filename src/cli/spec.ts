@@ -6,7 +6,9 @@ import { UsageError } from './usage-error.js';
 
 /** The spec, narrowed to the hosts --limit names (each must exist). */
 export async function loadSelectedSpec(options: GlobalOptions, secrets: SecretMode = 'resolve'): Promise<Spec> {
-  const spec = await loadSpec(options.inventory, options.file, secrets);
+  const loaded = await loadSpec(options.inventory, options.file, secrets);
+  const timeout = options.timeout;
+  const spec = timeout === undefined ? loaded : { ...loaded, hosts: loaded.hosts.map((h) => ({ ...h, target: { ...h.target, connectTimeoutMs: timeout * 1000 } })) };
   if (!options.limit) return spec;
   const known = spec.hosts.map((h) => h.target.name);
   const unknown = options.limit.filter((name) => !known.includes(name));

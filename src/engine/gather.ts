@@ -1,9 +1,10 @@
 import { randomBytes } from 'node:crypto';
 import { factPrelude } from '../resources/facts.js';
 import { resourceType } from '../resources/registry.js';
+import type { Observation } from '../resources/types.js';
 import type { DeclaredResource } from '../spec/load.js';
 import { HostError, type Transport } from '../transport/transport.js';
-import { lockRefusal } from './lock.js';
+import { lockRefusal, waitedForLock } from './lock.js';
 
 /** Where a notification that was owed when a run died is kept on the host, until it is acted on. */
 export const OWED_DIR = '/var/lib/reconcile/owed';
@@ -25,6 +26,10 @@ export interface HostFacts {
 export async function gather(transport: Transport, resources: DeclaredResource[], sudo: boolean, lock?: { preamble: string; timeoutSeconds: number }): Promise<HostFacts> {
   const nonce = randomBytes(8).toString('hex');
   const script = factScript(resources, nonce, lock?.preamble);
+  // What only HTTP from the host can tell (APIs, health URLs) is asked at the same time, over tunnelled
+  // channels of the same connection: one round trip for the lot.
+  const observing = observeAll(resources, transport);
+  observing.catch(() => {});
   const result = await transport.run(script, { sudo });
   const locked = lock && lockRefusal(transport.host, result.stdout, lock.timeoutSeconds);
   if (locked) throw locked;
@@ -36,14 +41,17 @@ export async function gather(transport: Transport, resources: DeclaredResource[]
     if (section.code !== 0) throw new HostError(transport.host, `reading facts of ${r.name} failed (exit ${section.code}): ${result.stderr.trim()}`);
     actual.set(r.name, resourceType(r.spec.kind).parse(r.spec, section.output));
   });
-  // Then what only HTTP from the host can tell (APIs, health URLs): tunnelled channels, not execs.
-  await Promise.all(
-    resources.map(async (r) => {
-      const type = resourceType(r.spec.kind);
-      if (type.observe) actual.set(r.name, await type.observe(r.spec, actual.get(r.name), transport.request));
-    }),
-  );
+  // Asked before the lock was ours, the answers may predate another run's changes: then ask again.
+  const observations = waitedForLock(result.stdout) ? await observeAll(resources, transport) : await observing;
+  for (const [name, observation] of observations) actual.set(name, observation.into(actual.get(name)));
   return { actual, owed: parseOwed(sections.get('owed')?.output ?? ''), bootId: sections.get('boot')?.output.trim() ?? '' };
+}
+
+async function observeAll(resources: DeclaredResource[], transport: Transport): Promise<Map<string, Observation<unknown>>> {
+  const observed = await Promise.all(
+    resources.map(async (r) => [r.name, await resourceType(r.spec.kind).observe?.(r.spec, transport.request)] as const),
+  );
+  return new Map(observed.filter((entry): entry is [string, Observation<unknown>] => entry[1] !== undefined));
 }
 
 function splitSections(stdout: string, nonce: string): Map<string, { output: string; code: number }> {

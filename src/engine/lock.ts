@@ -12,6 +12,7 @@ const LOCK_FILE = '/run/lock/reconcile.lock';
 const OWNER_FILE = '/run/lock/reconcile.owner';
 const LOCKED_MARKER = '@@rc:lock-held-by:';
 const ACQUIRED_MARKER = '@@rc:lock-acquired';
+const WAITED_MARKER = '@@rc:lock-waited';
 
 export function lockOwner(command: string): string {
   return `reconcile ${command} by ${userInfo().username}@${hostname()} (pid ${process.pid}) since ${new Date().toISOString()}`;
@@ -21,9 +22,16 @@ export function lockOwner(command: string): string {
 export function lockPreamble(mode: 'shared' | 'exclusive', timeoutSeconds: number, owner: string): string {
   return [
     `exec 9>>${LOCK_FILE}`,
-    `if ! flock ${mode === 'shared' ? '-s' : '-x'} -w ${Math.max(0, Math.round(timeoutSeconds))} 9; then printf '${LOCKED_MARKER}%s\\n' "$(cat ${OWNER_FILE} 2>/dev/null || echo 'another run')"; exit 75; fi`,
+    `rc_flock=${mode === 'shared' ? '-s' : '-x'}`,
+    // Say when the lock was busy: what was read before it was ours (HTTP, in parallel) must be read again.
+    `if ! flock $rc_flock -n 9; then echo ${WAITED_MARKER}; if ! flock $rc_flock -w ${Math.max(0, Math.round(timeoutSeconds))} 9; then printf '${LOCKED_MARKER}%s\\n' "$(cat ${OWNER_FILE} 2>/dev/null || echo 'another run')"; exit 75; fi; fi`,
     `printf '%s\\n' ${quote(owner)} > ${OWNER_FILE} 2>/dev/null || true`,
   ].join('\n');
+}
+
+/** Whether a script had to wait for another run's lock before it went on. */
+export function waitedForLock(stdout: string): boolean {
+  return stdout.includes(WAITED_MARKER);
 }
 
 /** The error for a script that stopped at the lock, if it did. */

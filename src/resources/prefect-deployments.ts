@@ -60,13 +60,13 @@ export const prefectDeployments: ResourceType<PrefectDeployments, DeploymentsFac
   references: (spec) => afterReferences(spec.after),
   probe: (spec) => fileProbe(fileOf(spec)),
   parse: (_spec, output) => ({ file: parsePathFacts(output) }),
-  async observe(spec, actual, http) {
+  async observe(spec, http) {
     try {
       const response = await http('POST', `${api(spec)}/deployments/filter`, {});
       if (response.status !== 200) throw new Error(`POST ${api(spec)}/deployments/filter: HTTP ${response.status} ${JSON.stringify(response.body)}`);
-      return { ...actual, registered: response.body as Registered[] };
+      return { into: (actual) => ({ ...actual, registered: response.body as Registered[] }) };
     } catch (error) {
-      if (error instanceof ServiceUnreachable) return { ...actual, unreachable: error.message };
+      if (error instanceof ServiceUnreachable) return { into: (actual) => ({ ...actual, unreachable: (error as Error).message }) };
       throw error;
     }
   },

@@ -25,19 +25,9 @@ export const prefectWorkPool: ResourceType<PrefectWorkPool, PoolFacts> = {
   references: (spec) => afterReferences(spec.after),
   probe: () => 'true',
   parse: () => ({}),
-  async observe(spec, _actual, http) {
-    let response;
-    try {
-      response = await http('GET', poolUrl(spec));
-    } catch (error) {
-      if (error instanceof ServiceUnreachable) return { unreachable: error.message };
-      throw error;
-    }
-    if (response.status === 404) return { server: {} };
-    if (response.status !== 200) throw new Error(`GET ${poolUrl(spec)}: HTTP ${response.status} ${JSON.stringify(response.body)}`);
-    const pool = response.body as { type: string; concurrency_limit: number | null; is_paused: boolean };
-    const facts: PoolFacts = { server: { pool: { type: pool.type, concurrency_limit: pool.concurrency_limit, is_paused: pool.is_paused } } };
-    return spec.worker_heartbeat_within === undefined ? facts : { ...facts, live: { heartbeatAge: await newestHeartbeatAge(spec, http) } };
+  async observe(spec, http) {
+    const facts = await poolFacts(spec, http);
+    return { into: () => facts };
   },
   plan(spec, actual) {
     const name = spec.name ?? prefectWorkPool.defaultName(spec);
@@ -79,4 +69,20 @@ function heartbeatProblems(spec: PrefectWorkPool, actual: PoolFacts): string[] {
   const age = actual.live?.heartbeatAge;
   if (age !== undefined && age <= within) return [];
   return [`no worker heartbeat in pool ${spec.pool} within ${within}s (${age === undefined ? 'none ever' : `last ${Math.round(age)}s ago`})`];
+}
+
+/** The pool as the server has it (and, when asked, its newest worker heartbeat). */
+async function poolFacts(spec: PrefectWorkPool, http: HttpCall): Promise<PoolFacts> {
+  let response;
+  try {
+    response = await http('GET', poolUrl(spec));
+  } catch (error) {
+    if (error instanceof ServiceUnreachable) return { unreachable: error.message };
+    throw error;
+  }
+  if (response.status === 404) return { server: {} };
+  if (response.status !== 200) throw new Error(`GET ${poolUrl(spec)}: HTTP ${response.status} ${JSON.stringify(response.body)}`);
+  const pool = response.body as { type: string; concurrency_limit: number | null; is_paused: boolean };
+  const facts: PoolFacts = { server: { pool: { type: pool.type, concurrency_limit: pool.concurrency_limit, is_paused: pool.is_paused } } };
+  return spec.worker_heartbeat_within === undefined ? facts : { ...facts, live: { heartbeatAge: await newestHeartbeatAge(spec, http) } };
 }

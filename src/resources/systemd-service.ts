@@ -64,16 +64,18 @@ export const systemdService: ResourceType<SystemdService, ServiceFacts> = {
       needDaemonReload: props.get('NeedDaemonReload') === 'yes',
     };
   },
-  async observe(spec, actual, http) {
-    if (!spec.health || actual.activeState !== 'active') return actual;
+  async observe(spec, http) {
+    if (!spec.health) return { into: (actual) => actual };
+    let live: { healthy: boolean; detail: string };
     try {
       // A hung service (stopped process, full backlog) must not stall the whole check.
       const response = await http('GET', spec.health.url, undefined, 5000);
-      const healthy = response.status >= 200 && response.status < 300;
-      return { ...actual, live: { healthy, detail: `HTTP ${response.status}` } };
+      live = { healthy: response.status >= 200 && response.status < 300, detail: `HTTP ${response.status}` };
     } catch (error) {
-      return { ...actual, live: { healthy: false, detail: (error as Error).message } };
+      live = { healthy: false, detail: (error as Error).message };
     }
+    // Asked before the unit's state was known: health only means something for a running service.
+    return { into: (actual) => (actual.activeState === 'active' ? { ...actual, live } : actual) };
   },
   plan(spec, actual, { notifiedBecause }) {
     const name = spec.name ?? systemdService.defaultName(spec);

@@ -65,10 +65,18 @@ export interface ResourceType<S extends Resource = Resource, A = unknown> {
   probe(spec: S): string;
   /** The fragment's output as actual state. */
   parse(spec: S, output: string): A;
-  /** Completes actual state over HTTP from the host (an API, a health URL); must change nothing. */
-  observe?(spec: S, actual: A, http: HttpCall): Promise<A>;
+  /**
+   * Reads what only HTTP from the host can tell (an API, a health URL); must change nothing. It runs
+   * while the fact script runs, so it returns how to fold its findings into the parsed facts.
+   */
+  observe?(spec: S, http: HttpCall): Promise<Observation<A>>;
   /** Actions that converge the resource; none when it is converged. */
   plan(spec: S, actual: A, context: PlanContext): ResourcePlan;
+}
+
+/** What HTTP found, to be folded into the facts the fact script read. */
+export interface Observation<A> {
+  into(actual: A): A;
 }
 
 export const unitToken = (unit: string) => `unit:${unit}`;

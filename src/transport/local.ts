@@ -11,11 +11,12 @@ export class LocalTransport implements Transport {
   run(script: string, options: RunOptions = {}): Promise<ExecResult> {
     this.execCount++;
     const asRoot = options.sudo === true && userInfo().uid !== 0;
+    const { command, stdin } = shellCommand(script, asRoot, options);
     return new Promise((resolve, reject) => {
-      const child = spawn('/bin/sh', ['-c', shellCommand(script, asRoot)], { stdio: ['pipe', 'pipe', 'pipe'] });
+      const child = spawn('/bin/sh', ['-c', command], { stdio: ['pipe', 'pipe', 'pipe'] });
       const out: Buffer[] = [];
       const err: Buffer[] = [];
-      child.stdout.on('data', (d: Buffer) => out.push(d));
+      child.stdout.on('data', (d: Buffer) => (out.push(d), options.onStdout?.(d)));
       child.stderr.on('data', (d: Buffer) => err.push(d));
       child.on('error', reject);
       child.on('close', (code) => {
@@ -25,14 +26,14 @@ export class LocalTransport implements Transport {
         else resolve(result);
       });
       child.stdin.on('error', () => {});
-      child.stdin.end(options.stdin ?? '');
+      child.stdin.end(stdin ?? '');
     });
   }
 
   async start(script: string, options: RunOptions = {}): Promise<RunningScript> {
     this.execCount++;
     const asRoot = options.sudo === true && userInfo().uid !== 0;
-    const child = spawn('/bin/sh', ['-c', shellCommand(script, asRoot)], { stdio: ['pipe', 'pipe', 'pipe'] });
+    const child = spawn('/bin/sh', ['-c', shellCommand(script, asRoot).command], { stdio: ['pipe', 'pipe', 'pipe'] });
     const running = runningScript(() => child.stdin.end());
     child.stdout.on('data', running.stdout);
     child.stderr.on('data', running.stderr);

@@ -74,9 +74,10 @@ export class SshTransport implements Transport {
   async run(script: string, options: RunOptions = {}): Promise<ExecResult> {
     this.execCount++;
     const asRoot = options.sudo === true && this.target.user !== 'root';
-    const stdin = options.stdin === undefined ? undefined : Readable.from([Buffer.from(options.stdin)]);
+    const { command, stdin } = shellCommand(script, asRoot, options);
+    const input = stdin === undefined ? undefined : Readable.from([Buffer.from(stdin)]);
     if (this.lostBecause) throw this.connectionLost();
-    const result = await this.ssh.execCommand(shellCommand(script, asRoot), { stdin, noTrim: true }).catch((error: Error) => {
+    const result = await this.ssh.execCommand(command, { stdin: input, noTrim: true, onStdout: options.onStdout }).catch((error: Error) => {
       throw new HostError(this.host, `connection lost: ${this.lostBecause ?? error.message}`);
     });
     if (result.code === null && this.lostBecause) throw this.connectionLost();
@@ -94,7 +95,7 @@ export class SshTransport implements Transport {
     const connection = this.ssh.connection;
     if (!connection || this.lostBecause) throw this.connectionLost();
     return new Promise((resolve, reject) => {
-      connection.exec(shellCommand(script, asRoot), (error: Error | undefined, channel: ClientChannel) => {
+      connection.exec(shellCommand(script, asRoot).command, (error: Error | undefined, channel: ClientChannel) => {
         if (error) return reject(new HostError(this.host, `connection lost: ${error.message}`));
         const running = runningScript(() => channel.end());
         channel.on('data', running.stdout);

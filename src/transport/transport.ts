@@ -13,6 +13,10 @@ export interface RunOptions {
   stdin?: Buffer | string;
   /** Run as root through `sudo -n` (when the login user is not root already). */
   sudo?: boolean;
+  /** Send the script itself on stdin (`sh -s`), for scripts too large for one argument; excludes `stdin`. */
+  scriptOnStdin?: boolean;
+  /** Called with stdout as it arrives (a batch's progress markers). */
+  onStdout?: (chunk: Buffer) => void;
 }
 
 /**
@@ -90,7 +94,11 @@ export function sudoRefusal(host: string, result: ExecResult): HostError | undef
   return undefined;
 }
 
-/** Wraps a script so that it runs under `sh`, as root when asked, reading its stdin as the script's. */
-export function shellCommand(script: string, asRoot: boolean): string {
-  return asRoot ? `sudo -n -- sh -c ${quote(script)}` : `sh -c ${quote(script)}`;
+/**
+ * The command line that runs a script under `sh`, as root when asked: the script as an argument, or
+ * read from stdin (`sh -s`). Also what stdin then carries.
+ */
+export function shellCommand(script: string, asRoot: boolean, options: RunOptions = {}): { command: string; stdin?: Buffer | string } {
+  const shell = options.scriptOnStdin ? 'sh -s' : `sh -c ${quote(script)}`;
+  return { command: asRoot ? `sudo -n -- ${shell}` : shell, stdin: options.scriptOnStdin ? script : options.stdin };
 }

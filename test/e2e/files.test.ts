@@ -73,10 +73,12 @@ describe('files: byte-exact content, backups, validation, and hosts that fail al
   it('reports an unreachable host without holding back the other', async () => {
     writeFileSync(join(dir, 'setup.yaml'), setup('4'));
     const inventory = readFileSync(join(dir, 'hosts.yaml'), 'utf8') +
-      `  ghost:\n    address: 10.231.251.2\n    connect_timeout: 2\n    identity_file: ${host.identity_file}\n    known_hosts: ${host.known_hosts}\n`;
+      `  ghost:\n    address: 10.231.251.2\n    connect_timeout: 30\n    identity_file: ${host.identity_file}\n    known_hosts: ${host.known_hosts}\n`;
     writeFileSync(join(dir, 'hosts.yaml'), inventory);
-    const run = await reconcileJson(dir, 'apply');
+    // --timeout overrides the inventory's 30 s: the ghost is given up on after 2 s.
+    const run = await reconcileJson(dir, 'apply', '--timeout', '2');
     expect(run.code).toBe(1);
+    expect(run.hosts[1]!.durationMs).toBeLessThan(15_000);
     const [reachable, ghost] = run.hosts;
     expect(reachable).toMatchObject({ host: host.name, status: 'changed' });
     expect(ghost).toMatchObject({ host: 'ghost', status: 'failed' });
