@@ -162,8 +162,9 @@ function checkSecretExposure(resource: DeclaredResource, index: number, secrets:
   const held = secrets.find((s) => text.includes(JSON.stringify(s.value).slice(1, -1)));
   const exposure = held && resourceType(resource.spec.kind).exposure?.(resource.spec);
   if (!held || !exposure) return;
-  const duplicate = problems.some((p) => p.message.startsWith(`secret '${held.name}' in ${resource.name}`));
-  if (!duplicate) problems.push({ file: source.file, ...positionAt(source, ['resources', index, ...exposure.field]), message: `secret '${held.name}' in ${resource.name}: ${exposure.message}` });
+  const problem = { file: source.file, ...positionAt(source, ['resources', index, ...exposure.field]), message: `secret '${held.name}' in ${resource.name}: ${exposure.message}` };
+  // Every host shares setup.yaml: say it once.
+  if (!problems.some((p) => p.line === problem.line && p.col === problem.col && p.message === problem.message)) problems.push(problem);
 }
 
 function resolveResources(hostName: string, setup: Setup, vars: Variables, source: YamlSource, problems: Diagnostic[]): DeclaredResource[] {
