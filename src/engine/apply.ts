@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { ServiceUnreachable } from '../transport/http.js';
 import type { Transport } from '../transport/transport.js';
 import { actionOutput, batchScript, markerReader } from './batch.js';
-import type { Action, HostPlan, HttpRequest, Step } from './model.js';
+import type { Action, HostPlan, HttpRequest, ScriptStep, Step } from './model.js';
 
 export type ApplyEvent =
   | { type: 'planned'; host: string; actions: Action[] }
@@ -18,18 +18,17 @@ export interface ApplyResult {
 }
 
 /**
- * Runs a host's actions in order; the first failure stops this host (other hosts go on). Consecutive
- * actions made only of scripts run as one batch in one exec; an HTTP call or a health wait runs on its
- * own. A failed action's `onFailure` steps run first (e.g. the previous unit file goes back), then the
+ * Runs a host's actions in order; the first failure stops this host (other hosts go on). Actions run
+ * in batches: the scripts of consecutive actions go to the host as one script in one exec, and an
+ * action's steps that are not scripts (a health wait, an HTTP call) run after its batch, ending it.
+ * A failed action's `onFailure` steps run first (e.g. the previous unit file goes back), then the
  * failure is reported with what the host said and the action's diagnosis (e.g. journal lines).
  */
 export async function applyHost(transport: Transport, plan: HostPlan, sudo: boolean, emit: (event: ApplyEvent) => void): Promise<ApplyResult> {
   const done: string[] = [];
   emit({ type: 'planned', host: plan.host, actions: plan.actions });
-  for (const group of batches(plan.actions)) {
-    const failure = scriptOnly(group[0]!)
-      ? await runBatch(transport, group, sudo, plan.host, emit, (action) => done.push(action.id))
-      : await runAlone(transport, group[0]!, sudo, plan.host, emit, (action) => done.push(action.id));
+  for (const batch of batches(plan.actions)) {
+    const failure = await runBatch(transport, batch, sudo, plan.host, emit, (action) => done.push(action.id));
     if (failure) {
       const message = await failureReport(transport, failure.action, sudo, failure.message);
       emit({ type: 'failed', host: plan.host, action: failure.action, error: message });
@@ -41,51 +40,56 @@ export async function applyHost(transport: Transport, plan: HostPlan, sudo: bool
 
 type Failure = { action: Action; message: string } | undefined;
 
-const scriptOnly = (action: Action) => action.steps.every((step) => 'script' in step);
+/** An action's leading script steps (they can join a batch) and the steps after them. */
+function split(action: Action): { scripts: ScriptStep[]; rest: Step[] } {
+  const firstOther = action.steps.findIndex((step) => !('script' in step));
+  const at = firstOther < 0 ? action.steps.length : firstOther;
+  return { scripts: action.steps.slice(0, at) as ScriptStep[], rest: action.steps.slice(at) };
+}
 
-/** Runs of consecutive script-only actions; every other action is a group of its own. */
+/** Consecutive actions, each starting with a script, up to and including one that goes on with other steps. */
 function batches(actions: Action[]): Action[][] {
   const groups: Action[][] = [];
   for (const action of actions) {
     const last = groups.at(-1);
-    if (last && scriptOnly(action) && scriptOnly(last[0]!)) last.push(action);
+    const open = last !== undefined && split(last.at(-1)!).rest.length === 0 && split(last[0]!).scripts.length > 0;
+    if (open && split(action).scripts.length > 0) last.push(action);
     else groups.push([action]);
   }
   return groups;
 }
 
-async function runAlone(transport: Transport, action: Action, sudo: boolean, host: string, emit: (event: ApplyEvent) => void, completed: (a: Action) => void): Promise<Failure> {
-  emit({ type: 'start', host, action });
-  const started = performance.now();
-  try {
-    for (const step of action.steps) await runStep(transport, step, sudo);
-  } catch (error) {
-    return { action, message: (error as Error).message };
-  }
-  completed(action);
-  emit({ type: 'done', host, action, ms: performance.now() - started });
-  return undefined;
-}
-
-/** One exec for the whole group; `done` events as the host reports each action finished. */
+/**
+ * One exec for the scripts of the whole batch, with a `done` event as the host reports each action
+ * finished; then the last action's other steps, one by one.
+ */
 async function runBatch(transport: Transport, actions: Action[], sudo: boolean, host: string, emit: (event: ApplyEvent) => void, completed: (a: Action) => void): Promise<Failure> {
-  const nonce = randomBytes(6).toString('hex');
   let finished = 0;
   let started = performance.now();
-  emit({ type: 'start', host, action: actions[0]! });
-  const onStdout = markerReader(nonce, (index) => {
-    if (index !== finished) return;
-    completed(actions[index]!);
-    emit({ type: 'done', host, action: actions[index]!, ms: performance.now() - started });
+  const complete = () => {
+    completed(actions[finished]!);
+    emit({ type: 'done', host, action: actions[finished]!, ms: performance.now() - started });
     finished++;
     started = performance.now();
     if (finished < actions.length) emit({ type: 'start', host, action: actions[finished]! });
-  });
+  };
+  const last = split(actions.at(-1)!);
+  emit({ type: 'start', host, action: actions[0]! });
   try {
-    const result = await transport.run(batchScript(actions, nonce), { sudo, scriptOnStdin: true, onStdout });
-    if (finished === actions.length) return undefined;
-    const { code, output } = actionOutput(nonce, finished, result.stdout, result.stderr);
-    return { action: actions[finished]!, message: `exit ${code ?? result.code}: ${output || 'no output'}` };
+    const scripts = actions.map((action) => split(action).scripts);
+    if (scripts[0]!.length > 0) {
+      const nonce = randomBytes(6).toString('hex');
+      // The last action is complete only once its other steps are done too.
+      const onStdout = markerReader(nonce, (index) => index === finished && (index < actions.length - 1 || last.rest.length === 0) && complete());
+      const result = await transport.run(batchScript(scripts, nonce), { sudo, scriptOnStdin: true, onStdout });
+      if (result.code !== 0 || finished < actions.length - 1) {
+        const { code, output } = actionOutput(nonce, finished, result.stdout, result.stderr);
+        return { action: actions[finished]!, message: `exit ${code ?? result.code}: ${output || 'no output'}` };
+      }
+    }
+    for (const step of last.rest) await runStep(transport, step, sudo);
+    if (finished < actions.length) complete();
+    return undefined;
   } catch (error) {
     return { action: actions[finished]!, message: (error as Error).message };
   }
@@ -141,7 +145,7 @@ async function waitForHealth(transport: Transport, url: string, timeoutSeconds: 
       if (!(error instanceof ServiceUnreachable)) throw error;
       last = error.message;
     }
-    await new Promise((r) => setTimeout(r, 500));
+    await new Promise((r) => setTimeout(r, 200));
   }
   throw new Error(`not healthy after ${timeoutSeconds}s: ${url} (${last})`);
 }

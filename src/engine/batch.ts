@@ -1,17 +1,17 @@
-import type { Action, ScriptStep } from './model.js';
+import type { ScriptStep } from './model.js';
 
 /**
- * Several script-only actions as one remote script, so an apply costs one round trip per batch
+ * The scripts of several actions as one remote script, so an apply costs one round trip per batch
  * instead of one per step. The script is read by `sh -s` from stdin; each step runs in its own
  * subshell (its `set -e`, traps and `exit` stay its own) with its bytes from an embedded here-document
  * (or /dev/null: nothing may read the batch script itself). Markers on stdout say when each action
  * is done, so progress is still shown per action; markers on stderr say which action wrote what.
  */
-export function batchScript(actions: Action[], nonce: string): string {
+export function batchScript(actions: ScriptStep[][], nonce: string): string {
   const lines: string[] = [];
-  for (const [i, action] of actions.entries()) {
+  for (const [i, steps] of actions.entries()) {
     lines.push(`printf '\\n@@rc-${nonce} start ${i}\\n' >&2`);
-    for (const [j, step] of (action.steps as ScriptStep[]).entries()) {
+    for (const [j, step] of steps.entries()) {
       const end = `RC-${nonce}-${i}-${j}`;
       if (step.stdinBase64 === undefined) lines.push(`(\n${step.script}\n) </dev/null`);
       else lines.push(`rc_input() {\nbase64 -d <<'${end}'\n${wrap(step.stdinBase64)}\n${end}\n}`, `rc_input | (\n${step.script}\n)`);

@@ -37,11 +37,11 @@ describe('engine on a fresh host: plan, apply, idempotency, drift, saved plans, 
     expect(applied.code).toBe(0);
     // The dry-run predicts apply exactly: the same actions, in the same order.
     expect(applied.hosts[0]!.done!).toEqual(planned.hosts[0]!.actions.map((a) => a.id));
-    // 15 actions, 7 execs: the run lock, the fact script, then consecutive script-only actions in one
-    // batch each (venv .. enable server; enable worker; both deploys); the two health-gated starts run
-    // alone, the work pool goes over HTTP.
+    // 15 actions, 5 execs: the run lock, the fact script, then one batch per stretch of scripts that ends
+    // at a health wait (venv .. start server; enable + start worker) or at the end (both deploys); the
+    // work pool goes over HTTP.
     expect(applied.hosts[0]!.actions).toHaveLength(15);
-    expect(applied.hosts[0]!.execs).toBe(7);
+    expect(applied.hosts[0]!.execs).toBe(5);
 
     expect(await state(host, 'systemctl is-active prefect-server prefect-worker')).toBe('active\nactive');
     expect(await state(host, 'systemctl is-enabled prefect-server prefect-worker')).toBe('enabled\nenabled');

@@ -1,18 +1,15 @@
 import { describe, expect, it } from 'vitest';
 import { actionOutput, batchScript, markerReader } from '../../src/engine/batch.js';
-import type { Action } from '../../src/engine/model.js';
 import { LocalTransport } from '../../src/transport/local.js';
-
-const action = (id: string, ...steps: Action['steps']): Action => ({ id, resource: id, verb: 'update', title: id, fields: [], steps });
 
 describe('batch scripts', () => {
   it('runs each step in its own subshell with its own stdin, marking each action done, stopping at the first failure', async () => {
     const nonce = 'abc123';
     const tricky = Buffer.from(`line\nRC-${nonce}-0-0\n'"$(x)\`\u0000\xff`, 'latin1');
     const actions = [
-      action('a', { script: 'set -e\ncat > /dev/null; exit 0' }, { script: 'wc -c', stdinBase64: tricky.toString('base64') }),
-      action('b', { script: 'echo out-b; echo err-b >&2; exit 7' }),
-      action('c', { script: 'echo never' }),
+      [{ script: 'set -e\ncat > /dev/null; exit 0' }, { script: 'wc -c', stdinBase64: tricky.toString('base64') }],
+      [{ script: 'echo out-b; echo err-b >&2; exit 7' }],
+      [{ script: 'echo never' }],
     ];
     const done: number[] = [];
     const local = new LocalTransport('local');
