@@ -1,6 +1,6 @@
 import type { Line } from '../spec/generated/setup.js';
 import { fileProbe, parsePathFacts, type PathFacts } from './facts.js';
-import { contentChange, readableByAll, writeFileStep } from './steps.js';
+import { contentChange, writeFileStep } from './steps.js';
 import { noChanges, type ResourceType } from './types.js';
 
 /**
@@ -22,7 +22,8 @@ export const line: ResourceType<Line, PathFacts> = {
       return [{ field: ['match'], message: `match: ${(error as Error).message.replace(/^Invalid regular expression: /, 'not a valid regular expression: ')}` }];
     }
   },
-  exposure: (spec) => readableByAll(spec.mode, '0644'),
+  // An existing file keeps its own mode (often 0644, like ~/.bashrc): nothing here can keep a secret private.
+  exposure: () => ({ field: ['line'], message: 'a line leaves an existing file\'s mode as it is, so the secret could end up readable by every user; keep it in a file resource with mode "0600" and source or include that file' }),
   probe: (spec) => fileProbe(spec.path),
   parse: (_spec, output) => parsePathFacts(output),
   plan(spec, actual) {

@@ -8,7 +8,7 @@ import { sortDiagnostics, SpecError, type Diagnostic } from './diagnostic.js';
 import type { Host, ReconcileInventoryHostsYaml as Inventory } from './generated/hosts.js';
 import type { ReconcileDesiredStateSetupYaml as Setup, Resource } from './generated/setup.js';
 import { validateAgainstSchema } from './schema-validator.js';
-import { resolveSecrets, type Secret, type SecretMode } from './secrets.js';
+import { resolveSecrets, withoutSecrets, type Secret, type SecretMode } from './secrets.js';
 import { didYouMean } from './suggest.js';
 import { interpolateValue, stringifyVariables, type InterpolationProblem, type Variables } from './variables.js';
 import { loadYaml, positionAt, type YamlSource } from './yaml-source.js';
@@ -65,7 +65,8 @@ export async function loadSpec(inventoryFile: string, setupFile: string, secretM
   const hosts = Object.entries(inventory.hosts).map(([name, host]) =>
     resolveHost(name, host, { inventory, setup, secrets }, inventorySource.value, setupSource.value, problems),
   );
-  if (problems.length > 0) throw new SpecError(sortDiagnostics(problems));
+  // A message may quote a filled-in value (a resource named by its line): no secret in it.
+  if (problems.length > 0) throw new SpecError(sortDiagnostics(problems).map((p) => ({ ...p, message: withoutSecrets(p.message, secrets) })));
   return {
     inventoryFile,
     setupFile,

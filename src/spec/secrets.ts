@@ -42,3 +42,8 @@ function readSecret(source: SecretSource, specDir: string): string | { problem: 
     return { problem: `cannot read ${path}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}` };
   }
 }
+
+/** A text with each secret's value replaced by its name, for messages made before any report (spec errors). */
+export function withoutSecrets(text: string, secrets: Secret[]): string {
+  return [...secrets].sort((a, b) => b.value.length - a.value.length).reduce((t, s) => t.split(s.value).join(`[secret:${s.name}]`), text);
+}

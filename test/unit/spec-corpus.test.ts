@@ -76,6 +76,7 @@ const corpus: [file: string, at: string, fragment: string][] = [
   ['setup-secret-in-unit.yaml', '6:14', "secret 'token' in systemd_service:app.service: unit files are readable by every user"],
   ['setup-secret-missing-file.yaml', '2:18', "secret 'token': cannot read"],
   ['setup-enabled-without-install.yaml', '7:14', 'a unit without an [Install] section cannot be enabled'],
+  ['setup-secret-in-line.yaml', '6:11', "secret 'token' in line:/home/daniel/.bashrc:export TOKEN=[secret:token]: a line leaves an existing file's mode as it is"],
   ['setup-secret-bad-env-name.yaml', '2:17', 'an environment variable name is letters'],
 ];
 

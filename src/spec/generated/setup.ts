@@ -69,7 +69,7 @@ export interface ReconcileDesiredStateSetupYaml {
     [k: string]: string | number | boolean;
   };
   /**
-   * Secret values, used in any string as {{ name }} like variables, but read on the control machine when reconcile runs (from an environment variable or a local file) and never written to plans, diffs, reports, run records or error messages: they show as [secret:name #hash], the hash keyed per machine so a change is visible without revealing the value. A file or line holding a secret must not be readable by every user (set mode: "0600").
+   * Secret values, used in any string as {{ name }} like variables, but read on the control machine when reconcile runs (from an environment variable or a local file) and never written to plans, diffs, reports, run records or error messages: they show as [secret:name #hash], the hash keyed per machine so a change is visible without revealing the value. A file holding a secret must not be readable by every user (set mode: "0600"); a secret is refused where the host would show it to others (a line in a file of any mode, a unit file, a pip command line).
    */
   secrets?: {
     [k: string]: SecretSource;
