@@ -39,6 +39,7 @@ export function planHost(host: HostSpec, facts: HostFacts, specDir: string): Hos
     problems.push(...(plan.problems ?? []).map((p) => `${r.name}: ${p}`));
     now.push(...withOwedRecorded(plan, firstPass.get(r.name)!.notifies, reasons));
     late.push(...withOwedCleared(plan.late, tokensOf(r).filter((t) => reasons.has(t))));
+    late.push(...owedButIdle(r, plan, tokensOf(r).filter((t) => facts.owed.has(t))));
   }
   return {
     host: host.target.name,
@@ -63,11 +64,25 @@ function withOwedRecorded(plan: ResourcePlan, tokens: string[], reasons: Map<str
 /** Once a notified resource has acted, what it owed is forgotten. */
 function withOwedCleared(late: Action[], tokens: string[]): Action[] {
   if (tokens.length === 0 || late.length === 0) return late;
-  const clear = `rm -f ${tokens.map((t) => quote(`${OWED_DIR}/${owedFileName(t)}`)).join(' ')}`;
+  const clear = clearOwed(tokens);
   const last = late.at(-1)!;
   // A rollback restarts the resource on its previous version: that settles what it owed too.
   const onFailure = last.onFailure && [...last.onFailure, { script: clear }];
   return [...late.slice(0, -1), { ...last, steps: [...last.steps, { script: clear }], ...(onFailure ? { onFailure } : {}) }];
+}
+
+const clearOwed = (tokens: string[]) => `rm -f ${tokens.map((t) => quote(`${OWED_DIR}/${owedFileName(t)}`)).join(' ')}`;
+
+/**
+ * A notification owed by an interrupted run to a resource that has nothing to do now (a service
+ * declared stopped): forget it, or it would stay on the host and fire once the service runs again.
+ */
+function owedButIdle(r: DeclaredResource, plan: ResourcePlan, owedTokens: string[]): Action[] {
+  if (owedTokens.length === 0 || plan.late.length > 0) return [];
+  return [{
+    id: `forget owed ${r.name}`, resource: r.name, verb: 'update', title: `forget what was owed to ${r.name}`, fields: [],
+    because: 'an interrupted run owed it a restart, and it has nothing to restart now', steps: [{ script: clearOwed(owedTokens) }],
+  }];
 }
 
 function uniqueById(actions: Action[]): Action[] {

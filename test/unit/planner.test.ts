@@ -61,6 +61,18 @@ describe('planner', () => {
     expect(ids(facts)).toEqual(['restart app.service']);
   });
 
+  it('forgets a restart owed to a service that is declared stopped, instead of keeping it forever', () => {
+    const stopped: HostSpec = { ...host, resources: resources.map((r) => (r.spec.kind === 'systemd_service' ? { ...r, spec: { ...r.spec, state: 'stopped' as const } } : r)) };
+    const facts = converged();
+    facts.actual.set('systemd_service:app.service', service('inactive'));
+    facts.owed.set('unit:app.service', ['file:/srv/app/app.env changed']);
+    const plan = planHost(stopped, facts, '/');
+    expect(plan.actions.map((a) => a.id)).toEqual(['forget owed systemd_service:app.service']);
+    expect(scriptOf(plan.actions[0]!.steps[0])).toMatch(/^rm -f '\/var\/lib\/reconcile\/owed\//);
+    facts.owed.clear();
+    expect(planHost(stopped, facts, '/').actions).toEqual([]);
+  });
+
   it('starts a stopped service instead of restarting it, and reloads systemd once for a changed unit', () => {
     const facts = converged();
     facts.actual.set('systemd_service:app.service', service('inactive', '[Service]\nExecStart=/bin/false\n'));
