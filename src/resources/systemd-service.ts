@@ -30,6 +30,19 @@ const daemonReload: Action = {
 };
 
 /**
+ * `systemd-analyze verify` exits 0 when it merely ignores a misspelt key or section (systemd#11651),
+ * yet the unit then is not what was written: a line about this file that says "ignoring" fails it too.
+ */
+const VERIFY_UNIT = [
+  'rc_verify=$(systemd-analyze verify %s 2>&1); rc=$?',
+  // Here-documents, not printf: %s is this command's placeholder for the file.
+  'cat <<RC_VERIFY', '$rc_verify', 'RC_VERIFY',
+  '[ "$rc" -eq 0 ] || exit "$rc"',
+  'if grep -F -e %s <<RC_VERIFY | grep -qi ignoring', '$rc_verify', 'RC_VERIFY',
+  "then echo 'systemd would ignore part of this unit (above)'; exit 1; fi",
+].join('\n');
+
+/**
  * systemd_service: the unit file in /etc/systemd/system, enabled or not, running or stopped.
  * Reads the unit file and `systemctl show` (LoadState, ActiveState, UnitFileState, NeedDaemonReload).
  * Converged when the file matches, the enablement matches and the state matches. A changed unit is
@@ -88,7 +101,7 @@ export const systemdService: ResourceType<SystemdService, ServiceFacts> = {
         id: name, resource: name, verb: actual.unitFile.type === 'file' ? 'update' : 'create', title: `unit ${path}`, fields: [],
         content: contentChange(path, actual.unitFile.type === 'file' ? actual.unitFile.content : undefined, wanted),
         // systemd-analyze needs the real unit name, so it checks a copy under that name (not a temp name).
-        steps: [writeFileStep({ path, content: wanted, owner: 'root', mode: '0644', defaultMode: '0644', validate: 'systemd-analyze verify %s' })],
+        steps: [writeFileStep({ path, content: wanted, owner: 'root', mode: '0644', defaultMode: '0644', validate: VERIFY_UNIT })],
       });
     }
     const late = lateActions(spec, actual, name, unitChanged, notifiedBecause);

@@ -70,6 +70,19 @@ describe('files: byte-exact content, backups, validation, and hosts that fail al
     expect((await ssh(host, 'sudo -n sh -c "ls -A /srv/app | grep -c reconcile || true"')).stdout.trim()).toBe('0');
   });
 
+  it('refuses a unit file that systemd would partly ignore (a misspelt key), installing nothing', async () => {
+    const unit = '[Service]\nExecStrat=/bin/true\nExecStart=/bin/sleep infinity\n[Install]\nWantedBy=multi-user.target\n';
+    writeFileSync(join(dir, 'setup.yaml'), `resources:\n  - kind: systemd_service\n    unit: typo.service\n    content: ${JSON.stringify(unit)}\n`);
+    const run = await reconcile(dir, 'apply');
+    expect(run.code).toBe(1);
+    expect(run.stdout).toContain("Unknown key 'ExecStrat' in section [Service], ignoring.");
+    expect(run.stdout).toContain('systemd would ignore part of this unit (above)');
+    expect((await ssh(host, 'test -e /etc/systemd/system/typo.service && echo present || echo absent')).stdout).toBe('absent\n');
+    // Spelt right, the same unit goes in.
+    writeFileSync(join(dir, 'setup.yaml'), `resources:\n  - kind: systemd_service\n    unit: typo.service\n    content: ${JSON.stringify(unit.replace('ExecStrat=/bin/true\n', ''))}\n`);
+    expect((await reconcile(dir, 'apply')).code).toBe(0);
+  });
+
   it('reports an unreachable host without holding back the other', async () => {
     writeFileSync(join(dir, 'setup.yaml'), setup('4'));
     const inventory = readFileSync(join(dir, 'hosts.yaml'), 'utf8') +
