@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { dirname, resolve } from 'node:path';
 import { isAlias, visit } from 'yaml';
@@ -8,6 +9,7 @@ import { sortDiagnostics, SpecError, type Diagnostic } from './diagnostic.js';
 import type { Host, ReconcileInventoryHostsYaml as Inventory } from './generated/hosts.js';
 import type { ReconcileDesiredStateSetupYaml as Setup, Resource } from './generated/setup.js';
 import { validateAgainstSchema } from './schema-validator.js';
+import { sshConfigFor, type SshConfigHost } from '../transport/ssh-config.js';
 import { resolveSecrets, withoutSecrets, type Secret, type SecretMode } from './secrets.js';
 import { didYouMean } from './suggest.js';
 import { interpolateValue, stringifyVariables, type InterpolationProblem, type Variables } from './variables.js';
@@ -116,21 +118,39 @@ function resolveHost(
   problems: Diagnostic[],
 ): HostSpec {
   const connection = { ...inventory.defaults, ...host };
+  // What hosts.yaml leaves out, ssh_config may say (as for ssh(1)); hosts.yaml wins.
+  const ssh = sshConfigOf(name, host, connection, inventorySource, problems);
+  const identityFile = connection.identity_file ?? ssh.identityFile;
   const target: HostTarget = {
     name,
-    address: host.address,
-    port: connection.port ?? 22,
-    user: connection.user ?? process.env.USER ?? 'root',
-    identityFile: connection.identity_file && expandHome(connection.identity_file),
-    knownHosts: expandHome(connection.known_hosts ?? '~/.ssh/known_hosts'),
+    address: ssh.hostName ?? host.address,
+    port: connection.port ?? ssh.port ?? 22,
+    user: connection.user ?? ssh.user ?? process.env.USER ?? 'root',
+    identityFile: identityFile && expandHome(identityFile),
+    knownHosts: expandHome(connection.known_hosts ?? ssh.userKnownHostsFile ?? '~/.ssh/known_hosts'),
     become: connection.become ?? false,
     connection: connection.connection ?? 'ssh',
     connectTimeoutMs: (connection.connect_timeout ?? 10) * 1000,
   };
-  const vars = resolveVariables(name, host, setup, inventorySource, setupSource, problems);
+  const vars = resolveVariables(name, { ...host, address: target.address }, setup, inventorySource, setupSource, problems);
   const resources = resolveResources(name, setup, withSecrets(vars, secrets, setupSource, problems), setupSource, problems);
   for (const [index, r] of resources.entries()) checkSecretExposure(r, index, secrets, setupSource, problems);
   return { target, vars, resources };
+}
+
+/** The ssh_config entry for a host: none for a local connection or when the default file does not exist. */
+function sshConfigOf(name: string, host: Host, connection: Host, source: YamlSource, problems: Diagnostic[]): SshConfigHost {
+  if (connection.connection === 'local') return {};
+  const path = expandHome(connection.ssh_config ?? '~/.ssh/config');
+  try {
+    return sshConfigFor(readFileSync(path, 'utf8'), host.address);
+  } catch (error) {
+    if (connection.ssh_config !== undefined) {
+      const at = host.ssh_config !== undefined ? ['hosts', name, 'ssh_config'] : ['defaults', 'ssh_config'];
+      problems.push({ file: source.file, ...positionAt(source, at), message: `cannot read ssh_config ${path}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}` });
+    }
+    return {};
+  }
 }
 
 /** Built-ins, then setup.yaml's defaults, then the host's own; the last two may use the built-ins. */

@@ -58,8 +58,13 @@ function hostFieldMatches(field: string, name: string): boolean {
     if (!salt || !hash) return false;
     return createHmac('sha1', Buffer.from(salt, 'base64')).update(name).digest('base64') === hash;
   }
+  return patternListMatches(field.split(','), name);
+}
+
+/** OpenSSH's pattern lists (known_hosts, ssh_config Host): `*` and `?` wildcards; a matching `!pattern` vetoes. */
+export function patternListMatches(patterns: string[], name: string): boolean {
   let matched = false;
-  for (const pattern of field.split(',')) {
+  for (const pattern of patterns) {
     const negated = pattern.startsWith('!');
     if (globMatches(negated ? pattern.slice(1) : pattern, name)) {
       if (negated) return false;

@@ -83,6 +83,18 @@ describe('files: byte-exact content, backups, validation, and hosts that fail al
     expect((await reconcile(dir, 'apply')).code).toBe(0);
   });
 
+  it('reaches a host by its ssh_config alias: HostName, User, IdentityFile and UserKnownHostsFile from there', async () => {
+    const aliasDir = mkdtempSync(join(tmpdir(), 'reconcile-alias-'));
+    const sshConfig = join(aliasDir, 'ssh_config');
+    writeFileSync(sshConfig, `Host box-alias\n  HostName ${host.address}\n  User daniel\n  IdentityFile ${host.identity_file}\n  UserKnownHostsFile ${host.known_hosts}\n`);
+    writeFileSync(join(aliasDir, 'hosts.yaml'), `hosts:\n  via-alias:\n    address: box-alias\n    ssh_config: ${sshConfig}\n    become: true\n`);
+    writeFileSync(join(aliasDir, 'setup.yaml'), 'resources:\n  - kind: line\n    path: /etc/motd\n    line: "reached as {{ address }}"\n');
+    const run = await reconcileJson(aliasDir, 'apply');
+    expect(run.code).toBe(0);
+    expect(run.hosts[0]).toMatchObject({ host: 'via-alias', address: host.address, status: 'changed' });
+    expect((await ssh(host, 'cat /etc/motd')).stdout).toContain(`reached as ${host.address}\n`);
+  });
+
   it('reports an unreachable host without holding back the other', async () => {
     writeFileSync(join(dir, 'setup.yaml'), setup('4'));
     const inventory = readFileSync(join(dir, 'hosts.yaml'), 'utf8') +

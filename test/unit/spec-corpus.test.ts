@@ -70,6 +70,7 @@ const corpus: [file: string, at: string, fragment: string][] = [
   ['hosts-empty-identity.yaml', '4:20', 'identity_file: must not be empty'],
   ['hosts-duplicate-host.yaml', '4:3', 'Map keys must be unique'],
   ['hosts-host-name-shell.yaml', '2:3', "'web;reboot': a host name is letters"],
+  ['hosts-missing-ssh-config.yaml', '4:17', 'cannot read ssh_config /nonexistent/ssh_config: ENOENT'],
   // Secrets: where they come from, and where they may not go.
   ['setup-secret-env-and-file.yaml', '2:10', 'secrets.token: give exactly one of env and file'],
   ['setup-secret-clashes-with-variable.yaml', '4:10', "'token' is both a variable and a secret"],

@@ -8,7 +8,7 @@
  */
 export type Host = Connection & {
   /**
-   * Host name or IP address to connect to; also the default of the variable prefect_host.
+   * Host name, IP address or a Host alias of ssh_config to connect to. The variable {{ address }} is what reconcile connects to (an alias's HostName); it is also the default of prefect_host.
    */
   address: string;
   /**
@@ -71,6 +71,10 @@ export interface Connection {
    * known_hosts file the host key is checked against ('~' allowed). Default ~/.ssh/known_hosts. Unknown and changed keys are refused.
    */
   known_hosts?: string;
+  /**
+   * OpenSSH client config whose Host blocks fill in what hosts.yaml leaves out: HostName (so address may be an alias), User, Port, IdentityFile and UserKnownHostsFile ('~' allowed; Match blocks and Include are not read). Default ~/.ssh/config when it exists. Values in hosts.yaml win.
+   */
+  ssh_config?: string;
   /**
    * Run privileged steps as root through 'sudo -n' (a sudo that asks for a password is an error). Default false.
    */
