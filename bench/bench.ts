@@ -57,10 +57,14 @@ function expectOk(what: string, run: Timed, codes = [0]): Timed {
 }
 
 /** The raw OpenSSH floor: one connection running the same fact script (what reconcile sends). */
-async function floor(dir: string, host: TestHost): Promise<Timed> {
-  const spec = await loadSpec(join(dir, 'hosts.yaml'), join(dir, 'setup.yaml'));
-  const script = factScript(spec.hosts.find((h) => h.target.name === host.name)!.resources, 'bench');
+async function floor(host: TestHost, script: string): Promise<Timed> {
   return expectOk('ssh floor', await timed('ssh', [...sshOptions(host), `${host.user}@${host.address}`, 'sudo -n sh -s'], { input: script }));
+}
+
+/** Each host's fact script, made before any timing starts. */
+async function factScripts(dir: string): Promise<Map<string, string>> {
+  const spec = await loadSpec(join(dir, 'hosts.yaml'), join(dir, 'setup.yaml'));
+  return new Map(spec.hosts.map((h) => [h.target.name, factScript(h.resources, 'bench')]));
 }
 
 const stats = (xs: number[]) => {
@@ -88,7 +92,7 @@ async function main(): Promise<void> {
       cases.B.a.push(expectOk('ansible no-op apply', await ansible(ad)).seconds);
       cases.C.r.push(expectOk('reconcile check', await reconcile(rd, 'check')).seconds);
       cases.C.a.push(expectOk('ansible --check', await ansible(ad, '--check', '--diff')).seconds);
-      floors.push((await floor(rd, r)).seconds);
+      floors.push((await floor(r, (await factScripts(rd)).get(r.name)!)).seconds);
       console.error(`run ${i + 1}/${RUNS}: A ${cases.A.r.at(-1)!.toFixed(2)}/${cases.A.a.at(-1)!.toFixed(2)} B ${cases.B.r.at(-1)!.toFixed(2)}/${cases.B.a.at(-1)!.toFixed(2)} C ${cases.C.r.at(-1)!.toFixed(2)}/${cases.C.a.at(-1)!.toFixed(2)} floor ${floors.at(-1)!.toFixed(2)}`);
     } finally {
       await Promise.all([stopHost(r.name), stopHost(a.name)]);
@@ -133,11 +137,12 @@ async function fleetChecks(): Promise<{ hosts: number; seconds: number[]; rssKb:
       const dir = inventory(hosts.slice(0, n));
       const runs = [];
       const floors = [];
+      const scripts = await factScripts(dir);
       for (let i = 0; i < RUNS; i++) {
         runs.push(expectOk(`check of ${n}`, await reconcile(dir, 'check')));
         // What the same machine allows at best: the fact script over plain OpenSSH to all N hosts at once.
         const started = performance.now();
-        await Promise.all(hosts.slice(0, n).map((h) => floor(dir, h)));
+        await Promise.all(hosts.slice(0, n).map((h) => floor(h, scripts.get(h.name)!)));
         floors.push((performance.now() - started) / 1000);
       }
       results.push({ hosts: n, seconds: runs.map((r) => r.seconds), rssKb: runs.map((r) => r.maxRssKb ?? 0), floor: floors });

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { ServiceUnreachable } from '../transport/http.js';
+import { ServiceUnreachable, type HttpResponse } from '../transport/http.js';
 import type { Transport } from '../transport/transport.js';
 import { actionOutput, batchScript, markerReader } from './batch.js';
 import type { Action, HostPlan, HttpRequest, ScriptStep, Step } from './model.js';
@@ -50,11 +50,13 @@ function split(action: Action): { scripts: ScriptStep[]; rest: Step[] } {
 /** Consecutive actions, each starting with a script, up to and including one that goes on with other steps. */
 function batches(actions: Action[]): Action[][] {
   const groups: Action[][] = [];
+  let open = false;
   for (const action of actions) {
-    const last = groups.at(-1);
-    const open = last !== undefined && split(last.at(-1)!).rest.length === 0 && split(last[0]!).scripts.length > 0;
-    if (open && split(action).scripts.length > 0) last.push(action);
+    const { scripts, rest } = split(action);
+    if (open && scripts.length > 0) groups.at(-1)!.push(action);
     else groups.push([action]);
+    // A group takes more actions while it is all scripts so far.
+    open = scripts.length > 0 && rest.length === 0;
   }
   return groups;
 }
@@ -119,8 +121,8 @@ async function runStep(transport: Transport, step: Step, sudo: boolean): Promise
     if (result.code !== 0) throw new Error(`exit ${result.code}: ${(result.stderr || result.stdout).trim() || 'no output'}`);
   } else if ('request' in step) {
     const response = await send(transport, step.request);
-    if (response.status === 409 && step.onConflict) await expectSuccess(transport, step.onConflict);
-    else if (response.status >= 300) throw new Error(`${step.request.method} ${step.request.url}: HTTP ${response.status} ${JSON.stringify(response.body)}`);
+    if (response.status === 409 && step.onConflict) expectSuccess(step.onConflict, await send(transport, step.onConflict));
+    else expectSuccess(step.request, response);
   } else {
     await waitForHealth(transport, step.waitForHealth.url, step.waitForHealth.timeoutSeconds);
   }
@@ -128,8 +130,7 @@ async function runStep(transport: Transport, step: Step, sudo: boolean): Promise
 
 const send = (transport: Transport, r: HttpRequest) => transport.request(r.method, r.url, r.body);
 
-async function expectSuccess(transport: Transport, r: HttpRequest): Promise<void> {
-  const response = await send(transport, r);
+function expectSuccess(r: HttpRequest, response: HttpResponse): void {
   if (response.status >= 300) throw new Error(`${r.method} ${r.url}: HTTP ${response.status} ${JSON.stringify(response.body)}`);
 }
 

@@ -1,7 +1,7 @@
 import { createHmac, randomBytes } from 'node:crypto';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Secret } from '../spec/secrets.js';
+import { replaceSecrets, type Secret } from '../spec/secrets.js';
 
 /**
  * Keeps secret values out of everything reconcile shows or stores. A value is replaced by
@@ -9,12 +9,10 @@ import type { Secret } from '../spec/secrets.js';
  * as a changed hash while a leaked report cannot be used to guess a weak secret offline.
  */
 export class SecretMask {
-  private readonly secrets: Secret[];
-
-  constructor(secrets: Secret[], private readonly key: Buffer) {
-    // Longest first: a secret that contains another is masked whole.
-    this.secrets = [...secrets].sort((a, b) => b.value.length - a.value.length);
-  }
+  constructor(
+    private readonly secrets: Secret[],
+    private readonly key: Buffer,
+  ) {}
 
   get empty(): boolean {
     return this.secrets.length === 0;
@@ -26,9 +24,7 @@ export class SecretMask {
 
   /** Every occurrence of every secret value replaced by its marker. */
   text(value: string): string {
-    let masked = value;
-    for (const s of this.secrets) if (masked.includes(s.value)) masked = masked.split(s.value).join(this.marker(s.name, s.value));
-    return masked;
+    return replaceSecrets(value, this.secrets, (s) => this.marker(s.name, s.value));
   }
 
   /**
@@ -61,12 +57,9 @@ export class SecretMask {
 
   /** Bytes (a file's content on its way to the host) with each secret's UTF-8 bytes masked. */
   bytes(content: Buffer): Buffer {
-    let masked = content.toString('latin1');
-    for (const s of this.secrets) {
-      const raw = Buffer.from(s.value).toString('latin1');
-      if (masked.includes(raw)) masked = masked.split(raw).join(this.marker(s.name, s.value));
-    }
-    return Buffer.from(masked, 'latin1');
+    // latin1 maps bytes to characters one to one, so the UTF-8 bytes of a secret are found as text.
+    const asLatin1 = (value: string) => Buffer.from(value).toString('latin1');
+    return Buffer.from(replaceSecrets(content.toString('latin1'), this.secrets, (s) => this.marker(s.name, s.value), asLatin1), 'latin1');
   }
 
   /** A copy of plain data with every string masked; before/after pairs and base64 stdin as above. */

@@ -65,7 +65,7 @@ export function parsePathFacts(output: string): PathFacts {
   const content = facts.get('content');
   return {
     type,
-    mode: facts.has('mode') ? facts.get('mode')!.padStart(4, '0') : undefined,
+    mode: facts.has('mode') ? normalizeMode(facts.get('mode')!) : undefined,
     owner: facts.get('owner'),
     group: facts.get('group'),
     size: facts.has('size') ? Number(facts.get('size')) : undefined,

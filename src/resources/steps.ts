@@ -3,7 +3,7 @@ import type { ContentChange, FieldChange, Step } from '../engine/model.js';
 import { quote } from '../shell/quote.js';
 import type { PathFacts } from './facts.js';
 import { normalizeMode } from './facts.js';
-import type { FieldPath } from './types.js';
+import type { SpecProblem } from './types.js';
 
 /** Where previous versions go with `backup: true`: never beside the file, where an include glob could load them. */
 export const BACKUP_DIR = '/var/lib/reconcile/backups';
@@ -21,7 +21,7 @@ export function ownershipCommands(target: string, wanted: Ownership, defaultMode
 }
 
 /** For a file that holds a secret: a problem when its mode lets every user read it. */
-export function readableByAll(mode: string | undefined, defaultMode: string): { field: FieldPath; message: string } | undefined {
+export function readableByAll(mode: string | undefined, defaultMode: string): SpecProblem | undefined {
   if ((parseInt(mode ?? defaultMode, 8) & 0o004) === 0) return undefined;
   return { field: mode === undefined ? [] : ['mode'], message: `mode ${mode ?? `${defaultMode} (the default)`} lets every user on the host read it; set mode: "0600" (or "0640" with a group)` };
 }

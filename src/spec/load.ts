@@ -64,8 +64,9 @@ export async function loadSpec(inventoryFile: string, setupFile: string, secretM
   if (!inventory || !setup || problems.length > 0 || !inventorySource.ok || !setupSource.ok) throw new SpecError(sortDiagnostics(problems));
 
   const secrets = resolveSecrets(setup.secrets, secretMode, setupSource.value, problems);
+  const readSshConfig = readOnce();
   const hosts = Object.entries(inventory.hosts).map(([name, host]) =>
-    resolveHost(name, host, { inventory, setup, secrets }, inventorySource.value, setupSource.value, problems),
+    resolveHost(name, host, { inventory, setup, secrets, readSshConfig }, inventorySource.value, setupSource.value, problems),
   );
   // A message may quote a filled-in value (a resource named by its line): no secret in it.
   if (problems.length > 0) throw new SpecError(sortDiagnostics(problems).map((p) => ({ ...p, message: withoutSecrets(p.message, secrets) })));
@@ -112,14 +113,14 @@ function firstAliasOffset(source: YamlSource): number {
 function resolveHost(
   name: string,
   host: Host,
-  { inventory, setup, secrets }: { inventory: Inventory; setup: Setup; secrets: Secret[] },
+  { inventory, setup, secrets, readSshConfig }: { inventory: Inventory; setup: Setup; secrets: Secret[]; readSshConfig: (path: string) => string },
   inventorySource: YamlSource,
   setupSource: YamlSource,
   problems: Diagnostic[],
 ): HostSpec {
   const connection = { ...inventory.defaults, ...host };
   // What hosts.yaml leaves out, ssh_config may say (as for ssh(1)); hosts.yaml wins.
-  const ssh = sshConfigOf(name, host, connection, inventorySource, problems);
+  const ssh = sshConfigOf(name, host, connection, readSshConfig, inventorySource, problems);
   const identityFile = connection.identity_file ?? ssh.identityFile;
   const target: HostTarget = {
     name,
@@ -139,11 +140,11 @@ function resolveHost(
 }
 
 /** The ssh_config entry for a host: none for a local connection or when the default file does not exist. */
-function sshConfigOf(name: string, host: Host, connection: Host, source: YamlSource, problems: Diagnostic[]): SshConfigHost {
+function sshConfigOf(name: string, host: Host, connection: Host, read: (path: string) => string, source: YamlSource, problems: Diagnostic[]): SshConfigHost {
   if (connection.connection === 'local') return {};
   const path = expandHome(connection.ssh_config ?? '~/.ssh/config');
   try {
-    return sshConfigFor(readFileSync(path, 'utf8'), host.address);
+    return sshConfigFor(read(path), host.address);
   } catch (error) {
     if (connection.ssh_config !== undefined) {
       const at = host.ssh_config !== undefined ? ['hosts', name, 'ssh_config'] : ['defaults', 'ssh_config'];
@@ -151,6 +152,23 @@ function sshConfigOf(name: string, host: Host, connection: Host, source: YamlSou
     }
     return {};
   }
+}
+
+/** A file reader that reads each file once (an ssh_config serves every host); a failure is remembered too. */
+function readOnce(): (path: string) => string {
+  const read = new Map<string, { text: string } | { error: unknown }>();
+  return (path) => {
+    if (!read.has(path)) {
+      try {
+        read.set(path, { text: readFileSync(path, 'utf8') });
+      } catch (error) {
+        read.set(path, { error });
+      }
+    }
+    const result = read.get(path)!;
+    if ('error' in result) throw result.error;
+    return result.text;
+  };
 }
 
 /** Built-ins, then setup.yaml's defaults, then the host's own; the last two may use the built-ins. */

@@ -43,7 +43,17 @@ function readSecret(source: SecretSource, specDir: string): string | { problem: 
   }
 }
 
+/**
+ * Every occurrence of every secret's value (as `encode` spells it) replaced. Longest first: a secret
+ * that contains another is replaced whole.
+ */
+export function replaceSecrets(text: string, secrets: Secret[], replacement: (s: Secret) => string, encode = (value: string) => value): string {
+  return [...secrets]
+    .sort((a, b) => b.value.length - a.value.length)
+    .reduce((t, s) => (t.includes(encode(s.value)) ? t.split(encode(s.value)).join(replacement(s)) : t), text);
+}
+
 /** A text with each secret's value replaced by its name, for messages made before any report (spec errors). */
 export function withoutSecrets(text: string, secrets: Secret[]): string {
-  return [...secrets].sort((a, b) => b.value.length - a.value.length).reduce((t, s) => t.split(s.value).join(`[secret:${s.name}]`), text);
+  return replaceSecrets(text, secrets, (s) => `[secret:${s.name}]`);
 }
