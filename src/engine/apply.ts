@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { ServiceUnreachable, type HttpResponse } from '../transport/http.js';
 import type { Transport } from '../transport/transport.js';
-import { actionOutput, batchScript, markerReader } from './batch.js';
+import { actionOutput, batchScript, failureOutput, markerReader } from './batch.js';
 import type { Action, HostPlan, HttpRequest, ScriptStep, Step } from './model.js';
 
 export type ApplyEvent =
@@ -24,18 +24,38 @@ export interface ApplyResult {
  * A failed action's `onFailure` steps run first (e.g. the previous unit file goes back), then the
  * failure is reported with what the host said and the action's diagnosis (e.g. journal lines).
  */
-export async function applyHost(transport: Transport, plan: HostPlan, sudo: boolean, emit: (event: ApplyEvent) => void): Promise<ApplyResult> {
-  const done: string[] = [];
+export async function applyHost(transport: Transport, plan: HostPlan, sudo: boolean, emit: (event: ApplyEvent) => void, replan: Replan = noReplan): Promise<ApplyResult> {
   emit({ type: 'planned', host: plan.host, actions: plan.actions });
-  for (const batch of batches(plan.actions)) {
-    const failure = await runBatch(transport, batch, sudo, plan.host, emit, (action) => done.push(action.id));
+  return runActions({ transport, sudo, host: plan.host, emit, replan, done: [] }, plan.actions);
+}
+
+/** A resource's actions as its plan gives them now, from facts read again (see ReplanStep). */
+export type Replan = (resource: string) => Promise<Action[]>;
+
+const noReplan: Replan = async (resource) => {
+  throw new Error(`${resource} cannot be read again in this run`);
+};
+
+interface ApplyContext {
+  transport: Transport;
+  sudo: boolean;
+  host: string;
+  emit: (event: ApplyEvent) => void;
+  replan: Replan;
+  /** Ids of the actions completed so far, those a replan added included. */
+  done: string[];
+}
+
+async function runActions(context: ApplyContext, actions: Action[]): Promise<ApplyResult> {
+  for (const batch of batches(actions)) {
+    const failure = await runBatch(context, batch);
     if (failure) {
-      const message = await failureReport(transport, failure.action, sudo, failure.message);
-      emit({ type: 'failed', host: plan.host, action: failure.action, error: message });
-      return { done, failed: { action: failure.action.id, error: message } };
+      const message = await failureReport(context, failure.action, failure.message);
+      context.emit({ type: 'failed', host: context.host, action: failure.action, error: message });
+      return { done: context.done, failed: { action: failure.action.id, error: message } };
     }
   }
-  return { done };
+  return { done: context.done };
 }
 
 type Failure = { action: Action; message: string } | undefined;
@@ -65,11 +85,12 @@ function batches(actions: Action[]): Action[][] {
  * One exec for the scripts of the whole batch, with a `done` event as the host reports each action
  * finished; then the last action's other steps, one by one.
  */
-async function runBatch(transport: Transport, actions: Action[], sudo: boolean, host: string, emit: (event: ApplyEvent) => void, completed: (a: Action) => void): Promise<Failure> {
+async function runBatch(context: ApplyContext, actions: Action[]): Promise<Failure> {
+  const { transport, sudo, host, emit } = context;
   let finished = 0;
   let started = performance.now();
   const complete = () => {
-    completed(actions[finished]!);
+    context.done.push(actions[finished]!.id);
     emit({ type: 'done', host, action: actions[finished]!, ms: performance.now() - started });
     finished++;
     started = performance.now();
@@ -86,10 +107,10 @@ async function runBatch(transport: Transport, actions: Action[], sudo: boolean, 
       const result = await transport.run(batchScript(scripts, nonce), { sudo, scriptOnStdin: true, onStdout });
       if (result.code !== 0 || finished < actions.length - 1) {
         const { code, output } = actionOutput(nonce, finished, result.stdout, result.stderr);
-        return { action: actions[finished]!, message: `exit ${code ?? result.code}: ${output || 'no output'}` };
+        return { action: actions[finished]!, message: `exit ${code ?? result.code}: ${output}` };
       }
     }
-    for (const step of last.rest) await runStep(transport, step, sudo);
+    for (const step of last.rest) await runStep(context, step);
     if (finished < actions.length) complete();
     return undefined;
   } catch (error) {
@@ -97,11 +118,12 @@ async function runBatch(transport: Transport, actions: Action[], sudo: boolean, 
   }
 }
 
-async function failureReport(transport: Transport, action: Action, sudo: boolean, message: string): Promise<string> {
+async function failureReport(context: ApplyContext, action: Action, message: string): Promise<string> {
+  const { transport, sudo } = context;
   let report = message;
   if (action.onFailure) {
     try {
-      for (const step of action.onFailure) await runStep(transport, step, sudo);
+      for (const step of action.onFailure) await runStep(context, step);
       report += '\nrolled back: the previous version is in place again';
     } catch (error) {
       report += `\nrollback failed too: ${(error as Error).message}`;
@@ -114,11 +136,15 @@ async function failureReport(transport: Transport, action: Action, sudo: boolean
   return report;
 }
 
-async function runStep(transport: Transport, step: Step, sudo: boolean): Promise<void> {
+async function runStep(context: ApplyContext, step: Step): Promise<void> {
+  const { transport, sudo } = context;
   if ('script' in step) {
     const stdin = step.stdinBase64 === undefined ? undefined : Buffer.from(step.stdinBase64, 'base64');
     const result = await transport.run(step.script, { sudo, stdin });
-    if (result.code !== 0) throw new Error(`exit ${result.code}: ${(result.stderr || result.stdout).trim() || 'no output'}`);
+    if (result.code !== 0) throw new Error(`exit ${result.code}: ${failureOutput(result.stdout, result.stderr)}`);
+  } else if ('replan' in step) {
+    const result = await runActions(context, await context.replan(step.replan.resource));
+    if (result.failed) throw new Error(`${result.failed.action}: ${result.failed.error}`);
   } else if ('request' in step) {
     const response = await send(transport, step.request);
     if (response.status === 409 && step.onConflict) expectSuccess(step.onConflict, await send(transport, step.onConflict));

@@ -58,5 +58,21 @@ export function actionOutput(nonce: string, index: number, stdout: string, stder
   const failed = new RegExp(`\\n@@rc-${nonce} fail ${index} (\\d+)\\n`).exec(stdout);
   const previous = index === 0 ? /^/ : new RegExp(`\\n@@rc-${nonce} done ${index - 1}\\n`);
   const out = section(stdout, previous, new RegExp(`\\n@@rc-${nonce} (fail|done) `));
-  return { code: failed ? Number(failed[1]) : undefined, output: (err.trim() || out.trim()) };
+  return { code: failed ? Number(failed[1]) : undefined, output: failureOutput(out, err) };
+}
+
+/**
+ * What a failed step printed, for people: the last lines of stdout and of stderr. Both, since tools
+ * differ in where the reason goes (Prefect prints its error on stdout and its logs on stderr).
+ */
+export function failureOutput(stdout: string, stderr: string, keep = 15): string {
+  const tail = (text: string) => {
+    const lines = text.replace(/\r/g, '').trim().split('\n');
+    const cut = lines.length - keep;
+    return cut > 0 ? [`(${cut} earlier line${cut === 1 ? '' : 's'} not shown)`, ...lines.slice(cut)].join('\n') : lines.join('\n');
+  };
+  const out = stdout.trim() ? tail(stdout) : '';
+  const err = stderr.trim() ? tail(stderr) : '';
+  if (out && err) return `${out}\nstderr:\n${err}`;
+  return out || err || 'no output';
 }

@@ -46,7 +46,15 @@ export interface WaitStep {
   waitForHealth: { url: string; timeoutSeconds: number };
 }
 
-export type Step = ScriptStep | RequestStep | WaitStep;
+/**
+ * Reads a resource's facts again and runs the actions its plan then asks for: for what cannot be
+ * compared when the plan is made (a server that is down until an earlier action starts it).
+ */
+export interface ReplanStep {
+  replan: { resource: string };
+}
+
+export type Step = ScriptStep | RequestStep | WaitStep | ReplanStep;
 
 export interface Action {
   /** Unique within a host's plan, e.g. "file:/etc/motd" or "restart prefect-worker.service". */

@@ -33,10 +33,15 @@ export function planHost(host: HostSpec, facts: HostFacts, specDir: string): Hos
   const now: Action[] = [];
   const late: Action[] = [];
   const problems: string[] = [];
+  const unreachable = new Map<string, { why: string; resources: string[] }>();
   for (const r of ordered) {
     const because = tokensOf(r).flatMap((t) => reasons.get(t) ?? []);
     const plan = because.length > 0 ? planOf(r, because) : firstPass.get(r.name)!;
     problems.push(...(plan.problems ?? []).map((p) => `${r.name}: ${p}`));
+    if (plan.unreachable) {
+      const service = unreachable.get(plan.unreachable.url) ?? { why: plan.unreachable.why, resources: [] };
+      unreachable.set(plan.unreachable.url, { ...service, resources: [...service.resources, r.name] });
+    }
     now.push(...withOwedRecorded(plan, firstPass.get(r.name)!.notifies, reasons));
     late.push(...withOwedCleared(plan.late, tokensOf(r).filter((t) => reasons.has(t))));
     late.push(...owedButIdle(r, plan, tokensOf(r).filter((t) => facts.owed.has(t))));
@@ -47,7 +52,8 @@ export function planHost(host: HostSpec, facts: HostFacts, specDir: string): Hos
     factsDigest: factsDigest(facts),
     bootId: facts.bootId,
     actions: [...now, ...uniqueById(late)],
-    problems,
+    // One problem per service that does not answer, however many resources are read through it.
+    problems: [...problems, ...[...unreachable].map(([url, s]) => `server not answering: ${url} (${s.why}); ${s.resources.join(', ')} compared once it is up`)],
   };
 }
 

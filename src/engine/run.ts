@@ -2,7 +2,7 @@ import type { HostSpec, HostTarget } from '../spec/load.js';
 import { LocalTransport } from '../transport/local.js';
 import { SshTransport } from '../transport/ssh.js';
 import type { Transport } from '../transport/transport.js';
-import { applyHost, type ApplyEvent, type ApplyResult } from './apply.js';
+import { applyHost, type ApplyEvent, type ApplyResult, type Replan } from './apply.js';
 import { gather } from './gather.js';
 import { holdExclusiveLock, lockOwner, lockPreamble } from './lock.js';
 import type { HostPlan } from './model.js';
@@ -59,6 +59,17 @@ export async function reconcileHosts(hosts: HostSpec[], options: RunOptions): Pr
   return outcomes;
 }
 
+/** Reads one resource again and plans it alone; a service that still does not answer fails the step. */
+function replanner(host: HostSpec, transport: Transport, sudo: boolean, specDir: string): Replan {
+  return async (name) => {
+    const resource = host.resources.find((r) => r.name === name);
+    if (!resource) throw new Error(`no resource ${name} on ${host.target.name}`);
+    const fresh = planHost({ ...host, resources: [resource] }, await gather(transport, [resource], sudo), specDir);
+    if (fresh.actions.some((a) => a.steps.some((step) => 'replan' in step))) throw new Error(fresh.problems.join('; '));
+    return fresh.actions;
+  };
+}
+
 async function reconcileHost(host: HostSpec, options: RunOptions): Promise<HostOutcome> {
   const started = performance.now();
   const outcome = (fields: Partial<HostOutcome>, transport?: Transport): HostOutcome => ({
@@ -88,7 +99,7 @@ async function reconcileHost(host: HostSpec, options: RunOptions): Promise<HostO
       const clean = plan.actions.length === 0 && plan.problems.length === 0;
       return outcome({ plan, status: clean ? 'converged' : 'changes' }, transport);
     }
-    const result = await applyHost(transport, plan, sudo, options.emit ?? (() => {}));
+    const result = await applyHost(transport, plan, sudo, options.emit ?? (() => {}), replanner(host, transport!, sudo, options.specDir));
     if (result.failed) return outcome({ plan, apply: result, error: `${result.failed.action}: ${result.failed.error}` }, transport);
     return outcome({ plan, apply: result, status: 'applied' }, transport);
   } catch (error) {

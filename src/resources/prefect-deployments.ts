@@ -1,95 +1,103 @@
-import { parse as parseYaml } from 'yaml';
-import type { Action, FieldChange } from '../engine/model.js';
+import type { Action } from '../engine/model.js';
 import type { PrefectDeployments } from '../spec/generated/setup.js';
 import { quote } from '../shell/quote.js';
-import { ServiceUnreachable } from '../transport/http.js';
+import { ServiceUnreachable, type HttpCall } from '../transport/http.js';
 import { fileProbe, parsePathFacts, type PathFacts } from './facts.js';
-import { asUser } from './steps.js';
-import { afterReferences, noChanges, type ResourceType } from './types.js';
-
-/** A deployment as prefect.yaml declares it (the fields reconcile compares). */
-interface Declared {
-  name: string;
-  entrypoint?: string;
-  description?: string;
-  tags?: string[];
-  parameters?: Record<string, unknown>;
-  concurrency_limit?: number | { limit: number };
-  work_pool?: { name?: string; work_queue_name?: string; job_variables?: Record<string, unknown> };
-  schedules?: Record<string, unknown>[];
-  pull?: unknown[];
-}
-
-/** A deployment as the server returns it. */
-interface Registered {
-  id: string;
-  name: string;
-  entrypoint: string | null;
-  description: string | null;
-  tags: string[];
-  parameters: Record<string, unknown>;
-  global_concurrency_limit: { limit: number } | null;
-  work_pool_name: string | null;
-  work_queue_name: string | null;
-  job_variables: Record<string, unknown>;
-  schedules: { schedule: Record<string, unknown>; active: boolean }[];
-  pull_steps: Record<string, { directory?: string }>[] | null;
-}
+import { compareDeployment, type Registered } from './prefect/compare.js';
+import { deploymentEntries, isMapping, PrefectYamlProblem, storedDeployment, type ProjectContext, type StoredDeployment } from './prefect/deploy-config.js';
+import { Unknowable } from './prefect/flow-source.js';
+import { parsePyYaml } from './prefect/yaml11.js';
+import { afterReferences, compareWhenUp, noChanges, type ResourceType } from './types.js';
 
 interface DeploymentsFacts {
   file: PathFacts;
+  /** Flow files named by an `entrypoint:` line, by their path relative to the project. */
+  flowFiles: Map<string, { source: string; md5: string }>;
+  /** The environment `prefect deploy` gets, read only when the file has templates. */
+  env?: Map<string, string>;
+  gitCommit?: string;
   /** undefined when the server did not answer. */
   registered?: Registered[];
+  variables?: Map<string, unknown>;
   unreachable?: string;
 }
 
 const api = (spec: PrefectDeployments) => spec.api_url.replace(/\/$/, '');
-const fileOf = (spec: PrefectDeployments) => `${spec.project_dir}/${spec.prefect_file ?? 'prefect.yaml'}`;
+const fileName = (spec: PrefectDeployments) => spec.prefect_file ?? 'prefect.yaml';
+const fileOf = (spec: PrefectDeployments) => `${spec.project_dir}/${fileName(spec)}`;
 
 /**
  * prefect_deployments: the deployments a project's prefect.yaml declares, as registered on the server.
- * Reads prefect.yaml on the host and the server's deployments through the API. Converged when each
- * declared deployment is registered with the same entrypoint, pool, queue, schedules, parameters,
- * tags, description, concurrency limit and job variables. Missing or changed ones are redeployed
- * with `prefect deploy -n NAME`, run in the project directory as its user, with the venv and profile.
- * Deployments of this project the file no longer declares are reported, and deleted with prune: true.
+ * prefect.yaml is read as `prefect deploy` reads it (YAML 1.1, merge keys, templates resolved with the
+ * deploying user's environment and the server's variables, the flow's docstring and version) and
+ * every field the file can set is compared with what the server stores. A changed deployment is
+ * redeployed alone (`prefect deploy -n FUNCTION/NAME`) as the project's user. With the server down,
+ * nothing is guessed: apply compares once the server is up.
  */
 export const prefectDeployments: ResourceType<PrefectDeployments, DeploymentsFacts> = {
   kind: 'prefect_deployments',
   defaultName: (spec) => `prefect_deployments:${spec.project_dir}`,
   references: (spec) => afterReferences(spec.after),
-  probe: (spec) => fileProbe(fileOf(spec)),
-  parse: (_spec, output) => ({ file: parsePathFacts(output) }),
+  probe: (spec) => [
+    fileProbe(fileOf(spec)),
+    `cd ${quote(spec.project_dir)} 2>/dev/null && [ -f ${quote(fileName(spec))} ] || exit 0`,
+    // The flow files, found by the entrypoint lines (an anchor or merge key still has one somewhere).
+    `sed -n "s/^[[:space:]-]*entrypoint:[[:space:]]*[\\"']\\{0,1\\}\\([^:\\"']*\\.py\\):.*/\\1/p" ${quote(fileName(spec))} | sort -u | while IFS= read -r rc_flow; do`,
+    `  [ -f "$rc_flow" ] && [ "$(stat -c %s "$rc_flow")" -le 1048576 ] && printf 'flow=%s\\t%s\\t%s\\n' "$(printf %s "$rc_flow" | base64 -w0)" "$(md5sum < "$rc_flow" | cut -c1-32)" "$(base64 -w0 < "$rc_flow")"`,
+    'done',
+    `if grep -q '{{' ${quote(fileName(spec))}; then printf 'env='; ${deployEnvironment(spec, 'env -0')} | base64 -w0; echo; fi`,
+    // Prefect versions a deployment by the git commit when the project is a checkout with an origin.
+    `if [ -d .git ] && command -v git >/dev/null && git -c safe.directory='*' config --get remote.origin.url >/dev/null; then printf 'git=%s\\n' "$(git -c safe.directory='*' rev-parse HEAD)"; fi`,
+    'true',
+  ].join('\n'),
+  parse: (_spec, output) => {
+    const flowFiles = new Map<string, { source: string; md5: string }>();
+    let env: Map<string, string> | undefined;
+    let gitCommit: string | undefined;
+    for (const line of output.split('\n')) {
+      if (line.startsWith('flow=')) {
+        const [path, md5, source] = line.slice(5).split('\t');
+        flowFiles.set(Buffer.from(path!, 'base64').toString(), { md5: md5!, source: Buffer.from(source ?? '', 'base64').toString('utf8') });
+      } else if (line.startsWith('env=')) {
+        env = new Map(Buffer.from(line.slice(4), 'base64').toString('utf8').split('\0').filter(Boolean).map((entry) => [entry.slice(0, entry.indexOf('=')), entry.slice(entry.indexOf('=') + 1)]));
+      } else if (line.startsWith('git=')) gitCommit = line.slice(4).trim() || undefined;
+    }
+    return { file: parsePathFacts(output), flowFiles, env, gitCommit };
+  },
   async observe(spec, http) {
     try {
-      const response = await http('POST', `${api(spec)}/deployments/filter`, {});
-      if (response.status !== 200) throw new Error(`POST ${api(spec)}/deployments/filter: HTTP ${response.status} ${JSON.stringify(response.body)}`);
-      return { into: (actual) => ({ ...actual, registered: response.body as Registered[] }) };
+      const [registered, variables] = await Promise.all([readAll(http, `${api(spec)}/deployments/filter`), readAll(http, `${api(spec)}/variables/filter`)]);
+      const values = new Map((variables as { name: string; value: unknown }[]).map((v) => [v.name, v.value]));
+      return { into: (actual) => ({ ...actual, registered: registered as Registered[], variables: values }) };
     } catch (error) {
-      if (error instanceof ServiceUnreachable) return { into: (actual) => ({ ...actual, unreachable: (error as Error).message }) };
+      if (error instanceof ServiceUnreachable) return { into: (actual) => ({ ...actual, unreachable: error.message }) };
       throw error;
     }
   },
   plan(spec, actual) {
     const name = spec.name ?? prefectDeployments.defaultName(spec);
-    const declared = selected(spec, actual);
+    let wanted: StoredDeployment[];
+    try {
+      wanted = declared(spec, actual);
+    } catch (error) {
+      if (error instanceof PrefectYamlProblem) return { ...noChanges(), problems: [error.message] };
+      throw error;
+    }
+    // Guessing "create" for each would redeploy them all, which replaces their schedules and scheduled runs.
+    if (actual.unreachable) return compareWhenUp(name, `${wanted.length} deployment${wanted.length === 1 ? '' : 's'} of ${fileOf(spec)}`, { url: api(spec), why: actual.unreachable });
     const late: Action[] = [];
     const problems: string[] = [];
-    for (const wanted of declared) {
-      const current = actual.registered && pick(actual.registered, wanted);
-      if (current && wanted.schedules?.length === 0 && current.schedules.length > 0) {
-        // `prefect deploy` keeps the old schedules when the file has none: redeploying cannot fix this.
-        problems.push(`${wanted.name}: prefect.yaml has no schedules but the server has ${current.schedules.length}; clear them with prefect deployment schedule clear`);
-      }
-      const fields = current ? differences(wanted, current) : [];
-      if (current && fields.length === 0) continue;
+    for (const deployment of wanted) {
+      const current = pick(actual.registered ?? [], deployment);
+      const compared = current ? compareDeployment(deployment, current, (how) => fixCommand(spec, deployment, how)) : { fields: [], problems: [] };
+      problems.push(...compared.problems);
+      if (current && compared.fields.length === 0) continue;
       late.push({
-        id: `deploy ${wanted.name}`, resource: name, verb: current ? 'update' : 'create', title: `deployment ${wanted.name}`,
-        because: actual.unreachable ? `the server does not answer yet (${actual.unreachable}); deployed once it is up` : current ? undefined : 'not registered',
-        fields, steps: [{ script: deployScript(spec, wanted.name) }],
+        id: `deploy ${deployment.name}`, resource: name, verb: current ? 'update' : 'create', title: `deployment ${deployment.name}`,
+        because: current ? undefined : 'not registered', fields: compared.fields, steps: [{ script: deployScript(spec, deployment) }],
       });
     }
-    for (const stray of strays(spec, actual, declared)) {
+    for (const stray of strays(spec, actual, wanted)) {
       if (spec.prune) {
         late.push({ id: `delete deployment ${stray.name}`, resource: name, verb: 'remove', title: `deployment ${stray.name}`, because: `not in ${fileOf(spec)}`, fields: [], steps: [{ request: { method: 'DELETE', url: `${api(spec)}/deployments/${stray.id}` } }] });
       } else {
@@ -100,85 +108,72 @@ export const prefectDeployments: ResourceType<PrefectDeployments, DeploymentsFac
   },
 };
 
-function selected(spec: PrefectDeployments, actual: DeploymentsFacts): Declared[] {
-  if (actual.file.type !== 'file' || !actual.file.content) throw new Error(`${fileOf(spec)} is not a readable file on the host`);
-  let project: { deployments?: Declared[]; pull?: unknown[] };
-  try {
-    project = (parseYaml(actual.file.content.toString('utf8')) ?? {}) as typeof project;
-  } catch (error) {
-    throw new Error(`${fileOf(spec)} is not valid YAML: ${(error as Error).message.split('\n')[0]}`);
+/** Every page of a Prefect filter endpoint (the server answers at most 200 at a time). */
+async function readAll(http: HttpCall, url: string): Promise<unknown[]> {
+  const all: unknown[] = [];
+  for (let offset = 0; ; offset += 200) {
+    const response = await http('POST', url, { limit: 200, offset });
+    if (response.status !== 200) throw new Error(`POST ${url}: HTTP ${response.status} ${JSON.stringify(response.body)}`);
+    const page = response.body as unknown[];
+    all.push(...page);
+    if (page.length < 200) return all;
   }
-  const all = (project.deployments ?? []).filter((d) => typeof d?.name === 'string');
+}
+
+function declared(spec: PrefectDeployments, actual: DeploymentsFacts): StoredDeployment[] {
+  if (actual.file.type !== 'file' || !actual.file.content) throw new PrefectYamlProblem(`${fileOf(spec)} is not a readable file on the host`);
+  let project: unknown;
+  try {
+    project = parsePyYaml(actual.file.content.toString('utf8'));
+  } catch (error) {
+    throw new PrefectYamlProblem(`${fileOf(spec)} is not valid YAML: ${(error as Error).message}`);
+  }
+  const entries = deploymentEntries(fileOf(spec), project).filter((d) => typeof d.name === 'string');
+  const context: ProjectContext = { projectDir: spec.project_dir, env: actual.env, variables: actual.variables, flowFiles: actual.flowFiles, gitCommit: actual.gitCommit };
+  const all = entries.map((entry) => {
+    try {
+      return storedDeployment(entry, isMapping(project) ? project : {}, context);
+    } catch (error) {
+      if (error instanceof PrefectYamlProblem) throw new PrefectYamlProblem(`${fileOf(spec)}: ${error.message}`);
+      throw error;
+    }
+  });
   if (spec.names === undefined || spec.names === 'all') return all;
   const missing = spec.names.filter((n) => !all.some((d) => d.name === n));
-  if (missing.length > 0) throw new Error(`${fileOf(spec)} declares no deployment named ${missing.join(', ')}`);
+  if (missing.length > 0) throw new PrefectYamlProblem(`${fileOf(spec)} declares no deployment named ${missing.join(', ')}`);
   return all.filter((d) => (spec.names as string[]).includes(d.name));
 }
 
 /** The server's deployment of that name; with several (other flows), the one with the same entrypoint. */
-function pick(registered: Registered[], wanted: Declared): Registered | undefined {
+function pick(registered: Registered[], wanted: StoredDeployment): Registered | undefined {
   const named = registered.filter((r) => r.name === wanted.name);
   return named.find((r) => r.entrypoint === wanted.entrypoint) ?? named[0];
 }
 
 /** Deployments of this project (their pull step works in project_dir) that the file does not declare. */
-function strays(spec: PrefectDeployments, actual: DeploymentsFacts, declared: Declared[]): Registered[] {
+function strays(spec: PrefectDeployments, actual: DeploymentsFacts, declared: StoredDeployment[]): Registered[] {
   if (!actual.registered || (spec.names !== undefined && spec.names !== 'all')) return [];
   return actual.registered.filter(
-    (r) => !declared.some((d) => d.name === r.name) && (r.pull_steps ?? []).some((step) => Object.values(step).some((s) => s?.directory === spec.project_dir)),
+    (r) => !declared.some((d) => d.name === r.name) && (r.pull_steps ?? []).some((step) => Object.values(step).some((s) => (s as { directory?: string })?.directory === spec.project_dir)),
   );
 }
 
-/** Field by field, both sides normalised as the server stores them (see shared/prefect-reference.md). */
-export function differences(wanted: Declared, current: Registered): FieldChange[] {
-  const limit = typeof wanted.concurrency_limit === 'object' ? wanted.concurrency_limit.limit : wanted.concurrency_limit;
-  const pairs: [string, unknown, unknown][] = [
-    ['entrypoint', wanted.entrypoint ?? null, current.entrypoint],
-    ['work pool', wanted.work_pool?.name ?? null, current.work_pool_name],
-    ['work queue', wanted.work_pool?.name ? (wanted.work_pool.work_queue_name ?? 'default') : null, current.work_queue_name],
-    ['parameters', canonical(wanted.parameters ?? {}), canonical(current.parameters ?? {})],
-    ['tags', [...(wanted.tags ?? [])].sort().join(', '), [...(current.tags ?? [])].sort().join(', ')],
-    ['description', wanted.description ?? null, current.description],
-    ['concurrency limit', limit ?? null, current.global_concurrency_limit?.limit ?? null],
-    ['job variables', canonical(wanted.work_pool?.job_variables ?? {}), canonical(current.job_variables ?? {})],
-  ];
-  // Emptied schedules are reported as a problem instead: a redeploy keeps the old ones.
-  if ((wanted.schedules ?? []).length > 0) {
-    pairs.push(['schedule', (wanted.schedules ?? []).map(fromFile).sort().join(' | '), current.schedules.map(fromServer).sort().join(' | ')]);
-  }
-  return pairs
-    .filter(([, want, have]) => JSON.stringify(want) !== JSON.stringify(have))
-    .map(([field, want, have]) => ({ field: `${wanted.name}: ${field}`, before: show(have), after: show(want) }));
-}
-
-function fromFile(s: Record<string, unknown>): string {
-  return scheduleText({ ...s, active: s.active ?? true });
-}
-
-function fromServer(s: { schedule: Record<string, unknown>; active: boolean }): string {
-  return scheduleText({ ...s.schedule, active: s.active });
-}
-
-/** One comparable line per schedule: cron keeps its timezone; rrule loses the DTSTART the server adds. */
-function scheduleText(s: Record<string, unknown>): string {
-  const inactive = s.active === false ? ' (inactive)' : '';
-  if (typeof s.cron === 'string') return `cron "${s.cron}"${s.timezone ? ` ${String(s.timezone)}` : ''}${s.day_or === false ? ' day_or=false' : ''}${inactive}`;
-  if (s.interval !== undefined) return `interval ${Number(s.interval)}s${inactive}`;
-  return `rrule "${String(s.rrule ?? '').replace(/^DTSTART[^\n]*\n/, '')}"${inactive}`;
-}
-
-function canonical(value: unknown): string {
-  const sort = (v: unknown): unknown =>
-    Array.isArray(v) ? v.map(sort) : v && typeof v === 'object' ? Object.fromEntries(Object.entries(v).sort(([a], [b]) => a.localeCompare(b)).map(([k, x]) => [k, sort(x)])) : v;
-  return JSON.stringify(sort(value));
-}
-
-function show(value: unknown): string | null {
-  return value === null || value === '' ? null : String(value);
-}
-
-function deployScript(spec: PrefectDeployments, deployment: string): string {
+/** A command run as the project's user, with their login environment, in the project, with the venv's Prefect settings. */
+function deployEnvironment(spec: PrefectDeployments, command: string): string {
   const env = [`PREFECT_API_URL=${quote(spec.api_url)}`, ...(spec.profile ? [`PREFECT_PROFILE=${quote(spec.profile)}`] : [])];
-  const deploy = `cd ${quote(spec.project_dir)} && env ${env.join(' ')} ${quote(`${spec.venv}/bin/prefect`)} --no-prompt deploy -n ${quote(deployment)} --prefect-file ${quote(spec.prefect_file ?? 'prefect.yaml')}`;
-  return asUser(spec.user, deploy);
+  return `runuser -l ${quote(spec.user)} -c ${quote(`cd ${quote(spec.project_dir)} && env ${env.join(' ')} ${command}`)}`;
+}
+
+/** `-n FUNCTION/NAME`: a bare name deploys every entry with that name (cli/deploy/_config.py _filter_matching_deploy_config). */
+function deployScript(spec: PrefectDeployments, deployment: StoredDeployment): string {
+  return deployEnvironment(spec, `${quote(`${spec.venv}/bin/prefect`)} --no-prompt deploy -n ${quote(`${deployment.functionName}/${deployment.name}`)} --prefect-file ${quote(fileName(spec))}`);
+}
+
+/** How a person fixes what a redeploy cannot: through Prefect's CLI, as the project's user. */
+function fixCommand(spec: PrefectDeployments, deployment: StoredDeployment, how: 'delete' | 'clear-schedules'): string {
+  const flow = deployment.flowName instanceof Unknowable ? deployment.functionName.replace(/_/g, '-') : deployment.flowName;
+  const full = quote(`${flow}/${deployment.name}`);
+  return how === 'delete'
+    ? `prefect deployment delete ${full}, then apply again`
+    : `prefect deployment schedule clear ${full} --accept-yes`;
 }

@@ -1,7 +1,7 @@
 import type { Action, FieldChange, HttpRequest } from '../engine/model.js';
 import type { PrefectWorkPool } from '../spec/generated/setup.js';
 import { ServiceUnreachable, type HttpCall } from '../transport/http.js';
-import { afterReferences, noChanges, type ResourceType } from './types.js';
+import { afterReferences, compareWhenUp, noChanges, type ResourceType } from './types.js';
 
 interface PoolFacts {
   /** undefined: the server did not answer (e.g. not started yet on a fresh host). */
@@ -39,6 +39,7 @@ export const prefectWorkPool: ResourceType<PrefectWorkPool, PoolFacts> = {
     const fields: FieldChange[] = Object.entries(wanted)
       .filter(([key, value]) => !pool || pool[key as keyof typeof wanted] !== value)
       .map(([key, value]) => ({ field: key, before: pool ? String(pool[key as keyof typeof wanted]) : null, after: String(value) }));
+    if (actual.unreachable) return compareWhenUp(name, `work pool ${spec.pool}`, { url: spec.api_url.replace(/\/$/, ''), why: actual.unreachable });
     const problems = heartbeatProblems(spec, actual);
     if (pool && fields.length === 0) return { ...noChanges(), problems };
     const patch: HttpRequest = { method: 'PATCH', url: poolUrl(spec), body: wanted };
@@ -47,7 +48,6 @@ export const prefectWorkPool: ResourceType<PrefectWorkPool, PoolFacts> = {
       ? { id: name, resource: name, verb: 'update', title: `work pool ${spec.pool}`, fields, steps: [{ request: patch }] }
       : {
           id: name, resource: name, verb: 'create', title: `work pool ${spec.pool}`,
-          because: actual.unreachable ? `the server does not answer yet (${actual.unreachable}); it is created once the server is up` : undefined,
           fields: [{ field: 'type', before: null, after: spec.type }, ...fields],
           // A worker started first may have created the pool already: then it is updated instead.
           steps: [{ request: create, onConflict: patch }],

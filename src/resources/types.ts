@@ -30,6 +30,8 @@ export interface ResourcePlan {
   notifies: string[];
   /** Drift no action fixes (an unhealthy service): reported by plan and check. */
   problems?: string[];
+  /** A service this resource is read through did not answer; the host's report names it once. */
+  unreachable?: { url: string; why: string };
 }
 
 /** What a resource's plan may depend on besides its spec and facts. */
@@ -87,3 +89,18 @@ export function afterReferences(after: string[] | undefined): Reference[] {
 }
 
 export const noChanges = (): ResourcePlan => ({ now: [], late: [], notifies: [] });
+
+/**
+ * For a resource read through a service that does not answer (a server not started yet): nothing is
+ * guessed. Apply reads it again once the actions before it (the server's start) are done, and acts
+ * only on what then differs.
+ */
+export function compareWhenUp(resource: string, title: string, unreachable: { url: string; why: string }): ResourcePlan {
+  return {
+    now: [], notifies: [], problems: [], unreachable,
+    late: [{
+      id: `compare ${resource}`, resource, verb: 'update', title, fields: [],
+      because: `${unreachable.url} does not answer: compared once it is up, and only what differs is changed`, steps: [{ replan: { resource } }],
+    }],
+  };
+}

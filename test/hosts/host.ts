@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process';
 import { existsSync, openSync } from 'node:fs';
-import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { connect } from 'node:net';
 import { join } from 'node:path';
 import { isAlive, run } from './exec.js';
@@ -31,8 +31,12 @@ const NAME = /^[a-z0-9][a-z0-9-]{0,19}$/;
 async function clientKey(): Promise<string> {
   const key = join(cacheDir, 'client/id_ed25519');
   if (!existsSync(key)) {
-    await mkdir(join(cacheDir, 'client'), { recursive: true, mode: 0o700 });
-    await run('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', 'reconcile-testhost-client', '-f', key]);
+    // Test files boot hosts in parallel on a fresh machine: each makes a key pair in a directory of
+    // its own and renames the directory into place; the first rename wins, the others find it there.
+    await mkdir(cacheDir, { recursive: true });
+    const own = await mkdtemp(join(cacheDir, 'client.new-'));
+    await run('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', 'reconcile-testhost-client', '-f', join(own, 'id_ed25519')]);
+    await rename(own, join(cacheDir, 'client')).catch(() => rm(own, { recursive: true, force: true }));
   }
   return key;
 }

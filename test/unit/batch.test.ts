@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { actionOutput, batchScript, markerReader } from '../../src/engine/batch.js';
+import { actionOutput, batchScript, failureOutput, markerReader } from '../../src/engine/batch.js';
 import { LocalTransport } from '../../src/transport/local.js';
 
 describe('batch scripts', () => {
@@ -18,7 +18,8 @@ describe('batch scripts', () => {
     expect(done).toEqual([0]);
     expect(result.stdout).toContain(`${tricky.length}\n`);
     expect(result.stdout).not.toContain('never');
-    expect(actionOutput(nonce, 1, result.stdout, result.stderr)).toEqual({ code: 7, output: 'err-b' });
+    // Both streams: tools differ in where they print the reason (Prefect: stdout; its logs: stderr).
+    expect(actionOutput(nonce, 1, result.stdout, result.stderr)).toEqual({ code: 7, output: 'out-b\nstderr:\nerr-b' });
   });
 
   it('finds markers split across chunks, once each', () => {
@@ -27,5 +28,13 @@ describe('batch scripts', () => {
     const text = Buffer.from('x\n@@rc-n1 done 0\n\n@@rc-n1 done 1\nnoise\n@@rc-n1 done 2\n');
     for (let i = 0; i < text.length; i += 5) read(text.subarray(i, i + 5));
     expect(seen).toEqual([0, 1, 2]);
+  });
+
+  it('keeps the last lines of each stream of a failed step, saying how many were left out', () => {
+    const logs = Array.from({ length: 40 }, (_, i) => `DEBUG log line ${i}`).join('\n');
+    const shown = failureOutput('A work pool is required to deploy this flow.\n', logs, 15);
+    expect(shown).toBe(`A work pool is required to deploy this flow.\nstderr:\n(25 earlier lines not shown)\n${Array.from({ length: 15 }, (_, i) => `DEBUG log line ${i + 25}`).join('\n')}`);
+    expect(failureOutput('', '')).toBe('no output');
+    expect(failureOutput('only out\n', '')).toBe('only out');
   });
 });

@@ -1,100 +1,475 @@
-"""`prefect deploy`: reads prefect.yaml in the working directory and registers deployments through
-the API exactly as the real CLI's RunnerDeployment.aapply does (GET by name, then POST or PATCH)."""
+"""`prefect deploy`, following Prefect 3.8.3's pipeline (src/prefect/cli/deploy/, deployments/runner.py):
+prefect.yaml read with PyYAML and validated as its pydantic models do (one bad key skips the whole
+file), entries picked by name or FLOW/NAME, defaults merged, templates resolved (blocks, variables,
+the environment, then step outputs), the flow read for its name, docstring and version, then GET by
+name and POST (create) or PATCH (update, with only the fields the real RunnerDeployment sets).
+Errors go to stdout (exit_with_error), logs to stderr."""
 import ast
+import copy
 import datetime
-import fnmatch
+import hashlib
 import os
+import re
+import subprocess
+import sys
 
 import yaml
 
 from . import client, settings
 
 SCHEDULE_KEYS = {"cron", "interval", "rrule", "timezone", "anchor_date", "active", "parameters", "slug", "replaces", "day_or"}
-ENTRYPOINT_HELP = ("An entrypoint must be provided:\n\n\t[yellow]prefect deploy path/to/file.py:flow_function\n\n"
+ENTRYPOINT_HELP = ("An entrypoint must be provided:\n\n \t[yellow]prefect deploy path/to/file.py:flow_function\n\n"
                    "You can also provide an entrypoint in a prefect.yaml file.")
+PLACEHOLDER = re.compile(r"({{\s*([\w\.\-\[\]$]+)\s*}})")
+NOT_SET = object()
+
+
+class DeployError(Exception):
+    """exit_with_error: the message on stdout, exit 1."""
+
+
+def log(level, message):
+    levels = {"DEBUG": 10, "INFO": 20, "WARNING": 30, "ERROR": 40}
+    wanted = (settings.get("PREFECT_LOGGING_LEVEL") or "WARNING").upper()
+    if levels[level] >= levels.get(wanted, 30):
+        stamp = datetime.datetime.now().strftime("%H:%M:%S.%f")[:-3]
+        print(f"{stamp} | {level:<7} | prefect.cli.deploy - {message}", file=sys.stderr)
 
 
 def run(names, deploy_all, prefect_file):
-    if deploy_all and names:
-        print("Cannot use both `--all` and `--name` at the same time. Use only one.")
+    try:
+        if deploy_all and names:
+            raise DeployError("Cannot use both `--all` and `--name` at the same time. Use only one.")
+        configs, actions = load(prefect_file)
+        log("DEBUG", f"loaded {len(configs)} deployment configuration(s) from {prefect_file}")
+        parsed = []
+        for name in names:
+            parsed += names_from_pattern(configs, name) if "*" in name else [name]
+        selected = pick(configs, parsed, deploy_all)
+        if len(selected) > 1:
+            if deploy_all:
+                print("Deploying all flows with an existing deployment configuration...")
+            for config in selected:
+                deploy_one(config, actions, [])
+        else:
+            deploy_one(selected[0] if selected else {}, actions, [n.split("/", 1)[-1] for n in parsed])
+        return 0
+    except DeployError as error:
+        print(str(error))
         return 1
+    except client.Unreachable as error:
+        print(f"Failed to reach API at {client.api_url()}/: {error}")
+        return 1
+
+
+# --- loading and validation (_config.py, _models.py) -------------------------------------------------
+def load(prefect_file):
     try:
         with open(prefect_file) as f:
-            project = yaml.safe_load(f) or {}
-    except OSError as error:
+            raw = yaml.safe_load(f)
+    except (OSError, yaml.YAMLError) as error:
         print(f"Unable to read the specified config file. Reason: {error}. Skipping.")
-        print(ENTRYPOINT_HELP)
-        return 1
-    configs = project.get("deployments") or []
-    invalid = [c.get("name", "?") for c in configs if not valid_schedules(c)]
-    if invalid:
-        print("Invalid fields in deployments:\n")
-        for name in invalid:
-            print(f"  \u2022 {name}: schedules")
-        print("\nFor valid deployment fields and examples, go to:\nhttps://docs.prefect.io/v3/concepts/deployments#deployment-schema\n")
-        print("Skipping deployment configuration due to validation errors.")
-        print(ENTRYPOINT_HELP)
-        return 1
-    selected = select(configs, names, deploy_all)
-    if selected is None:
-        return 1
-    if deploy_all:
-        print("Deploying all flows with an existing deployment configuration...")
-    for config in selected:
-        code = deploy_one(project, config)
-        if code:
-            return code
-    return 0
+        raw = {}
+    if not isinstance(raw, dict):
+        print("Unable to parse the specified config file. Skipping.")
+        raw = {}
+    top, bad = validate(raw)
+    if top or bad:
+        lines = []
+        if top:
+            lines += ["Invalid top-level fields in config file:\n"] + [f"  \u2022 {f}: {m}" for f, m in top]
+            lines.append("\nFor valid prefect.yaml fields, see: https://docs.prefect.io/v3/how-to-guides/deployments/prefect-yaml")
+        if bad:
+            lines += ([""] if top else []) + ["Invalid fields in deployments:\n"]
+            lines += [f"  \u2022 {name}: {', '.join(sorted(fields))}" for name, fields in sorted(bad.items())]
+            lines.append("\nFor valid deployment fields and examples, go to: https://docs.prefect.io/v3/concepts/deployments#deployment-schema")
+        print("\n".join(lines))
+        print("\nSkipping deployment configuration due to validation errors.")
+        raw = {}
+    actions = {"build": wrap_steps(raw.get("build")) or [], "push": wrap_steps(raw.get("push")) or [], "pull": wrap_steps(raw.get("pull"))}
+    configs = []
+    for d in raw.get("deployments") or []:
+        d = dict(d)
+        for key in ("build", "push", "pull"):
+            if key in d:
+                d[key] = wrap_steps(d[key])
+        if isinstance(d.get("schedules"), list):
+            d["schedules"] = [json_schedule(s) for s in d["schedules"]]
+        configs.append(jsonable(d))
+    return configs, actions
 
 
-def valid_schedules(config):
-    return all(set(s) <= SCHEDULE_KEYS and sum(k in s for k in ("cron", "interval", "rrule")) == 1
-               for s in config.get("schedules") or [])
+def wrap_steps(value):
+    return [value] if isinstance(value, dict) and value else value
 
 
-def select(configs, names, deploy_all):
-    if deploy_all:
-        return [c for c in configs if c.get("name")]
-    if not names:
-        if len(configs) == 1:
-            return configs
-        print("Discovered one or more deployment configurations, but no name was given. "
-              "Please specify the name of at least one deployment to create or update.")
+def validate(raw):
+    """The pydantic models' verdict: (top-level errors, {deployment name: bad fields})."""
+    top, bad = [], {}
+    for key in ("build", "push", "pull"):
+        if not valid_steps(raw.get(key)):
+            top.append((key, "Input should be a valid list"))
+    deployments = raw.get("deployments")
+    if deployments is not None and not isinstance(deployments, list):
+        top.append(("deployments", "Input should be a valid list"))
+        return top, bad
+    for index, d in enumerate(deployments or []):
+        name = d.get("name", f"#{index}") if isinstance(d, dict) else f"#{index}"
+        fields = bad_fields(d) if isinstance(d, dict) else {"deployments"}
+        if fields:
+            bad.setdefault(name, set()).update(fields)
+    return top, bad
+
+
+def valid_steps(value):
+    return value is None or isinstance(value, dict) or (isinstance(value, list) and all(isinstance(s, dict) for s in value))
+
+
+def bad_fields(d):
+    fields = set()
+    strings = ("name", "version", "version_type", "description", "flow_name", "entrypoint")
+    fields |= {k for k in strings if d.get(k) is not None and not isinstance(d[k], str)}
+    if d.get("tags") is not None and not isinstance(d["tags"], (str, list)):
+        fields.add("tags")
+    for key in ("paused", "enforce_parameter_schema"):
+        if d.get(key) is not None and lax_bool(d[key]) is None:
+            fields.add(key)
+    if "parameters" in d and not isinstance(d["parameters"], dict):
+        fields.add("parameters")
+    limit = d.get("concurrency_limit")
+    if limit is not None and not (is_int(limit) or (isinstance(limit, dict) and valid_limit(limit))):
+        fields.add("concurrency_limit")
+    pool = d.get("work_pool")
+    if pool is not None and not (isinstance(pool, dict) and all(pool.get(k) is None or isinstance(pool[k], str) for k in ("name", "work_queue_name"))
+                                 and isinstance(pool.get("job_variables", {}), dict)):
+        fields.add("work_pool")
+    if d.get("schedules") is not None and not (isinstance(d["schedules"], list) and all(valid_schedule(s) for s in d["schedules"])):
+        fields.add("schedules")
+    if d.get("schedule") is not None and not valid_schedule(d["schedule"]):
+        fields.add("schedule")
+    fields |= {k for k in ("build", "push", "pull") if not valid_steps(d.get(k))}
+    return fields
+
+
+def valid_limit(limit):
+    return all(limit.get(k) is None or is_int(limit[k]) for k in ("limit", "grace_period_seconds")) and \
+        (limit.get("collision_strategy") is None or isinstance(limit["collision_strategy"], str))
+
+
+def valid_schedule(s):
+    return isinstance(s, dict) and set(s) <= SCHEDULE_KEYS and sum(s.get(k) is not None for k in ("cron", "interval", "rrule")) == 1 \
+        and (s.get("interval") is None or interval_seconds(s["interval"]) is not None)
+
+
+def is_int(value):
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def lax_bool(value):
+    if isinstance(value, bool):
+        return value
+    if value in (0, 1):
+        return bool(value)
+    if isinstance(value, str) and value.strip().lower() in ("true", "t", "yes", "y", "on", "1", "false", "f", "no", "n", "off", "0"):
+        return value.strip().lower() in ("true", "t", "yes", "y", "on", "1")
+    return None
+
+
+def json_schedule(s):
+    """RawScheduleConfig.model_dump(mode="json", exclude_unset=True): the interval as an ISO 8601 duration."""
+    s = dict(s)
+    if s.get("interval") is not None:
+        s["interval"] = iso_duration(interval_seconds(s["interval"]))
+    return s
+
+
+def jsonable(value):
+    """pydantic's JSON mode: dates and datetimes as ISO text."""
+    if isinstance(value, dict):
+        return {k: jsonable(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [jsonable(v) for v in value]
+    if isinstance(value, datetime.datetime):
+        text = value.isoformat()
+        return text[:-6] + "Z" if text.endswith("+00:00") else text
+    if isinstance(value, datetime.date):
+        return value.isoformat()
+    return value
+
+
+def interval_seconds(value):
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return float(value)
+    if isinstance(value, datetime.timedelta):
+        return value.total_seconds()
+    if not isinstance(value, str):
         return None
-    if len(configs) == 1:
-        # As the real CLI does: a single config is deployed under whatever name was given.
-        return [{**configs[0], "name": names[0].split("/")[-1]}]
-    chosen, missing = [], []
+    text = value.strip()
+    if re.fullmatch(r"[-+]?\d+(\.\d+)?", text):
+        return float(text)
+    m = re.fullmatch(r"([-+]?)P(?:(\d+(?:\.\d+)?)W)?(?:(\d+(?:\.\d+)?)D)?(?:T(?:(\d+(?:\.\d+)?)H)?(?:(\d+(?:\.\d+)?)M)?(?:(\d+(?:\.\d+)?)S)?)?", text, re.I)
+    if m and re.search(r"\d", text):
+        w, d, h, mi, s = (float(x or 0) for x in m.groups()[1:])
+        total = w * 604800 + d * 86400 + h * 3600 + mi * 60 + s
+        return -total if m.group(1) == "-" else total
+    m = re.fullmatch(r"(?:(-?\d+) days?,? )?(\d+):(\d{1,2}):(\d{1,2}(?:\.\d+)?)", text)
+    if m:
+        return float(m.group(1) or 0) * 86400 + float(m.group(2)) * 3600 + float(m.group(3)) * 60 + float(m.group(4))
+    return None
+
+
+def iso_duration(seconds):
+    return f"PT{int(seconds)}S" if float(seconds).is_integer() else f"PT{seconds}S"
+
+
+# --- picking entries (_config.py) ----------------------------------------------------------------------
+def names_from_pattern(configs, pattern):
+    flow_part, _, deploy_part = pattern.rpartition("/") if "/" in pattern else (None, "", pattern)
+    found = []
+    for c in configs:
+        if not c.get("entrypoint"):
+            continue
+        function = c["entrypoint"].split(":")[-1].replace("_", "-")
+        flow_ok = flow_part is None or re.fullmatch(re.escape(flow_part).replace(r"\*", ".*"), function)
+        if flow_ok and re.fullmatch(re.escape(deploy_part).replace(r"\*", ".*"), c.get("name") or ""):
+            found.append(c["name"])
+    return found
+
+
+def pick(configs, names, deploy_all):
+    if not configs:
+        return [{}]
+    if len(configs) == 1 and len(names) <= 1:
+        return [configs[0]]
+    if not names and not deploy_all:
+        raise DeployError("Discovered one or more deployment configurations, but no name was given. Please "
+                          "specify the name of at least one deployment to create or update.")
+    if deploy_all:
+        return list(configs)
+    matched, wanted = [], []
     for name in names:
-        matches = [c for c in configs if fnmatch.fnmatch(c.get("name", ""), name.split("/")[-1])]
-        chosen += [c for c in matches if c not in chosen]
-        if not matches:
-            missing.append(name)
+        if "/" in name:
+            flow, deployment = name.split("/")
+            flow = flow.replace("-", "_")
+            matched += [c for c in configs if c.get("name") == deployment and (c.get("entrypoint") or "").split(":")[-1] == flow]
+        else:
+            matched += [c for c in configs if c.get("name") == name]
+        wanted.append(name.split("/")[-1])
+    missing = set(wanted) - {c.get("name") for c in matched}
     if missing:
-        print(f"The following deployment(s) could not be found and will not be deployed: {', '.join(missing)}")
-        if not chosen:
-            print(f"Could not find any deployment configurations with the given name(s): {', '.join(missing)}. "
-                  "Your flow will be deployed with a new deployment configuration.")
-            print(ENTRYPOINT_HELP)
-            return None
-    return chosen
+        print(f"The following deployment(s) could not be found and will not be deployed: {', '.join(sorted(missing))}")
+    if not matched:
+        print(f"Could not find any deployment configurations with the given name(s): {', '.join(names)}. "
+              "Your flow will be deployed with a new deployment configuration.")
+    return matched
 
 
-def flow_of(entrypoint):
-    """Flow name and parameter schema, read from the source without running it."""
+# --- one deployment (_core.py _run_single_deploy) -------------------------------------------------------
+def with_defaults(config):
+    config = copy.deepcopy(config)
+    for key, value in {"name": None, "version": None, "tags": [], "concurrency_limit": None, "description": None,
+                       "flow_name": None, "entrypoint": None, "parameters": {}}.items():
+        config.setdefault(key, value)
+    if not isinstance(config.get("work_pool"), dict):
+        config["work_pool"] = {}
+    pool = config["work_pool"]
+    for key, value in {"name": None, "work_queue_name": None, "job_variables": {}}.items():
+        pool.setdefault(key, value)
+    if config.get("schedule") and "schedules" in config:
+        raise DeployError("Both 'schedule' and 'schedules' keys are present in the deployment configuration. Please use only use `schedules`.")
+    if isinstance(config.get("schedule"), dict):
+        config["schedules"] = [json_schedule(config["schedule"])]
+    return config
+
+
+def deploy_one(config, actions, names):
+    config = with_defaults(config)
+    if len(names) == 1:
+        config["name"] = names[0]
+    if any(config.get(k, actions.get(k)) for k in ("build", "push")):
+        raise DeployError("The stand-in runs no build or push steps.")
+    raw_pull = config["pull"] if "pull" in config else actions.get("pull")
+    pull_steps = raw_pull or []
+    config = apply_values(config, lambda name: block(name) if name.startswith("prefect.blocks.") else NOT_SET, remove=False)
+    config = apply_values(config, variable, remove=False)
+    config = apply_values(config, environ, remove=False)
+    if not config.get("entrypoint"):
+        raise DeployError(ENTRYPOINT_HELP)
+    flow = load_flow(config["entrypoint"])
+    if not config.get("name"):
+        raise DeployError("A deployment name must be provided.")
+    pool = config["work_pool"].get("name") or settings.get("PREFECT_DEFAULT_WORK_POOL_NAME")
+    if not pool:
+        raise DeployError("A work pool is required to deploy this flow. Please specify a work pool name via the '--pool' flag or in your prefect.yaml file.")
+    try:
+        client.request("GET", f"/work_pools/{pool}")
+    except client.ApiError as error:
+        if error.status != 404:
+            raise
+        raise DeployError(f"This deployment configuration references work pool {pool!r} which does not exist. This means "
+                          "no worker will be able to pick up its runs. You can create a work pool in the Prefect UI.")
+    if raw_pull == []:
+        pull_steps = []
+    elif not pull_steps:
+        pull_steps = [{"prefect.deployments.steps.set_working_directory": {"directory": os.getcwd()}}]
+    if not config.get("description"):
+        config["description"] = flow["description"]
+    schedules = [schedule_body(s) for s in apply_values(config.get("schedules") or [], lambda n: NOT_SET, remove=True)]
+    config.pop("schedules", None)
+    config = apply_values(config, lambda n: "KEEP" if n.startswith("ctx.") else NOT_SET, remove=True)
+    options = None
+    limit = config.get("concurrency_limit")
+    if isinstance(limit, dict):
+        options = {"collision_strategy": limit.get("collision_strategy")}
+        if limit.get("grace_period_seconds") is not None:
+            options["grace_period_seconds"] = limit["grace_period_seconds"]
+        limit = limit.get("limit")
+    pull_steps = apply_values(pull_steps, lambda n: NOT_SET, remove=False)
+    fields = {
+        "work_pool_name": pool, "work_queue_name": config["work_pool"].get("work_queue_name"),
+        "parameters": config.get("parameters") or {}, "description": config.get("description"),
+        "version": config.get("version") or flow["version"], "tags": config.get("tags") or [],
+        "concurrency_limit": limit, "concurrency_options": options,
+        "paused": bool(lax_bool(config["paused"])) if config.get("paused") is not None else False,
+        "job_variables": config["work_pool"].get("job_variables") or {}, "entrypoint": config["entrypoint"],
+        "pull_steps": pull_steps, "parameter_openapi_schema": flow["schema"],
+    }
+    if config.get("enforce_parameter_schema") is not None:
+        fields["enforce_parameter_schema"] = bool(lax_bool(config["enforce_parameter_schema"]))
+    log("DEBUG", f"deployment {flow['name']}/{config['name']}: {fields}")
+    deployment_id = register(flow["name"], config["name"], fields, schedules)
+    print_success(f"{flow['name']}/{config['name']}", deployment_id, pool)
+
+
+def register(flow_name, name, fields, schedules):
+    """RunnerDeployment.aapply: GET by name; 404 -> _create (every field), else _update (what the runner sets)."""
+    try:
+        flow = client.request("POST", "/flows/", {"name": flow_name})
+        try:
+            existing = client.request("GET", f"/deployments/name/{flow_name}/{name}")
+        except client.ApiError as error:
+            if error.status != 404:
+                raise
+            existing = None
+        if existing is None:
+            body = {**fields, "name": name, "flow_id": flow["id"], "path": None, "schedules": schedules,
+                    "enforce_parameter_schema": fields.get("enforce_parameter_schema", True),
+                    # The client's DeploymentCreate turns a missing description into the text "None".
+                    "description": str(fields["description"]) if fields["description"] is None else fields["description"]}
+            return client.request("POST", "/deployments/", body)["id"]
+        body = dict(fields)
+        if schedules:
+            body["schedules"] = schedules
+        client.request("PATCH", f"/deployments/{existing['id']}", body)
+        return existing["id"]
+    except client.ApiError as error:
+        raise DeployError(f"Failed to create deployment: {error}")
+
+
+def schedule_body(s):
+    if s.get("cron"):
+        inner = {"cron": s["cron"], "timezone": s.get("timezone"), "day_or": s.get("day_or") if s.get("day_or") is not None else True}
+    elif s.get("interval"):
+        inner = {"interval": interval_seconds(s["interval"]), "timezone": s.get("timezone")}
+        if s.get("anchor_date"):
+            inner["anchor_date"] = s["anchor_date"]
+        if inner["timezone"] is None:
+            inner["timezone"] = "UTC"
+        inner.setdefault("anchor_date", datetime.datetime.now(datetime.timezone.utc).isoformat().replace("+00:00", "Z"))
+    else:
+        inner = {"rrule": s["rrule"], "timezone": s.get("timezone") or "UTC"}
+    return {"schedule": inner, "active": lax_bool(s["active"]) if s.get("active") is not None else True,
+            "parameters": s.get("parameters") or {}, "slug": s.get("slug"), "max_scheduled_runs": None}
+
+
+# --- templating (utilities/templating) -------------------------------------------------------------------
+def apply_values(template, lookup, remove):
+    if isinstance(template, str):
+        found = PLACEHOLDER.findall(template)
+        if not found:
+            return template
+        # Only a plain placeholder is replaced by its (typed) value; {{ $VAR }} always by text.
+        if len(found) == 1 and found[0][0] == template and not found[0][1].startswith("$"):
+            value = lookup(found[0][1])
+            if value == "KEEP" or (value is NOT_SET and not remove):
+                return template
+            return value
+        for whole, name in found:
+            value = lookup(name)
+            if value == "KEEP":
+                continue
+            if value is NOT_SET:
+                if remove:
+                    template = template.replace(whole, "")
+                continue
+            template = template.replace(whole, str(value))
+        return template
+    if isinstance(template, dict):
+        out = {}
+        for key, value in template.items():
+            applied = apply_values(value, lookup, remove)
+            if applied is not NOT_SET:
+                out[key] = applied
+        return out
+    if isinstance(template, list):
+        return [v for v in (apply_values(item, lookup, remove) for item in template) if v is not NOT_SET]
+    return template
+
+
+def environ(name):
+    if name.startswith(("prefect.", "ctx.")):
+        return NOT_SET
+    return os.environ.get(name[1:] if name.startswith("$") else name, NOT_SET)
+
+
+def variable(name):
+    if not name.startswith("prefect.variables."):
+        return NOT_SET
+    try:
+        return client.request("GET", f"/variables/name/{name[len('prefect.variables.'):]}")["value"]
+    except client.ApiError as error:
+        if error.status == 404:
+            return ""
+        raise
+
+
+def block(name):
+    raise DeployError(f"Unable to resolve {name!r}: the stand-in server has no blocks.")
+
+
+# --- the flow (flows.py) ---------------------------------------------------------------------------------
+def load_flow(entrypoint):
+    """Name, description, version and parameter schema, read from the source without running it."""
     path, _, function = entrypoint.rpartition(":")
-    with open(path) as f:
-        tree = ast.parse(f.read(), path)
+    try:
+        with open(path, "rb") as f:
+            data = f.read()
+        tree = ast.parse(data, path)
+    except (OSError, SyntaxError) as error:
+        raise DeployError(f"Script at {entrypoint!r} encountered an exception: {error}")
     for node in ast.walk(tree):
-        if isinstance(node, ast.FunctionDef) and node.name == function:
-            name = function.replace("_", "-")
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and node.name == function:
+            kwargs = {}
             for decorator in node.decorator_list:
                 if isinstance(decorator, ast.Call):
-                    for kw in decorator.keywords:
-                        if kw.arg == "name" and isinstance(kw.value, ast.Constant):
-                            name = kw.value.value
-            return name, parameter_schema(node)
-    raise ValueError(f"Flow function with name {function!r} not found in {path!r}. ")
+                    kwargs.update({kw.arg: kw.value.value for kw in decorator.keywords if isinstance(kw.value, ast.Constant)})
+            return {"name": kwargs.get("name") or function.replace("_", "-"),
+                    "description": kwargs.get("description") or ast.get_docstring(node),
+                    "version": kwargs.get("version") or git_version() or hashlib.md5(data).hexdigest(),
+                    "schema": parameter_schema(node)}
+    raise DeployError(f"Script at {entrypoint!r} encountered an exception: Flow function with name {function!r} not found in {path!r}. ")
+
+
+def git_version():
+    """_internal/versioning.py get_git_version_info: the commit's first 8 characters, when there is an origin."""
+    try:
+        origin = subprocess.run(["git", "config", "--get", "remote.origin.url"], capture_output=True, text=True)
+        head = subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True)
+    except OSError:
+        return None
+    if origin.returncode or head.returncode or not origin.stdout.strip():
+        return None
+    return head.stdout.strip()[:8]
 
 
 def parameter_schema(node):
@@ -115,87 +490,6 @@ def parameter_schema(node):
     if required:
         schema["required"] = required
     return schema
-
-
-def schedule_body(s):
-    if "cron" in s:
-        inner = {"cron": s["cron"], "timezone": s.get("timezone"), "day_or": s.get("day_or", True)}
-    elif "interval" in s:
-        inner = {"interval": float(s["interval"]), "timezone": s.get("timezone") or "UTC",
-                 "anchor_date": s.get("anchor_date") or datetime.datetime.now(datetime.timezone.utc).isoformat()}
-    else:
-        inner = {"rrule": s["rrule"], "timezone": s.get("timezone") or "UTC"}
-    return {"schedule": inner, "active": s.get("active", True), "parameters": s.get("parameters") or {},
-            "slug": s.get("slug"), "max_scheduled_runs": None}
-
-
-def deploy_one(project, config):
-    entrypoint = config.get("entrypoint")
-    if not entrypoint:
-        print(ENTRYPOINT_HELP)
-        return 1
-    try:
-        flow_name, schema = flow_of(entrypoint)
-    except (OSError, ValueError, SyntaxError) as error:
-        print(f"Script at {entrypoint!r} encountered an exception: {error}")
-        return 1
-    pool = (config.get("work_pool") or {}).get("name") or settings.get("PREFECT_DEFAULT_WORK_POOL_NAME")
-    try:
-        if pool:
-            try:
-                client.request("GET", f"/work_pools/{pool}")
-            except client.ApiError as error:
-                if error.status != 404:
-                    raise
-                print(f"This deployment configuration references work pool '{pool}' which does not exist. This means "
-                      "no worker will be able to pick up its runs. You can create a work pool in the Prefect UI.")
-                return 1
-        flow = client.request("POST", "/flows/", {"name": flow_name})
-        body = deployment_body(project, config, flow["id"], pool, schema)
-        try:
-            existing = client.request("GET", f"/deployments/name/{flow_name}/{config['name']}")
-        except client.ApiError as error:
-            if error.status != 404:
-                raise
-            existing = None
-        if existing is None:
-            deployment_id = client.request("POST", "/deployments/", body)["id"]
-        else:
-            body.pop("flow_id")
-            body.pop("name")
-            if not body["schedules"]:
-                # The real CLI sends schedules only when there are some: emptying them keeps the old ones.
-                body.pop("schedules")
-            client.request("PATCH", f"/deployments/{existing['id']}", body)
-            deployment_id = existing["id"]
-    except client.Unreachable as error:
-        print(f"Failed to reach API at {client.api_url()}/: {error}")
-        return 1
-    except client.ApiError as error:
-        print(f"Failed to create deployment: {error}")
-        return 1
-    print_success(f"{flow_name}/{config['name']}", deployment_id, pool)
-    return 0
-
-
-def deployment_body(project, config, flow_id, pool, schema):
-    work_pool = config.get("work_pool") or {}
-    limit = config.get("concurrency_limit")
-    pull = config.get("pull", project.get("pull"))
-    if pull is None:
-        pull = [{"prefect.deployments.steps.set_working_directory": {"directory": os.getcwd()}}]
-    body = {
-        "name": config["name"], "flow_id": flow_id, "work_pool_name": pool,
-        "work_queue_name": work_pool.get("work_queue_name"), "entrypoint": config["entrypoint"], "path": None,
-        "pull_steps": pull, "parameters": config.get("parameters") or {}, "parameter_openapi_schema": schema,
-        "tags": config.get("tags") or [], "description": config.get("description"), "version": config.get("version"),
-        "paused": bool(config.get("paused", False)), "job_variables": work_pool.get("job_variables") or {},
-        "enforce_parameter_schema": config.get("enforce_parameter_schema", True),
-        "schedules": [schedule_body(s) for s in config.get("schedules") or []],
-    }
-    if limit is not None:
-        body["concurrency_limit"] = limit["limit"] if isinstance(limit, dict) else limit
-    return body
 
 
 def print_success(full_name, deployment_id, pool):

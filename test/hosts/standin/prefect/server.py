@@ -54,7 +54,7 @@ class Store:
         os.makedirs(os.path.dirname(path), exist_ok=True)
         self.db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
         self.lock = threading.Lock()
-        for table in ("work_pools", "flows", "deployments", "workers"):
+        for table in ("work_pools", "flows", "deployments", "workers", "variables"):
             self.db.execute(f"CREATE TABLE IF NOT EXISTS {table} (key TEXT PRIMARY KEY, doc TEXT NOT NULL)")
 
     def get(self, table, key):
@@ -112,6 +112,10 @@ class Api:
             ("PATCH", r"/api/deployments/(?P<id>[0-9a-f-]{36})", self.update_deployment),
             ("DELETE", r"/api/deployments/(?P<id>[0-9a-f-]{36})", self.delete_deployment),
             ("GET", r"/api/automations/related-to/(?P<resource>.+)", lambda m, b: (200, [])),
+            ("POST", r"/api/variables/", self.create_variable),
+            ("POST", r"/api/variables/filter", lambda m, b: (200, page(sorted(self.store.all("variables"), key=lambda v: v["name"]), b))),
+            ("GET", r"/api/variables/name/(?P<name>[^/]+)", self.read_variable),
+            ("PATCH", r"/api/variables/name/(?P<name>[^/]+)", self.update_variable),
         ]
 
     def handle(self, method, path, body):
@@ -254,6 +258,9 @@ class Api:
                  "slug": s.get("slug")} for s in schedules]
 
     def apply_fields(self, d, body, replace_schedules):
+        if "job_variables" in body and not body["job_variables"] and d.get("job_variables"):
+            # update_deployment stores job_variables only when truthy: `if job_variables:`
+            body = {k: v for k, v in body.items() if k != "job_variables"}
         for key in ("version", "description", "paused", "job_variables", "parameters", "tags", "labels",
                     "work_queue_name", "parameter_openapi_schema", "path", "pull_steps", "entrypoint",
                     "enforce_parameter_schema", "concurrency_options"):
@@ -318,7 +325,10 @@ class Api:
     def update_deployment(self, m, body):
         extra_keys(body, DEPLOYMENT_KEYS)
         d = self.require_deployment(m["id"])
-        self.apply_fields(d, body, replace_schedules="schedules" in body)
+        sent = body.get("schedules")
+        if sent is not None and d["schedules"] and all(s.get("slug") for s in d["schedules"]) and not all(s.get("slug") for s in sent):
+            raise HttpError(422, {"detail": "Please provide a slug for each schedule in your request to ensure schedules are updated correctly."})
+        self.apply_fields(d, body, replace_schedules=sent is not None)
         self.store.put("deployments", d["id"], d)
         return 204, None
 
@@ -337,7 +347,39 @@ class Api:
                  if (flow_names is None or flows.get(d["flow_id"]) in flow_names)
                  and (names is None or d["name"] in names)
                  and (pools is None or d["work_pool_name"] in pools)]
-        return 200, [self.deployment_view(d) for d in sorted(found, key=lambda d: d["name"])]
+        return 200, page([self.deployment_view(d) for d in sorted(found, key=lambda d: d["name"])], body)
+
+    # --- variables (server/api/variables.py) -------------------------------------------------
+    def create_variable(self, _m, body):
+        extra_keys(body, {"name", "value", "tags"})
+        if any(v["name"] == body.get("name") for v in self.store.all("variables")):
+            raise HttpError(409, {"detail": f"A variable with the name {body.get('name')!r} already exists."})
+        moment = stamp()
+        v = {"id": str(uuid.uuid4()), "created": moment, "updated": moment, "name": body["name"],
+             "value": body.get("value"), "tags": body.get("tags") or []}
+        self.store.put("variables", v["id"], v)
+        return 201, v
+
+    def find_variable(self, name):
+        for v in self.store.all("variables"):
+            if v["name"] == name:
+                return v
+        raise not_found("Variable not found")
+
+    def read_variable(self, m, _b):
+        return 200, self.find_variable(m["name"])
+
+    def update_variable(self, m, body):
+        v = self.find_variable(m["name"])
+        v.update({k: body[k] for k in ("value", "tags") if k in (body or {})}, updated=stamp())
+        self.store.put("variables", v["id"], v)
+        return 204, None
+
+
+def page(items, body):
+    """`limit` (default PREFECT_API_DEFAULT_LIMIT, 200) and `offset` of the filter endpoints."""
+    offset = (body or {}).get("offset") or 0
+    return items[offset:offset + ((body or {}).get("limit") or 200)]
 
 
 def normalize_schedule(schedule):
