@@ -28,20 +28,27 @@ describe('engine on a fresh host: plan, apply, idempotency, drift, saved plans, 
     expect(plan.code).toBe(2);
     for (const title of ['+ venv /home/daniel/projects/projections-v2/.venv', '+ profile selfhost', '~ line in /home/daniel/.bashrc',
       '+ directory /home/daniel/projections-data/manifests', '+ unit /etc/systemd/system/prefect-server.service',
-      '↻ systemctl daemon-reload', '↻ start prefect-server.service', '+ work pool projections-local', '↻ start prefect-worker.service',
-      '+ deployment live-score']) {
+      '↻ systemctl daemon-reload', '↻ start prefect-server.service', '~ work pool projections-local', '↻ start prefect-worker.service',
+      '~ 2 deployments of /home/daniel/projects/projections-v2/prefect.yaml']) {
       expect(plan.stdout).toContain(title);
     }
+    // The server is not running yet: the pool and deployments are compared once it is, nothing is guessed.
+    expect(plan.stdout).toContain(`server not answering: http://${host.address}:4200/api`);
     const planned = await reconcileJson(dir, 'plan');
     const applied = await reconcileJson(dir, 'apply');
     expect(applied.code).toBe(0);
-    // The dry-run predicts apply exactly: the same actions, in the same order.
-    expect(applied.hosts[0]!.done!).toEqual(planned.hosts[0]!.actions.map((a) => a.id));
-    // 15 actions, 5 execs: the run lock, the fact script, then one batch per stretch of scripts that ends
-    // at a health wait (venv .. start server; enable + start worker) or at the end (both deploys); the
+    // The dry-run predicts apply: the same actions, in the same order, plus what the comparisons made
+    // once the server was up found (the pool to create, both deployments to deploy).
+    const plannedIds = planned.hosts[0]!.actions.map((a) => a.id);
+    const done = applied.hosts[0]!.done!;
+    expect(done.filter((id) => plannedIds.includes(id))).toEqual(plannedIds);
+    expect(done.filter((id) => !plannedIds.includes(id))).toEqual(['prefect_work_pool:projections-local', 'deploy live-score', 'deploy nightly-projections']);
+    // 14 planned actions, 7 execs: the run lock, the fact script, one batch per stretch of scripts that
+    // ends at a health wait (venv .. start server; enable + start worker), the pool's and the
+    // deployments' facts read again once the server answers, and one batch for both deploys; the
     // work pool goes over HTTP.
-    expect(applied.hosts[0]!.actions).toHaveLength(15);
-    expect(applied.hosts[0]!.execs).toBe(5);
+    expect(plannedIds).toHaveLength(14);
+    expect(applied.hosts[0]!.execs).toBe(7);
 
     expect(await state(host, 'systemctl is-active prefect-server prefect-worker')).toBe('active\nactive');
     expect(await state(host, 'systemctl is-enabled prefect-server prefect-worker')).toBe('enabled\nenabled');
