@@ -3,6 +3,7 @@ import type { PrefectDeployments } from '../spec/generated/setup.js';
 import { quote } from '../shell/quote.js';
 import { ServiceUnreachable, type HttpCall } from '../transport/http.js';
 import { fileProbe, parsePathFacts, type PathFacts } from './facts.js';
+import { inLoginShell } from './steps.js';
 import { compareDeployment, type Registered } from './prefect/compare.js';
 import { deploymentEntries, isMapping, PrefectYamlProblem, storedDeployment, type ProjectContext, type StoredDeployment } from './prefect/deploy-config.js';
 import { Unknowable } from './prefect/flow-source.js';
@@ -161,7 +162,7 @@ function strays(spec: PrefectDeployments, actual: DeploymentsFacts, declared: St
 /** A command run as the project's user, with their login environment, in the project, with the venv's Prefect settings. */
 function deployEnvironment(spec: PrefectDeployments, command: string): string {
   const env = [`PREFECT_API_URL=${quote(spec.api_url)}`, ...(spec.profile ? [`PREFECT_PROFILE=${quote(spec.profile)}`] : [])];
-  return `runuser -l ${quote(spec.user)} -c ${quote(`cd ${quote(spec.project_dir)} && env ${env.join(' ')} ${command}`)}`;
+  return inLoginShell(spec.user, `cd ${quote(spec.project_dir)} && env ${env.join(' ')} ${command}`);
 }
 
 /** `-n FUNCTION/NAME`: a bare name deploys every entry with that name (cli/deploy/_config.py _filter_matching_deploy_config). */

@@ -31,6 +31,7 @@ export const prefectWorkPool: ResourceType<PrefectWorkPool, PoolFacts> = {
   },
   plan(spec, actual) {
     const name = spec.name ?? prefectWorkPool.defaultName(spec);
+    if (actual.unreachable) return compareWhenUp(name, `work pool ${spec.pool}`, { url: spec.api_url.replace(/\/$/, ''), why: actual.unreachable });
     const pool = actual.server?.pool;
     if (pool && pool.type !== spec.type) {
       throw new Error(`pool ${spec.pool} has type ${pool.type} on the server, not ${spec.type}; a pool's type cannot change: delete it by hand (prefect work-pool delete ${spec.pool}) to let reconcile create it`);
@@ -39,7 +40,6 @@ export const prefectWorkPool: ResourceType<PrefectWorkPool, PoolFacts> = {
     const fields: FieldChange[] = Object.entries(wanted)
       .filter(([key, value]) => !pool || pool[key as keyof typeof wanted] !== value)
       .map(([key, value]) => ({ field: key, before: pool ? String(pool[key as keyof typeof wanted]) : null, after: String(value) }));
-    if (actual.unreachable) return compareWhenUp(name, `work pool ${spec.pool}`, { url: spec.api_url.replace(/\/$/, ''), why: actual.unreachable });
     const problems = heartbeatProblems(spec, actual);
     if (pool && fields.length === 0) return { ...noChanges(), problems };
     const patch: HttpRequest = { method: 'PATCH', url: poolUrl(spec), body: wanted };

@@ -71,6 +71,14 @@ export function writeFileStep(file: WriteFile): Step {
   return { script, stdinBase64: file.content.toString('base64') };
 }
 
+/**
+ * Runs a script as a user in their login shell: their own environment (~/.profile), as when they run
+ * a command themselves, not the caller's.
+ */
+export function inLoginShell(user: string, script: string): string {
+  return `runuser -l ${quote(user)} -c ${quote(script)}`;
+}
+
 /** Runs a script as another user, with that user's HOME (pip caches, ~/.prefect). */
 export function asUser(user: string, script: string): string {
   return `runuser -u ${quote(user)} -- env HOME="$(getent passwd ${quote(user)} | cut -d: -f6)" sh -c ${quote(script)}`;

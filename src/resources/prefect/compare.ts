@@ -67,7 +67,7 @@ export function compareDeployment(wanted: StoredDeployment, current: Registered,
 }
 
 /** Equal as JSON values; an `Unknowable` on the wanted side matches anything. */
-export function matches(want: unknown, have: unknown): boolean {
+function matches(want: unknown, have: unknown): boolean {
   if (want instanceof Unknowable) return true;
   if (Array.isArray(want)) return Array.isArray(have) && want.length === have.length && want.every((w, i) => matches(w, have[i]));
   if (want && typeof want === 'object') {
@@ -121,7 +121,7 @@ export function zonedInstant(local: string, timezone: string): number {
 }
 
 /** One readable line per schedule, with every stored field that is not its default. */
-export function scheduleText(s: { schedule: Record<string, unknown>; active: unknown; parameters?: unknown; slug?: unknown; max_scheduled_runs?: number | null }): string {
+function scheduleText(s: { schedule: Record<string, unknown>; active: unknown; parameters?: unknown; slug?: unknown; max_scheduled_runs?: number | null }): string {
   const body = s.schedule;
   const zone = body.timezone ? ` ${String(body.timezone)}` : '';
   const kind = typeof body.cron === 'string'
@@ -164,7 +164,7 @@ function redact(value: unknown, wanted: unknown): unknown {
   return value;
 }
 
-export function canonical(value: unknown): string {
+function canonical(value: unknown): string {
   const sort = (v: unknown): unknown =>
     Array.isArray(v) ? v.map(sort) : v && typeof v === 'object' && !(v instanceof Unknowable) ? Object.fromEntries(Object.entries(v).sort(([a], [b]) => a.localeCompare(b)).map(([k, x]) => [k, sort(x)])) : v instanceof Unknowable ? v.toString() : v;
   return JSON.stringify(sort(value));

@@ -103,7 +103,7 @@ function matchingParen(text: string, open: number): number {
 }
 
 /** A Python string literal at the start of `text` (prefixes r/u, single or triple quotes); f- and b-strings are not one. */
-export function stringLiteral(text: string): { value: string; length: number } | undefined {
+function stringLiteral(text: string): { value: string; length: number } | undefined {
   const m = /^([rRuU]?)('''|"""|'|")/.exec(text);
   if (!m) return undefined;
   const raw = m[1]!.toLowerCase() === 'r';

@@ -59,7 +59,7 @@ const pyTimestamp: ScalarTag = {
 };
 
 /** The ISO text pydantic writes for the date or datetime PyYAML builds from a YAML 1.1 timestamp. */
-export function pydanticDateTime(source: string): string {
+function pydanticDateTime(source: string): string {
   const m = /^([0-9]{4})-([0-9]{1,2})-([0-9]{1,2})(?:(?:[Tt]|[ \t]+)([0-9]{1,2}):([0-9]{2}):([0-9]{2})(?:\.([0-9]*))?(?:[ \t]*(Z|[-+][0-9]{1,2}(?::[0-9]{2})?))?)?$/.exec(source)!;
   const two = (s: string) => s.padStart(2, '0');
   const date = `${m[1]}-${two(m[2]!)}-${two(m[3]!)}`;
