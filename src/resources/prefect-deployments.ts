@@ -4,7 +4,7 @@ import { quote } from '../shell/quote.js';
 import { ServiceUnreachable, type HttpCall } from '../transport/http.js';
 import { fileProbe, parsePathFacts, type PathFacts } from './facts.js';
 import { inLoginShell } from './steps.js';
-import { compareDeployment, type Registered } from './prefect/compare.js';
+import { compareDeployment, type Fix, type Registered } from './prefect/compare.js';
 import { deploymentEntries, isMapping, PrefectYamlProblem, storedDeployment, type ProjectContext, type StoredDeployment } from './prefect/deploy-config.js';
 import { Unknowable } from './prefect/flow-source.js';
 import { parsePyYaml } from './prefect/yaml11.js';
@@ -90,7 +90,7 @@ export const prefectDeployments: ResourceType<PrefectDeployments, DeploymentsFac
     const problems: string[] = [];
     for (const deployment of wanted) {
       const current = pick(actual.registered ?? [], deployment);
-      const compared = current ? compareDeployment(deployment, current, (how) => fixCommand(spec, deployment, how)) : { fields: [], problems: [] };
+      const compared = current ? compareDeployment(deployment, current, (how) => fixCommand(deployment, how)) : { fields: [], problems: [] };
       problems.push(...compared.problems);
       if (current && compared.fields.length === 0) continue;
       late.push({
@@ -171,10 +171,10 @@ function deployScript(spec: PrefectDeployments, deployment: StoredDeployment): s
 }
 
 /** How a person fixes what a redeploy cannot: through Prefect's CLI, as the project's user. */
-function fixCommand(spec: PrefectDeployments, deployment: StoredDeployment, how: 'delete' | 'clear-schedules'): string {
+function fixCommand(deployment: StoredDeployment, how: Fix): string {
   const flow = deployment.flowName instanceof Unknowable ? deployment.functionName.replace(/_/g, '-') : deployment.flowName;
   const full = quote(`${flow}/${deployment.name}`);
-  return how === 'delete'
-    ? `prefect deployment delete ${full}, then apply again`
-    : `prefect deployment schedule clear ${full} --accept-yes`;
+  if (how === 'delete') return `prefect deployment delete ${full}, then apply again`;
+  if (how === 'clear-schedules') return `prefect deployment schedule clear ${full} --accept-yes`;
+  return `prefect deployment schedule delete ${full} ${how.deleteSchedule} --accept-yes, then apply again`;
 }

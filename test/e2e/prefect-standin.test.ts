@@ -101,6 +101,41 @@ describe('Prefect 3 stand-in on a test host', () => {
     expect(((await get('/deployments/name/build-projections/nightly-projections')).body as { updated: string }).updated).toBe(before.updated);
   });
 
+  // Each expectation below is a line of shared/prefect-reference.md, "How `prefect deploy` turns prefect.yaml into what the server stores".
+  it('follows the real deploy: -n NAME takes every entry of that name, -n FUNCTION/NAME one; "None" on create, null on update', async () => {
+    const flows = 'from prefect import flow\n\n@flow\ndef first():\n    pass\n\n@flow\ndef second():\n    pass\n';
+    await ssh(host, `mkdir -p /tmp/twins/flows && cat > /tmp/twins/flows/twins.py`, { input: flows });
+    const yaml = (extra: string) => `deployments:\n  - name: same\n    entrypoint: flows/twins.py:first\n    work_pool: {name: projections-local}\n${extra}  - name: same\n    entrypoint: flows/twins.py:second\n    work_pool: {name: projections-local}\n`;
+    await ssh(host, 'cat > /tmp/twins/prefect.yaml', { input: yaml('') });
+    const twins = (args: string) => ssh(host, `cd /tmp/twins && PREFECT_API_URL=${api} ${venv}/bin/prefect --no-prompt deploy ${args}`, { allowFailure: true });
+    expect((await twins('-n second/same')).code).toBe(0);
+    expect((await get('/deployments/name/first/same')).status).toBe(404);
+    const created = (await get('/deployments/name/second/same')).body as { description: unknown; updated: string };
+    expect(created.description).toBe('None');
+    expect((await twins('-n same')).code).toBe(0);
+    expect((await get('/deployments/name/first/same')).status).toBe(200);
+    expect(((await get('/deployments/name/second/same')).body as { description: unknown }).description).toBeNull();
+  });
+
+  it('keeps job variables and schedules a redeploy leaves out, and refuses what Prefect refuses', async () => {
+    const yaml = (pool: string, schedules: string) => `deployments:\n  - name: keep\n    entrypoint: flows/live_score.py:live_score\n    work_pool: ${pool}\n${schedules}`;
+    const keep = (text: string) => ssh(host, `cat > ${project}/keep.yaml && cd ${project} && PREFECT_API_URL=${api} ${venv}/bin/prefect --no-prompt deploy -n keep --prefect-file keep.yaml`, { input: text, allowFailure: true });
+    expect((await keep(yaml('{name: projections-local, job_variables: {env: {A: "1"}}}', '    schedules: [{interval: PT1H}]\n'))).code).toBe(0);
+    const first = (await get('/deployments/name/live-score/keep')).body as { job_variables: unknown; schedules: { schedule: Record<string, unknown> }[] };
+    expect(first.schedules[0]!.schedule).toMatchObject({ interval: 3600, timezone: 'UTC' });
+    expect((await keep(yaml('{name: projections-local, job_variables: {}}', '    schedules: []\n'))).code).toBe(0);
+    const after = (await get('/deployments/name/live-score/keep')).body as typeof first;
+    expect(after.job_variables).toEqual({ env: { A: '1' } });
+    expect(after.schedules).toHaveLength(1);
+    const invalid = await keep(yaml('{name: projections-local}', '    version: 1.0\n'));
+    expect(invalid.code).toBe(1);
+    expect(invalid.stdout).toContain('Invalid fields in deployments:\n\n  \u2022 keep: version');
+    expect(invalid.stdout).toContain('Skipping deployment configuration due to validation errors.');
+    const noPool = await keep('deployments:\n  - name: keep\n    entrypoint: flows/live_score.py:live_score\n');
+    expect(noPool.code).toBe(1);
+    expect(noPool.stdout).toContain('A work pool is required to deploy this flow');
+  });
+
   it('runs a worker that heartbeats to its pool and answers its healthcheck', async () => {
     await ssh(host, `sudo -n systemd-run --unit=pf-worker --uid=daniel -p WorkingDirectory=${project} -E PREFECT_API_URL=${api} ${venv}/bin/prefect worker start --pool projections-local --type process --limit 2 --with-healthcheck`);
     await waitFor(async () => (await fetch(`http://${host.address}:8080/health`).catch(() => undefined))?.status === 200);

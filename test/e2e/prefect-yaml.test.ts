@@ -16,6 +16,7 @@ definitions:
       job_variables:
         env:
           TEAM: "{{ $PROJECTIONS_TEAM }}"
+          API_KEY: "{{ prefect.blocks.secret.projections-api-key }}"
   schedules:
     every_hour: &every_hour
       interval: PT1H
@@ -70,6 +71,7 @@ def live_score(league: str = "nba", since: str = "") -> None:
 `;
 
 const PROJECT = '/home/daniel/projects/projections-v2';
+const SECRET = 'sk-live-4242-do-not-print';
 
 describe("prefect.yaml read the way `prefect deploy` reads it, compared field by field", () => {
   const hosts = useTestHosts(1, 'py');
@@ -92,6 +94,10 @@ describe("prefect.yaml read the way `prefect deploy` reads it, compared field by
     // The user's own environment and a server variable, as the templates above use them.
     await ssh(host, `echo 'export PROJECTIONS_TEAM=data-eng' >> ~/.profile`);
     await call('POST', '/variables/', { name: 'owner', value: 'ops' });
+    // A Secret block, as `prefect block register` and the UI make one.
+    const type = await call('POST', '/block_types/', { name: 'Secret', slug: 'secret' });
+    const schema = await call('POST', '/block_schemas/', { block_type_id: type.id, fields: { secret_fields: ['value'] }, capabilities: [] });
+    await call('POST', '/block_documents/', { name: 'projections-api-key', block_type_id: type.id, block_schema_id: schema.id, data: { value: SECRET } });
     await ssh(host, `cat > ${PROJECT}/flows/documented.py`, { input: FLOW });
     await ssh(host, `cat > ${PROJECT}/prefect.yaml`, { input: DOCS_STYLE });
     for (const d of await registered()) await call('DELETE', `/deployments/${d.id as string}`);
@@ -113,23 +119,57 @@ describe("prefect.yaml read the way `prefect deploy` reads it, compared field by
     expect(await snapshot()).toEqual(before);
   });
 
-  const serverChanges: [string, string, unknown][] = [
-    ['paused', 'live-score', { paused: true }],
-    ['version', 'live-score', { version: 'hand-edited' }],
-    ['enforce_parameter_schema', 'live-score', { enforce_parameter_schema: true }],
-    ['description', 'nightly-projections', { description: 'edited in the UI' }],
-    ['tags', 'nightly-projections', { tags: ['other'] }],
-    ['parameters', 'live-score', { parameters: { league: 'mlb' } }],
-    ['job variables', 'live-score', { job_variables: { env: { TEAM: 'someone-else' } } }],
-    ['pull steps', 'nightly-projections', { pull_steps: [] }],
-    ['collision_strategy', 'nightly-projections', { concurrency_options: { collision_strategy: 'ENQUEUE', grace_period_seconds: 120 } }],
-    ['grace_period_seconds', 'nightly-projections', { concurrency_options: { collision_strategy: 'CANCEL_NEW', grace_period_seconds: 60 } }],
-    ['schedule', 'live-score', { schedules: [{ schedule: { cron: '0 6 * * 1-5', timezone: 'America/New_York' }, active: true, parameters: {}, slug: 'weekday-mornings' }, { schedule: { interval: 7200, timezone: 'UTC' }, active: true }] }],
+  it('never prints what a secret block resolved to, in plans, checks or reports', async () => {
+    const live = await byName('live-score');
+    expect((live.job_variables as { env: { API_KEY: string } }).env.API_KEY).toBe(SECRET);
+    await call('PATCH', `/deployments/${live.id as string}`, { job_variables: { env: { TEAM: 'someone-else', API_KEY: SECRET } } });
+    const text = await reconcile(dir, 'check');
+    const json = await reconcile(dir, 'check', '--json');
+    expect(text.code).toBe(2);
+    expect(text.stdout).toContain('live-score: job variables:');
+    expect(text.stdout).toContain('[decided at deploy time]');
+    for (const output of [text.stdout, text.stderr, json.stdout, json.stderr]) expect(output).not.toContain(SECRET);
+    expect((await reconcile(dir, 'apply')).code).toBe(0);
+    expect((await reconcile(dir, 'check')).code).toBe(0);
+  }, 60_000);
+
+  /** A change made on the server: to the deployment (PATCH /deployments/ID) or to one of its schedules (PATCH …/schedules/SID). */
+  interface ServerChange {
+    field: string;
+    name: string;
+    patch: unknown;
+    /** The schedule to change, by its kind; unset: the deployment itself. */
+    schedule?: 'cron' | 'interval' | 'rrule';
+  }
+  const serverChanges: ServerChange[] = [
+    { field: 'paused', name: 'live-score', patch: { paused: true } },
+    { field: 'version', name: 'live-score', patch: { version: 'hand-edited' } },
+    { field: 'enforce_parameter_schema', name: 'live-score', patch: { enforce_parameter_schema: true } },
+    { field: 'description', name: 'nightly-projections', patch: { description: 'edited in the UI' } },
+    { field: 'tags', name: 'nightly-projections', patch: { tags: ['other'] } },
+    { field: 'parameters', name: 'live-score', patch: { parameters: { league: 'mlb' } } },
+    { field: 'job variables', name: 'live-score', patch: { job_variables: { env: { TEAM: 'someone-else' } } } },
+    { field: 'work queue', name: 'nightly-projections', patch: { work_queue_name: 'other' } },
+    { field: 'entrypoint', name: 'nightly-projections', patch: { entrypoint: 'flows/other.py:build_projections' } },
+    { field: 'pull steps', name: 'nightly-projections', patch: { pull_steps: [] } },
+    { field: 'concurrency limit', name: 'nightly-projections', patch: { concurrency_limit: 5 } },
+    { field: 'collision_strategy', name: 'nightly-projections', patch: { concurrency_options: { collision_strategy: 'ENQUEUE', grace_period_seconds: 120 } } },
+    { field: 'grace_period_seconds', name: 'nightly-projections', patch: { concurrency_options: { collision_strategy: 'CANCEL_NEW', grace_period_seconds: 60 } } },
+    { field: 'schedule', name: 'live-score', patch: { schedules: [{ schedule: { cron: '0 6 * * 1-5', timezone: 'America/New_York' }, active: true, parameters: {}, slug: 'weekday-mornings' }, { schedule: { interval: 7200, timezone: 'UTC' }, active: true }] } },
+    { field: 'schedule', name: 'live-score', schedule: 'cron', patch: { max_scheduled_runs: 5 } },
+    { field: 'schedule', name: 'live-score', schedule: 'cron', patch: { slug: 'renamed' } },
+    { field: 'schedule', name: 'live-score', schedule: 'cron', patch: { parameters: { league: 'khl' } } },
+    { field: 'schedule', name: 'live-score', schedule: 'cron', patch: { active: false } },
+    { field: 'schedule', name: 'live-score', schedule: 'interval', patch: { schedule: { interval: 3600, anchor_date: '2026-03-01T00:00:00Z', timezone: 'Europe/Berlin' } } },
+    { field: 'schedule', name: 'live-score', schedule: 'interval', patch: { schedule: { interval: 3600, anchor_date: '2025-12-31T23:00:00Z', timezone: 'UTC' } } },
+    { field: 'schedule', name: 'nightly-projections', schedule: 'rrule', patch: { schedule: { rrule: 'FREQ=WEEKLY;BYDAY=MO,WE', timezone: 'UTC' } } },
   ];
-  for (const [field, name, patch] of serverChanges) {
-    it(`finds ${field} changed on the server and redeploys ${name} alone`, async () => {
+  for (const { field, name, patch, schedule } of serverChanges) {
+    it(`finds ${field} changed on the server${schedule ? ` (${schedule}: ${Object.keys(patch as object).join(', ')})` : ''} and redeploys ${name} alone`, async () => {
       const other = name === 'live-score' ? 'nightly-projections' : 'live-score';
-      await call('PATCH', `/deployments/${(await byName(name)).id as string}`, patch);
+      const deployment = await byName(name);
+      const target = schedule && (deployment.schedules as { id: string; schedule: Record<string, unknown> }[]).find((s) => schedule in s.schedule)!;
+      await call('PATCH', `/deployments/${deployment.id as string}${target ? `/schedules/${target.id}` : ''}`, patch);
       const check = await reconcile(dir, 'check');
       expect(check.code, check.stdout).toBe(2);
       expect(check.stdout).toContain(`${name}: ${field}:`);
@@ -142,14 +182,29 @@ describe("prefect.yaml read the way `prefect deploy` reads it, compared field by
     }, 60_000);
   }
 
-  const fileChanges: [string, string, string, string][] = [
-    ['anchor of an interval schedule', 'live-score', 'anchor_date: "2026-01-01T00:00:00"', 'anchor_date: "2026-02-01T00:00:00"'],
-    ['parameters of a schedule', 'live-score', 'parameters: {league: nhl}', 'parameters: {league: ahl}'],
-    ['timezone of an rrule', 'nightly-projections', 'FREQ=WEEKLY;BYDAY=MO,WE\n        timezone: America/New_York', 'FREQ=WEEKLY;BYDAY=MO,WE\n        timezone: Europe/Paris'],
-    ['paused', 'nightly-projections', 'paused: yes', 'paused: no'],
-    ['the docstring', 'live-score', 'Writes a manifest per run.', 'Writes two manifests per run.'],
+  /** [what, deployment, field named in the check, text in the file, its replacement]; each stays for the next. */
+  const fileChanges: [string, string, string, string, string][] = [
+    ['anchor of an interval schedule', 'live-score', 'schedule', 'anchor_date: "2026-01-01T00:00:00"', 'anchor_date: "2026-02-01T00:00:00"'],
+    ['parameters of a schedule', 'live-score', 'schedule', 'parameters: {league: nhl}', 'parameters: {league: ahl}'],
+    ['slug of a schedule', 'live-score', 'schedule', 'slug: weekday-mornings', 'slug: mornings'],
+    ['timezone of a cron schedule', 'live-score', 'schedule', 'cron: "0 6 * * 1-5"\n        timezone: America/New_York', 'cron: "0 6 * * 1-5"\n        timezone: America/Chicago'],
+    ['timezone of an rrule', 'nightly-projections', 'schedule', 'FREQ=WEEKLY;BYDAY=MO,WE\n        timezone: America/New_York', 'FREQ=WEEKLY;BYDAY=MO,WE\n        timezone: Europe/Paris'],
+    ['active of a schedule', 'nightly-projections', 'schedule', 'active: false', 'active: true'],
+    ['paused', 'nightly-projections', 'paused', 'paused: yes', 'paused: no'],
+    ['version', 'nightly-projections', 'version', 'version: "2026.1"', 'version: "2026.2"'],
+    ['description', 'nightly-projections', 'description', 'description: Rebuild the projections overnight.', 'description: Rebuild them at night.'],
+    ['concurrency limit', 'nightly-projections', 'concurrency limit', 'limit: 1', 'limit: 2'],
+    ['collision_strategy', 'nightly-projections', 'collision_strategy', 'collision_strategy: CANCEL_NEW', 'collision_strategy: ENQUEUE'],
+    ['grace_period_seconds', 'nightly-projections', 'grace_period_seconds', 'grace_period_seconds: 120', 'grace_period_seconds: 300'],
+    ['tags', 'nightly-projections', 'tags', '    name: nightly-projections\n', '    name: nightly-projections\n    tags: [nightly]\n'],
+    ['pull steps', 'nightly-projections', 'pull steps', '    name: nightly-projections\n', '    name: nightly-projections\n    pull: []\n'],
+    ['work queue', 'nightly-projections', 'work queue', '    name: nightly-projections\n', '    name: nightly-projections\n    work_pool: {name: projections-local, work_queue_name: nightly, job_variables: {env: {TEAM: data-eng}}}\n'],
+    ['enforce_parameter_schema', 'live-score', 'enforce_parameter_schema', '    name: live-score\n', '    name: live-score\n    enforce_parameter_schema: yes\n'],
+    ['parameters', 'live-score', 'parameters', 'parameters: {league: nba, since: 2024-01-01 10:00:00}', 'parameters: {league: nba, since: 2024-01-02 10:00:00}'],
+    ['job variables', 'live-score', 'job variables', '    name: live-score\n', '    name: live-score\n    work_pool: {name: projections-local, work_queue_name: default, job_variables: {env: {TEAM: "{{ $PROJECTIONS_TEAM }}", LEVEL: debug}}}\n'],
+    ['the docstring', 'live-score', 'description', 'Writes a manifest per run.', 'Writes two manifests per run.'],
   ];
-  for (const [what, name, from, to] of fileChanges) {
+  for (const [what, name, field, from, to] of fileChanges) {
     it(`finds ${what} changed in the files and redeploys ${name} alone`, async () => {
       const file = what === 'the docstring' ? `${PROJECT}/flows/documented.py` : `${PROJECT}/prefect.yaml`;
       const text = (await ssh(host, `cat ${file}`)).stdout;
@@ -157,7 +212,7 @@ describe("prefect.yaml read the way `prefect deploy` reads it, compared field by
       await ssh(host, `cat > ${file}`, { input: text.replace(from, to) });
       const check = await reconcile(dir, 'check');
       expect(check.code, check.stdout).toBe(2);
-      expect(check.stdout).toContain(`${name}: `);
+      expect(check.stdout).toContain(`${name}: ${field}:`);
       const applied = await reconcileJson(dir, 'apply');
       expect(applied.code, JSON.stringify(applied.hosts[0])).toBe(0);
       expect(applied.hosts[0]!.done).toEqual([`deploy ${name}`]);
@@ -180,10 +235,35 @@ describe("prefect.yaml read the way `prefect deploy` reads it, compared field by
     expect((await reconcile(dir, 'check')).code).toBe(0);
   }, 120_000);
 
+  it('takes an empty concurrency_limit as none, like Prefect, and reports a file Prefect rejects without losing the rest of the plan', async () => {
+    const text = (await ssh(host, `cat ${PROJECT}/prefect.yaml`)).stdout;
+    const emptyLimit = text.replace(/    concurrency_limit:\n(      .*\n)+/, '    concurrency_limit:\n');
+    expect(emptyLimit).not.toBe(text);
+    await ssh(host, `cat > ${PROJECT}/prefect.yaml`, { input: emptyLimit });
+    const deployed = await ssh(host, `bash -lc 'cd ${PROJECT} && PREFECT_API_URL=${api()} .venv/bin/prefect --no-prompt deploy --all'`, { allowFailure: true });
+    expect(deployed.code, deployed.stdout).toBe(0);
+    expect((await byName('nightly-projections')).global_concurrency_limit).toBeNull();
+    expect((await reconcile(dir, 'check')).code).toBe(0);
+
+    await ssh(host, `cat > ${PROJECT}/prefect.yaml`, { input: 'deployments:\n  live-score:\n    entrypoint: flows/documented.py:live_score\n' });
+    const refused = await ssh(host, `bash -lc 'cd ${PROJECT} && PREFECT_API_URL=${api()} .venv/bin/prefect --no-prompt deploy --all'`, { allowFailure: true });
+    expect(refused.code).toBe(1);
+    expect(refused.stdout).toContain('Invalid top-level fields in config file');
+    await ssh(host, 'sudo -n systemctl stop prefect-worker.service');
+    const check = await reconcileJson(dir, 'check');
+    expect(check.code).toBe(2);
+    expect(check.hosts[0]!.problems).toContainEqual(expect.stringContaining(`${PROJECT}/prefect.yaml: deployments: must be a list of deployments`));
+    // The host's other resources are still read and planned.
+    expect(check.hosts[0]!.actions.map((a) => a.id)).toEqual(['start prefect-worker.service']);
+    await ssh(host, `cat > ${PROJECT}/prefect.yaml`, { input: text });
+    expect((await reconcile(dir, 'apply')).code).toBe(0);
+    expect((await reconcile(dir, 'check')).code).toBe(0);
+  }, 90_000);
+
   it("shows Prefect's own error when a deploy fails with a verbose profile", async () => {
     await ssh(host, `echo 'export PREFECT_LOGGING_LEVEL=DEBUG' >> ~/.profile`);
     const text = (await ssh(host, `cat ${PROJECT}/prefect.yaml`)).stdout;
-    await ssh(host, `cat > ${PROJECT}/prefect.yaml`, { input: text.replace('name: projections-local', 'name: no-such-pool') });
+    await ssh(host, `cat > ${PROJECT}/prefect.yaml`, { input: text.replaceAll('name: projections-local', 'name: no-such-pool') });
     const applied = await reconcile(dir, 'apply');
     expect(applied.code).toBe(1);
     expect(applied.stdout).toContain("references work pool 'no-such-pool' which does not exist");

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { compareDeployment, zonedInstant, type Registered } from '../../src/resources/prefect/compare.js';
+import { compareDeployment, zonedInstant, type Fix, type Registered } from '../../src/resources/prefect/compare.js';
 import { deploymentEntries, intervalSeconds, PrefectYamlProblem, storedDeployment, type ProjectContext } from '../../src/resources/prefect/deploy-config.js';
 import { cleandoc, flowFacts, Unknowable } from '../../src/resources/prefect/flow-source.js';
 import { parsePyYaml } from '../../src/resources/prefect/yaml11.js';
@@ -134,7 +134,7 @@ deployments:
     work_pool_name: 'pool', work_queue_name: 'default', job_variables: {}, schedules: [],
     pull_steps: [{ 'prefect.deployments.steps.set_working_directory': { directory: '/home/me/proj' } }], ...fields,
   });
-  const fix = (how: string) => `fix:${how}`;
+  const fix = (how: Fix) => `fix:${typeof how === 'string' ? how : `delete-schedule ${how.deleteSchedule}`}`;
 
   it('is in sync with what the server stores after the deploy, and names each field that differs', () => {
     const d = stored(`
@@ -150,8 +150,8 @@ deployments:
       paused: true, global_concurrency_limit: { limit: 2 }, concurrency_options: { collision_strategy: 'CANCEL_NEW' },
       schedules: [
         // Order is not kept; the anchor comes back in UTC.
-        { schedule: { interval: 60.0, anchor_date: '2025-12-31T23:00:00Z', timezone: 'Europe/Berlin' }, active: true, parameters: {}, slug: null, max_scheduled_runs: null },
-        { schedule: { cron: '0 3 * * *', timezone: 'America/New_York', day_or: true }, active: true, parameters: {}, slug: null, max_scheduled_runs: null },
+        { id: 's1', schedule: { interval: 60.0, anchor_date: '2025-12-31T23:00:00Z', timezone: 'Europe/Berlin' }, active: true, parameters: {}, slug: null, max_scheduled_runs: null },
+        { id: 's2', schedule: { cron: '0 3 * * *', timezone: 'America/New_York', day_or: true }, active: true, parameters: {}, slug: null, max_scheduled_runs: null },
       ],
     });
     expect(compareDeployment(d, server, fix)).toEqual({ fields: [], problems: [] });
@@ -163,7 +163,7 @@ deployments:
     const d = stored('deployments:\n  - name: nightly\n    entrypoint: flows/etl.py:etl\n    work_pool: {name: pool}\n');
     const compared = compareDeployment(d, registered({
       job_variables: { env: { API_KEY: 'sk-live-123' } },
-      schedules: [{ schedule: { cron: '* * * * *', timezone: null, day_or: true }, active: true }],
+      schedules: [{ id: 's1', schedule: { cron: '* * * * *', timezone: null, day_or: true }, active: true }],
     }), fix);
     expect(compared.problems).toEqual([
       'nightly: prefect.yaml sets no job variables but the server keeps env (a redeploy cannot clear them: fix:delete)',
@@ -172,6 +172,24 @@ deployments:
     const withKey = stored('deployments:\n  - name: nightly\n    entrypoint: flows/etl.py:etl\n    work_pool: {name: pool, job_variables: {env: {API_KEY: new, LEVEL: debug}}}\n');
     const shown = compareDeployment(withKey, registered({ job_variables: { env: { API_KEY: 'sk-live-123', LEVEL: 'info' } } }), fix).fields;
     expect(shown).toEqual([{ field: 'nightly: job variables', before: '{"env":{"API_KEY":"[hidden]","LEVEL":"info"}}', after: '{"env":{"API_KEY":"[hidden]","LEVEL":"debug"}}' }]);
+  });
+
+  it('knows that schedules with slugs are updated in place: strays and max_scheduled_runs stay, a file without slugs is refused', () => {
+    const d = stored('deployments:\n  - name: nightly\n    entrypoint: flows/etl.py:etl\n    work_pool: {name: pool}\n    schedules: [{cron: "0 3 * * *", slug: nightly}]\n');
+    const onServer = (slug: string, fields: Record<string, unknown> = {}) => ({ id: `id-${slug}`, schedule: { cron: '0 3 * * *', timezone: null, day_or: true }, active: true, parameters: {}, slug, max_scheduled_runs: null, ...fields });
+    expect(compareDeployment(d, registered({ schedules: [onServer('nightly', { max_scheduled_runs: 5 }), onServer('old')] }), fix)).toEqual({
+      fields: [],
+      problems: [
+        'nightly: schedule nightly has max_scheduled_runs 5 on the server, which prefect.yaml cannot set and a redeploy keeps (fix:delete-schedule id-nightly)',
+        'nightly: schedule old is on the server but not in prefect.yaml (a redeploy keeps it: fix:delete-schedule id-old)',
+      ],
+    });
+    // What a redeploy does update in place is still compared.
+    expect(compareDeployment(d, registered({ schedules: [onServer('nightly', { active: false })] }), fix).fields.map((f) => f.field)).toEqual(['nightly: schedule']);
+    const unslugged = stored('deployments:\n  - name: nightly\n    entrypoint: flows/etl.py:etl\n    work_pool: {name: pool}\n    schedules: [{cron: "0 4 * * *"}]\n');
+    const refused = compareDeployment(unslugged, registered({ schedules: [onServer('nightly')] }), fix);
+    expect(refused.fields).toEqual([]);
+    expect(refused.problems[0]).toContain('Prefect refuses a redeploy');
   });
 
   it('takes "None" on the server for no description, and finds wall-clock instants in a timezone', () => {

@@ -18,9 +18,21 @@ export interface Registered {
   work_pool_name: string | null;
   work_queue_name: string | null;
   job_variables: Record<string, unknown> | null;
-  schedules: { schedule: Record<string, unknown>; active: boolean; parameters?: Record<string, unknown>; slug?: string | null; max_scheduled_runs?: number | null }[];
+  schedules: RegisteredSchedule[];
   pull_steps: Record<string, unknown>[] | null;
 }
+
+interface RegisteredSchedule {
+  id: string;
+  schedule: Record<string, unknown>;
+  active: boolean;
+  parameters?: Record<string, unknown>;
+  slug?: string | null;
+  max_scheduled_runs?: number | null;
+}
+
+/** How a person fixes what a redeploy cannot (see prefect-deployments' fixCommand). */
+export type Fix = 'delete' | 'clear-schedules' | { deleteSchedule: string };
 
 export interface Comparison {
   fields: FieldChange[];
@@ -29,7 +41,7 @@ export interface Comparison {
 }
 
 /** Field by field, every field a prefect.yaml can set, both sides as the server stores them. */
-export function compareDeployment(wanted: StoredDeployment, current: Registered, fixCommand: (how: 'delete' | 'clear-schedules') => string): Comparison {
+export function compareDeployment(wanted: StoredDeployment, current: Registered, fixCommand: (how: Fix) => string): Comparison {
   const problems: string[] = [];
   const pairs: [string, unknown, unknown][] = [
     ['entrypoint', wanted.entrypoint, current.entrypoint],
@@ -57,8 +69,12 @@ export function compareDeployment(wanted: StoredDeployment, current: Registered,
   if (wanted.schedules === undefined) {
     // `prefect deploy` sends schedules only when the file has some (deployments/runner.py _update).
     if (current.schedules.length > 0) problems.push(`${wanted.name}: prefect.yaml has no schedules but the server has ${current.schedules.length} (a redeploy keeps them: ${fixCommand('clear-schedules')})`);
-  } else if (!sameSchedules(wanted.schedules, current.schedules)) {
-    pairs.push(['schedule', wanted.schedules.map(scheduleText).sort().join(' | '), current.schedules.map(scheduleText).sort().join(' | ')]);
+  } else {
+    const schedules = compareSchedules(wanted.name, wanted.schedules, current.schedules, fixCommand);
+    problems.push(...schedules.problems);
+    if (schedules.compared && !sameSchedules(wanted.schedules, schedules.compared)) {
+      pairs.push(['schedule', wanted.schedules.map(scheduleText).sort().join(' | '), schedules.compared.map(scheduleText).sort().join(' | ')]);
+    }
   }
   const fields = pairs
     .filter(([, want, have]) => !matches(want, have))
@@ -78,7 +94,37 @@ function matches(want: unknown, have: unknown): boolean {
   return want === have || (want === undefined && have === null) || (want === null && have === undefined);
 }
 
-function sameSchedules(wanted: StoredSchedule[], current: Registered['schedules']): boolean {
+/**
+ * Which of the server's schedules a redeploy replaces, and what it cannot change. When every schedule
+ * on the server and in the file has a slug, Prefect updates them in place by slug instead of replacing
+ * the list (server/api/deployments.py update_deployment): schedules whose slug the file lacks stay,
+ * and so does a max_scheduled_runs (the update skips None). When only the server's all have slugs,
+ * Prefect refuses the update (422).
+ */
+function compareSchedules(name: string, wanted: StoredSchedule[], current: RegisteredSchedule[], fixCommand: (how: Fix) => string): { compared?: RegisteredSchedule[]; problems: string[] } {
+  const slugged = (list: { slug?: unknown }[]) => list.length > 0 && list.every((s) => typeof s.slug === 'string' && s.slug !== '');
+  if (!slugged(current)) return { compared: current, problems: [] };
+  if (!slugged(wanted)) {
+    return { problems: [`${name}: every schedule on the server has a slug but not every schedule in prefect.yaml does, so Prefect refuses a redeploy ("Please provide a slug for each schedule"); give each schedule a slug`] };
+  }
+  const problems: string[] = [];
+  const compared: RegisteredSchedule[] = [];
+  for (const schedule of current) {
+    const fix = fixCommand({ deleteSchedule: schedule.id });
+    if (!wanted.some((w) => w.slug === schedule.slug)) {
+      problems.push(`${name}: schedule ${String(schedule.slug)} is on the server but not in prefect.yaml (a redeploy keeps it: ${fix})`);
+      continue;
+    }
+    if (schedule.max_scheduled_runs != null) {
+      problems.push(`${name}: schedule ${String(schedule.slug)} has max_scheduled_runs ${schedule.max_scheduled_runs} on the server, which prefect.yaml cannot set and a redeploy keeps (${fix})`);
+    }
+    // The rest of it a redeploy does update in place.
+    compared.push({ ...schedule, max_scheduled_runs: null });
+  }
+  return { compared, problems };
+}
+
+function sameSchedules(wanted: StoredSchedule[], current: RegisteredSchedule[]): boolean {
   if (wanted.length !== current.length) return false;
   const left = [...current];
   return wanted.every((w) => {
@@ -87,7 +133,7 @@ function sameSchedules(wanted: StoredSchedule[], current: Registered['schedules'
   });
 }
 
-function sameSchedule(w: StoredSchedule, c: Registered['schedules'][number]): boolean {
+function sameSchedule(w: StoredSchedule, c: RegisteredSchedule): boolean {
   const { anchor_date: anchor, ...body } = w.schedule;
   const { anchor_date: currentAnchor, ...currentBody } = c.schedule;
   // An rrule gains a DTSTART line on the server (validators.py normalize_rrule_string).

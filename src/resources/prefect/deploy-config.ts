@@ -246,7 +246,7 @@ type Resolver = (name: string) => { value: unknown } | 'keep' | 'drop';
  * is dropped, as `apply_values` with `remove_notset` does).
  */
 function resolveTemplates(config: unknown, context: ProjectContext, hasStepOutputs: boolean): unknown {
-  const blocks = applyTemplates(config, (name) => (name.startsWith('prefect.blocks.') ? { value: new Unknowable(`the block ${name}`) } : 'keep'), false);
+  const blocks = applyTemplates(blockReferences(config), (name) => (name.startsWith('prefect.blocks.') ? { value: new Unknowable(`the block ${name}`) } : 'keep'), false);
   const variables = applyTemplates(blocks, (name) => variable(name, context), false);
   const env = applyTemplates(variables, (name) => envOrKeep(name, context), false);
   return applyTemplates(env, (name) => {
@@ -254,6 +254,15 @@ function resolveTemplates(config: unknown, context: ProjectContext, hasStepOutpu
     if (hasStepOutputs) return { value: new Unknowable(`the build or push step output ${name}`) };
     return name.startsWith('$') ? { value: '' } : 'drop';
   }, true);
+}
+
+/** `{"$ref": {"block_document_id": ...}}` is replaced by the block's data: not knowable here either. */
+function blockReferences(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(blockReferences);
+  if (!isMapping(value)) return value;
+  const ref = value.$ref;
+  if (isMapping(ref) && ref.block_document_id) return new Unknowable(`the block ${String(ref.block_document_id)}`);
+  return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, blockReferences(v)]));
 }
 
 function variable(name: string, context: ProjectContext): ReturnType<Resolver> {

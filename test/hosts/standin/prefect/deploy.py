@@ -290,7 +290,7 @@ def deploy_one(config, actions, names):
         raise DeployError("The stand-in runs no build or push steps.")
     raw_pull = config["pull"] if "pull" in config else actions.get("pull")
     pull_steps = raw_pull or []
-    config = apply_values(config, lambda name: block(name) if name.startswith("prefect.blocks.") else NOT_SET, remove=False)
+    config = resolve_blocks(config)
     config = apply_values(config, variable, remove=False)
     config = apply_values(config, environ, remove=False)
     if not config.get("entrypoint"):
@@ -433,8 +433,54 @@ def variable(name):
         raise
 
 
-def block(name):
-    raise DeployError(f"Unable to resolve {name!r}: the stand-in server has no blocks.")
+def resolve_blocks(template):
+    """resolve_block_document_references: {"$ref": {"block_document_id": ...}} and {{ prefect.blocks.TYPE.NAME[.path] }}."""
+    if isinstance(template, dict):
+        ref = template.get("$ref")
+        if isinstance(ref, dict) and ref.get("block_document_id"):
+            return copy.deepcopy(client.request("GET", f"/block_documents/{ref['block_document_id']}?include_secrets=true")["data"])
+        return {k: resolve_blocks(v) for k, v in template.items()}
+    if isinstance(template, list):
+        return [resolve_blocks(v) for v in template]
+    if not isinstance(template, str):
+        return template
+    found = [(whole, name) for whole, name in PLACEHOLDER.findall(template) if name.startswith("prefect.blocks.")]
+    if not found:
+        return template
+    if len(PLACEHOLDER.findall(template)) == 1 and found[0][0] == template:
+        return block_value(found[0][1], template)
+    for whole, name in found:
+        value = block_value(name, template)
+        if isinstance(value, (dict, list)):
+            raise DeployError(f"Invalid template: {template!r}. Block placeholder {whole!r} resolved to a {type(value).__name__}, "
+                              "which cannot be used for inline string substitution. Resolve a scalar attribute instead (e.g., '.value' or '.url').")
+        template = template.replace(whole, str(value))
+    return template
+
+
+def block_value(name, template):
+    parts = name[len("prefect.blocks."):].split(".", 2)
+    if len(parts) < 2:
+        raise DeployError(f"Invalid block placeholder format: '{name}'. Expected format: prefect.blocks.<block-type-slug>.<block-document-name>")
+    slug, document, *keypath = parts
+    try:
+        data = client.request("GET", f"/block_types/slug/{slug}/block_documents/name/{document}?include_secrets=true")["data"]
+    except client.ApiError as error:
+        if error.status != 404:
+            raise
+        raise DeployError(f"Block not found: '{document}' of type '{slug}'. This block was referenced in your deployment or work pool "
+                          "configuration but no longer exists. It may have been deleted. Please check your configuration or create a new block.")
+    if len(data) == 1 and "value" in data and not (keypath and keypath[0].startswith("value")):
+        data = data["value"]
+    if not keypath:
+        return copy.deepcopy(data)
+    value = data
+    for key in re.findall(r"[^.\[\]]+", keypath[0]):
+        try:
+            value = value[int(key)] if isinstance(value, list) else value[key]
+        except (KeyError, IndexError, ValueError, TypeError):
+            raise DeployError(f"Invalid template: {template!r}. Could not resolve the keypath in the block document data.")
+    return copy.deepcopy(value)
 
 
 # --- the flow (flows.py) ---------------------------------------------------------------------------------

@@ -9,6 +9,7 @@ import socket
 import sqlite3
 import sys
 import threading
+import urllib.parse
 import uuid
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -54,7 +55,7 @@ class Store:
         os.makedirs(os.path.dirname(path), exist_ok=True)
         self.db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
         self.lock = threading.Lock()
-        for table in ("work_pools", "flows", "deployments", "workers", "variables"):
+        for table in ("work_pools", "flows", "deployments", "workers", "variables", "block_types", "block_schemas", "block_documents"):
             self.db.execute(f"CREATE TABLE IF NOT EXISTS {table} (key TEXT PRIMARY KEY, doc TEXT NOT NULL)")
 
     def get(self, table, key):
@@ -110,19 +111,25 @@ class Api:
             ("GET", r"/api/deployments/name/(?P<flow>[^/]+)/(?P<name>[^/]+)", self.read_deployment_by_name),
             ("GET", r"/api/deployments/(?P<id>[0-9a-f-]{36})", self.read_deployment),
             ("PATCH", r"/api/deployments/(?P<id>[0-9a-f-]{36})", self.update_deployment),
+            ("PATCH", r"/api/deployments/(?P<id>[0-9a-f-]{36})/schedules/(?P<schedule_id>[0-9a-f-]{36})", self.update_one_schedule),
             ("DELETE", r"/api/deployments/(?P<id>[0-9a-f-]{36})", self.delete_deployment),
             ("GET", r"/api/automations/related-to/(?P<resource>.+)", lambda m, b: (200, [])),
+            ("POST", r"/api/block_types/", self.create_block_type),
+            ("POST", r"/api/block_schemas/", self.create_block_schema),
+            ("POST", r"/api/block_documents/", self.create_block_document),
+            ("GET", r"/api/block_documents/(?P<id>[0-9a-f-]{36})", self.read_block_document),
+            ("GET", r"/api/block_types/slug/(?P<slug>[^/]+)/block_documents/name/(?P<name>[^/]+)", self.read_block_document_by_name),
             ("POST", r"/api/variables/", self.create_variable),
             ("POST", r"/api/variables/filter", lambda m, b: (200, page(sorted(self.store.all("variables"), key=lambda v: v["name"]), b))),
             ("GET", r"/api/variables/name/(?P<name>[^/]+)", self.read_variable),
             ("PATCH", r"/api/variables/name/(?P<name>[^/]+)", self.update_variable),
         ]
 
-    def handle(self, method, path, body):
+    def handle(self, method, path, body, query=None):
         for route_method, pattern, handler in self.routes:
             match = re.fullmatch(pattern, path)
             if match and route_method == method:
-                return handler({k: urldecode(v) for k, v in match.groupdict().items()}, body)
+                return handler({**{k: urldecode(v) for k, v in match.groupdict().items()}, "query": query or {}}, body)
         raise not_found()
 
     # --- work pools ---------------------------------------------------------
@@ -323,12 +330,51 @@ class Api:
         raise not_found("Deployment not found")
 
     def update_deployment(self, m, body):
+        """api/deployments.py update_deployment: when every schedule sent and every one stored has a slug,
+        they are updated in place by slug (others kept); when only the stored ones all do, 422; else the
+        list is replaced, without max_scheduled_runs (models/deployments.py keeps schedule, active,
+        parameters and slug)."""
         extra_keys(body, DEPLOYMENT_KEYS)
         d = self.require_deployment(m["id"])
         sent = body.get("schedules")
-        if sent is not None and d["schedules"] and all(s.get("slug") for s in d["schedules"]) and not all(s.get("slug") for s in sent):
+        existing_slugged = bool(d["schedules"]) and all(s.get("slug") for s in d["schedules"])
+        if sent is not None and existing_slugged and all(s.get("slug") for s in sent):
+            self.patch_schedules_by_slug(d, sent)
+            sent = None
+        elif sent is not None and existing_slugged:
             raise HttpError(422, {"detail": "Please provide a slug for each schedule in your request to ensure schedules are updated correctly."})
-        self.apply_fields(d, body, replace_schedules=sent is not None)
+        fields = {k: v for k, v in body.items() if k != "schedules"}
+        if sent is not None:
+            fields["schedules"] = [{k: v for k, v in s.items() if k != "max_scheduled_runs"} for s in sent]
+        self.apply_fields(d, fields, replace_schedules=sent is not None)
+        self.store.put("deployments", d["id"], d)
+        return 204, None
+
+    def patch_schedules_by_slug(self, d, sent):
+        for s in sent:
+            current = next((c for c in d["schedules"] if c["slug"] == s["slug"]), None)
+            if current is None:
+                d["schedules"] += self.write_schedules(d["id"], [{k: v for k, v in s.items() if k != "max_scheduled_runs"}])
+            else:
+                self.update_schedule_fields(current, s)
+
+    @staticmethod
+    def update_schedule_fields(current, update):
+        """models/deployments.py update_deployment_schedule: the fields sent, None ones skipped."""
+        for key in ("active", "max_scheduled_runs", "parameters", "slug"):
+            if update.get(key) is not None:
+                current[key] = update[key]
+        if update.get("schedule") is not None:
+            current["schedule"] = normalize_schedule(update["schedule"])
+        current["updated"] = stamp()
+
+    def update_one_schedule(self, m, body):
+        extra_keys(body, {"active", "schedule", "max_scheduled_runs", "parameters", "slug", "replaces"})
+        d = self.require_deployment(m["id"])
+        current = next((c for c in d["schedules"] if c["id"] == m["schedule_id"]), None)
+        if current is None:
+            raise not_found("Schedule not found.")
+        self.update_schedule_fields(current, body)
         self.store.put("deployments", d["id"], d)
         return 204, None
 
@@ -348,6 +394,64 @@ class Api:
                  and (names is None or d["name"] in names)
                  and (pools is None or d["work_pool_name"] in pools)]
         return 200, page([self.deployment_view(d) for d in sorted(found, key=lambda d: d["name"])], body)
+
+    # --- blocks (server/api/block_types.py, block_schemas.py, block_documents.py) ------------
+    def create_block_type(self, _m, body):
+        if any(t["slug"] == body.get("slug") for t in self.store.all("block_types")):
+            raise HttpError(409, {"detail": "Block type already exists"})
+        moment = stamp()
+        t = {"id": str(uuid.uuid4()), "created": moment, "updated": moment, "name": body["name"], "slug": body["slug"],
+             "logo_url": body.get("logo_url"), "documentation_url": body.get("documentation_url"),
+             "description": body.get("description"), "code_example": body.get("code_example"), "is_protected": False}
+        self.store.put("block_types", t["id"], t)
+        return 201, t
+
+    def create_block_schema(self, _m, body):
+        if self.store.get("block_types", body.get("block_type_id") or "") is None:
+            raise not_found("Block type not found.")
+        moment = stamp()
+        schema = {"id": str(uuid.uuid4()), "created": moment, "updated": moment, "checksum": "sha256:" + uuid.uuid4().hex,
+                  "fields": body.get("fields") or {}, "block_type_id": body["block_type_id"],
+                  "capabilities": body.get("capabilities") or [], "version": body.get("version") or "non-versioned"}
+        self.store.put("block_schemas", schema["id"], schema)
+        return 201, schema
+
+    def create_block_document(self, _m, body):
+        schema = self.store.get("block_schemas", body.get("block_schema_id") or "")
+        if schema is None or schema["block_type_id"] != body.get("block_type_id"):
+            raise not_found("Block schema not found.")
+        if any(d["name"] == body.get("name") and d["block_type_id"] == body["block_type_id"] for d in self.store.all("block_documents")):
+            raise HttpError(409, {"detail": "Block already exists"})
+        moment = stamp()
+        d = {"id": str(uuid.uuid4()), "created": moment, "updated": moment, "name": body["name"], "data": body.get("data") or {},
+             "block_schema_id": schema["id"], "block_type_id": schema["block_type_id"], "is_anonymous": bool(body.get("is_anonymous"))}
+        self.store.put("block_documents", d["id"], d)
+        return 201, self.block_document_view(d, include_secrets=False)
+
+    def block_document_view(self, d, include_secrets):
+        """Secret fields are obfuscated unless include_secrets=true (schemas/core.py BlockDocument)."""
+        schema = self.store.get("block_schemas", d["block_schema_id"])
+        block_type = self.store.get("block_types", d["block_type_id"])
+        data = dict(d["data"])
+        if not include_secrets:
+            for field in schema["fields"].get("secret_fields", []):
+                if field in data:
+                    data[field] = "********"
+        return {**d, "data": data, "block_schema": schema, "block_type": block_type, "block_type_name": block_type["name"],
+                "block_document_references": {}}
+
+    def read_block_document(self, m, _b):
+        d = self.store.get("block_documents", m["id"])
+        if d is None:
+            raise not_found("Block document not found")
+        return 200, self.block_document_view(d, m["query"].get("include_secrets", "false").lower() == "true")
+
+    def read_block_document_by_name(self, m, _b):
+        block_type = next((t for t in self.store.all("block_types") if t["slug"] == m["slug"]), None)
+        d = block_type and next((d for d in self.store.all("block_documents") if d["name"] == m["name"] and d["block_type_id"] == block_type["id"]), None)
+        if d is None:
+            raise not_found("Block document not found")
+        return 200, self.block_document_view(d, m["query"].get("include_secrets", "false").lower() == "true")
 
     # --- variables (server/api/variables.py) -------------------------------------------------
     def create_variable(self, _m, body):
@@ -421,7 +525,8 @@ def make_handler(api):
             except ValueError:
                 return self._send(422, {"exception_message": "Invalid request received."})
             try:
-                status, payload = api.handle(method, self.path.split("?", 1)[0], body)
+                path, _, query = self.path.partition("?")
+                status, payload = api.handle(method, path, body, dict(urllib.parse.parse_qsl(query)))
             except HttpError as error:
                 status, payload = error.status, error.body
             except Exception:  # noqa: BLE001 - the real server answers 500 too
