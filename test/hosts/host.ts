@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { existsSync, openSync } from 'node:fs';
+import { existsSync, mkdirSync, openSync, readFileSync } from 'node:fs';
 import { mkdir, mkdtemp, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { connect } from 'node:net';
 import { join } from 'node:path';
@@ -124,11 +124,47 @@ async function createNetwork(slot: number, control: string, host: string): Promi
   for (const args of steps) await run('ip', args);
 }
 
+/**
+ * The cgroups a container starts in, one per hierarchy systemd uses (cgroup2, and name=systemd where
+ * the machine is hybrid). Without a systemd on the machine, systemd-nspawn stays in the cgroup it was
+ * started in (--keep-unit) and makes `supervisor` and `payload` beneath it: containers started from
+ * one cgroup would share one `payload` tree, and one container's systemd removing a service's cgroup
+ * breaks another's start of the same service (exit 219/CGROUP; seen as systemd-user-sessions failing,
+ * so sshd kept refusing logins "while the system boots"). So each container gets a cgroup of its own.
+ */
+function ownCgroups(name: string): string[] {
+  const mounts = readFileSync('/proc/self/mountinfo', 'utf8').split('\n').map((line) => {
+    const [fields, fs = ''] = line.split(' - ');
+    const [, , , root, mountPoint] = fields!.split(' ');
+    const [type, , options = ''] = fs.split(' ');
+    return { root: root ?? '', mountPoint: mountPoint ?? '', type, options };
+  });
+  const dirs: string[] = [];
+  for (const line of readFileSync('/proc/self/cgroup', 'utf8').trim().split('\n')) {
+    const [id, controllers, path = '/'] = line.split(':');
+    const mount = id === '0'
+      ? mounts.find((m) => m.type === 'cgroup2')
+      : controllers === 'name=systemd' ? mounts.find((m) => m.type === 'cgroup' && m.options.split(',').includes('name=systemd')) : undefined;
+    if (!mount) continue;
+    const relative = mount.root !== '/' && path.startsWith(mount.root) ? path.slice(mount.root.length) : path;
+    dirs.push(join(mount.mountPoint, relative, `testhost-${name}`));
+  }
+  return dirs;
+}
+
+async function removeCgroups(name: string): Promise<void> {
+  // Bottom-up: a cgroup is removed with rmdir once it has no children and no processes.
+  for (const dir of ownCgroups(name)) await run('find', [dir, '-depth', '-type', 'd', '-exec', 'rmdir', '{}', ';'], { allowFailure: true });
+}
+
 function startContainer(name: string, slot: number, image: string, stateDir: string): number {
   const log = openSync(join(stateDir, 'boot.log'), 'w');
+  const cgroups = ownCgroups(name);
+  for (const dir of cgroups) mkdirSync(dir, { recursive: true });
   const child = spawn(
-    'systemd-nspawn',
-    [
+    'sh',
+    // The shell moves itself into the container's cgroups, then becomes systemd-nspawn.
+    ['-c', 'for rc_procs in "$@"; do case "$rc_procs" in --) break;; esac; echo $$ > "$rc_procs/cgroup.procs"; shift; done; shift; exec "$@"', 'sh', ...cgroups, '--', 'systemd-nspawn',
       '--quiet', '--register=no', '--keep-unit', '--boot', '--volatile=overlay', '--console=read-only',
       `--network-namespace-path=/run/netns/${netns(slot)}`, `--machine=testhost-${name}`, `--hostname=${name}`,
       `--bind-ro=${join(stateDir, 'keys')}:/etc/ssh/testhost-keys`,
@@ -194,6 +230,7 @@ async function teardown(host: { name: string; slot: number; stateDir: string; pi
   }
   await run('ip', ['netns', 'del', netns(host.slot)], { allowFailure: true });
   await run('ip', ['link', 'del', `veth-${netns(host.slot)}`], { allowFailure: true });
+  await removeCgroups(host.name);
   await rm(host.stateDir, { recursive: true, force: true });
   await rm(join(stateRoot, 'slots', String(host.slot)), { recursive: true, force: true });
 }
