@@ -3,12 +3,27 @@ import { ExitCode } from './exit-codes.js';
 import { parseLimit, parsePositiveInt, parseSeconds, type GlobalOptions } from './options.js';
 import { toolVersion } from './version.js';
 
+/**
+ * A reader that goes away (`reconcile plan | head -1`) closes stdout. Output stops there, quietly,
+ * but the run does not: an apply cut short by a pager would leave hosts half-converged. The exit code
+ * stays the command's own.
+ */
+function stopWritingWhenTheReaderLeaves(stream: NodeJS.WriteStream): void {
+  stream.on('error', (error: NodeJS.ErrnoException) => {
+    if (error.code !== 'EPIPE') throw error;
+    stream.write = (() => true) as typeof stream.write;
+  });
+}
+stopWritingWhenTheReaderLeaves(process.stdout);
+stopWritingWhenTheReaderLeaves(process.stderr);
+
 // Node alone takes about 100 ms to start here, so start-up loads nothing it can avoid: `--version`
 // answers before commander is loaded, and each command imports what it needs when it runs.
 const version = toolVersion();
 
 const EXAMPLES = `
 Examples:
+  reconcile init --address 10.0.0.5       write a starter hosts.yaml and setup.yaml here
   reconcile validate                      check hosts.yaml and setup.yaml; nothing is sent
   reconcile --dry-run                     show what apply would change, with diffs and restarts
   reconcile plan --limit prefect-host     the same, for one host
@@ -42,6 +57,14 @@ async function buildProgram(run: (action: () => Promise<Action>, command: Comman
     .showHelpAfterError('(run reconcile --help for usage)')
     .exitOverride();
 
+  program.command('init').argument('[dir]', 'where to write the files', '.')
+    .description('write a starter hosts.yaml and setup.yaml (the single-box Prefect setup) and their schemas; never overwrites')
+    .option('--address <addr>', "the host's address or ssh_config alias")
+    .option('--user <name>', 'the login user on the host (default: yours)')
+    .action((dir: string, _o, cmd: Command) => run(async () => {
+      const { initCommand } = await import('./commands/init.js');
+      return () => initCommand(dir, cmd.opts());
+    }, cmd));
   program.command('validate').description('check both spec files against their schemas; nothing is sent to any host')
     .action((_o, cmd: Command) => run(async () => (await import('./commands/validate.js')).validateCommand, cmd));
   program.command('plan').description('show, per host, every action apply would take (exit 2 when there are changes)')

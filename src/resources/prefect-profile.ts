@@ -3,7 +3,9 @@ import { quote } from '../shell/quote.js';
 import { fileProbeOf, keyValues, parsePathFacts, type PathFacts } from './facts.js';
 import { writeFileStep } from './steps.js';
 import { readTable, setKeys } from './toml-edit.js';
+import { SETTING_ALIASES } from './prefect/setting-aliases.js';
 import { noChanges, type ResourceType } from './types.js';
+import type { FieldChange } from '../engine/model.js';
 
 interface ProfileFacts {
   /** PREFECT_HOME of the user: the spec's, or ~/.prefect. */
@@ -22,6 +24,13 @@ const SECTION = '@@profiles';
 export const prefectProfile: ResourceType<PrefectProfile, ProfileFacts> = {
   kind: 'prefect_profile',
   defaultName: (spec) => `prefect_profile:${spec.user}:${spec.profile}`,
+  check: (spec) => {
+    const keys = Object.keys(spec.settings);
+    return keys.flatMap((key, i) => {
+      const same = keys.slice(0, i).find((other) => namesOf(other).includes(key));
+      return same ? [{ field: ['settings', key], message: `${key} and ${same} are one Prefect setting (${namesOf(key).join(' = ')}); keep one` }] : [];
+    });
+  },
   probe: (spec) =>
     `rc_home=${spec.prefect_home ? quote(spec.prefect_home) : `"$(getent passwd ${quote(spec.user)} | cut -d: -f6)/.prefect"`}\n` +
     `echo "prefect_home=$rc_home"\necho ${SECTION}\n${fileProbeOf('"$rc_home/profiles.toml"')}`,
@@ -36,8 +45,15 @@ export const prefectProfile: ResourceType<PrefectProfile, ProfileFacts> = {
     const before = actual.file.content?.toString('utf8') ?? '';
     const table = `profiles.${spec.profile}`;
     const current = readTable(before, table) ?? new Map<string, string>();
-    const updates = new Map(Object.entries(spec.settings).filter(([k, v]) => current.get(k) !== v));
-    const fields = [...updates].map(([k, v]) => ({ field: `${spec.profile}.${k}`, before: current.get(k) ?? null, after: v }));
+    const updates = new Map<string, string>();
+    const fields: FieldChange[] = [];
+    for (const [key, value] of Object.entries(spec.settings)) {
+      // Under whichever of its names the profile holds it, the one Prefect reads first.
+      const held = namesOf(key).find((n) => current.has(n));
+      if (held !== undefined && current.get(held) === value) continue;
+      updates.set(held ?? key, value);
+      fields.push({ field: `${spec.profile}.${key}`, before: held === undefined ? null : current.get(held)!, after: value });
+    }
     let after = updates.size > 0 || !readTable(before, table) ? setKeys(before, table, updates) : before;
     const active = readTable(before, '')?.get('active');
     if (spec.active && active !== spec.profile) {
@@ -59,3 +75,8 @@ export const prefectProfile: ResourceType<PrefectProfile, ProfileFacts> = {
     };
   },
 };
+
+/** Every name of a setting, in the order Prefect reads them; a setting without aliases has its own name only. */
+function namesOf(key: string): readonly string[] {
+  return SETTING_ALIASES.find((names) => names.includes(key)) ?? [key];
+}

@@ -38,6 +38,7 @@ const corpus: [file: string, at: string, fragment: string][] = [
   ['setup-validate-without-placeholder.yaml', '5:15', 'the validate command must contain %s'],
   ['setup-alias-bomb.yaml', '2:8', 'aliases may expand at most 100 times'],
   ['setup-empty-resources.yaml', '3:12', 'resources: must have at least 1 entry'],
+  ['setup-profile-alias-twice.yaml', '7:27', 'PREFECT_UI_API_URL and PREFECT_SERVER_UI_API_URL are one Prefect setting'],
   ['setup-two-documents.yaml', '4:1', 'a spec file holds one document'],
   ['setup-bad-variable-name.yaml', '2:3', "'my-var': a variable name is letters, digits and '_'"],
   ['setup-path-relative-after-interpolation.yaml', '5:11', "must be an absolute path (starting with '/')"],
