@@ -1,6 +1,6 @@
 import { afterAll, beforeAll } from 'vitest';
 import { run, type RunResult } from './exec.js';
-import { bootHost, sshOptions, stopHost, type TestHost } from './host.js';
+import { bootHost, sshOptions, stopHost, type BootOptions, type TestHost } from './host.js';
 
 let counter = 0;
 const booted = new Set<string>();
@@ -16,11 +16,11 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const) {
  * Boots `count` fresh hosts (in parallel) before the tests of the enclosing describe block and
  * always stops them afterwards. A host that cannot start fails the tests loudly; nothing is skipped.
  */
-export function useTestHosts(count: number, prefix = 't'): TestHost[] {
+export function useTestHosts(count: number, prefix = 't', options: Pick<BootOptions, 'binds'> = {}): TestHost[] {
   const hosts: TestHost[] = [];
   beforeAll(async () => {
     const names = Array.from({ length: count }, () => `${prefix}${process.pid % 10000}-${++counter}`);
-    const started = await Promise.allSettled(names.map((name) => bootHost(name)));
+    const started = await Promise.allSettled(names.map((name) => bootHost(name, options)));
     for (const result of started) if (result.status === 'fulfilled') (hosts.push(result.value), booted.add(result.value.name));
     const failure = started.find((r): r is PromiseRejectedResult => r.status === 'rejected');
     if (failure) throw failure.reason;

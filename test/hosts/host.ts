@@ -22,6 +22,7 @@ interface HostState extends TestHost {
   /** The process that booted it; when that process is gone the host is left over and cleaned up. 0: kept until `down`. */
   owner: number;
   stateDir: string;
+  binds?: string[];
 }
 
 const stateRoot = '/run/reconcile-testhosts';
@@ -72,7 +73,14 @@ const addresses = (slot: number) => ({ control: `10.231.${slot}.1`, host: `10.23
  * Boots a fresh test host: its own network namespace, a new SSH host key, systemd as PID 1 on a
  * throw-away overlay of the cached image. Resolves once sshd accepts a key login.
  */
-export async function bootHost(name: string, options: { keep?: boolean; log?: (line: string) => void } = {}): Promise<TestHost> {
+export interface BootOptions {
+  keep?: boolean;
+  log?: (line: string) => void;
+  /** Read-only bind mounts, `SOURCE:TARGET` as systemd-nspawn takes them (e.g. Node and this package, for tests that run reconcile on the host). */
+  binds?: string[];
+}
+
+export async function bootHost(name: string, options: BootOptions = {}): Promise<TestHost> {
   if (!NAME.test(name)) throw new Error(`test host name '${name}': use lower-case letters, digits and '-' (at most 20)`);
   await cleanLeftovers();
   await allowManyContainers();
@@ -91,10 +99,11 @@ export async function bootHost(name: string, options: { keep?: boolean; log?: (l
     await writeFile(join(stateDir, 'known_hosts'), `${host} ${hostPublic}\n`);
 
     await createNetwork(slot, control, host);
-    const pid = startContainer(name, slot, image, stateDir);
+    const binds = options.binds ?? [];
+    const pid = startContainer(name, slot, image, stateDir, binds);
     const state: HostState = {
       name, address: host, port: 22, user: 'daniel', identity_file: identity,
-      known_hosts: join(stateDir, 'known_hosts'), slot, pid, owner: options.keep ? 0 : process.pid, stateDir,
+      known_hosts: join(stateDir, 'known_hosts'), slot, pid, owner: options.keep ? 0 : process.pid, stateDir, binds,
     };
     await writeFile(join(stateDir, 'state.json'), JSON.stringify(state));
     await waitForSsh(state);
@@ -157,7 +166,7 @@ async function removeCgroups(name: string): Promise<void> {
   for (const dir of ownCgroups(name)) await run('find', [dir, '-depth', '-type', 'd', '-exec', 'rmdir', '{}', ';'], { allowFailure: true });
 }
 
-function startContainer(name: string, slot: number, image: string, stateDir: string): number {
+function startContainer(name: string, slot: number, image: string, stateDir: string, binds: string[]): number {
   const log = openSync(join(stateDir, 'boot.log'), 'w');
   const cgroups = ownCgroups(name);
   for (const dir of cgroups) mkdirSync(dir, { recursive: true });
@@ -169,6 +178,7 @@ function startContainer(name: string, slot: number, image: string, stateDir: str
       `--network-namespace-path=/run/netns/${netns(slot)}`, `--machine=testhost-${name}`, `--hostname=${name}`,
       `--bind-ro=${join(stateDir, 'keys')}:/etc/ssh/testhost-keys`,
       `--bind-ro=${join(stateDir, 'authorized')}:/etc/ssh/testhost-authorized`,
+      ...binds.map((bind) => `--bind-ro=${bind}`),
       '-D', image,
     ],
     { detached: true, stdio: ['ignore', log, log] },
@@ -255,7 +265,7 @@ export async function rebootHost(name: string): Promise<void> {
   const deadline = Date.now() + 30_000;
   while (isAlive(state.pid) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
   if (isAlive(state.pid)) throw new Error(`test host '${name}' did not shut down within 30 s of systemctl reboot`);
-  const pid = startContainer(name, state.slot, await ensureImage(), stateDir);
+  const pid = startContainer(name, state.slot, await ensureImage(), stateDir, state.binds ?? []);
   await writeFile(join(stateDir, 'state.json'), JSON.stringify({ ...state, pid }));
   await waitForSsh({ ...state, pid });
 }
