@@ -88,5 +88,22 @@ describe('Prefect-aware resources on a fresh host, with the Prefect stand-in', (
     expect(after.stdout).toMatch(/no changes$/m);
     expect(after.code).toBe(0);
   }, 90_000);
-});
 
+  it('takes a setting `prefect config set` wrote under its current name as the one declared under its older name', async () => {
+    const url = (port: number) => `http://${host.address}:${port}/api`;
+    await ssh(host, `PREFECT_PROFILE=selfhost ~/projects/projections-v2/.venv/bin/prefect config set PREFECT_SERVER_UI_API_URL=${url(4200)}`);
+    const declaring = (port: number) => repoSetup().replace('      PREFECT_API_URL: "http://{{ prefect_host }}:{{ prefect_port }}/api"\n',
+      `      PREFECT_API_URL: "http://{{ prefect_host }}:{{ prefect_port }}/api"\n      PREFECT_UI_API_URL: "${url(port)}"\n`);
+    writeFileSync(join(dir, 'setup.yaml'), declaring(4200));
+    const same = await reconcileJson(dir, 'plan');
+    expect(same.hosts[0]!.actions).toEqual([]);
+    writeFileSync(join(dir, 'setup.yaml'), declaring(4300));
+    const changed = await reconcileJson(dir, 'plan');
+    expect(changed.hosts[0]!.actions.flatMap((a) => a.fields)).toEqual([{ field: 'selfhost.PREFECT_UI_API_URL', before: url(4200), after: url(4300) }]);
+    expect((await reconcile(dir, 'apply')).code).toBe(0);
+    const profile = (await ssh(host, 'cat ~/.prefect/profiles.toml')).stdout;
+    expect(profile.match(/UI_API_URL/g)).toHaveLength(1);
+    expect(profile).toContain(`PREFECT_SERVER_UI_API_URL = "${url(4300)}"`);
+    writeFileSync(join(dir, 'setup.yaml'), repoSetup());
+  }, 60_000);
+});
