@@ -6,6 +6,8 @@ import { noChanges, unitToken, type ResourceType } from './types.js';
 
 interface VenvFacts {
   exists: boolean;
+  /** Without it the venv is half-made: `python3 -m venv` stops before pip when ensurepip is missing (no python3-venv). */
+  hasPip: boolean;
   /** Installed distributions by normalised name (PEP 503), with their versions. */
   packages: Map<string, string>;
 }
@@ -35,7 +37,7 @@ export const pythonVenv: ResourceType<PythonVenv, VenvFacts> = {
   probe: (spec) => {
     const venv = quote(spec.path);
     // One awk over every METADATA file rather than a few processes per installed package.
-    return `if [ -x ${venv}/bin/python ]; then echo exists=yes
+    return `if [ -x ${venv}/bin/python ]; then echo exists=yes; [ -x ${venv}/bin/pip ] && echo pip=yes
   for rc_m in ${venv}/lib/python3*/site-packages/*.dist-info/METADATA; do [ -f "$rc_m" ] && set -- "$@" "$rc_m"; done
   [ $# -eq 0 ] || awk 'FNR == 1 { name = "" } /^Name: / && name == "" { name = $2 } /^Version: / && name != "" { print "package:" name "=" $2; nextfile }' "$@"
 else echo exists=no; fi`;
@@ -43,21 +45,26 @@ else echo exists=no; fi`;
   parse(_spec, output) {
     const packages = new Map<string, string>();
     for (const [key, value] of keyValues(output)) if (key.startsWith('package:')) packages.set(normalise(key.slice(8)), value.trim());
-    return { exists: keyValues(output).get('exists') === 'yes', packages };
+    const facts = keyValues(output);
+    return { exists: facts.get('exists') === 'yes', hasPip: facts.get('pip') === 'yes', packages };
   },
   plan(spec, actual) {
     const name = spec.name ?? pythonVenv.defaultName(spec);
     const wrong = pins(spec).filter(([pkg, version]) => actual.packages.get(pkg) !== version);
-    if (actual.exists && wrong.length === 0) return noChanges();
+    const halfMade = actual.exists && !actual.hasPip;
+    if (actual.exists && !halfMade && wrong.length === 0) return noChanges();
     const owner = spec.owner ?? 'root';
     const pip = [`${spec.path}/bin/pip`, 'install', '--disable-pip-version-check', '--quiet', ...(spec.pip_args ?? []), ...wrong.map(([, , r]) => r)];
+    // A half-made venv is made again from scratch (--clear): it holds nothing pip put there.
+    const create = `${quote(spec.python ?? '/usr/bin/python3')} -m venv${halfMade ? ' --clear' : ''} ${quote(spec.path)}`;
     const steps = [
-      ...(actual.exists ? [] : [{ script: asUser(owner, `${quote(spec.python ?? '/usr/bin/python3')} -m venv ${quote(spec.path)}`) }]),
+      ...(actual.exists && !halfMade ? [] : [{ script: asUser(owner, create) }]),
       { script: asUser(owner, command(...pip)) },
     ];
     return {
       now: [{
         id: name, resource: name, verb: actual.exists ? 'update' : 'create', title: `venv ${spec.path}`,
+        because: halfMade ? 'the venv is half-made (no pip: created without ensurepip, i.e. without python3-venv?)' : undefined,
         fields: wrong.map(([pkg, version]) => ({ field: pkg, before: actual.packages.get(pkg) ?? null, after: version })),
         steps,
       }],

@@ -2,6 +2,7 @@ import type { Resource } from '../spec/generated/setup.js';
 import { directory } from './directory.js';
 import { file } from './file.js';
 import { line } from './line.js';
+import { systemPackage } from './package.js';
 import { prefectDeployments } from './prefect-deployments.js';
 import { prefectProfile } from './prefect-profile.js';
 import { prefectWorkPool } from './prefect-work-pool.js';
@@ -13,6 +14,7 @@ type Registry = { [K in Resource['kind']]: ResourceType<Extract<Resource, { kind
 
 /** Every resource type, by kind: the one place that lists them. */
 const registry: Registry = {
+  package: systemPackage,
   directory,
   file,
   line,

@@ -26,7 +26,7 @@ describe('engine on a fresh host: plan, apply, idempotency, drift, saved plans, 
   it('plans everything on a fresh host, applies exactly that, and converges', async () => {
     const plan = await reconcile(dir, 'plan');
     expect(plan.code).toBe(2);
-    for (const title of ['+ venv /home/daniel/projects/projections-v2/.venv', '+ profile selfhost', '~ line in /home/daniel/.bashrc',
+    for (const title of ['+ install python3-venv', '+ venv /home/daniel/projects/projections-v2/.venv', '+ profile selfhost', '~ line in /home/daniel/.bashrc',
       '+ directory /home/daniel/projections-data/manifests', '+ unit /etc/systemd/system/prefect-server.service',
       '↻ systemctl daemon-reload', '↻ start prefect-server.service', '~ work pool projections-local', '↻ start prefect-worker.service',
       '~ 2 deployments of /home/daniel/projects/projections-v2/prefect.yaml']) {
@@ -43,11 +43,13 @@ describe('engine on a fresh host: plan, apply, idempotency, drift, saved plans, 
     const done = applied.hosts[0]!.done!;
     expect(done.filter((id) => plannedIds.includes(id))).toEqual(plannedIds);
     expect(done.filter((id) => !plannedIds.includes(id))).toEqual(['prefect_work_pool:projections-local', 'deploy live-score', 'deploy nightly-projections']);
-    // 14 planned actions, 7 execs: the run lock, the fact script, one batch per stretch of scripts that
-    // ends at a health wait (venv .. start server; enable + start worker), the pool's and the
+    // 15 planned actions, 7 execs: the run lock, the fact script, one batch per stretch of scripts that
+    // ends at a health wait (package .. start server; enable + start worker), the pool's and the
     // deployments' facts read again once the server answers, and one batch for both deploys; the
     // work pool goes over HTTP.
-    expect(plannedIds).toHaveLength(14);
+    expect(plannedIds).toHaveLength(15);
+    // What the setup needs from the OS comes first.
+    expect(plannedIds[0]).toBe('package:python3-venv');
     expect(applied.hosts[0]!.execs).toBe(7);
 
     expect(await state(host, 'systemctl is-active prefect-server prefect-worker')).toBe('active\nactive');

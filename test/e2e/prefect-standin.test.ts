@@ -33,6 +33,8 @@ describe('Prefect 3 stand-in on a test host', () => {
     host = hosts[0]!;
     api = `http://${host.address}:4200/api`;
     // Real pip installs the pinned stand-in from the image's wheelhouse, as setup.yaml will.
+    // A fresh host has no venv module: from its (local) apt source first, as the setup does.
+    await ssh(host, 'sudo -n apt-get -qq update && sudo -n DEBIAN_FRONTEND=noninteractive apt-get -qq -y install --no-install-recommends python3-venv >/dev/null');
     await ssh(host, `python3 -m venv ${venv} && ${venv}/bin/pip install -q prefect==3.8.3`);
     await ssh(host, `sudo -n systemd-run --unit=pf-server --uid=daniel -p WorkingDirectory=${project} ${venv}/bin/prefect server start --host ${host.address} --port 4200`);
     await waitFor(async () => (await get('/health')).body === true);

@@ -85,7 +85,7 @@ export async function bootHost(name: string, options: BootOptions = {}): Promise
   await cleanLeftovers();
   await allowManyContainers();
   if (existsSync(join(stateRoot, 'hosts', name))) throw new Error(`test host '${name}' is already running (npm run testhost -- down ${name})`);
-  const [image, identity] = await Promise.all([ensureImage(options.log), clientKey()]);
+  const [{ image, aptRepo }, identity] = await Promise.all([ensureImage(options.log), clientKey()]);
   const slot = await claimSlot();
   const stateDir = join(stateRoot, 'hosts', name);
   const { control, host } = addresses(slot);
@@ -99,7 +99,7 @@ export async function bootHost(name: string, options: BootOptions = {}): Promise
     await writeFile(join(stateDir, 'known_hosts'), `${host} ${hostPublic}\n`);
 
     await createNetwork(slot, control, host);
-    const binds = options.binds ?? [];
+    const binds = [`${aptRepo}:/srv/apt-repo`, ...(options.binds ?? [])];
     const pid = startContainer(name, slot, image, stateDir, binds);
     const state: HostState = {
       name, address: host, port: 22, user: 'daniel', identity_file: identity,
@@ -265,7 +265,7 @@ export async function rebootHost(name: string): Promise<void> {
   const deadline = Date.now() + 30_000;
   while (isAlive(state.pid) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
   if (isAlive(state.pid)) throw new Error(`test host '${name}' did not shut down within 30 s of systemctl reboot`);
-  const pid = startContainer(name, state.slot, await ensureImage(), stateDir, state.binds ?? []);
+  const pid = startContainer(name, state.slot, (await ensureImage()).image, stateDir, state.binds ?? []);
   await writeFile(join(stateDir, 'state.json'), JSON.stringify({ ...state, pid }));
   await waitForSsh({ ...state, pid });
 }

@@ -14,7 +14,7 @@ export const cacheDir = process.env.RECONCILE_TESTHOST_CACHE ?? '/var/cache/reco
 const hostsDir = new URL('.', import.meta.url).pathname;
 const mirror = process.env.RECONCILE_DEBIAN_MIRROR ?? 'http://deb.debian.org/debian';
 
-export async function ensureImage(log: (line: string) => void = () => {}): Promise<string> {
+export async function ensureImage(log: (line: string) => void = () => {}): Promise<{ image: string; aptRepo: string }> {
   await removeAbandonedBuilds();
   const packages = (await readFile(join(hostsDir, 'image/packages.txt'), 'utf8'))
     .split('\n')
@@ -25,12 +25,19 @@ export async function ensureImage(log: (line: string) => void = () => {}): Promi
     log(`debootstrap of a Debian 12 base (about 2 minutes, once per machine) into ${dir}`);
     await run('debootstrap', ['--variant=minbase', `--include=${packages.join(',')}`, 'bookworm', dir, mirror], { timeoutMs: 15 * 60_000 });
   });
+  // The hosts' apt source: the very .debs debootstrap installed into the base, indexed. Real apt-get
+  // installs from it inside a host, without the network, at the versions the image has.
+  const aptRepo = await buildOnce(join(cacheDir, `apt-${baseKey}`), log, async (dir) => {
+    await run('sh', ['-c', 'cp "$1"/var/cache/apt/archives/*.deb "$2"/', 'sh', base, dir]);
+    await run('python3', [join(hostsDir, 'image/apt-index.py'), dir]);
+  });
   const imageKey = digest(baseKey + (await digestTree([join(hostsDir, 'image'), join(hostsDir, 'standin')])));
-  return buildOnce(join(cacheDir, `image-${imageKey}`), log, async (dir) => {
+  const image = await buildOnce(join(cacheDir, `image-${imageKey}`), log, async (dir) => {
     log(`customising the test-host image in ${dir}`);
     await run('cp', ['-a', '--reflink=auto', `${base}/.`, dir]);
     await run('sh', [join(hostsDir, 'image/customize.sh'), dir, hostsDir]);
   });
+  return { image, aptRepo };
 }
 
 async function buildOnce(target: string, log: (line: string) => void, build: (dir: string) => Promise<void>): Promise<string> {

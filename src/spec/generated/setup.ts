@@ -7,7 +7,15 @@
  * via the `definition` "resource".
  */
 export type Resource =
-  Directory | File | Line | SystemdService | PythonVenv | PrefectProfile | PrefectWorkPool | PrefectDeployments;
+  | Package
+  | Directory
+  | File
+  | Line
+  | SystemdService
+  | PythonVenv
+  | PrefectProfile
+  | PrefectWorkPool
+  | PrefectDeployments;
 /**
  * The resource's name in plans and reports. Default: kind and path (or unit, pool, profile). Names are unique.
  *
@@ -15,6 +23,13 @@ export type Resource =
  * via the `definition` "name".
  */
 export type Name = string;
+/**
+ * A Debian package name, optionally =version.
+ *
+ * This interface was referenced by `ReconcileDesiredStateSetupYaml`'s JSON-Schema
+ * via the `definition` "system_package".
+ */
+export type SystemPackage = string;
 /**
  * An absolute path on the host.
  *
@@ -96,6 +111,41 @@ export interface SecretSource {
    * A file on the control machine holding the value (one trailing newline is dropped); relative to setup.yaml's directory, ~ allowed. Keep it mode 0600.
    */
   file?: string;
+}
+/**
+ * System packages through the host's package manager (apt on Debian and Ubuntu). Installed ones are read from dpkg's database in the fact script; missing ones are installed in one non-interactive apt-get call, without recommended packages unless asked. The package lists are refreshed first only when something must be installed and they are missing or older than lists_max_age.
+ *
+ * This interface was referenced by `ReconcileDesiredStateSetupYaml`'s JSON-Schema
+ * via the `definition` "package".
+ */
+export interface Package {
+  /**
+   * System packages.
+   */
+  kind: 'package';
+  name?: Name;
+  /**
+   * Package names, each optionally pinned to an exact version as name=version (apt's own syntax, e.g. python3-venv=3.11.2-1+b1).
+   *
+   * @minItems 1
+   */
+  packages: [SystemPackage, ...SystemPackage[]];
+  /**
+   * present (default): installed (at the pinned version, if any). absent: removed (configuration files kept, as apt-get remove does).
+   */
+  state?: 'present' | 'absent';
+  /**
+   * Also install the packages' recommended packages. Default false, as a minimal host wants.
+   */
+  install_recommends?: boolean;
+  /**
+   * Seconds: apt-get update runs before an install when the package lists are older than this (or missing). Default 86400 (one day).
+   */
+  lists_max_age?: number;
+  /**
+   * Seconds to wait for another apt or dpkg (unattended-upgrades on a fresh VM) to release its lock before failing this host; apt's message names the holder. Default 300.
+   */
+  lock_timeout?: number;
 }
 /**
  * A directory with its owner, group and mode. Missing parents are created (owned by root).

@@ -23,6 +23,14 @@ cp -a "$hosts/standin/." "$root/tmp/standin/"
 chroot "$root" python3 /tmp/standin/build_wheels.py /tmp/standin /opt/wheelhouse
 rm -rf "$root/tmp/standin"
 
+# As bare as a fresh cloud image: what the setup installs goes (the wheels above needed PyYAML), and
+# apt's only source is the local repository the harness mounts at /srv/apt-repo (the base's own
+# .debs, see image.ts), with no package lists yet, as before a VM's first apt-get update.
+chroot "$root" dpkg --purge python3-venv python3.11-venv python3-pip-whl python3-setuptools-whl python3-yaml python3-apt >/dev/null
+echo 'deb [trusted=yes] file:/srv/apt-repo ./' > "$root/etc/apt/sources.list"
+rm -rf "$root/var/lib/apt/lists/"* "$root/var/cache/apt/archives/"*.deb
+mkdir -p "$root/srv/apt-repo"
+
 # The user's project checkout, as the seed describes it.
 mkdir -p "$root/home/daniel/projects"
 cp -a "$hosts/image/project" "$root/home/daniel/projects/projections-v2"
