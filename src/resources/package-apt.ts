@@ -8,9 +8,14 @@ export interface PackageFacts {
   installed: Map<string, { version: string; state: string; complete: boolean }>;
   /** Versions the sources offer, for packages not (completely) installed; read only when the lists exist. */
   available: Map<string, string[]>;
-  /** Seconds since the package lists were refreshed; undefined when there are none. */
-  listsAge?: number;
+  /** When the package lists were last refreshed (epoch seconds); undefined when there are none. */
+  listsUpdated?: number;
+  /** The host's clock when read; under `live`, which a saved plan's facts digest leaves out (it moves every second). */
+  live: { now: number };
 }
+
+/** Seconds since the lists were refreshed; undefined when there are none. */
+export const listsAge = (facts: PackageFacts) => (facts.listsUpdated === undefined ? undefined : facts.live.now - facts.listsUpdated);
 
 export interface InstallOptions {
   lockTimeout: number;
@@ -49,7 +54,8 @@ export const apt: PackageManager = {
       'echo manager=apt',
       `dpkg-query -W -f='pkg=\${Package}\\t\${db:Status-Abbrev}\\t\${Version}\\n' ${list} 2>/dev/null`,
       `rc_lists=$(find /var/lib/apt/lists -maxdepth 1 -name '*_Packages*' -printf '%T@\\n' 2>/dev/null | sort -n | tail -1)`,
-      '[ -z "$rc_lists" ] || echo "lists_age=$(( $(date +%s) - ${rc_lists%.*} ))"',
+      'echo "now=$(date +%s)"',
+      '[ -z "$rc_lists" ] || echo "lists_updated=${rc_lists%.*}"',
       `rc_missing=; for rc_p in ${list}; do [ "$(dpkg-query -W -f='\${db:Status-Abbrev}' "$rc_p" 2>/dev/null)" = "ii " ] || rc_missing="$rc_missing $rc_p"; done`,
       // Unquoted on purpose: the names are words already checked by the schema's pattern.
       '[ -z "$rc_lists" ] || [ -z "$rc_missing" ] || apt-cache policy $rc_missing 2>/dev/null | sed -n "s/^\\([^ ].*\\):$/policy=\\1/p; s/^ *\\(\\*\\*\\* \\)\\{0,1\\}\\([^ ]*\\) [0-9]*$/version=\\2/p"',
@@ -57,12 +63,13 @@ export const apt: PackageManager = {
     ].join('\n');
   },
   parse(output) {
-    const facts: PackageFacts = { manager: 'none', installed: new Map(), available: new Map() };
+    const facts: PackageFacts = { manager: 'none', installed: new Map(), available: new Map(), live: { now: 0 } };
     let current: string[] | undefined;
     for (const line of output.split('\n')) {
       const [key, value = ''] = [line.slice(0, line.indexOf('=')), line.slice(line.indexOf('=') + 1)];
       if (key === 'manager') facts.manager = value;
-      else if (key === 'lists_age') facts.listsAge = Number(value);
+      else if (key === 'lists_updated') facts.listsUpdated = Number(value);
+      else if (key === 'now') facts.live.now = Number(value);
       else if (key === 'pkg') {
         const [name = '', status = '', version = ''] = value.split('\t');
         const abbreviation = status.slice(0, 2);

@@ -1,6 +1,6 @@
 import type { FieldChange, Step } from '../engine/model.js';
 import type { Package } from '../spec/generated/setup.js';
-import { apt, type PackageFacts, type PackageManager } from './package-apt.js';
+import { apt, listsAge, type PackageFacts, type PackageManager } from './package-apt.js';
 import { noChanges, type ResourceType } from './types.js';
 
 /** The package managers reconcile knows, by the name their probe reports. Another (dnf) is one more module here. */
@@ -49,7 +49,8 @@ export const systemPackage: ResourceType<Package, PackageFacts> = {
       const before = installed ? `${installed.version}${installed.complete ? '' : ` (${installed.state})`}` : null;
       return { field: w.name, before, after: absent ? null : w.version ?? 'present' };
     });
-    const listsStale = actual.listsAge === undefined || actual.listsAge > (spec.lists_max_age ?? DEFAULT_LISTS_MAX_AGE);
+    const age = listsAge(actual);
+    const listsStale = age === undefined || age > (spec.lists_max_age ?? DEFAULT_LISTS_MAX_AGE);
     const options = {
       lockTimeout: spec.lock_timeout ?? DEFAULT_LOCK_TIMEOUT,
       recommends: spec.install_recommends ?? false,
@@ -63,7 +64,7 @@ export const systemPackage: ResourceType<Package, PackageFacts> = {
       now: [{
         id: name, resource: name, verb: absent ? 'remove' : changing.some((w) => actual.installed.has(w.name)) ? 'update' : 'create',
         title: `${absent ? 'remove' : 'install'} ${requests.join(' ')}`,
-        because: !absent && listsStale ? `package lists ${actual.listsAge === undefined ? 'missing' : 'older than lists_max_age'}: refreshed first` : undefined,
+        because: !absent && listsStale ? `package lists ${age === undefined ? 'missing' : 'older than lists_max_age'}: refreshed first` : undefined,
         fields, steps,
       }],
       late: [],
@@ -75,7 +76,7 @@ export const systemPackage: ResourceType<Package, PackageFacts> = {
 
 /** What the host's sources do not have, when its lists are there to say so: the install would fail. */
 function unavailable(changing: Wanted[], actual: PackageFacts): string[] {
-  if (actual.listsAge === undefined) return [];
+  if (actual.listsUpdated === undefined) return [];
   return changing.flatMap((w) => {
     const versions = actual.available.get(w.name);
     if (!versions || versions.length === 0) return [`${w.name}: no such package in this host's apt sources (apt-cache policy has no candidate); apply will fail`];
