@@ -1,14 +1,17 @@
 // `npm run testhost -- up NAME | down NAME | ls`: disposable Debian test hosts for people.
 // `up` prints one JSON line with everything needed to reach the host once ssh answers.
 import { bootHost, listHosts, stopHost } from './host.js';
+import { RELEASES, type Release } from './image.js';
 
-const usage = 'usage: npm run testhost -- up NAME | down NAME | ls';
+const usage = `usage: npm run testhost -- up NAME [--release ${Object.keys(RELEASES).join('|')}] | down NAME | ls`;
 
-async function main([command, name]: string[]): Promise<number> {
+async function main([command, name, ...rest]: string[]): Promise<number> {
   switch (command) {
     case 'up': {
       if (!name) break;
-      const host = await bootHost(name, { keep: true, log: (line) => console.error(line) });
+      const release = rest[0] === '--release' ? rest[1] : rest.length === 0 ? 'bookworm' : undefined;
+      if (!release || !(release in RELEASES)) break;
+      const host = await bootHost(name, { keep: true, release: release as Release, log: (line) => console.error(line) });
       console.log(JSON.stringify(host));
       return 0;
     }

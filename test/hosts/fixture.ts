@@ -16,7 +16,7 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const) {
  * Boots `count` fresh hosts (in parallel) before the tests of the enclosing describe block and
  * always stops them afterwards. A host that cannot start fails the tests loudly; nothing is skipped.
  */
-export function useTestHosts(count: number, prefix = 't', options: Pick<BootOptions, 'binds'> = {}): TestHost[] {
+export function useTestHosts(count: number, prefix = 't', options: Pick<BootOptions, 'binds' | 'release'> = {}): TestHost[] {
   const hosts: TestHost[] = [];
   beforeAll(async () => {
     const names = Array.from({ length: count }, () => `${prefix}${process.pid % 10000}-${++counter}`);

@@ -4,7 +4,7 @@ import { mkdir, mkdtemp, readdir, readFile, rename, rm, writeFile } from 'node:f
 import { connect } from 'node:net';
 import { join } from 'node:path';
 import { isAlive, run } from './exec.js';
-import { cacheDir, ensureImage } from './image.js';
+import { cacheDir, ensureImage, type Release } from './image.js';
 
 /** What a test (or a person) needs to reach a booted test host. */
 export interface TestHost {
@@ -23,6 +23,7 @@ interface HostState extends TestHost {
   owner: number;
   stateDir: string;
   binds?: string[];
+  release?: Release;
 }
 
 const stateRoot = '/run/reconcile-testhosts';
@@ -78,6 +79,8 @@ export interface BootOptions {
   log?: (line: string) => void;
   /** Read-only bind mounts, `SOURCE:TARGET` as systemd-nspawn takes them (e.g. Node and this package, for tests that run reconcile on the host). */
   binds?: string[];
+  /** The Debian release; default bookworm. */
+  release?: Release;
 }
 
 export async function bootHost(name: string, options: BootOptions = {}): Promise<TestHost> {
@@ -85,7 +88,8 @@ export async function bootHost(name: string, options: BootOptions = {}): Promise
   await cleanLeftovers();
   await allowManyContainers();
   if (existsSync(join(stateRoot, 'hosts', name))) throw new Error(`test host '${name}' is already running (npm run testhost -- down ${name})`);
-  const [{ image, aptRepo }, identity] = await Promise.all([ensureImage(options.log), clientKey()]);
+  const release = options.release ?? 'bookworm';
+  const [{ image, aptRepo }, identity] = await Promise.all([ensureImage(options.log, release), clientKey()]);
   const slot = await claimSlot();
   const stateDir = join(stateRoot, 'hosts', name);
   const { control, host } = addresses(slot);
@@ -103,7 +107,7 @@ export async function bootHost(name: string, options: BootOptions = {}): Promise
     const pid = startContainer(name, slot, image, stateDir, binds);
     const state: HostState = {
       name, address: host, port: 22, user: 'daniel', identity_file: identity,
-      known_hosts: join(stateDir, 'known_hosts'), slot, pid, owner: options.keep ? 0 : process.pid, stateDir, binds,
+      known_hosts: join(stateDir, 'known_hosts'), slot, pid, owner: options.keep ? 0 : process.pid, stateDir, binds, release,
     };
     await writeFile(join(stateDir, 'state.json'), JSON.stringify(state));
     await waitForSsh(state);
@@ -265,7 +269,7 @@ export async function rebootHost(name: string): Promise<void> {
   const deadline = Date.now() + 30_000;
   while (isAlive(state.pid) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
   if (isAlive(state.pid)) throw new Error(`test host '${name}' did not shut down within 30 s of systemctl reboot`);
-  const pid = startContainer(name, state.slot, (await ensureImage()).image, stateDir, state.binds ?? []);
+  const pid = startContainer(name, state.slot, (await ensureImage(undefined, state.release)).image, stateDir, state.binds ?? []);
   await writeFile(join(stateDir, 'state.json'), JSON.stringify({ ...state, pid }));
   await waitForSsh({ ...state, pid });
 }

@@ -14,16 +14,20 @@ export const cacheDir = process.env.RECONCILE_TESTHOST_CACHE ?? '/var/cache/reco
 const hostsDir = new URL('.', import.meta.url).pathname;
 const mirror = process.env.RECONCILE_DEBIAN_MIRROR ?? 'http://deb.debian.org/debian';
 
-export async function ensureImage(log: (line: string) => void = () => {}): Promise<{ image: string; aptRepo: string }> {
+/** The Debian releases test hosts run: 12 (the default) and 13. */
+export const RELEASES = { bookworm: 'Debian 12', trixie: 'Debian 13' } as const;
+export type Release = keyof typeof RELEASES;
+
+export async function ensureImage(log: (line: string) => void = () => {}, release: Release = 'bookworm'): Promise<{ image: string; aptRepo: string }> {
   await removeAbandonedBuilds();
   const packages = (await readFile(join(hostsDir, 'image/packages.txt'), 'utf8'))
     .split('\n')
     .map((l) => l.replace(/#.*/, '').trim())
     .filter(Boolean);
-  const baseKey = digest(['bookworm', 'minbase', ...packages].join('\n'));
+  const baseKey = digest([release, 'minbase', ...packages].join('\n'));
   const base = await buildOnce(join(cacheDir, `base-${baseKey}`), log, async (dir) => {
-    log(`debootstrap of a Debian 12 base (about 2 minutes, once per machine) into ${dir}`);
-    await run('debootstrap', ['--variant=minbase', `--include=${packages.join(',')}`, 'bookworm', dir, mirror], { timeoutMs: 15 * 60_000 });
+    log(`debootstrap of a ${RELEASES[release]} base (about 2 minutes, once per machine) into ${dir}`);
+    await run('debootstrap', ['--variant=minbase', `--include=${packages.join(',')}`, release, dir, mirror], { timeoutMs: 15 * 60_000 });
   });
   // The hosts' apt source: the very .debs debootstrap installed into the base, indexed. Real apt-get
   // installs from it inside a host, without the network, at the versions the image has.

@@ -5,7 +5,7 @@ import { apt } from '../../src/resources/package-apt.js';
 import { systemPackage } from '../../src/resources/package.js';
 import type { Package } from '../../src/spec/generated/setup.js';
 
-const spec = (packages: string[], extra: Partial<Package> = {}): Package => ({ kind: 'package', packages, ...extra });
+const spec = (packages: string[], extra: Partial<Package> = {}): Package => ({ kind: 'package', packages: packages as Package['packages'], ...extra });
 const context = { notifiedBecause: [], specDir: '.' };
 /** What the probe prints on a host, as the fact script returns it. */
 const facts = (lines: string[]) => apt.parse(['manager=apt', 'now=1000000', ...lines].join('\n'));
