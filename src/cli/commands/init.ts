@@ -4,6 +4,7 @@ import { userInfo } from 'node:os';
 import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ExitCode } from '../exit-codes.js';
+import { UsageError } from '../usage-error.js';
 
 export interface InitOptions {
   address?: string;
@@ -30,11 +31,11 @@ const SCHEMAS = ['hosts.schema.json', 'setup.schema.json'];
 export async function initCommand(dir: string, options: InitOptions): Promise<ExitCode> {
   const user = options.user ?? userInfo().username;
   const address = options.address ?? PLACEHOLDER_ADDRESS;
-  if (!/^[a-z_][a-z0-9_-]{0,31}$/.test(user)) throw usage(`--user '${user}' is not a login name (lower-case letters, digits, '_' and '-')`);
-  if (!/^[A-Za-z0-9][A-Za-z0-9.:_-]*$/.test(address)) throw usage(`--address '${address}' is not a host name or IP address`);
+  if (!/^[a-z_][a-z0-9_-]{0,31}$/.test(user)) throw new UsageError(`--user '${user}' is not a login name (lower-case letters, digits, '_' and '-')`);
+  if (!/^[A-Za-z0-9][A-Za-z0-9.:_-]*$/.test(address)) throw new UsageError(`--address '${address}' is not a host name or IP address`);
   const targets = ['hosts.yaml', 'setup.yaml', ...SCHEMAS.map((s) => join('schemas', s))].map((f) => join(dir, f));
   const existing = targets.filter((t) => existsSync(t));
-  if (existing.length > 0) throw usage(`${existing.join(', ')} already exist${existing.length === 1 ? 's' : ''}; init writes only new files (nothing was written)`);
+  if (existing.length > 0) throw new UsageError(`${existing.join(', ')} already exist${existing.length === 1 ? 's' : ''}; init writes only new files (nothing was written)`);
 
   const home = user === 'root' ? '/root' : `/home/${user}`;
   const starter = (text: string) =>
@@ -57,10 +58,4 @@ export async function initCommand(dir: string, options: InitOptions): Promise<Ex
     '  reconcile apply         converge the host',
   ].join('\n'));
   return ExitCode.ok;
-}
-
-function usage(message: string): Error {
-  const error = new Error(message);
-  error.name = 'UsageError';
-  return error;
 }
