@@ -15,6 +15,15 @@ export interface ApplyResult {
   /** Ids of the actions that completed, in order. */
   done: string[];
   failed?: { action: string; error: string };
+  /** Transactions undone after the failure, each with what the host said. */
+  rolledBack?: RollbackOutcome[];
+}
+
+export interface RollbackOutcome {
+  /** The action that opened the transaction (e.g. a venv's snapshot). */
+  action: string;
+  restored: boolean;
+  detail: string;
 }
 
 /**
@@ -50,9 +59,11 @@ async function runActions(context: ApplyContext, actions: Action[]): Promise<App
   for (const batch of batches(actions)) {
     const failure = await runBatch(context, batch);
     if (failure) {
-      const message = await failureReport(context, failure.action, failure.message);
+      const report = await failureReport(context, failure.action, failure.message);
+      const rolledBack = await rollBack(context, actions.filter((a) => a.transaction && (a === failure.action || context.done.includes(a.id))));
+      const message = [report, ...rolledBack.map((r) => (r.restored ? `rolled back (${r.action}): ${r.detail}` : `ROLLBACK FAILED (${r.action}): ${r.detail}`))].join('\n');
       context.emit({ type: 'failed', host: context.host, action: failure.action, error: message });
-      return { done: context.done, failed: { action: failure.action.id, error: message } };
+      return { done: context.done, failed: { action: failure.action.id, error: message }, ...(rolledBack.length > 0 ? { rolledBack } : {}) };
     }
   }
   return { done: context.done };
@@ -136,12 +147,29 @@ async function failureReport(context: ApplyContext, action: Action, message: str
   return report;
 }
 
-async function runStep(context: ApplyContext, step: Step): Promise<void> {
+/** Undoes the transactions opened before a failure, newest first; each says what it put back. */
+async function rollBack(context: ApplyContext, opened: Action[]): Promise<RollbackOutcome[]> {
+  const outcomes: RollbackOutcome[] = [];
+  for (const action of [...opened].reverse()) {
+    const said: string[] = [];
+    try {
+      for (const step of action.transaction!.rollback) said.push(((await runStep(context, step)) ?? '').trim());
+      outcomes.push({ action: action.id, restored: true, detail: said.filter(Boolean).join('; ') || action.transaction!.undo });
+    } catch (error) {
+      outcomes.push({ action: action.id, restored: false, detail: (error as Error).message });
+    }
+  }
+  return outcomes;
+}
+
+/** Runs one step; a script's output is returned. */
+async function runStep(context: ApplyContext, step: Step): Promise<string | void> {
   const { transport, sudo } = context;
   if ('script' in step) {
     const stdin = step.stdinBase64 === undefined ? undefined : Buffer.from(step.stdinBase64, 'base64');
     const result = await transport.run(step.script, { sudo, stdin });
     if (result.code !== 0) throw new Error(`exit ${result.code}: ${failureOutput(result.stdout, result.stderr)}`);
+    return result.stdout;
   } else if ('replan' in step) {
     const result = await runActions(context, await context.replan(step.replan.resource));
     if (result.failed) throw new Error(`${result.failed.action}: ${result.failed.error}`);

@@ -56,6 +56,21 @@ export interface ReplanStep {
 
 export type Step = ScriptStep | RequestStep | WaitStep | ReplanStep;
 
+/**
+ * A checkpoint taken by the action that carries it (a venv's snapshot before an upgrade): until the
+ * host's run ends well, a failure of this action or of any after it puts the checkpoint back.
+ */
+export interface Transaction {
+  /** For plans and reports: what a failure after this point undoes. */
+  undo: string;
+  /** Puts the checkpoint back and starts again what runs from it; idempotent, and a no-op when nothing was taken. */
+  rollback: Step[];
+  /** Tokens of the services the rollback restarts: the planner adds their health gates after it. */
+  restarts: string[];
+  /** Ends the transaction once every action of the run succeeded; the planner runs it last. */
+  commit: { title: string; steps: Step[] };
+}
+
 export interface Action {
   /** Unique within a host's plan, e.g. "file:/etc/motd" or "restart prefect-worker.service". */
   id: string;
@@ -73,6 +88,7 @@ export interface Action {
   onFailure?: Step[];
   /** A script whose output is added to a failure report (e.g. the unit's last journal lines). */
   diagnose?: string;
+  transaction?: Transaction;
 }
 
 export interface HostPlan {

@@ -4,7 +4,7 @@ import type { ResourcePlan } from '../resources/types.js';
 import { quote } from '../shell/quote.js';
 import type { DeclaredResource, HostSpec } from '../spec/load.js';
 import { OWED_DIR, owedFileName, type HostFacts } from './gather.js';
-import type { Action, HostPlan } from './model.js';
+import type { Action, HostPlan, Step } from './model.js';
 
 /**
  * The pure planner: desired + actual -> ordered actions. First every resource's own changes, in
@@ -46,12 +46,16 @@ export function planHost(host: HostSpec, facts: HostFacts, specDir: string): Hos
     late.push(...withOwedCleared(plan.late, tokensOf(r).filter((t) => reasons.has(t))));
     late.push(...owedButIdle(r, plan, tokensOf(r).filter((t) => facts.owed.has(t))));
   }
+  const providers = (token: string) => ordered.filter((r) => tokensOf(r).includes(token));
+  const gatesAfterRollback = (token: string) =>
+    providers(token).flatMap((r) => planOf(r, ['the upgrade was rolled back']).late.flatMap((a) => a.steps.filter((step) => 'waitForHealth' in step)));
+  const actions = withTransactionsCompleted([...now, ...uniqueById(late)], gatesAfterRollback);
   return {
     host: host.target.name,
     address: host.target.address,
     factsDigest: factsDigest(facts),
     bootId: facts.bootId,
-    actions: [...now, ...uniqueById(late)],
+    actions,
     // One problem per service that does not answer, however many resources are read through it.
     problems: [...problems, ...[...unreachable].map(([url, s]) => `server not answering: ${url} (${s.why}); ${s.resources.join(', ')} compared once it is up`)],
   };
@@ -89,6 +93,23 @@ function owedButIdle(r: DeclaredResource, plan: ResourcePlan, owedTokens: string
     id: `forget owed ${r.name}`, resource: r.name, verb: 'update', title: `forget what was owed to ${r.name}`, fields: [],
     because: 'an interrupted run owed it a restart, and it has nothing to restart now', steps: [{ script: clearOwed(owedTokens) }],
   }];
+}
+
+/**
+ * A transaction's rollback restarts the services that run from what it restores: it also settles
+ * the restarts they were owed, and ends with their health gates. Its commit runs after every other
+ * action of the host, so that any failure in the run can still undo it.
+ */
+function withTransactionsCompleted(actions: Action[], gatesAfterRollback: (token: string) => Step[]): Action[] {
+  const commits: Action[] = [];
+  const completed = actions.map((action) => {
+    const t = action.transaction;
+    if (!t) return action;
+    commits.push({ id: `commit ${action.resource}`, resource: action.resource, verb: 'update', title: t.commit.title, fields: [], steps: t.commit.steps });
+    const settle = t.restarts.length > 0 ? [{ script: clearOwed(t.restarts) }] : [];
+    return { ...action, transaction: { ...t, rollback: [...t.rollback, ...settle, ...t.restarts.flatMap(gatesAfterRollback)] } };
+  });
+  return [...completed, ...commits];
 }
 
 function uniqueById(actions: Action[]): Action[] {

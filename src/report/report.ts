@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { hostname, userInfo } from 'node:os';
 import { resolve } from 'node:path';
 import type { Action, FieldChange } from '../engine/model.js';
+import type { RollbackOutcome } from '../engine/apply.js';
 import type { HostOutcome, Mode } from '../engine/run.js';
 import type { Spec } from '../spec/load.js';
 import { unifiedDiff } from './diff.js';
@@ -35,6 +36,8 @@ export interface HostReport {
   actions: ActionReport[];
   /** Ids of the actions apply completed. */
   done?: string[];
+  /** Transactions undone after a failure. */
+  rolledBack?: RollbackOutcome[];
   problems: string[];
   execs: number;
   durationMs: number;
@@ -83,6 +86,7 @@ function hostReport(o: HostOutcome): HostReport {
     ...(o.error ? { error: o.error } : {}),
     actions: (o.plan?.actions ?? []).map(actionReport),
     ...(o.apply ? { done: o.apply.done } : {}),
+    ...(o.apply?.rolledBack ? { rolledBack: o.apply.rolledBack } : {}),
     problems: o.plan?.problems ?? [],
     execs: o.execs,
     durationMs: Math.round(o.ms),

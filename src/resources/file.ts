@@ -4,7 +4,7 @@ import type { File } from '../spec/generated/setup.js';
 import { quote } from '../shell/quote.js';
 import { fileProbe, parsePathFacts, type PathFacts } from './facts.js';
 import { contentChange, ownershipChanges, ownershipCommands, readableByAll, sha256, writeFileStep } from './steps.js';
-import { noChanges, unitToken, type ResourceType } from './types.js';
+import { noChanges, notifyReferences, unitToken, type ResourceType } from './types.js';
 
 /**
  * file: exact content (inline, templated; or a local source file, byte for byte), owner, group, mode.
@@ -15,8 +15,7 @@ import { noChanges, unitToken, type ResourceType } from './types.js';
 export const file: ResourceType<File, PathFacts> = {
   kind: 'file',
   defaultName: (spec) => `file:${spec.path}`,
-  references: (spec) =>
-    (spec.notifies ?? []).map((unit, i) => ({ field: ['notifies', i], token: unitToken(unit), what: 'a systemd_service' })),
+  references: (spec) => notifyReferences(spec.notifies),
   check: (spec, { specDir }) => {
     if ((spec.content === undefined) === (spec.source === undefined)) return [{ field: [], message: 'a file needs exactly one of content and source' }];
     if (spec.source !== undefined) {

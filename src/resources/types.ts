@@ -18,6 +18,11 @@ export interface Reference {
   token: string;
   /** How to name what is missing in an error, e.g. "a systemd_service". */
   what: string;
+  /**
+   * The one named comes after this one, not before: a service this resource notifies is converged
+   * after it (its unit may run a program this resource installs, its restart must see the change).
+   */
+  before?: true;
 }
 
 /** What converging one resource takes. */
@@ -86,6 +91,11 @@ export const unitToken = (unit: string) => `unit:${unit}`;
 /** `after` lists name services that must be converged (and healthy) first. */
 export function afterReferences(after: string[] | undefined): Reference[] {
   return (after ?? []).map((unit, i) => ({ field: ['after', i], token: unitToken(unit), what: 'a systemd_service' }));
+}
+
+/** `notifies` lists name services to restart after this resource changes; they are converged after it. */
+export function notifyReferences(notifies: string[] | undefined): Reference[] {
+  return (notifies ?? []).map((unit, i) => ({ field: ['notifies', i], token: unitToken(unit), what: 'a systemd_service', before: true }));
 }
 
 export const noChanges = (): ResourcePlan => ({ now: [], late: [], notifies: [] });

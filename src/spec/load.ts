@@ -234,19 +234,20 @@ function resolveResources(hostName: string, setup: Setup, vars: Variables, sourc
 
   const providers = new Map<string, string>();
   for (const { spec, name } of named) for (const token of resourceType(spec.kind).provides?.(spec) ?? []) providers.set(token, name);
-  const declared = named.map(({ spec, index, name }) => {
-    const dependsOn: string[] = [];
+  const dependencies = new Map(named.map(({ name }) => [name, [] as string[]]));
+  for (const { spec, index, name } of named) {
     for (const ref of resourceType(spec.kind).references?.(spec) ?? []) {
       const provider = providers.get(ref.token);
-      if (provider) dependsOn.push(provider);
+      if (provider && ref.before) dependencies.get(provider)!.push(name);
+      else if (provider) dependencies.get(name)!.push(provider);
       else {
         const value = ref.token.replace(/^[a-z]+:/, '');
         const candidates = [...providers.keys()].filter((t) => t.startsWith(ref.token.split(':')[0] + ':')).map((t) => t.replace(/^[a-z]+:/, ''));
         problems.push({ ...at(index, ref.field), message: `'${value}' is not ${ref.what} declared in this file${didYouMean(value, candidates)}` });
       }
     }
-    return { name, spec, dependsOn, index };
-  });
+  }
+  const declared = named.map(({ spec, index, name }) => ({ name, spec, dependsOn: dependencies.get(name)!, index }));
   reportCycles(declared, at, problems);
   return declared.map(({ name, spec, dependsOn }) => ({ name, spec, dependsOn }));
 }

@@ -337,9 +337,22 @@ export interface PythonVenv {
    */
   pip_args?: string[];
   /**
-   * Services (declared in this file) to restart after packages change, e.g. the ones that run from this venv.
+   * Services (declared in this file) that run from this venv: restarted once, health-gated, after its packages change; an upgrade that fails their health gates is rolled back (see upgrade).
    */
   notifies?: UnitName[];
+  /**
+   * How a change of an existing venv's packages is made safe. Before pip runs, the venv is copied, with the SQLite databases listed here (through SQLite's own backup, consistent while a server writes to it), to /var/lib/reconcile/upgrades/VENV_PATH/TIMESTAMP/. If pip or any later action of the host's run fails (a service in notifies does not get healthy), the services are stopped, the venv and databases put back and the services started again and health-checked; an interrupted run is finished or undone by the next apply.
+   */
+  upgrade?: {
+    /**
+     * SQLite database files that the new versions may migrate, e.g. the Prefect server's /home/daniel/.prefect/prefect.db ($PREFECT_HOME/prefect.db of the server's user). A file that does not exist yet is removed again by a rollback.
+     */
+    databases?: AbsolutePath[];
+    /**
+     * Snapshots kept per venv, newest first; older ones are deleted when an upgrade ends. Default 3.
+     */
+    keep?: number;
+  };
 }
 /**
  * A profile in the user's Prefect profiles.toml. Only this profile's keys are edited; other profiles, keys and comments stay.

@@ -1,4 +1,5 @@
-"""Builds the test hosts' wheelhouse: the Prefect stand-in, and PyYAML from the image's python3-yaml.
+"""Builds the test hosts' wheelhouse: the Prefect stand-in in three releases, and PyYAML from the
+image's python3-yaml.
 
 Runs inside the image (its own python3), so no package index is needed: a wheel is a zip file
 with a dist-info directory, written here with the standard library.
@@ -10,7 +11,14 @@ import os
 import sys
 import zipfile
 
-STANDIN_VERSION = "3.8.3"
+# The stand-in's releases, for upgrade tests: each knows the database revisions up to its own (it
+# migrates forward on start and refuses a database at a revision it does not know, as Prefect's
+# alembic does); the last one migrates and then crashes on every start, so it never becomes healthy.
+RELEASES = [
+    ("3.8.3", ["0001_standin_383"], True),
+    ("3.9.0", ["0001_standin_383", "0002_standin_390"], True),
+    ("3.9.1", ["0001_standin_383", "0002_standin_390", "0003_standin_391"], False),
+]
 
 
 def record_line(name, data):
@@ -18,9 +26,9 @@ def record_line(name, data):
     return f"{name},sha256={digest},{len(data)}"
 
 
-def build(out_dir, dist, version, package_dir, package_name, requires=(), entry_points=""):
+def build(out_dir, dist, version, package_dir, package_name, requires=(), entry_points="", extra=None):
     info = f"{dist}-{version}.dist-info"
-    files = {}
+    files = dict(extra or {})
     for root, _dirs, names in os.walk(package_dir):
         for name in sorted(names):
             if name.endswith((".pyc", ".so")):
@@ -50,15 +58,18 @@ def main():
     import yaml
 
     build(out_dir, "PyYAML", yaml.__version__, os.path.dirname(yaml.__file__), "yaml")
-    build(
-        out_dir,
-        "prefect",
-        STANDIN_VERSION,
-        os.path.join(standin_dir, "prefect"),
-        "prefect",
-        requires=["PyYAML>=5.4"],
-        entry_points="[console_scripts]\nprefect = prefect.cli:main\n",
-    )
+    for version, migrations, healthy in RELEASES:
+        release = f"VERSION = {version!r}\nMIGRATIONS = {migrations!r}\nHEALTHY = {healthy!r}\n"
+        build(
+            out_dir,
+            "prefect",
+            version,
+            os.path.join(standin_dir, "prefect"),
+            "prefect",
+            requires=["PyYAML>=5.4"],
+            entry_points="[console_scripts]\nprefect = prefect.cli:main\n",
+            extra={"prefect/_release.py": release.encode()},
+        )
 
 
 if __name__ == "__main__":

@@ -6,7 +6,8 @@ commands, flags, exit codes, key output lines, files (profiles.toml) and JSON sh
 flows. Never install it anywhere but a disposable test host.
 """
 
-__version__ = "3.8.3"
+# Written by build_wheels.py into each release's wheel: its version, database revisions and health.
+from ._release import VERSION as __version__  # noqa: E402
 
 
 def flow(fn=None, **options):

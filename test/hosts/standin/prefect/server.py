@@ -14,6 +14,7 @@ import uuid
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from . import __version__, settings
+from ._release import HEALTHY, MIGRATIONS
 
 API_VERSION = "0.8.4"
 RESERVED = "Work pools starting with 'Prefect' are reserved for internal use."
@@ -54,7 +55,10 @@ class Store:
     def __init__(self, path):
         os.makedirs(os.path.dirname(path), exist_ok=True)
         self.db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
+        # As Prefect's SQLite setup does: a write-ahead log beside the database file.
+        self.db.execute("PRAGMA journal_mode=WAL")
         self.lock = threading.Lock()
+        migrate(self.db)
         for table in ("work_pools", "flows", "deployments", "workers", "variables", "block_types", "block_schemas", "block_documents"):
             self.db.execute(f"CREATE TABLE IF NOT EXISTS {table} (key TEXT PRIMARY KEY, doc TEXT NOT NULL)")
 
@@ -75,6 +79,26 @@ class Store:
     def delete(self, table, key):
         with self.lock:
             self.db.execute(f"DELETE FROM {table} WHERE key = ?", (key,))
+
+
+class MigrationError(Exception):
+    pass
+
+
+def migrate(db):
+    """`alembic upgrade head`, as the real server runs it on start (PREFECT_API_DATABASE_MIGRATE_ON_START):
+    forward only, one revision at a time; a database at a revision this release does not know (one an
+    upgrade migrated) is refused, as alembic refuses it."""
+    db.execute("CREATE TABLE IF NOT EXISTS alembic_version (version_num VARCHAR(32) NOT NULL PRIMARY KEY)")
+    row = db.execute("SELECT version_num FROM alembic_version").fetchone()
+    current = row[0] if row else None
+    if current is not None and current not in MIGRATIONS:
+        raise MigrationError(f"Can't locate revision identified by '{current}'")
+    for revision in MIGRATIONS[MIGRATIONS.index(current) + 1 if current else 0:]:
+        print(f"INFO  [alembic.runtime.migration] Running upgrade {current or ''} -> {revision}", file=sys.stderr)
+        db.execute("DELETE FROM alembic_version")
+        db.execute("INSERT INTO alembic_version (version_num) VALUES (?)", (revision,))
+        current = revision
 
 
 def database_path():
@@ -571,7 +595,18 @@ def start(host, port):
     ThreadingHTTPServer.address_family = family
     ThreadingHTTPServer.allow_reuse_address = True
     try:
-        httpd = ThreadingHTTPServer((host, port), make_handler(Api(Store(database_path()))))
+        store = Store(database_path())
+    except MigrationError as error:
+        print(f"alembic.util.exc.CommandError: {error}", file=sys.stderr)
+        print("Application startup failed. Exiting.", file=sys.stderr)
+        return 3
+    if not HEALTHY:
+        # The broken release: migrated, then fails on every start, as a bad release would.
+        print(f"RuntimeError: prefect {__version__} cannot start (a deliberately broken test release)", file=sys.stderr)
+        print("Application startup failed. Exiting.", file=sys.stderr)
+        return 3
+    try:
+        httpd = ThreadingHTTPServer((host, port), make_handler(Api(store)))
     except OSError as error:
         if error.errno == 98:
             print(f"Port {port} is already in use. Please specify a different port with the `--port` flag.")
