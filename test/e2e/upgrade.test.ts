@@ -1,7 +1,8 @@
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { ssh, useTestHosts, waitFor } from '../hosts/fixture.js';
+import type { HostReport } from '../../src/report/report.js';
 import { cutSessions, type TestHost } from '../hosts/host.js';
 import { reconcile, reconcileJson, reconcileWithEnv, repoSetup, workspace } from './helpers.js';
 
@@ -11,6 +12,13 @@ const VENV = '/home/daniel/projects/projections-v2/.venv';
 const DB = '/home/daniel/.prefect/prefect.db';
 /** The stand-in's database revision for each release (test/hosts/standin/build_wheels.py). */
 const REVISION: Record<string, string> = { '3.8.3': '0001_standin_383', '3.9.0': '0002_standin_390', '3.9.1': '0003_standin_391' };
+
+/** The README's steps for putting a snapshot back by hand. */
+function restoreByHand(): string {
+  const block = readFileSync('README.md', 'utf8').split('To go back to one by hand, as root on the host:\n\n```sh\n')[1]?.split('```')[0];
+  if (!block?.startsWith('snap=')) throw new Error('README.md no longer has the restore-by-hand steps this test runs');
+  return block;
+}
 
 /**
  * The repo's setup at another Prefect pin. The server's health gate waits 20 s instead of 90, so that
@@ -109,11 +117,15 @@ describe('safe Prefect upgrades: the host runs the new version healthy, or is ba
   it('a release that never gets healthy: exit 1 naming the gate; the previous version runs again on the database as it was', async () => {
     const before = await deployments();
     pin('3.9.1');
-    const failed = await reconcileJson(dir, 'apply');
+    const failed = await apply();
     expect(failed.code).toBe(1);
-    const report = failed.hosts[0]!;
-    expect(report.error).toMatch(/^restart prefect-server\.service: not healthy after 20s: http:\/\/\S+\/api\/health/);
-    expect(report.error).toContain('prefect 3.9.1 cannot start');
+    expect(failed.stdout).toMatch(new RegExp(`${host.name}: ↻ restart prefect-server\\.service FAILED: not healthy after 20s: http://\\S+/api/health`));
+    expect(failed.stdout).toContain('last journal lines of prefect-server.service:');
+    expect(failed.stdout).toContain('RuntimeError: prefect 3.9.1 cannot start');
+    expect(failed.stdout).toContain(`rolled back (snapshot python_venv:${VENV}): put back: ${VENV} and ${DB} from /var/lib/reconcile/upgrades${VENV}/`);
+    // The run record (reconcile history show) has the upgrade that was tried and its rollback.
+    const report = JSON.parse((await reconcileWithEnv({ RECONCILE_STATE_DIR: stateDir }, dir, 'history', 'show', 'latest')).stdout).hosts[0] as HostReport;
+    expect(report.actions.find((a) => a.id === `python_venv:${VENV}`)?.fields).toEqual([{ field: 'prefect', before: '3.9.0', after: '3.9.1' }]);
     expect(report.rolledBack).toEqual([{ action: `snapshot python_venv:${VENV}`, restored: true, detail: expect.stringContaining(`put back: ${VENV} and ${DB} from /var/lib/reconcile/upgrades${VENV}/`) }]);
     expect(await healthy()).toBe(true);
     expect(await runningVersion()).toBe('3.9.0');
@@ -127,38 +139,41 @@ describe('safe Prefect upgrades: the host runs the new version healthy, or is ba
 
   it(`a connection cut at random points of an upgrade (${CUTS} cuts): one whole version on a matching database, and the next apply converges`, async () => {
     let landed = 0;
+    let resumes = 0;
     for (let cut = 1; cut <= CUTS; cut++) {
-      // Back to a converged 3.8.3 by hand: a downgrade is not something the tool does (the old server refuses the migrated database).
-      await ssh(host, [
-        'systemctl stop prefect-worker.service prefect-server.service',
-        `runuser -u daniel -- ${VENV}/bin/pip install --quiet --disable-pip-version-check prefect==3.8.3`,
-        `runuser -u daniel -- python3 -c "import sqlite3; c = sqlite3.connect('${DB}'); c.execute(\\"update alembic_version set version_num = '${REVISION['3.8.3']}'\\"); c.commit()"`,
-        'systemctl start prefect-server.service prefect-worker.service',
-      ].join(' && '), { user: 'root' });
+      // Back to 3.8.3 as the README tells a person to, from the newest snapshot of an upgrade that began at 3.8.3.
+      const newest = `$(dirname "$(grep -lx before=prefect==3.8.3 /var/lib/reconcile/upgrades${VENV}/2*/manifest | sort | tail -n 1)")`;
+      await ssh(host, `set -e\n${restoreByHand().replace(/^snap=.*$/m, `snap=${newest}`)}`, { user: 'root' });
       await waitFor(healthy, 30_000);
+      expect([await runningVersion(), await revision(), await installedPrefect()]).toEqual(['3.8.3', REVISION['3.8.3'], '3.8.3']);
       pin('3.9.0');
       const delay = Math.random() * upgradeMs;
       const running = reconcileJson(dir, 'apply', '--lock-timeout', '30');
       await new Promise((r) => setTimeout(r, delay));
       await cutSessions(host.name, 'daniel');
-      if ((await running).code !== 0) landed++;
+      const cutRun = (await running).hosts[0]!;
+      if (cutRun.status === 'failed') landed++;
 
-      // Whatever the cut interrupted runs to its end on the host (pip, a restart); then one whole version runs.
-      await waitFor(async () => (await ssh(host, 'pgrep -f "pip instal[l]|[r]econcile" || true', { user: 'root' })).stdout.trim() === '', 30_000);
+      // Whatever the cut interrupted runs to its end on the host (pip, a queued restart); then one whole version runs.
+      const busy = 'pgrep -f "pip instal[l]|[r]econcile"; systemctl list-jobs --no-legend';
+      await waitFor(async () => (await ssh(host, busy, { user: 'root', allowFailure: true })).stdout.trim() === '', 30_000);
       await waitFor(healthy, 30_000);
       const version = await runningVersion();
       expect(['3.8.3', '3.9.0'], `cut ${cut} (${Math.round(delay)} ms)`).toContain(version);
       expect(await revision(), `cut ${cut} (${Math.round(delay)} ms): the database matches the running ${version}`).toBe(REVISION[version]);
 
-      const next = await reconcile(dir, 'apply', '--lock-timeout', '30');
-      expect(next.code, `apply after cut ${cut}: ${next.stdout}`).toBe(0);
+      const next = await reconcileJson(dir, 'apply', '--lock-timeout', '30');
+      expect(next.code, `apply after cut ${cut}: ${JSON.stringify(next.hosts[0])}`).toBe(0);
+      const resumed = next.hosts[0]!.actions.some((a) => a.id.startsWith('resume upgrade'));
+      if (resumed) resumes++;
+      console.log(`cut ${cut} at ${Math.round(delay)} ms: ${cutRun.status === 'failed' ? `done before it: ${cutRun.done?.length ?? 0} of ${cutRun.actions.length} actions` : 'the run had ended'}; found ${version}; next apply ${resumed ? 'resumed the open upgrade' : 'upgraded afresh or had nothing to do'}`);
       expect(await runningVersion()).toBe('3.9.0');
       expect(await revision()).toBe(REVISION['3.9.0']);
       expect(await installedPrefect()).toBe('3.9.0');
       const after = await reconcile(dir, 'check');
       expect(after.code, `check after cut ${cut}: ${after.stdout}`).toBe(0);
     }
-    console.log(`upgrade fault loop: ${CUTS} cuts in upgrades of ${Math.round(upgradeMs)} ms, ${landed} landed mid-run; each left one whole version on a matching database and the next apply converged`);
+    console.log(`upgrade fault loop: ${CUTS} cuts in upgrades of ${Math.round(upgradeMs)} ms, ${landed} landed mid-run, ${resumes} left an upgrade open that the next apply resumed; each left one whole version on a matching database and the next apply converged`);
     expect(landed).toBeGreaterThan(0);
   }, CUTS * 90_000);
 });

@@ -3,14 +3,17 @@ import type { HostFacts } from '../../src/engine/gather.js';
 import type { Step } from '../../src/engine/model.js';
 import { planHost } from '../../src/engine/plan.js';
 import { parsePathFacts } from '../../src/resources/facts.js';
+import { pythonVenv } from '../../src/resources/python-venv.js';
+import type { PythonVenv } from '../../src/spec/generated/setup.js';
 import type { DeclaredResource, HostSpec } from '../../src/spec/load.js';
 import { sha256 } from '../../src/resources/steps.js';
 
 // Table tests for the pure planner: given these facts and this spec, expect these actions.
 const unit = '[Service]\nExecStart=/bin/true\n';
 const resources: DeclaredResource[] = [
-  { name: 'file:/srv/app/app.env', spec: { kind: 'file', path: '/srv/app/app.env', content: 'A=1\n', notifies: ['app.service'] }, dependsOn: ['systemd_service:app.service'] },
-  { name: 'systemd_service:app.service', spec: { kind: 'systemd_service', unit: 'app.service', content: unit }, dependsOn: [] },
+  { name: 'file:/srv/app/app.env', spec: { kind: 'file', path: '/srv/app/app.env', content: 'A=1\n', notifies: ['app.service'] }, dependsOn: [] },
+  // A notified service is converged after what notifies it (spec/load.ts).
+  { name: 'systemd_service:app.service', spec: { kind: 'systemd_service', unit: 'app.service', content: unit }, dependsOn: ['file:/srv/app/app.env'] },
   { name: 'directory:/srv/app', spec: { kind: 'directory', path: '/srv/app' }, dependsOn: [] },
 ];
 const host: HostSpec = {
@@ -89,3 +92,60 @@ describe('planner', () => {
   });
 });
 
+
+describe('planner: a venv upgrade is one transaction', () => {
+  const venvSpec: PythonVenv = {
+    kind: 'python_venv', path: '/srv/app/.venv', owner: 'app', packages: ['prefect==3.9.0'], notifies: ['app.service'],
+    upgrade: { databases: ['/srv/app/prefect.db'], keep: 2 },
+  };
+  const gated = { kind: 'systemd_service' as const, unit: 'app.service', content: unit, health: { url: 'http://127.0.0.1:4200/api/health', timeout: 30 } };
+  const venvHost: HostSpec = {
+    ...host,
+    resources: [
+      { name: 'python_venv:/srv/app/.venv', spec: venvSpec, dependsOn: [] },
+      { name: 'systemd_service:app.service', spec: gated, dependsOn: ['python_venv:/srv/app/.venv'] },
+    ],
+  };
+  const venvFacts = (probe: string): HostFacts => ({
+    actual: new Map<string, unknown>([
+      ['python_venv:/srv/app/.venv', pythonVenv.parse(venvSpec, probe)],
+      ['systemd_service:app.service', { ...service('active'), live: { healthy: true, detail: 'HTTP 200' } }],
+    ]),
+    owed: new Map(),
+    bootId: 'boot-1',
+  });
+  const plan = (probe: string) => planHost(venvHost, venvFacts(probe), '/');
+
+  it('plans nothing when the pins are installed and no upgrade is open', () => {
+    expect(plan('exists=yes\npip=yes\npackage:prefect=3.9.0\n').actions).toEqual([]);
+  });
+
+  it('snapshots, installs, restarts and commits last; the rollback settles the owed restart and waits for health', () => {
+    const actions = plan('exists=yes\npip=yes\npackage:prefect=3.8.3\n').actions;
+    expect(actions.map((a) => a.id)).toEqual(['snapshot python_venv:/srv/app/.venv', 'python_venv:/srv/app/.venv', 'restart app.service', 'commit python_venv:/srv/app/.venv']);
+    expect(actions[1]!.fields).toEqual([{ field: 'prefect', before: '3.8.3', after: '3.9.0' }]);
+    const snapshot = actions[0]!;
+    expect(snapshot.because).toBe(`into /var/lib/reconcile/upgrades/srv/app/.venv/; if a step or health gate fails: stop app.service; put back /srv/app/.venv and /srv/app/prefect.db from the snapshot in /var/lib/reconcile/upgrades/srv/app/.venv/; start them again, health-checked`);
+    // The owed restart is written down before the snapshot; the snapshot marks itself open last.
+    expect(scriptOf(snapshot.steps[0])).toMatch(/^mkdir -p '\/var\/lib\/reconcile\/owed'/);
+    expect(scriptOf(snapshot.steps[1])).toMatch(/> '\/var\/lib\/reconcile\/upgrades\/srv\/app\/.venv'\/open.new && mv [^\n]+\necho "snapshot [^\n]+$/);
+    const rollback = snapshot.transaction!.rollback;
+    expect(scriptOf(rollback[0])).toContain("systemctl stop 'app.service'");
+    expect(scriptOf(rollback[1])).toMatch(/^rm -f '\/var\/lib\/reconcile\/owed\//);
+    expect(rollback[2]).toEqual({ waitForHealth: { url: 'http://127.0.0.1:4200/api/health', timeoutSeconds: 30 } });
+    expect(scriptOf(actions[3]!.steps[0])).toContain('[ "$rc_n" -le 2 ]');
+  });
+
+  it('makes no snapshot of a venv that does not exist yet or is half-made: there is nothing to go back to', () => {
+    expect(plan('exists=no\n').actions.map((a) => a.id)).toEqual(['python_venv:/srv/app/.venv', 'restart app.service']);
+    expect(plan('exists=yes\npackage:prefect=3.8.3\n').actions.map((a) => a.id)).toEqual(['python_venv:/srv/app/.venv', 'restart app.service']);
+  });
+
+  it('resumes an upgrade a cut left open: no new snapshot, the open one can still be put back, and it is committed at the end', () => {
+    const finished = plan('exists=yes\npip=yes\npackage:prefect=3.9.0\nupgrade-open=20261201T120000Z\n').actions;
+    expect(finished.map((a) => a.id)).toEqual(['resume upgrade python_venv:/srv/app/.venv', 'commit python_venv:/srv/app/.venv']);
+    expect(finished[0]!.transaction).toBeDefined();
+    const midPip = plan('exists=yes\npip=yes\npackage:prefect=3.8.3\nupgrade-open=20261201T120000Z\n').actions;
+    expect(midPip.map((a) => a.id)).toEqual(['resume upgrade python_venv:/srv/app/.venv', 'python_venv:/srv/app/.venv', 'restart app.service', 'commit python_venv:/srv/app/.venv']);
+  });
+});
