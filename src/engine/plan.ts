@@ -30,6 +30,12 @@ export function planHost(host: HostSpec, facts: HostFacts, specDir: string): Hos
     for (const token of firstPass.get(r.name)!.notifies) reasons.set(token, [...(reasons.get(token) ?? []), `${r.name} changed`]);
   }
 
+  // A notification is written down on the host only when it adds an action (a restart): a service
+  // that is stopped is started anyway, by this run or the next, and a journal entry would cost an exec.
+  const lateIds = (r: DeclaredResource, because: string[]) => planOf(r, because).late.map((a) => a.id).join();
+  const addsAction = (token: string) => ordered.some((r) => tokensOf(r).includes(token) && lateIds(r, ['notified']) !== lateIds(r, []));
+  const journalled = (token: string) => facts.owed.has(token) || (reasons.has(token) && addsAction(token));
+
   const now: Action[] = [];
   const late: Action[] = [];
   const problems: string[] = [];
@@ -42,8 +48,8 @@ export function planHost(host: HostSpec, facts: HostFacts, specDir: string): Hos
       const service = unreachable.get(plan.unreachable.url) ?? { why: plan.unreachable.why, resources: [] };
       unreachable.set(plan.unreachable.url, { ...service, resources: [...service.resources, r.name] });
     }
-    now.push(...withOwedRecorded(plan, firstPass.get(r.name)!.notifies, reasons));
-    late.push(...withOwedCleared(plan.late, tokensOf(r).filter((t) => reasons.has(t))));
+    now.push(...withOwedRecorded(plan, firstPass.get(r.name)!.notifies.filter(addsAction), reasons));
+    late.push(...withOwedCleared(plan.late, tokensOf(r).filter(journalled)));
     late.push(...owedButIdle(r, plan, tokensOf(r).filter((t) => facts.owed.has(t))));
   }
   const providers = (token: string) => ordered.filter((r) => tokensOf(r).includes(token));

@@ -141,6 +141,15 @@ describe('planner: a venv upgrade is one transaction', () => {
     expect(plan('exists=yes\npackage:prefect=3.8.3\n').actions.map((a) => a.id)).toEqual(['python_venv:/srv/app/.venv', 'restart app.service']);
   });
 
+  it('journals no restart for a service that is not running: it is started either way', () => {
+    const facts = venvFacts('exists=no\n');
+    facts.actual.set('systemd_service:app.service', service('inactive'));
+    const [create, start] = planHost(venvHost, facts, '/').actions;
+    expect(start!.id).toBe('start app.service');
+    expect(create!.steps.some((step) => scriptOf(step)?.includes('/var/lib/reconcile/owed'))).toBe(false);
+    expect(start!.steps.at(-1)).toEqual({ waitForHealth: { url: 'http://127.0.0.1:4200/api/health', timeoutSeconds: 30 } });
+  });
+
   it('resumes an upgrade a cut left open: no new snapshot, the open one can still be put back, and it is committed at the end', () => {
     const finished = plan('exists=yes\npip=yes\npackage:prefect=3.9.0\nupgrade-open=20261201T120000Z\n').actions;
     expect(finished.map((a) => a.id)).toEqual(['resume upgrade python_venv:/srv/app/.venv', 'commit python_venv:/srv/app/.venv']);
