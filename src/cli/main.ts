@@ -47,6 +47,7 @@ async function buildProgram(run: (action: () => Promise<Action>, command: Comman
     .addOption(new Option('--concurrency <n>', 'hosts worked on at once').default(10).argParser(parsePositiveInt))
     .option('--dry-run', 'show the plan without changing anything (same as `reconcile plan`)')
     .option('--accept-new-host-keys', 'trust and record hosts missing from known_hosts (a changed key is always refused)')
+    .option('-K, --ask-become-pass', "ask once for the login user's sudo password (hosts with become: true)")
     .addOption(new Option('--timeout <seconds>', 'connect timeout for every host (overrides connect_timeout in the inventory)').argParser(parseSeconds))
     .addOption(new Option('--lock-timeout <seconds>', "wait this long for another run's lock on a host").default(60).argParser(parseSeconds))
     .option('--state-dir <dir>', 'where run records and the key for secret hashes go (default $XDG_STATE_HOME/reconcile, i.e. ~/.local/state/reconcile)')

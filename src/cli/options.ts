@@ -7,6 +7,8 @@ export interface GlobalOptions {
   color: boolean;
   concurrency: number;
   acceptNewHostKeys?: boolean;
+  /** Ask the sudo password once on the terminal (for hosts with become: true). */
+  askBecomePass?: boolean;
   lockTimeout: number;
   /** Connect timeout in seconds for every host, over the inventory's connect_timeout. */
   timeout?: number;

@@ -2,6 +2,7 @@ import { loadSpec, type Spec } from '../spec/load.js';
 import type { SecretMode } from '../spec/secrets.js';
 import { didYouMean } from '../spec/suggest.js';
 import type { GlobalOptions } from './options.js';
+import { askHidden } from './prompt.js';
 import { UsageError } from './usage-error.js';
 
 /** The spec, narrowed to the hosts --limit names (each must exist). */
@@ -9,11 +10,30 @@ export async function loadSelectedSpec(options: GlobalOptions, secrets: SecretMo
   const loaded = await loadSpec(options.inventory, options.file, secrets);
   const timeout = options.timeout;
   const spec = timeout === undefined ? loaded : { ...loaded, hosts: loaded.hosts.map((h) => ({ ...h, target: { ...h.target, connectTimeoutMs: timeout * 1000 } })) };
-  if (!options.limit) return spec;
+  const selected = options.limit ? limited(spec, options.limit, options.inventory) : spec;
+  // validate reads no secrets and reaches no host: it has nothing to ask for.
+  return options.askBecomePass && secrets === 'resolve' ? withAskedBecomePassword(selected) : selected;
+}
+
+function limited(spec: Spec, limit: string[], inventory: string): Spec {
   const known = spec.hosts.map((h) => h.target.name);
-  const unknown = options.limit.filter((name) => !known.includes(name));
+  const unknown = limit.filter((name) => !known.includes(name));
   if (unknown.length > 0) {
-    throw new UsageError(unknown.map((n) => `--limit: no host '${n}' in ${options.inventory}${didYouMean(n, known)}`).join('\n'));
+    throw new UsageError(unknown.map((n) => `--limit: no host '${n}' in ${inventory}${didYouMean(n, known)}`).join('\n'));
   }
-  return { ...spec, hosts: spec.hosts.filter((h) => options.limit!.includes(h.target.name)) };
+  return { ...spec, hosts: spec.hosts.filter((h) => limit.includes(h.target.name)) };
+}
+
+/**
+ * --ask-become-pass: asked once, for every host that becomes root; it joins the secrets, so the mask
+ * keeps it out of every output and record like any other.
+ */
+async function withAskedBecomePassword(spec: Spec): Promise<Spec> {
+  if (!spec.hosts.some((h) => h.target.become)) return spec;
+  const password = await askHidden('BECOME password: ', '--ask-become-pass');
+  return {
+    ...spec,
+    secrets: [...spec.secrets, { name: 'become_password', value: password }],
+    hosts: spec.hosts.map((h) => (h.target.become ? { ...h, target: { ...h.target, becomePassword: password } } : h)),
+  };
 }

@@ -24,6 +24,8 @@ export interface HostTarget {
   identityFile?: string;
   knownHosts: string;
   become: boolean;
+  /** The login user's sudo password (a secret, or asked with --ask-become-pass); sent on sudo's stdin only. */
+  becomePassword?: string;
   connection: 'ssh' | 'local';
   connectTimeoutMs: number;
 }
@@ -130,6 +132,7 @@ function resolveHost(
     identityFile: identityFile && expandHome(identityFile),
     knownHosts: expandHome(connection.known_hosts ?? ssh.userKnownHostsFile ?? '~/.ssh/known_hosts'),
     become: connection.become ?? false,
+    becomePassword: becomePasswordOf(name, host, connection, secrets, inventorySource, problems),
     connection: connection.connection ?? 'ssh',
     connectTimeoutMs: (connection.connect_timeout ?? 10) * 1000,
   };
@@ -137,6 +140,19 @@ function resolveHost(
   const resources = resolveResources(name, setup, withSecrets(vars, secrets, setupSource, problems), setupSource, problems);
   for (const [index, r] of resources.entries()) checkSecretExposure(r, index, secrets, setupSource, problems);
   return { target, vars, resources };
+}
+
+/** The value of the secret `become_password_secret` names, or a located problem when no such secret is declared. */
+function becomePasswordOf(name: string, host: Host, connection: Host, secrets: Secret[], source: YamlSource, problems: Diagnostic[]): string | undefined {
+  const wanted = connection.become_password_secret;
+  if (wanted === undefined) return undefined;
+  const secret = secrets.find((s) => s.name === wanted);
+  if (!secret) {
+    const at = host.become_password_secret !== undefined ? ['hosts', name, 'become_password_secret'] : ['defaults', 'become_password_secret'];
+    const names = secrets.map((s) => s.name);
+    problems.push({ file: source.file, ...positionAt(source, at), message: `'${wanted}' is not a secret declared in setup.yaml's secrets${didYouMean(wanted, names)}` });
+  }
+  return secret?.value;
 }
 
 /** The ssh_config entry for a host: none for a local connection or when the default file does not exist. */

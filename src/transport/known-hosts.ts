@@ -52,6 +52,23 @@ export function verifyHostKey(entries: KnownHostsEntry[], address: string, port:
   return { trusted: false, reason: 'unknown', entry: plain[0] };
 }
 
+/** ssh2's host key algorithms, in its default order of preference. */
+const HOST_KEY_ALGORITHMS = ['ssh-ed25519', 'ecdsa-sha2-nistp256', 'ecdsa-sha2-nistp384', 'ecdsa-sha2-nistp521', 'rsa-sha2-512', 'rsa-sha2-256', 'ssh-rsa'];
+
+/** known_hosts records an RSA key as ssh-rsa; the host signs with it under the SHA-2 names too. */
+const algorithmsFor = (keyType: string) => (keyType === 'ssh-rsa' ? ['rsa-sha2-512', 'rsa-sha2-256', 'ssh-rsa'] : [keyType]);
+
+/**
+ * The host key algorithms to offer, as OpenSSH orders them: those of the key types known_hosts
+ * records for this host first, so a host that also has a key of another type shows the one on
+ * record (an ECDSA entry is not "unknown" because the host prefers Ed25519); the rest after.
+ */
+export function hostKeyAlgorithms(entries: KnownHostsEntry[], address: string, port: number): string[] {
+  const name = hostPattern(address, port);
+  const known = new Set(entries.filter((e) => e.marker === undefined && hostFieldMatches(e.hosts, name)).flatMap((e) => algorithmsFor(e.keyType)));
+  return [...HOST_KEY_ALGORITHMS.filter((a) => known.has(a)), ...HOST_KEY_ALGORITHMS.filter((a) => !known.has(a))];
+}
+
 function hostFieldMatches(field: string, name: string): boolean {
   if (field.startsWith('|1|')) {
     const [, , salt, hash] = field.split('|');

@@ -5,8 +5,8 @@ import { NodeSSH } from 'node-ssh';
 import type { ClientChannel } from 'ssh2';
 import type { HostTarget } from '../spec/load.js';
 import { jsonRequest, type HttpCall } from './http.js';
-import { fingerprint, hostPattern, parseKnownHosts, verifyHostKey, type HostKeyVerdict } from './known-hosts.js';
-import { HostError, runningScript, shellCommand, sudoRefusal, type ExecResult, type RunningScript, type RunOptions, type Transport } from './transport.js';
+import { fingerprint, hostKeyAlgorithms, hostPattern, parseKnownHosts, verifyHostKey, type HostKeyVerdict } from './known-hosts.js';
+import { checkBecomePassword, HostError, runningScript, shellCommand, sudoRefusal, type ExecResult, type RunningScript, type RunOptions, type Transport } from './transport.js';
 
 export interface SshOptions {
   /** Trust and record a host that known_hosts does not list yet (never a changed key). */
@@ -18,6 +18,9 @@ export class SshTransport implements Transport {
   execCount = 0;
   /** Why the connection is gone, once it is: a cut connection must fail the step, not look like exit 255. */
   private lostBecause?: string;
+
+  /** Set once sudo is known to want it (see checkBecomePassword). */
+  private becomePassword?: string;
 
   private constructor(
     private readonly target: HostTarget,
@@ -49,6 +52,7 @@ export class SshTransport implements Transport {
         privateKeyPath: target.identityFile,
         agent: target.identityFile ? undefined : process.env.SSH_AUTH_SOCK,
         readyTimeout: target.connectTimeoutMs,
+        algorithms: { serverHostKey: hostKeyAlgorithms(known, target.address, target.port) as never },
         // Called before authentication: nothing is sent to a host whose key we do not trust.
         hostVerifier: (blob: Buffer) => {
           const type = blob.subarray(4, 4 + blob.readUInt32BE(0)).toString();
@@ -68,13 +72,24 @@ export class SshTransport implements Transport {
       throw refusal ?? new HostError(target.name, `cannot connect to ${target.user}@${target.address}:${target.port}: ${(error as Error).message}`);
     }
     if (keyToRecord) await recordHostKey(target.knownHosts, keyToRecord);
-    return new SshTransport(target, ssh);
+    const transport = new SshTransport(target, ssh);
+    if (target.become && target.becomePassword !== undefined && target.user !== 'root') {
+      transport.becomePassword = await checkBecomePassword(target.name, target.becomePassword, async (command, stdin) => {
+        transport.execCount++;
+        const result = await ssh.execCommand(command, { stdin: stdin === undefined ? undefined : Readable.from([Buffer.from(stdin)]), noTrim: true });
+        return { code: result.code ?? 255, stdout: result.stdout, stderr: result.stderr };
+      }).catch(async (error: Error) => {
+        ssh.dispose();
+        throw error;
+      });
+    }
+    return transport;
   }
 
   async run(script: string, options: RunOptions = {}): Promise<ExecResult> {
     this.execCount++;
     const asRoot = options.sudo === true && this.target.user !== 'root';
-    const { command, stdin } = shellCommand(script, asRoot, options);
+    const { command, stdin } = shellCommand(script, asRoot, options, this.becomePassword);
     const input = stdin === undefined ? undefined : Readable.from([Buffer.from(stdin)]);
     if (this.lostBecause) throw this.connectionLost();
     const result = await this.ssh.execCommand(command, { stdin: input, noTrim: true, onStdout: options.onStdout }).catch((error: Error) => {
@@ -95,8 +110,11 @@ export class SshTransport implements Transport {
     const connection = this.ssh.connection;
     if (!connection || this.lostBecause) throw this.connectionLost();
     return new Promise((resolve, reject) => {
-      connection.exec(shellCommand(script, asRoot).command, (error: Error | undefined, channel: ClientChannel) => {
+      const { command, stdin } = shellCommand(script, asRoot, {}, this.becomePassword);
+      connection.exec(command, (error: Error | undefined, channel: ClientChannel) => {
         if (error) return reject(new HostError(this.host, `connection lost: ${error.message}`));
+        // The password line, when there is one; stdin stays open, as the script's lifeline.
+        if (stdin !== undefined) channel.write(stdin);
         const running = runningScript(() => channel.end());
         channel.on('data', running.stdout);
         channel.stderr.on('data', running.stderr);

@@ -89,16 +89,33 @@ export class HostError extends Error {
 /** `sudo -n` refuses rather than prompts; its message is recognised so the error can say why. */
 export function sudoRefusal(host: string, result: ExecResult): HostError | undefined {
   if (result.code === 1 && /sudo: (a password is required|a terminal is required)/.test(result.stderr)) {
-    return new HostError(host, 'sudo asks for a password; become: true needs passwordless sudo for the login user (sudo -n)');
+    return new HostError(host, 'sudo asks for a password: give it with --ask-become-pass or become_password_secret in hosts.yaml (or allow the login user passwordless sudo)');
   }
   return undefined;
 }
 
 /**
  * The command line that runs a script under `sh`, as root when asked: the script as an argument, or
- * read from stdin (`sh -s`). Also what stdin then carries.
+ * read from stdin (`sh -s`). Also what stdin then carries. With a become password, sudo reads it as
+ * the first line of stdin (one byte at a time, so the rest stays for the script); `-k` makes it ask
+ * every time, so that line can never reach the script, and `-p ''` keeps any prompt out of the output.
  */
-export function shellCommand(script: string, asRoot: boolean, options: RunOptions = {}): { command: string; stdin?: Buffer | string } {
+export function shellCommand(script: string, asRoot: boolean, options: RunOptions = {}, becomePassword?: string): { command: string; stdin?: Buffer | string } {
   const shell = options.scriptOnStdin ? 'sh -s' : `sh -c ${quote(script)}`;
-  return { command: asRoot ? `sudo -n -- ${shell}` : shell, stdin: options.scriptOnStdin ? script : options.stdin };
+  const stdin = options.scriptOnStdin ? script : options.stdin;
+  if (!asRoot) return { command: shell, stdin };
+  if (becomePassword === undefined) return { command: `sudo -n -- ${shell}`, stdin };
+  return { command: `sudo -k -S -p '' -- ${shell}`, stdin: Buffer.concat([Buffer.from(`${becomePassword}\n`), Buffer.from(stdin ?? '')]) };
+}
+
+/**
+ * Decides, once per connection, whether the become password is used: not when sudo needs none (its
+ * line would reach the script), and a wrong one fails the host now, after a single attempt, rather
+ * than on every step (each a failed attempt that counts towards locking the account).
+ */
+export async function checkBecomePassword(host: string, password: string, run: (command: string, stdin?: string) => Promise<ExecResult>): Promise<string | undefined> {
+  if ((await run('sudo -k -n true')).code === 0) return undefined;
+  const tried = await run(`sudo -k -S -p '' true`, `${password}\n`);
+  if (tried.code === 0) return password;
+  throw new HostError(host, `sudo did not accept the become password (tried once and not again, so the account is not locked out): ${tried.stderr.trim().split('\n').pop()}`);
 }

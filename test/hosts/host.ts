@@ -96,7 +96,9 @@ export async function bootHost(name: string, options: BootOptions = {}): Promise
   try {
     await mkdir(join(stateDir, 'keys'), { recursive: true });
     await mkdir(join(stateDir, 'authorized'), { recursive: true });
-    await run('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', `testhost-${name}`, '-f', join(stateDir, 'keys/ssh_host_ed25519_key')]);
+    // Keys of three types, as a stock sshd has; known_hosts records only the Ed25519 one.
+    await Promise.all([['ed25519'], ['ecdsa'], ['rsa', '-b', '2048']].map(([type, ...size]) =>
+      run('ssh-keygen', ['-q', '-t', type!, ...size, '-N', '', '-C', `testhost-${name}`, '-f', join(stateDir, `keys/ssh_host_${type}_key`)])));
     const clientPublic = await readFile(`${identity}.pub`, 'utf8');
     await Promise.all(['daniel', 'root'].map((user) => writeFile(join(stateDir, 'authorized', user), clientPublic, { mode: 0o644 })));
     const hostPublic = (await readFile(join(stateDir, 'keys/ssh_host_ed25519_key.pub'), 'utf8')).split(' ').slice(0, 2).join(' ');

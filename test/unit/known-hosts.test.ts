@@ -1,6 +1,6 @@
 import { createHmac, randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { fingerprint, parseKnownHosts, verifyHostKey } from '../../src/transport/known-hosts.js';
+import { fingerprint, hostKeyAlgorithms, parseKnownHosts, verifyHostKey } from '../../src/transport/known-hosts.js';
 
 const KEY_A = Buffer.from('key-a').toString('base64');
 const KEY_B = Buffer.from('key-b').toString('base64');
@@ -36,5 +36,15 @@ describe('known_hosts verification', () => {
 
   it('prints fingerprints as ssh-keygen -l does', () => {
     expect(fingerprint(KEY_A)).toMatch(/^SHA256:[A-Za-z0-9+/]{43}$/);
+  });
+
+  it.each([
+    ['nothing on record: the default order', '', ['ssh-ed25519', 'ecdsa-sha2-nistp256', 'ecdsa-sha2-nistp384', 'ecdsa-sha2-nistp521', 'rsa-sha2-512', 'rsa-sha2-256', 'ssh-rsa']],
+    ['an ECDSA entry', `10.0.0.5 ecdsa-sha2-nistp256 ${KEY_A}`, ['ecdsa-sha2-nistp256', 'ssh-ed25519', 'ecdsa-sha2-nistp384', 'ecdsa-sha2-nistp521', 'rsa-sha2-512', 'rsa-sha2-256', 'ssh-rsa']],
+    ['an RSA entry (signed with SHA-2 too)', `${hashed('10.0.0.5')} ssh-rsa ${KEY_A}`, ['rsa-sha2-512', 'rsa-sha2-256', 'ssh-rsa', 'ssh-ed25519', 'ecdsa-sha2-nistp256', 'ecdsa-sha2-nistp384', 'ecdsa-sha2-nistp521']],
+    ['RSA and ECDSA, in the default order among them', `10.0.0.5 ssh-rsa ${KEY_A}\n10.0.0.5 ecdsa-sha2-nistp256 ${KEY_B}`, ['ecdsa-sha2-nistp256', 'rsa-sha2-512', 'rsa-sha2-256', 'ssh-rsa', 'ssh-ed25519', 'ecdsa-sha2-nistp384', 'ecdsa-sha2-nistp521']],
+    ['another host\'s entry, a revoked key', `10.0.0.6 ssh-rsa ${KEY_A}\n@revoked 10.0.0.5 ssh-rsa ${KEY_B}`, ['ssh-ed25519', 'ecdsa-sha2-nistp256', 'ecdsa-sha2-nistp384', 'ecdsa-sha2-nistp521', 'rsa-sha2-512', 'rsa-sha2-256', 'ssh-rsa']],
+  ])('offers host key algorithms as OpenSSH orders them: %s', (_name, text, expected) => {
+    expect(hostKeyAlgorithms(parseKnownHosts(text), '10.0.0.5', 22)).toEqual(expected);
   });
 });

@@ -76,9 +76,13 @@ export interface Connection {
    */
   ssh_config?: string;
   /**
-   * Run privileged steps as root through 'sudo -n' (a sudo that asks for a password is an error). Default false.
+   * Run privileged steps as root through sudo. Without a password (become_password_secret or --ask-become-pass) sudo must not ask for one ('sudo -n'). Default false.
    */
   become?: boolean;
+  /**
+   * The name of a secret declared in setup.yaml's secrets: the login user's sudo password. It reaches sudo on its standard input only (never a command line, an output or a record); a wrong one fails the host at once, after one attempt. --ask-become-pass overrides it.
+   */
+  become_password_secret?: string;
   /**
    * 'ssh' (default) connects over SSH; 'local' runs the same scripts on this machine without SSH (for address localhost).
    */

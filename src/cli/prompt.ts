@@ -1,0 +1,30 @@
+import { UsageError } from './usage-error.js';
+
+/**
+ * Asks on the terminal with echo off, as sudo and ssh do; never from a pipe, where the answer would
+ * come from whatever feeds stdin. Ctrl-C ends the run.
+ */
+export async function askHidden(question: string, why: string): Promise<string> {
+  const input = process.stdin;
+  if (!input.isTTY) throw new UsageError(`${why} needs a terminal to ask on (stdin is not one)`);
+  process.stderr.write(question);
+  input.setRawMode(true);
+  input.resume();
+  return new Promise((resolve, reject) => {
+    let answer = '';
+    const finish = () => {
+      input.off('data', onData);
+      input.setRawMode(false);
+      input.pause();
+      process.stderr.write('\n');
+    };
+    const onData = (chunk: Buffer) => {
+      for (const ch of chunk.toString('utf8')) {
+        if (ch === '\r' || ch === '\n') return (finish(), resolve(answer));
+        if (ch === '\u0003') return (finish(), reject(new UsageError('interrupted')));
+        answer = ch === '\u007f' || ch === '\b' ? answer.slice(0, -1) : answer + ch;
+      }
+    };
+    input.on('data', onData);
+  });
+}

@@ -1,0 +1,165 @@
+import { spawn } from 'node:child_process';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { run } from '../hosts/exec.js';
+import { ssh, useTestHosts } from '../hosts/fixture.js';
+import type { TestHost } from '../hosts/host.js';
+import { reconcile, reconcileWithEnv, workspace } from './helpers.js';
+
+const PASSWORD = 'Tr0ub4dor&3-become';
+const SETUP = `secrets:
+  sudo_password: { env: SUDO_PASSWORD }
+resources:
+  - kind: file
+    path: /etc/reconcile-become.conf
+    content: "written as root\\n"
+    mode: "0600"
+`;
+
+/** Accepted logins on the host so far, from sshd's journal. */
+const logins = async (host: TestHost) => Number((await ssh(host, 'journalctl -u ssh --no-pager -q | grep -c "Accepted publickey" || true', { user: 'root' })).stdout.trim());
+
+describe('connecting wherever ssh connects', () => {
+  const hosts = useTestHosts(1, 'ss');
+  let host: TestHost;
+
+  beforeAll(() => {
+    host = hosts[0]!;
+  });
+
+  describe('host key types: the ones known_hosts records are asked for first', () => {
+    const hostKey = async (type: string) => (await ssh(host, `cat /etc/ssh/testhost-keys/ssh_host_${type}_key.pub`, { user: 'root' })).stdout.split(' ').slice(0, 2).join(' ');
+
+    it('connects with an ECDSA-only known_hosts although the host prefers Ed25519', async () => {
+      const dir = workspace([host]);
+      writeFileSync(join(dir, 'known_hosts'), `${host.address} ${await hostKey('ecdsa')}\n`);
+      writeFileSync(join(dir, 'hosts.yaml'), readFileSync(join(dir, 'hosts.yaml'), 'utf8').replace(/known_hosts: .*/, `known_hosts: ${join(dir, 'known_hosts')}`));
+      writeFileSync(join(dir, 'setup.yaml'), 'resources:\n  - kind: directory\n    path: /srv/ecdsa\n');
+      const plan = await reconcile(dir, 'plan');
+      expect(plan.code, plan.stdout).toBe(2);
+      expect(plan.stdout).toContain('+ directory /srv/ecdsa');
+    });
+
+    it('connects with an RSA-only known_hosts (an entry made years ago)', async () => {
+      const dir = workspace([host]);
+      writeFileSync(join(dir, 'known_hosts'), `${host.address} ${await hostKey('rsa')}\n`);
+      writeFileSync(join(dir, 'hosts.yaml'), readFileSync(join(dir, 'hosts.yaml'), 'utf8').replace(/known_hosts: .*/, `known_hosts: ${join(dir, 'known_hosts')}`));
+      writeFileSync(join(dir, 'setup.yaml'), 'resources:\n  - kind: directory\n    path: /srv/rsa\n');
+      expect((await reconcile(dir, 'plan')).code).toBe(2);
+    });
+
+    it('refuses a changed ECDSA key before sending anything', async () => {
+      const dir = workspace([host]);
+      await run('ssh-keygen', ['-q', '-t', 'ecdsa', '-N', '', '-f', join(dir, 'forged')]);
+      const forged = readFileSync(join(dir, 'forged.pub'), 'utf8').split(' ').slice(0, 2).join(' ');
+      writeFileSync(join(dir, 'known_hosts'), `${host.address} ${forged}\n`);
+      writeFileSync(join(dir, 'hosts.yaml'), readFileSync(join(dir, 'hosts.yaml'), 'utf8').replace(/known_hosts: .*/, `known_hosts: ${join(dir, 'known_hosts')}`));
+      const before = await logins(host);
+      const refused = await reconcile(dir, 'plan');
+      expect(refused.code).toBe(1);
+      expect(refused.stdout).toContain(`host key changed: ${host.address} offered ecdsa-sha2-nistp256 SHA256:`);
+      // The one login since is the check above; reconcile never authenticated.
+      expect(await logins(host)).toBe(before + 1);
+    });
+  });
+
+  describe('become with a password: a login user whose sudo asks for one', () => {
+    let dir: string;
+    const inventory = (secret: boolean) => `defaults:
+  user: ops
+  become: true
+${secret ? '  become_password_secret: sudo_password\n' : ''}hosts:
+  ${host.name}:
+    address: ${host.address}
+    identity_file: ${host.identity_file}
+    known_hosts: ${host.known_hosts}
+`;
+    /** Every process's command line on both machines, sampled while a run goes on. */
+    const watchProcessLists = () => {
+      let stop = false;
+      const seen: string[] = [];
+      const sampling = (async () => {
+        while (!stop) {
+          seen.push((await run('ps', ['-eo', 'args'])).stdout);
+          seen.push((await ssh(host, 'ps -eo args', { user: 'root' })).stdout);
+        }
+      })();
+      return async () => ((stop = true), await sampling, seen);
+    };
+    const stateFiles = (stateDir: string) =>
+      readdirSync(join(stateDir, 'runs'), { recursive: true, withFileTypes: true }).filter((e) => e.isFile()).map((e) => readFileSync(join(e.parentPath, e.name), 'utf8'));
+
+    beforeAll(async () => {
+      await ssh(host, [
+        'useradd -m -s /bin/bash ops',
+        `echo 'ops:${PASSWORD}' | chpasswd`,
+        "echo 'ops ALL=(ALL:ALL) ALL' > /etc/sudoers.d/ops",
+        'install -d -m 700 -o ops -g ops ~ops/.ssh',
+        'install -m 600 -o ops -g ops /etc/ssh/testhost-authorized/daniel ~ops/.ssh/authorized_keys',
+      ].join(' && '), { user: 'root' });
+      dir = workspace([host]);
+      writeFileSync(join(dir, 'setup.yaml'), SETUP);
+    });
+
+    it('without a password: says how to give one', async () => {
+      writeFileSync(join(dir, 'hosts.yaml'), inventory(false));
+      const refused = await reconcileWithEnv({ SUDO_PASSWORD: PASSWORD }, dir, 'plan');
+      expect(refused.code).toBe(1);
+      expect(refused.stdout).toContain('sudo asks for a password: give it with --ask-become-pass or become_password_secret in hosts.yaml');
+    });
+
+    it('a wrong one fails the host at once, after a single attempt', async () => {
+      writeFileSync(join(dir, 'hosts.yaml'), inventory(true));
+      const failures = async () => Number((await ssh(host, 'journalctl --no-pager -q | grep -c "ops : 1 incorrect password attempt" || true', { user: 'root' })).stdout.trim());
+      const before = await failures();
+      const started = performance.now();
+      const wrong = await reconcileWithEnv({ SUDO_PASSWORD: 'not-the-password' }, dir, 'apply');
+      expect(wrong.code).toBe(1);
+      expect(performance.now() - started).toBeLessThan(8000);
+      expect(wrong.stdout).toContain('sudo did not accept the become password (tried once and not again');
+      expect(wrong.stdout).not.toContain('not-the-password');
+      expect(await failures()).toBe(before + 1);
+    });
+
+    it('from a secret: converges, and the password is in no output, record or process list on either machine', async () => {
+      writeFileSync(join(dir, 'hosts.yaml'), inventory(true));
+      const stateDir = join(dir, 'state-secret');
+      const stopWatching = watchProcessLists();
+      const applied = await reconcileWithEnv({ SUDO_PASSWORD: PASSWORD, RECONCILE_STATE_DIR: stateDir }, dir, 'apply');
+      const processLists = await stopWatching();
+      expect(applied.code, applied.stdout).toBe(0);
+      expect((await ssh(host, 'stat -c "%U %a" /etc/reconcile-become.conf', { user: 'root' })).stdout).toBe('root 600\n');
+      const check = await reconcileWithEnv({ SUDO_PASSWORD: PASSWORD, RECONCILE_STATE_DIR: stateDir }, dir, 'check', '--json');
+      expect(check.code).toBe(0);
+      expect(processLists.length).toBeGreaterThan(2);
+      for (const text of [applied.stdout, applied.stderr, check.stdout, ...processLists, ...stateFiles(stateDir)]) expect(text).not.toContain(PASSWORD);
+    });
+
+    it('--ask-become-pass: asked once on a terminal (a pseudo-terminal here), converges', async () => {
+      await ssh(host, 'rm -f /etc/reconcile-become.conf', { user: 'root' });
+      writeFileSync(join(dir, 'hosts.yaml'), inventory(false));
+      // script(1) gives the run a pseudo-terminal; the password is typed once the prompt shows.
+      const child = spawn('script', ['-qefc', `${process.execPath} ${join(process.cwd(), 'bin/reconcile.js')} apply --ask-become-pass --no-color`, '/dev/null'], { cwd: dir, env: { ...process.env, SUDO_PASSWORD: 'unused' } });
+      let output = '';
+      let typed = false;
+      child.stdout.on('data', (d: Buffer) => {
+        output += d.toString();
+        if (!typed && output.includes('BECOME password: ')) (typed = true, child.stdin.write(`${PASSWORD}\r`));
+      });
+      const code = await new Promise<number>((resolve) => child.on('close', (c) => resolve(c ?? -1)));
+      expect(code, output).toBe(0);
+      expect(output).toContain('hosts: 1 changed, 0 unchanged, 0 failed');
+      expect((await ssh(host, 'stat -c "%U %a" /etc/reconcile-become.conf', { user: 'root' })).stdout).toBe('root 600\n');
+      expect(output.match(/BECOME password: /g)).toHaveLength(1);
+      expect(output).not.toContain(PASSWORD);
+    });
+
+    it('--ask-become-pass without a terminal: a clear refusal, no prompt', async () => {
+      const piped = await reconcileWithEnv({ SUDO_PASSWORD: 'unused' }, dir, 'plan', '--ask-become-pass');
+      expect(piped.code).toBe(1);
+      expect(piped.stdout + piped.stderr).toContain('--ask-become-pass needs a terminal to ask on (stdin is not one)');
+      expect(piped.stdout + piped.stderr).not.toContain('BECOME password');
+    });
+  });
+});
