@@ -1,6 +1,6 @@
 import type { HostSpec, HostTarget } from '../spec/load.js';
 import { LocalTransport } from '../transport/local.js';
-import { SshTransport } from '../transport/ssh.js';
+import { SshTransport, type SshOptions } from '../transport/ssh.js';
 import type { Transport } from '../transport/transport.js';
 import { applyHost, type ApplyEvent, type ApplyResult, type Replan } from './apply.js';
 import { gather } from './gather.js';
@@ -28,6 +28,8 @@ export interface RunOptions {
   concurrency: number;
   specDir: string;
   acceptNewHostKeys?: boolean;
+  /** Asks an encrypted identity file's passphrase (on a terminal only). */
+  askPassphrase?: (file: string) => Promise<string>;
   /** Seconds to wait for another run's lock on a host before giving up on it. */
   lockTimeoutSeconds: number;
   /** A saved plan to apply instead of a fresh one: refused when the host moved since. */
@@ -39,8 +41,8 @@ export interface RunOptions {
 
 const same = <T>(value: T): T => value;
 
-export async function connect(target: HostTarget, acceptNewHostKeys = false): Promise<Transport> {
-  return target.connection === 'local' ? new LocalTransport(target.name) : SshTransport.connect(target, { acceptNewHostKeys });
+export async function connect(target: HostTarget, options: SshOptions = {}): Promise<Transport> {
+  return target.connection === 'local' ? new LocalTransport(target.name) : SshTransport.connect(target, options);
 }
 
 /** Works on each host independently, a few at a time; one host's failure never stops another's. */
@@ -79,7 +81,7 @@ async function reconcileHost(host: HostSpec, options: RunOptions): Promise<HostO
   let transport: Transport | undefined;
   let release: (() => Promise<void>) | undefined;
   try {
-    transport = await connect(host.target, options.acceptNewHostKeys);
+    transport = await connect(host.target, options);
     const sudo = host.target.become;
     const owner = lockOwner(options.mode);
     // Reading runs share the lock inside their one fact script; apply holds it alone for the whole run.

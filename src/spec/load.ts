@@ -9,7 +9,7 @@ import { sortDiagnostics, SpecError, type Diagnostic } from './diagnostic.js';
 import type { Host, ReconcileInventoryHostsYaml as Inventory } from './generated/hosts.js';
 import type { ReconcileDesiredStateSetupYaml as Setup, Resource } from './generated/setup.js';
 import { validateAgainstSchema } from './schema-validator.js';
-import { sshConfigFor, type SshConfigHost } from '../transport/ssh-config.js';
+import { sshConfigFor, sshConfigFromSsh, type SshConfigHost } from '../transport/ssh-config.js';
 import { resolveSecrets, withoutSecrets, type Secret, type SecretMode } from './secrets.js';
 import { didYouMean } from './suggest.js';
 import { interpolateValue, stringifyVariables, type InterpolationProblem, type Variables } from './variables.js';
@@ -21,7 +21,12 @@ export interface HostTarget {
   address: string;
   port: number;
   user: string;
-  identityFile?: string;
+  /** Tried in this order after the agent's keys for them (see transport/identities.ts). */
+  identityFiles: string[];
+  /** Of the agent's keys, offer only those of identityFiles. */
+  identitiesOnly: boolean;
+  /** ServerAliveInterval: a keepalive every so many seconds, so a dead connection is noticed. */
+  keepaliveSeconds?: number;
   knownHosts: string;
   become: boolean;
   /** The login user's sudo password (a secret, or asked with --ask-become-pass); sent on sudo's stdin only. */
@@ -67,8 +72,10 @@ export async function loadSpec(inventoryFile: string, setupFile: string, secretM
 
   const secrets = resolveSecrets(setup.secrets, secretMode, setupSource.value, problems);
   const readSshConfig = readOnce();
-  const hosts = Object.entries(inventory.hosts).map(([name, host]) =>
-    resolveHost(name, host, { inventory, setup, secrets, readSshConfig }, inventorySource.value, setupSource.value, problems),
+  const sshConfigs = await Promise.all(Object.entries(inventory.hosts).map(([name, host]) =>
+    sshConfigOf(name, host, { ...inventory.defaults, ...host }, readSshConfig, inventorySource.value, problems)));
+  const hosts = Object.entries(inventory.hosts).map(([name, host], i) =>
+    resolveHost(name, host, { inventory, setup, secrets, ssh: sshConfigs[i]! }, inventorySource.value, setupSource.value, problems),
   );
   // A message may quote a filled-in value (a resource named by its line): no secret in it.
   if (problems.length > 0) throw new SpecError(sortDiagnostics(problems).map((p) => ({ ...p, message: withoutSecrets(p.message, secrets) })));
@@ -115,26 +122,27 @@ function firstAliasOffset(source: YamlSource): number {
 function resolveHost(
   name: string,
   host: Host,
-  { inventory, setup, secrets, readSshConfig }: { inventory: Inventory; setup: Setup; secrets: Secret[]; readSshConfig: (path: string) => string },
+  { inventory, setup, secrets, ssh }: { inventory: Inventory; setup: Setup; secrets: Secret[]; ssh: SshConfigHost },
   inventorySource: YamlSource,
   setupSource: YamlSource,
   problems: Diagnostic[],
 ): HostSpec {
   const connection = { ...inventory.defaults, ...host };
   // What hosts.yaml leaves out, ssh_config may say (as for ssh(1)); hosts.yaml wins.
-  const ssh = sshConfigOf(name, host, connection, readSshConfig, inventorySource, problems);
-  const identityFile = connection.identity_file ?? ssh.identityFile;
+  const identityFiles = connection.identity_file !== undefined ? [connection.identity_file] : (ssh.identityFiles ?? []);
   const target: HostTarget = {
     name,
     address: ssh.hostName ?? host.address,
     port: connection.port ?? ssh.port ?? 22,
     user: connection.user ?? ssh.user ?? process.env.USER ?? 'root',
-    identityFile: identityFile && expandHome(identityFile),
+    identityFiles: identityFiles.map(expandHome),
+    identitiesOnly: ssh.identitiesOnly ?? false,
+    keepaliveSeconds: ssh.serverAliveIntervalSeconds,
     knownHosts: expandHome(connection.known_hosts ?? ssh.userKnownHostsFile ?? '~/.ssh/known_hosts'),
     become: connection.become ?? false,
     becomePassword: becomePasswordOf(name, host, connection, secrets, inventorySource, problems),
     connection: connection.connection ?? 'ssh',
-    connectTimeoutMs: (connection.connect_timeout ?? 10) * 1000,
+    connectTimeoutMs: (connection.connect_timeout ?? ssh.connectTimeoutSeconds ?? 10) * 1000,
   };
   const vars = resolveVariables(name, { ...host, address: target.address }, setup, inventorySource, setupSource, problems);
   const resources = resolveResources(name, setup, withSecrets(vars, secrets, setupSource, problems), setupSource, problems);
@@ -155,18 +163,28 @@ function becomePasswordOf(name: string, host: Host, connection: Host, secrets: S
   return secret?.value;
 }
 
-/** The ssh_config entry for a host: none for a local connection or when the default file does not exist. */
-function sshConfigOf(name: string, host: Host, connection: Host, read: (path: string) => string, source: YamlSource, problems: Diagnostic[]): SshConfigHost {
+/**
+ * What ssh_config says of a host, as `ssh -G` resolves it (with hosts.yaml's user and port, as ssh
+ * would be run); without an ssh binary, reconcile's own reader of the file. Nothing for a local connection.
+ */
+async function sshConfigOf(name: string, host: Host, connection: Host, read: (path: string) => string, source: YamlSource, problems: Diagnostic[]): Promise<SshConfigHost> {
   if (connection.connection === 'local') return {};
-  const path = expandHome(connection.ssh_config ?? '~/.ssh/config');
+  const explicit = connection.ssh_config === undefined ? undefined : expandHome(connection.ssh_config);
+  const problem = (message: string) => {
+    const at = host.ssh_config !== undefined ? ['hosts', name, 'ssh_config'] : connection.ssh_config !== undefined ? ['defaults', 'ssh_config'] : ['hosts', name];
+    problems.push({ file: source.file, ...positionAt(source, at), message });
+  };
+  const path = explicit ?? expandHome('~/.ssh/config');
+  let text: string | undefined;
   try {
-    return sshConfigFor(read(path), host.address);
+    text = read(path);
   } catch (error) {
-    if (connection.ssh_config !== undefined) {
-      const at = host.ssh_config !== undefined ? ['hosts', name, 'ssh_config'] : ['defaults', 'ssh_config'];
-      problems.push({ file: source.file, ...positionAt(source, at), message: `cannot read ssh_config ${path}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}` });
-    }
-    return {};
+    if (explicit) return (problem(`cannot read ssh_config ${path}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`), {});
+  }
+  try {
+    return (await sshConfigFromSsh({ host: host.address, configFile: explicit, user: connection.user, port: connection.port })) ?? sshConfigFor(text ?? '', host.address);
+  } catch (error) {
+    return (problem((error as Error).message), {});
   }
 }
 

@@ -1,3 +1,5 @@
+import { execFile } from 'node:child_process';
+import { homedir, hostname, userInfo } from 'node:os';
 import { patternListMatches } from './known-hosts.js';
 
 /** What an OpenSSH client config says about one host, for the keywords reconcile uses. */
@@ -5,22 +7,86 @@ export interface SshConfigHost {
   hostName?: string;
   user?: string;
   port?: number;
-  identityFile?: string;
+  /** In the order ssh tries them; `~` and %-tokens expanded. */
+  identityFiles?: string[];
   userKnownHostsFile?: string;
+  identitiesOnly?: boolean;
+  /** ProxyJump as written: `[user@]host[:port]`, comma-separated hops. */
+  proxyJump?: string;
+  connectTimeoutSeconds?: number;
+  serverAliveIntervalSeconds?: number;
 }
 
-const KEYWORDS: Record<string, keyof SshConfigHost> = {
+/** What `ssh -G` is asked with: hosts.yaml's user and port, so Match and %r see what ssh would. */
+export interface SshQuery {
+  host: string;
+  configFile?: string;
+  user?: string;
+  port?: number;
+}
+
+/**
+ * ssh_config resolved by OpenSSH itself: `ssh -G` prints the configuration ssh would use for a host
+ * (Include, Match, wildcards, negations and defaults, exactly as the user's ssh sees them). Resolves
+ * to undefined when there is no ssh binary; the caller then falls back to `sshConfigFor`.
+ */
+export function sshConfigFromSsh(query: SshQuery): Promise<SshConfigHost | undefined> {
+  const args = ['-G', ...(query.configFile ? ['-F', query.configFile] : []), ...(query.user ? ['-l', query.user] : []), ...(query.port ? ['-p', String(query.port)] : []), '--', query.host];
+  return new Promise((resolve, reject) => {
+    execFile('ssh', args, { timeout: 10_000 }, (error, stdout, stderr) => {
+      if ((error as NodeJS.ErrnoException | null)?.code === 'ENOENT') resolve(undefined);
+      else if (error) reject(new Error(`ssh -G ${query.host}: ${stderr.trim() || error.message}`));
+      else resolve(parseSshG(stdout, query.host));
+    });
+  });
+}
+
+/** `ssh -G` output: one `keyword value` per line, keywords in lower case, IdentityFile repeated. */
+export function parseSshG(output: string, asked: string): SshConfigHost {
+  const values = new Map<string, string[]>();
+  for (const line of output.split('\n')) {
+    const at = line.indexOf(' ');
+    if (at > 0) values.set(line.slice(0, at), [...(values.get(line.slice(0, at)) ?? []), line.slice(at + 1)]);
+  }
+  const first = (keyword: string) => values.get(keyword)?.[0];
+  const seconds = (keyword: string) => (/^\d+$/.test(first(keyword) ?? '') && Number(first(keyword)) > 0 ? Number(first(keyword)) : undefined);
+  const found: SshConfigHost = {
+    hostName: first('hostname'),
+    user: first('user'),
+    port: seconds('port'),
+    identitiesOnly: first('identitiesonly') === 'yes',
+    userKnownHostsFile: first('userknownhostsfile')?.split(' ')[0],
+    proxyJump: first('proxyjump') === 'none' ? undefined : first('proxyjump'),
+    connectTimeoutSeconds: seconds('connecttimeout'),
+    serverAliveIntervalSeconds: seconds('serveraliveinterval'),
+  };
+  // Older ssh prints IdentityFile as written: its ~ and tokens are expanded here, as ssh expands them.
+  const identityFiles = (values.get('identityfile') ?? []).map((file) => expandTokens(file, { ...found, asked }));
+  return { ...found, identityFiles, userKnownHostsFile: found.userKnownHostsFile && expandTokens(found.userKnownHostsFile, { ...found, asked }) };
+}
+
+/** ssh_config(5) TOKENS for the keywords above, and a leading `~`. */
+function expandTokens(value: string, host: SshConfigHost & { asked: string }): string {
+  const tokens: Record<string, string> = {
+    '%': '%', h: host.hostName ?? host.asked, n: host.asked, r: host.user ?? '', p: String(host.port ?? 22),
+    u: userInfo().username, d: homedir(), i: String(userInfo().uid), l: hostname().split('.')[0]!, L: hostname(),
+  };
+  return value.replace(/^~(?=\/|$)/, homedir()).replace(/%([%hnrpudilL])/g, (_m, t: string) => tokens[t]!);
+}
+
+const KEYWORDS: Record<string, 'hostName' | 'user' | 'port' | 'identityFiles' | 'userKnownHostsFile'> = {
   hostname: 'hostName',
   user: 'user',
   port: 'port',
-  identityfile: 'identityFile',
+  identityfile: 'identityFiles',
   userknownhostsfile: 'userKnownHostsFile',
 };
 
 /**
- * Reads ssh_config(5) as ssh(1) does for the keywords above: for each, the first value given in a
- * `Host` block whose patterns match `host` wins. `Match` blocks are not evaluated (their settings are
- * skipped) and `Include` is not followed; `%h` in HostName is the name asked for.
+ * Where no `ssh` binary exists: ssh_config(5) read by reconcile itself, for the keywords above only.
+ * For each, the first value given in a `Host` block whose patterns match `host` wins (IdentityFile
+ * accumulates). `Match` blocks are not evaluated (their settings are skipped) and `Include` is not
+ * followed; `%h` in HostName is the name asked for.
  */
 export function sshConfigFor(text: string, host: string): SshConfigHost {
   const found: SshConfigHost = {};
@@ -34,8 +100,10 @@ export function sshConfigFor(text: string, host: string): SshConfigHost {
     const field = KEYWORDS[keyword];
     if (keyword === 'host') applies = patternListMatches(words, host);
     else if (keyword === 'match') applies = false;
-    else if (applies && field && found[field] === undefined && words[0] !== undefined) {
-      if (field === 'port') found.port = /^\d+$/.test(words[0]) && Number(words[0]) > 0 ? Number(words[0]) : undefined;
+    else if (applies && field && words[0] !== undefined) {
+      if (field === 'identityFiles') found.identityFiles = [...(found.identityFiles ?? []), words[0]];
+      else if (found[field] !== undefined) continue;
+      else if (field === 'port') found.port = /^\d+$/.test(words[0]) && Number(words[0]) > 0 ? Number(words[0]) : undefined;
       else found[field] = field === 'hostName' ? words[0].replace(/%h/g, host) : words[0];
     }
   }

@@ -5,12 +5,15 @@ import { NodeSSH } from 'node-ssh';
 import type { ClientChannel } from 'ssh2';
 import type { HostTarget } from '../spec/load.js';
 import { jsonRequest, type HttpCall } from './http.js';
+import { identities } from './identities.js';
 import { fingerprint, hostKeyAlgorithms, hostPattern, parseKnownHosts, verifyHostKey, type HostKeyVerdict } from './known-hosts.js';
 import { checkBecomePassword, HostError, runningScript, shellCommand, sudoRefusal, type ExecResult, type RunningScript, type RunOptions, type Transport } from './transport.js';
 
 export interface SshOptions {
   /** Trust and record a host that known_hosts does not list yet (never a changed key). */
   acceptNewHostKeys?: boolean;
+  /** Asks an encrypted identity file's passphrase; given only when a person is at a terminal. */
+  askPassphrase?: (file: string) => Promise<string>;
 }
 
 /** One SSH connection per host for the whole run; every script goes through it. */
@@ -43,14 +46,15 @@ export class SshTransport implements Transport {
     const known = parseKnownHosts(await readFile(target.knownHosts, 'utf8').catch(() => ''));
     let refusal: HostError | undefined;
     let keyToRecord: string | undefined;
+    const auth = await identities(target.user, target.identityFiles, { agentSocket: process.env.SSH_AUTH_SOCK, identitiesOnly: target.identitiesOnly, askPassphrase: options.askPassphrase });
     const ssh = new NodeSSH();
     try {
       await ssh.connect({
         host: target.address,
         port: target.port,
         username: target.user,
-        privateKeyPath: target.identityFile,
-        agent: target.identityFile ? undefined : process.env.SSH_AUTH_SOCK,
+        authHandler: auth.methods,
+        keepaliveInterval: (target.keepaliveSeconds ?? 0) * 1000,
         readyTimeout: target.connectTimeoutMs,
         algorithms: { serverHostKey: hostKeyAlgorithms(known, target.address, target.port) as never },
         // Called before authentication: nothing is sent to a host whose key we do not trust.
@@ -69,7 +73,8 @@ export class SshTransport implements Transport {
       });
     } catch (error) {
       ssh.dispose();
-      throw refusal ?? new HostError(target.name, `cannot connect to ${target.user}@${target.address}:${target.port}: ${(error as Error).message}`);
+      const leftOut = auth.leftOut.length > 0 ? ` (${auth.leftOut.join('; ')})` : '';
+      throw refusal ?? new HostError(target.name, `cannot connect to ${target.user}@${target.address}:${target.port}: ${(error as Error).message}${leftOut}`);
     }
     if (keyToRecord) await recordHostKey(target.knownHosts, keyToRecord);
     const transport = new SshTransport(target, ssh);

@@ -11,7 +11,7 @@ import type { TestHost } from '../hosts/host.js';
 import { reconcile, workspace } from './helpers.js';
 
 const targetOf = (h: TestHost, user = h.user): HostTarget => ({
-  name: h.name, address: h.address, port: h.port, user, identityFile: h.identity_file, knownHosts: h.known_hosts,
+  name: h.name, address: h.address, port: h.port, user, identityFiles: [h.identity_file], identitiesOnly: false, knownHosts: h.known_hosts,
   become: true, connection: 'ssh', connectTimeoutMs: 5000,
 });
 

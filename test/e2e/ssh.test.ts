@@ -1,7 +1,7 @@
 import { spawn } from 'node:child_process';
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { run } from '../hosts/exec.js';
 import { ssh, useTestHosts } from '../hosts/fixture.js';
 import type { TestHost } from '../hosts/host.js';
@@ -61,6 +61,54 @@ describe('connecting wherever ssh connects', () => {
       expect(refused.stdout).toContain(`host key changed: ${host.address} offered ecdsa-sha2-nistp256 SHA256:`);
       // The one login since is the check above; reconcile never authenticated.
       expect(await logins(host)).toBe(before + 1);
+    });
+  });
+
+  describe('identities like OpenSSH: the agent\'s keys, then identity files', () => {
+    let dir: string;
+    let key: string;
+    let agentSocket: string;
+    let agentPid: number;
+    const withKey = () => readFileSync(join(dir, 'hosts.yaml'), 'utf8').replace(/identity_file: .*/, `identity_file: ${key}`);
+
+    beforeAll(async () => {
+      dir = workspace([host]);
+      key = join(dir, 'id_protected');
+      writeFileSync(join(dir, 'setup.yaml'), 'resources:\n  - kind: directory\n    path: /srv/agent\n');
+      await run('ssh-keygen', ['-q', '-t', 'ed25519', '-N', 'correct horse battery', '-C', 'protected', '-f', key]);
+      await ssh(host, 'install -d -m 700 -o daniel -g daniel ~daniel/.ssh && touch ~daniel/.ssh/authorized_keys && chown daniel: ~daniel/.ssh/authorized_keys', { user: 'root' });
+      await ssh(host, `cat >> ~daniel/.ssh/authorized_keys`, { user: 'root', input: readFileSync(`${key}.pub`, 'utf8') });
+      agentSocket = join(dir, 'agent.sock');
+      agentPid = Number(/SSH_AGENT_PID=(\d+)/.exec((await run('ssh-agent', ['-a', agentSocket])).stdout)![1]);
+      // ssh-add asks the passphrase through SSH_ASKPASS when told to, without a terminal.
+      const askpass = join(dir, 'askpass.sh');
+      writeFileSync(askpass, "#!/bin/sh\necho 'correct horse battery'\n", { mode: 0o700 });
+      await run('ssh-add', [key], { env: { ...process.env, SSH_AUTH_SOCK: agentSocket, SSH_ASKPASS: askpass, SSH_ASKPASS_REQUIRE: 'force', DISPLAY: ':0' } });
+      writeFileSync(join(dir, 'hosts.yaml'), withKey());
+    });
+    afterAll(() => process.kill(agentPid));
+
+    it('a passphrase-protected identity_file loaded in ssh-agent connects through the agent', async () => {
+      const plan = await reconcileWithEnv({ SSH_AUTH_SOCK: agentSocket }, dir, 'plan');
+      expect(plan.code, plan.stdout).toBe(2);
+      expect(plan.stdout).toContain('+ directory /srv/agent');
+    });
+
+    it('the same key without the agent: a clear message, and no prompt without a terminal', async () => {
+      const refused = await reconcileWithEnv({ SSH_AUTH_SOCK: '' }, dir, 'plan');
+      expect(refused.code).toBe(1);
+      expect(refused.stdout).toContain(`${key} is encrypted and its key is not in ssh-agent (no agent: SSH_AUTH_SOCK is not set); load it with ssh-add ${key}, or run on a terminal to be asked its passphrase`);
+      expect(refused.stdout + refused.stderr).not.toMatch(/Enter passphrase/);
+    });
+
+    it('an agent that holds other keys only: the file\'s key is still named as the one missing', async () => {
+      const agentEnv = { ...process.env, SSH_AUTH_SOCK: agentSocket };
+      await run('ssh-add', ['-D'], { env: agentEnv });
+      await run('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', join(dir, 'id_other')]);
+      await run('ssh-add', [join(dir, 'id_other')], { env: agentEnv });
+      const refused = await reconcileWithEnv({ SSH_AUTH_SOCK: agentSocket }, dir, 'plan');
+      expect(refused.code).toBe(1);
+      expect(refused.stdout).toContain(`${key} is encrypted and its key is not in ssh-agent; load it with ssh-add ${key}`);
     });
   });
 

@@ -17,7 +17,7 @@ const resources: DeclaredResource[] = [
   { name: 'directory:/srv/app', spec: { kind: 'directory', path: '/srv/app' }, dependsOn: [] },
 ];
 const host: HostSpec = {
-  target: { name: 'h', address: '10.0.0.1', port: 22, user: 'root', knownHosts: '/dev/null', become: false, connection: 'ssh', connectTimeoutMs: 1000 },
+  target: { name: 'h', address: '10.0.0.1', port: 22, user: 'root', identityFiles: [], identitiesOnly: false, knownHosts: '/dev/null', become: false, connection: 'ssh', connectTimeoutMs: 1000 },
   vars: {},
   resources,
 };

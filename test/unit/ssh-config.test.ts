@@ -20,7 +20,7 @@ Host *
 
 describe('ssh_config', () => {
   it('fills in what a matching Host block says, the first value of each keyword winning', () => {
-    expect(sshConfigFor(config, 'prefect-box')).toEqual({ hostName: '100.78.180.34', user: 'fallback-not-first', port: 2222, identityFile: '~/.ssh/id prefect' });
+    expect(sshConfigFor(config, 'prefect-box')).toEqual({ hostName: '100.78.180.34', user: 'fallback-not-first', port: 2222, identityFiles: ['~/.ssh/id prefect'] });
   });
 
   it('matches wildcards, honours negation, expands %h, and skips Match blocks', () => {

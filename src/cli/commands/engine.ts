@@ -14,6 +14,7 @@ import type { Spec } from '../../spec/load.js';
 import { ExitCode } from '../exit-codes.js';
 import { toolVersion } from '../version.js';
 import { useColor, type GlobalOptions } from '../options.js';
+import { askHidden } from '../prompt.js';
 import { loadSelectedSpec } from '../spec.js';
 import { UsageError } from '../usage-error.js';
 
@@ -80,6 +81,7 @@ async function execute(mode: Mode, options: EngineOptions, planFile?: string) {
     concurrency: options.concurrency,
     specDir: dirname(resolve(options.file)),
     acceptNewHostKeys: options.acceptNewHostKeys,
+    askPassphrase: process.stdin.isTTY ? passphrasePrompt() : undefined,
     lockTimeoutSeconds: options.lockTimeout,
     savedPlans: saved,
     mask,
@@ -87,6 +89,23 @@ async function execute(mode: Mode, options: EngineOptions, planFile?: string) {
   }));
   await progress?.finished;
   return { spec, outcomes, report: buildReport(mode, spec, outcomes, started, toolVersion()) };
+}
+
+/**
+ * Asks each encrypted identity file's passphrase once per run, one question at a time however many
+ * hosts connect at once; kept in memory for this run only.
+ */
+function passphrasePrompt(): (file: string) => Promise<string> {
+  const asked = new Map<string, Promise<string>>();
+  let queue: Promise<unknown> = Promise.resolve();
+  return (file) => {
+    if (!asked.has(file)) {
+      const answer = queue.then(() => askHidden(`Enter passphrase for ${file}: `, 'a passphrase'));
+      queue = answer.catch(() => undefined);
+      asked.set(file, answer);
+    }
+    return asked.get(file)!;
+  };
 }
 
 /** A live task list on a terminal; plain lines, one per action, anywhere else (cron, pipes, CI). */
