@@ -14,6 +14,8 @@ export interface TestHost {
   user: string;
   identity_file: string;
   known_hosts: string;
+  /** The test host this one sits behind: only from there is it reachable (see BootOptions.behind). */
+  behind?: TestHost;
 }
 
 interface HostState extends TestHost {
@@ -68,6 +70,7 @@ async function allowManyContainers(): Promise<void> {
 }
 
 const netns = (slot: number) => `rth${slot}`;
+const subnet = (slot: number) => `10.231.${slot}.0/30`;
 const addresses = (slot: number) => ({ control: `10.231.${slot}.1`, host: `10.231.${slot}.2` });
 
 /**
@@ -81,6 +84,11 @@ export interface BootOptions {
   binds?: string[];
   /** The Debian release; default bookworm. */
   release?: Release;
+  /**
+   * The name of a running test host to put this one behind: its only network link goes to that
+   * host's namespace, so this machine cannot reach it; ssh gets there through the other host.
+   */
+  behind?: string;
 }
 
 export async function bootHost(name: string, options: BootOptions = {}): Promise<TestHost> {
@@ -90,6 +98,8 @@ export async function bootHost(name: string, options: BootOptions = {}): Promise
   if (existsSync(join(stateRoot, 'hosts', name))) throw new Error(`test host '${name}' is already running (npm run testhost -- down ${name})`);
   const release = options.release ?? 'bookworm';
   const [{ image, aptRepo }, identity] = await Promise.all([ensureImage(options.log, release), clientKey()]);
+  const jump = options.behind === undefined ? undefined : await readState(join(stateRoot, 'hosts', options.behind));
+  if (options.behind !== undefined && !jump) throw new Error(`no test host '${options.behind}' to put '${name}' behind`);
   const slot = await claimSlot();
   const stateDir = join(stateRoot, 'hosts', name);
   const { control, host } = addresses(slot);
@@ -104,12 +114,13 @@ export async function bootHost(name: string, options: BootOptions = {}): Promise
     const hostPublic = (await readFile(join(stateDir, 'keys/ssh_host_ed25519_key.pub'), 'utf8')).split(' ').slice(0, 2).join(' ');
     await writeFile(join(stateDir, 'known_hosts'), `${host} ${hostPublic}\n`);
 
-    await createNetwork(slot, control, host);
+    await createNetwork(slot, control, host, jump && netns(jump.slot));
     const binds = [`${aptRepo}:/srv/apt-repo`, ...(options.binds ?? [])];
     const pid = startContainer(name, slot, image, stateDir, binds);
     const state: HostState = {
       name, address: host, port: 22, user: 'daniel', identity_file: identity,
       known_hosts: join(stateDir, 'known_hosts'), slot, pid, owner: options.keep ? 0 : process.pid, stateDir, binds, release,
+      ...(jump ? { behind: publicView(jump) } : {}),
     };
     await writeFile(join(stateDir, 'state.json'), JSON.stringify(state));
     await waitForSsh(state);
@@ -122,15 +133,23 @@ export async function bootHost(name: string, options: BootOptions = {}): Promise
   }
 }
 
-async function createNetwork(slot: number, control: string, host: string): Promise<void> {
+/**
+ * A /30 link between the host's namespace and this machine's, or, for a host behind another, the
+ * other host's namespace instead: then no route from here leads to it.
+ */
+async function createNetwork(slot: number, control: string, host: string, behindNs?: string): Promise<void> {
   const ns = netns(slot);
   await run('ip', ['netns', 'del', ns], { allowFailure: true });
   await run('ip', ['link', 'del', `veth-${ns}`], { allowFailure: true });
+  await run('ip', ['route', 'del', 'unreachable', subnet(slot)], { allowFailure: true });
+  const near = behindNs ? ['-n', behindNs] : [];
   const steps = [
     ['netns', 'add', ns],
     ['link', 'add', `veth-${ns}`, 'type', 'veth', 'peer', 'name', 'eth0', 'netns', ns],
-    ['addr', 'add', `${control}/30`, 'dev', `veth-${ns}`],
-    ['link', 'set', `veth-${ns}`, 'up'],
+    // The machine's default route might still lead there (a gateway that knows 10/8): no route at all.
+    ...(behindNs ? [['link', 'set', `veth-${ns}`, 'netns', behindNs], ['route', 'add', 'unreachable', subnet(slot)]] : []),
+    [...near, 'addr', 'add', `${control}/30`, 'dev', `veth-${ns}`],
+    [...near, 'link', 'set', `veth-${ns}`, 'up'],
     ['-n', ns, 'addr', 'add', `${host}/30`, 'dev', 'eth0'],
     ['-n', ns, 'link', 'set', 'eth0', 'up'],
     ['-n', ns, 'link', 'set', 'lo', 'up'],
@@ -199,7 +218,7 @@ async function waitForSsh(host: HostState, timeoutMs = 30_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
     if (!isAlive(host.pid)) throw new Error('the container exited during boot');
-    if (await portOpen(host.address, host.port)) {
+    if (host.behind ? await portOpenBehind(host) : await portOpen(host.address, host.port)) {
       const probe = await run('ssh', [...sshOptions(host), `${host.user}@${host.address}`, 'true'], { allowFailure: true, timeoutMs: 10_000 });
       if (probe.code === 0) return;
     }
@@ -208,13 +227,21 @@ async function waitForSsh(host: HostState, timeoutMs = 30_000): Promise<void> {
   throw new Error(`sshd did not answer within ${timeoutMs / 1000}s`);
 }
 
-/** OpenSSH options for reaching a test host with strict host-key checking. */
+/** OpenSSH options for reaching a test host with strict host-key checking (through the one it is behind). */
 export function sshOptions(host: TestHost): string[] {
+  const through = host.behind ? ['-o', `ProxyCommand=ssh ${sshOptions(host.behind).join(' ')} -W %h:%p ${host.behind.user}@${host.behind.address}`] : [];
   return [
     '-i', host.identity_file, '-p', String(host.port),
     '-o', 'BatchMode=yes', '-o', 'StrictHostKeyChecking=yes', '-o', `UserKnownHostsFile=${host.known_hosts}`,
-    '-o', 'GlobalKnownHostsFile=/dev/null', '-o', 'ConnectTimeout=5', '-o', 'LogLevel=ERROR',
+    '-o', 'GlobalKnownHostsFile=/dev/null', '-o', 'ConnectTimeout=5', '-o', 'LogLevel=ERROR', ...through,
   ];
+}
+
+/** Whether sshd listens, asked from the host in front (this machine has no route there). */
+async function portOpenBehind(host: TestHost): Promise<boolean> {
+  const front = host.behind!;
+  const probe = await run('ssh', [...sshOptions(front), `${front.user}@${front.address}`, `timeout 1 bash -c '</dev/tcp/${host.address}/${host.port}'`], { allowFailure: true, timeoutMs: 5000 });
+  return probe.code === 0;
 }
 
 function portOpen(address: string, port: number): Promise<boolean> {
@@ -246,6 +273,7 @@ async function teardown(host: { name: string; slot: number; stateDir: string; pi
   }
   await run('ip', ['netns', 'del', netns(host.slot)], { allowFailure: true });
   await run('ip', ['link', 'del', `veth-${netns(host.slot)}`], { allowFailure: true });
+  await run('ip', ['route', 'del', 'unreachable', subnet(host.slot)], { allowFailure: true });
   await removeCgroups(host.name);
   await rm(host.stateDir, { recursive: true, force: true });
   await rm(join(stateRoot, 'slots', String(host.slot)), { recursive: true, force: true });
@@ -319,5 +347,5 @@ async function pidOf(stateDir: string): Promise<number | undefined> {
 
 
 function publicView(s: HostState): TestHost {
-  return { name: s.name, address: s.address, port: s.port, user: s.user, identity_file: s.identity_file, known_hosts: s.known_hosts };
+  return { name: s.name, address: s.address, port: s.port, user: s.user, identity_file: s.identity_file, known_hosts: s.known_hosts, ...(s.behind ? { behind: s.behind } : {}) };
 }
