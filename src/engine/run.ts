@@ -1,6 +1,6 @@
 import type { HostSpec, HostTarget } from '../spec/load.js';
 import { LocalTransport } from '../transport/local.js';
-import { SshTransport, type SshOptions } from '../transport/ssh.js';
+import { SharedConnections, SshTransport, type SshOptions } from '../transport/ssh.js';
 import type { Transport } from '../transport/transport.js';
 import { applyHost, type ApplyEvent, type ApplyResult, type Replan } from './apply.js';
 import { gather } from './gather.js';
@@ -48,16 +48,22 @@ export async function connect(target: HostTarget, options: SshOptions = {}): Pro
 /** Works on each host independently, a few at a time; one host's failure never stops another's. */
 export async function reconcileHosts(hosts: HostSpec[], options: RunOptions): Promise<HostOutcome[]> {
   const outcomes: HostOutcome[] = new Array(hosts.length);
+  // One connection to each jump host serves every host behind it.
+  const shared = new SharedConnections();
   let next = 0;
   const worker = async () => {
     while (next < hosts.length) {
       const index = next++;
-      const result = await reconcileHost(hosts[index]!, options);
+      const result = await reconcileHost(hosts[index]!, { ...options, shared });
       options.emit?.({ type: 'finished', host: result.host, status: result.status, error: result.error });
       outcomes[index] = result;
     }
   };
-  await Promise.all(Array.from({ length: Math.min(options.concurrency, hosts.length) }, worker));
+  try {
+    await Promise.all(Array.from({ length: Math.min(options.concurrency, hosts.length) }, worker));
+  } finally {
+    await shared.close();
+  }
   return outcomes;
 }
 
@@ -72,7 +78,7 @@ function replanner(host: HostSpec, transport: Transport, sudo: boolean, specDir:
   };
 }
 
-async function reconcileHost(host: HostSpec, options: RunOptions): Promise<HostOutcome> {
+async function reconcileHost(host: HostSpec, options: RunOptions & { shared: SharedConnections }): Promise<HostOutcome> {
   const started = performance.now();
   const outcome = (fields: Partial<HostOutcome>, transport?: Transport): HostOutcome => ({
     host: host.target.name, address: host.target.address, status: 'failed', execs: transport?.execCount ?? 0,

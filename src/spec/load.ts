@@ -1,39 +1,19 @@
 import { createHash } from 'node:crypto';
-import { readFileSync } from 'node:fs';
-import { homedir } from 'node:os';
 import { dirname, resolve } from 'node:path';
 import { isAlias, visit } from 'yaml';
 import { resourceType } from '../resources/registry.js';
 import type { FieldPath } from '../resources/types.js';
 import { sortDiagnostics, SpecError, type Diagnostic } from './diagnostic.js';
+import { resolveTargets, type HostTarget } from './connection.js';
 import type { Host, ReconcileInventoryHostsYaml as Inventory } from './generated/hosts.js';
 import type { ReconcileDesiredStateSetupYaml as Setup, Resource } from './generated/setup.js';
 import { validateAgainstSchema } from './schema-validator.js';
-import { sshConfigFor, sshConfigFromSsh, type SshConfigHost } from '../transport/ssh-config.js';
 import { resolveSecrets, withoutSecrets, type Secret, type SecretMode } from './secrets.js';
 import { didYouMean } from './suggest.js';
 import { interpolateValue, stringifyVariables, type InterpolationProblem, type Variables } from './variables.js';
 import { loadYaml, positionAt, type YamlSource } from './yaml-source.js';
 
-/** How to reach one host, with every default filled in. */
-export interface HostTarget {
-  name: string;
-  address: string;
-  port: number;
-  user: string;
-  /** Tried in this order after the agent's keys for them (see transport/identities.ts). */
-  identityFiles: string[];
-  /** Of the agent's keys, offer only those of identityFiles. */
-  identitiesOnly: boolean;
-  /** ServerAliveInterval: a keepalive every so many seconds, so a dead connection is noticed. */
-  keepaliveSeconds?: number;
-  knownHosts: string;
-  become: boolean;
-  /** The login user's sudo password (a secret, or asked with --ask-become-pass); sent on sudo's stdin only. */
-  becomePassword?: string;
-  connection: 'ssh' | 'local';
-  connectTimeoutMs: number;
-}
+export type { HostTarget };
 
 /** A resource as it applies to one host: variables filled in, name and dependencies known. */
 export interface DeclaredResource {
@@ -71,11 +51,9 @@ export async function loadSpec(inventoryFile: string, setupFile: string, secretM
   if (!inventory || !setup || problems.length > 0 || !inventorySource.ok || !setupSource.ok) throw new SpecError(sortDiagnostics(problems));
 
   const secrets = resolveSecrets(setup.secrets, secretMode, setupSource.value, problems);
-  const readSshConfig = readOnce();
-  const sshConfigs = await Promise.all(Object.entries(inventory.hosts).map(([name, host]) =>
-    sshConfigOf(name, host, { ...inventory.defaults, ...host }, readSshConfig, inventorySource.value, problems)));
+  const targets = await resolveTargets(inventory, secrets, inventorySource.value, problems);
   const hosts = Object.entries(inventory.hosts).map(([name, host], i) =>
-    resolveHost(name, host, { inventory, setup, secrets, ssh: sshConfigs[i]! }, inventorySource.value, setupSource.value, problems),
+    resolveHost(name, host, targets[i]!, { setup, secrets }, inventorySource.value, setupSource.value, problems),
   );
   // A message may quote a filled-in value (a resource named by its line): no secret in it.
   if (problems.length > 0) throw new SpecError(sortDiagnostics(problems).map((p) => ({ ...p, message: withoutSecrets(p.message, secrets) })));
@@ -122,88 +100,18 @@ function firstAliasOffset(source: YamlSource): number {
 function resolveHost(
   name: string,
   host: Host,
-  { inventory, setup, secrets, ssh }: { inventory: Inventory; setup: Setup; secrets: Secret[]; ssh: SshConfigHost },
+  target: HostTarget,
+  { setup, secrets }: { setup: Setup; secrets: Secret[] },
   inventorySource: YamlSource,
   setupSource: YamlSource,
   problems: Diagnostic[],
 ): HostSpec {
-  const connection = { ...inventory.defaults, ...host };
-  // What hosts.yaml leaves out, ssh_config may say (as for ssh(1)); hosts.yaml wins.
-  const identityFiles = connection.identity_file !== undefined ? [connection.identity_file] : (ssh.identityFiles ?? []);
-  const target: HostTarget = {
-    name,
-    address: ssh.hostName ?? host.address,
-    port: connection.port ?? ssh.port ?? 22,
-    user: connection.user ?? ssh.user ?? process.env.USER ?? 'root',
-    identityFiles: identityFiles.map(expandHome),
-    identitiesOnly: ssh.identitiesOnly ?? false,
-    keepaliveSeconds: ssh.serverAliveIntervalSeconds,
-    knownHosts: expandHome(connection.known_hosts ?? ssh.userKnownHostsFile ?? '~/.ssh/known_hosts'),
-    become: connection.become ?? false,
-    becomePassword: becomePasswordOf(name, host, connection, secrets, inventorySource, problems),
-    connection: connection.connection ?? 'ssh',
-    connectTimeoutMs: (connection.connect_timeout ?? ssh.connectTimeoutSeconds ?? 10) * 1000,
-  };
   const vars = resolveVariables(name, { ...host, address: target.address }, setup, inventorySource, setupSource, problems);
   const resources = resolveResources(name, setup, withSecrets(vars, secrets, setupSource, problems), setupSource, problems);
   for (const [index, r] of resources.entries()) checkSecretExposure(r, index, secrets, setupSource, problems);
   return { target, vars, resources };
 }
 
-/** The value of the secret `become_password_secret` names, or a located problem when no such secret is declared. */
-function becomePasswordOf(name: string, host: Host, connection: Host, secrets: Secret[], source: YamlSource, problems: Diagnostic[]): string | undefined {
-  const wanted = connection.become_password_secret;
-  if (wanted === undefined) return undefined;
-  const secret = secrets.find((s) => s.name === wanted);
-  if (!secret) {
-    const at = host.become_password_secret !== undefined ? ['hosts', name, 'become_password_secret'] : ['defaults', 'become_password_secret'];
-    const names = secrets.map((s) => s.name);
-    problems.push({ file: source.file, ...positionAt(source, at), message: `'${wanted}' is not a secret declared in setup.yaml's secrets${didYouMean(wanted, names)}` });
-  }
-  return secret?.value;
-}
-
-/**
- * What ssh_config says of a host, as `ssh -G` resolves it (with hosts.yaml's user and port, as ssh
- * would be run); without an ssh binary, reconcile's own reader of the file. Nothing for a local connection.
- */
-async function sshConfigOf(name: string, host: Host, connection: Host, read: (path: string) => string, source: YamlSource, problems: Diagnostic[]): Promise<SshConfigHost> {
-  if (connection.connection === 'local') return {};
-  const explicit = connection.ssh_config === undefined ? undefined : expandHome(connection.ssh_config);
-  const problem = (message: string) => {
-    const at = host.ssh_config !== undefined ? ['hosts', name, 'ssh_config'] : connection.ssh_config !== undefined ? ['defaults', 'ssh_config'] : ['hosts', name];
-    problems.push({ file: source.file, ...positionAt(source, at), message });
-  };
-  const path = explicit ?? expandHome('~/.ssh/config');
-  let text: string | undefined;
-  try {
-    text = read(path);
-  } catch (error) {
-    if (explicit) return (problem(`cannot read ssh_config ${path}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`), {});
-  }
-  try {
-    return (await sshConfigFromSsh({ host: host.address, configFile: explicit, user: connection.user, port: connection.port })) ?? sshConfigFor(text ?? '', host.address);
-  } catch (error) {
-    return (problem((error as Error).message), {});
-  }
-}
-
-/** A file reader that reads each file once (an ssh_config serves every host); a failure is remembered too. */
-function readOnce(): (path: string) => string {
-  const read = new Map<string, { text: string } | { error: unknown }>();
-  return (path) => {
-    if (!read.has(path)) {
-      try {
-        read.set(path, { text: readFileSync(path, 'utf8') });
-      } catch (error) {
-        read.set(path, { error });
-      }
-    }
-    const result = read.get(path)!;
-    if ('error' in result) throw result.error;
-    return result.text;
-  };
-}
 
 /** Built-ins, then setup.yaml's defaults, then the host's own; the last two may use the built-ins. */
 function resolveVariables(name: string, host: Host, setup: Setup, inventorySource: YamlSource, setupSource: YamlSource, problems: Diagnostic[]): Variables {
@@ -314,9 +222,6 @@ function report(found: InterpolationProblem[], source: YamlSource, prefix: Field
   }
 }
 
-function expandHome(path: string): string {
-  return path === '~' || path.startsWith('~/') ? homedir() + path.slice(1) : path;
-}
 
 function hashSources(sources: YamlSource[]): string {
   const hash = createHash('sha256');

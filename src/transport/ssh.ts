@@ -1,6 +1,6 @@
 import { appendFile, mkdir, readFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
-import { Readable } from 'node:stream';
+import { Readable, type Duplex } from 'node:stream';
 import { NodeSSH } from 'node-ssh';
 import type { ClientChannel } from 'ssh2';
 import type { HostTarget } from '../spec/load.js';
@@ -14,6 +14,8 @@ export interface SshOptions {
   acceptNewHostKeys?: boolean;
   /** Asks an encrypted identity file's passphrase; given only when a person is at a terminal. */
   askPassphrase?: (file: string) => Promise<string>;
+  /** Jump host connections shared by the hosts of a run; without it, each host opens its own. */
+  shared?: SharedConnections;
 }
 
 /** One SSH connection per host for the whole run; every script goes through it. */
@@ -28,6 +30,7 @@ export class SshTransport implements Transport {
   private constructor(
     private readonly target: HostTarget,
     private readonly ssh: NodeSSH,
+    private readonly ownJumps?: SharedConnections,
   ) {
     // Without a listener, a reset connection's 'error' event would end the whole process.
     ssh.connection?.on('error', (error: Error) => (this.lostBecause ??= error.message));
@@ -43,41 +46,17 @@ export class SshTransport implements Transport {
   }
 
   static async connect(target: HostTarget, options: SshOptions = {}): Promise<SshTransport> {
-    const known = parseKnownHosts(await readFile(target.knownHosts, 'utf8').catch(() => ''));
-    let refusal: HostError | undefined;
-    let keyToRecord: string | undefined;
-    const auth = await identities(target.user, target.identityFiles, { agentSocket: process.env.SSH_AUTH_SOCK, identitiesOnly: target.identitiesOnly, askPassphrase: options.askPassphrase });
-    const ssh = new NodeSSH();
-    try {
-      await ssh.connect({
-        host: target.address,
-        port: target.port,
-        username: target.user,
-        authHandler: auth.methods,
-        keepaliveInterval: (target.keepaliveSeconds ?? 0) * 1000,
-        readyTimeout: target.connectTimeoutMs,
-        algorithms: { serverHostKey: hostKeyAlgorithms(known, target.address, target.port) as never },
-        // Called before authentication: nothing is sent to a host whose key we do not trust.
-        hostVerifier: (blob: Buffer) => {
-          const type = blob.subarray(4, 4 + blob.readUInt32BE(0)).toString();
-          const key = blob.toString('base64');
-          const verdict = verifyHostKey(known, target.address, target.port, type, key);
-          if (verdict.trusted) return true;
-          if (verdict.reason === 'unknown' && options.acceptNewHostKeys) {
-            keyToRecord = `${hostPattern(target.address, target.port)} ${type} ${key}`;
-            return true;
-          }
-          refusal = new HostError(target.name, hostKeyMessage(verdict, target, type, key));
-          return false;
-        },
-      });
-    } catch (error) {
-      ssh.dispose();
-      const leftOut = auth.leftOut.length > 0 ? ` (${auth.leftOut.join('; ')})` : '';
-      throw refusal ?? new HostError(target.name, `cannot connect to ${target.user}@${target.address}:${target.port}: ${(error as Error).message}${leftOut}`);
-    }
-    if (keyToRecord) await recordHostKey(target.knownHosts, keyToRecord);
-    const transport = new SshTransport(target, ssh);
+    // Jump connections nobody shares are this transport's own, closed with it.
+    const own = target.jumps?.length && !options.shared ? new SharedConnections() : undefined;
+    const sock = target.jumps?.length ? await throughJumps(target, target.jumps, { ...options, shared: options.shared ?? own! }).catch(async (error) => {
+      await own?.close();
+      throw error;
+    }) : undefined;
+    const ssh = await openConnection(target, options, sock).catch(async (error) => {
+      await own?.close();
+      throw error;
+    });
+    const transport = new SshTransport(target, ssh, own);
     if (target.become && target.becomePassword !== undefined && target.user !== 'root') {
       transport.becomePassword = await checkBecomePassword(target.name, target.becomePassword, async (command, stdin) => {
         transport.execCount++;
@@ -134,6 +113,7 @@ export class SshTransport implements Transport {
 
   async close(): Promise<void> {
     this.ssh.dispose();
+    await this.ownJumps?.close();
   }
 }
 
@@ -156,3 +136,91 @@ async function recordHostKey(file: string, line: string): Promise<void> {
   await mkdir(dirname(file), { recursive: true, mode: 0o700 });
   await appendFile(file, `${line}\n`, { mode: 0o600 });
 }
+
+/**
+ * An authenticated SSH connection to one host (directly, or over `sock`: a channel through a jump
+ * host), its host key checked against known_hosts before anything is sent.
+ */
+async function openConnection(target: HostTarget, options: SshOptions, sock?: Duplex): Promise<NodeSSH> {
+  const known = parseKnownHosts(await readFile(target.knownHosts, 'utf8').catch(() => ''));
+  let refusal: HostError | undefined;
+  let keyToRecord: string | undefined;
+  const auth = await identities(target.user, target.identityFiles, { agentSocket: process.env.SSH_AUTH_SOCK, identitiesOnly: target.identitiesOnly, askPassphrase: options.askPassphrase });
+  const ssh = new NodeSSH();
+  try {
+    await ssh.connect({
+      ...(sock ? { sock } : { host: target.address, port: target.port }),
+      username: target.user,
+      authHandler: auth.methods,
+      keepaliveInterval: (target.keepaliveSeconds ?? 0) * 1000,
+      readyTimeout: target.connectTimeoutMs,
+      algorithms: { serverHostKey: hostKeyAlgorithms(known, target.address, target.port) as never },
+      // Called before authentication: nothing is sent to a host whose key we do not trust.
+      hostVerifier: (blob: Buffer) => {
+        const type = blob.subarray(4, 4 + blob.readUInt32BE(0)).toString();
+        const key = blob.toString('base64');
+        const verdict = verifyHostKey(known, target.address, target.port, type, key);
+        if (verdict.trusted) return true;
+        if (verdict.reason === 'unknown' && options.acceptNewHostKeys) {
+          keyToRecord = `${hostPattern(target.address, target.port)} ${type} ${key}`;
+          return true;
+        }
+        refusal = new HostError(target.name, hostKeyMessage(verdict, target, type, key));
+        return false;
+      },
+    });
+  } catch (error) {
+    ssh.dispose();
+    const leftOut = auth.leftOut.length > 0 ? ` (${auth.leftOut.join('; ')})` : '';
+    throw refusal ?? new HostError(target.name, `cannot connect to ${target.user}@${target.address}:${target.port}: ${(error as Error).message}${leftOut}`);
+  }
+  if (keyToRecord) await recordHostKey(target.knownHosts, keyToRecord);
+  return ssh;
+}
+
+/**
+ * A channel to the target's sshd through its jump hosts, hop by hop. Each hop's connection is
+ * verified like any host's and shared by every host behind it in the run (see SshOptions.shared).
+ */
+async function throughJumps(target: HostTarget, hops: HostTarget[], options: SshOptions & { shared: SharedConnections }): Promise<Duplex> {
+  let via: NodeSSH | undefined;
+  let chain = '';
+  for (const hop of hops) {
+    chain += `>${hop.user}@${hop.address}:${hop.port}`;
+    const previous = via;
+    via = await options.shared.get(chain, async () => {
+      try {
+        return await openConnection(hop, options, previous && (await forward(previous, hop)));
+      } catch (error) {
+        throw new HostError(target.name, `jump host ${hop.name}: ${(error as Error).message.replace(`${hop.name}: `, '')}`);
+      }
+    });
+  }
+  return forward(via!, target);
+}
+
+function forward(via: NodeSSH, to: HostTarget): Promise<Duplex> {
+  return via.forwardOut('127.0.0.1', 0, to.address, to.port);
+}
+
+/** Connections opened once per run and used by several hosts: the jump hosts. Closed at the end of the run. */
+export class SharedConnections {
+  private readonly open = new Map<string, Promise<NodeSSH>>();
+
+  get(key: string, connect: () => Promise<NodeSSH>): Promise<NodeSSH> {
+    if (!this.open.has(key)) {
+      const connection = connect();
+      // A failed connection is not kept: the next host tries again.
+      connection.catch(() => this.open.delete(key));
+      this.open.set(key, connection);
+    }
+    return this.open.get(key)!;
+  }
+
+  async close(): Promise<void> {
+    const connections = await Promise.allSettled(this.open.values());
+    for (const c of connections) if (c.status === 'fulfilled') c.value.dispose();
+    this.open.clear();
+  }
+}
+

@@ -4,8 +4,8 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { run } from '../hosts/exec.js';
 import { ssh, useTestHosts } from '../hosts/fixture.js';
-import type { TestHost } from '../hosts/host.js';
-import { reconcile, reconcileWithEnv, workspace } from './helpers.js';
+import { bootHost, sshOptions, stopHost, type TestHost } from '../hosts/host.js';
+import { reconcile, reconcileWithEnv, repoSetup, workspace } from './helpers.js';
 
 const PASSWORD = 'Tr0ub4dor&3-become';
 const SETUP = `secrets:
@@ -210,4 +210,83 @@ ${secret ? '  become_password_secret: sudo_password\n' : ''}hosts:
       expect(piped.stdout + piped.stderr).not.toContain('BECOME password');
     });
   });
+});
+
+describe('jump hosts: hosts only a bastion reaches', () => {
+  const front = useTestHosts(1, 'jb');
+  let bastion: TestHost;
+  let inner: TestHost[] = [];
+  let dir: string;
+  let knownHosts: string;
+
+  // Two hosts behind the bastion (npm run testhost -- up NAME --behind OTHER does the same).
+  beforeAll(async () => {
+    bastion = front[0]!;
+    inner = await Promise.all([1, 2].map((i) => bootHost(`${bastion.name}-in${i}`, { behind: bastion.name })));
+  }, 120_000);
+  afterAll(async () => {
+    await Promise.all(inner.map((h) => stopHost(h.name)));
+  });
+
+  const inventory = (jump: string, bastionKnownHosts = knownHosts, behind = inner) => `defaults:
+  user: daniel
+  become: true
+  identity_file: ${bastion.identity_file}
+  known_hosts: ${knownHosts}
+jump_hosts:
+  bastion:
+    address: ${bastion.address}
+    known_hosts: ${bastionKnownHosts}
+hosts:
+${behind.map((h) => `  ${h.name}:\n    address: ${h.address}\n    jump: ${jump}\n`).join('')}`;
+  const bastionLogins = async () => Number((await ssh(bastion, 'journalctl -u ssh --no-pager -q | grep -c "Accepted publickey for daniel" || true', { user: 'root' })).stdout.trim());
+
+  beforeAll(() => {
+    dir = workspace([]);
+    knownHosts = join(dir, 'known_hosts');
+    writeFileSync(knownHosts, [bastion, ...inner].map((h) => readFileSync(h.known_hosts, 'utf8')).join(''));
+    writeFileSync(join(dir, 'setup.yaml'), 'resources:\n  - kind: directory\n    path: /srv/behind\n');
+  });
+
+  it('this machine has no route to the hosts behind the bastion', async () => {
+    const direct = await run('ssh', [...sshOptions({ ...inner[0]!, behind: undefined }), `daniel@${inner[0]!.address}`, 'true'], { allowFailure: true });
+    expect(direct.code).not.toBe(0);
+    expect(direct.stderr).toMatch(/No route to host|Network is unreachable/);
+  });
+
+  it('reaches both through one connection to the bastion, each host key verified', async () => {
+    writeFileSync(join(dir, 'hosts.yaml'), inventory('bastion'));
+    const before = await bastionLogins();
+    const plan = await reconcile(dir, 'plan');
+    expect(plan.code, plan.stdout).toBe(2);
+    for (const h of inner) expect(plan.stdout).toContain(`${h.name} (${h.address}): 1 change`);
+    // Two hosts behind it, one login: they shared a single connection (the counts log in as root).
+    expect(await bastionLogins()).toBe(before + 1);
+  });
+
+  it('refuses a bastion whose key changed, before anything reaches the hosts behind it', async () => {
+    const forged = join(dir, 'forged_known_hosts');
+    writeFileSync(forged, `${bastion.address} ${readFileSync(inner[0]!.known_hosts, 'utf8').split(' ').slice(1).join(' ')}`);
+    writeFileSync(join(dir, 'hosts.yaml'), inventory('bastion', forged));
+    const refused = await reconcile(dir, 'plan');
+    expect(refused.code).toBe(1);
+    expect(refused.stdout).toContain(`${inner[0]!.name}: jump host bastion: host key changed: ${bastion.address} offered ssh-ed25519`);
+  });
+
+  it('takes ProxyJump from ssh_config, as ssh does', async () => {
+    const config = join(dir, 'ssh_config');
+    writeFileSync(config, `Host ${inner.map((h) => h.address).join(' ')}\n  ProxyJump daniel@${bastion.address}:22\n`);
+    writeFileSync(join(dir, 'hosts.yaml'), inventory('bastion').replace(/    jump: bastion\n/g, `    ssh_config: ${config}\n`));
+    const plan = await reconcile(dir, 'plan');
+    expect(plan.code, plan.stdout).toBe(2);
+  });
+
+  it('the repo setup on a host behind the bastion: apply converges, then check is in sync', async () => {
+    writeFileSync(join(dir, 'hosts.yaml'), inventory('bastion', knownHosts, inner.slice(0, 1)));
+    writeFileSync(join(dir, 'setup.yaml'), repoSetup());
+    const applied = await reconcile(dir, 'apply');
+    expect(applied.code, applied.stdout).toBe(0);
+    const check = await reconcile(dir, 'check');
+    expect(check.code, check.stdout).toBe(0);
+  }, 240_000);
 });

@@ -15,7 +15,7 @@ const home = homedir();
 const me = userInfo().username;
 writeFileSync(join(dir, 'bastions.conf'), 'Host bastion\n  HostName 192.0.2.10\n  User jumper\n  Port 2200\n');
 
-const CORPUS: { name: string; config: string; alias: string; inventory?: string; expected: Partial<HostTarget> & { proxyJump?: string } }[] = [
+const CORPUS: { name: string; config: string; alias: string; inventory?: string; expected: Partial<Record<keyof HostTarget, unknown>> }[] = [
   {
     name: 'Include, then a Host block with wildcards and a negation',
     config: `Include ${dir}/bastions.conf\nHost web-* !web-old\n  HostName %h.example.net\n  User deploy\n  Port 2222\n`,
@@ -43,9 +43,13 @@ const CORPUS: { name: string; config: string; alias: string; inventory?: string;
   },
   {
     name: 'known_hosts file, connect timeout, keepalive, ProxyJump',
-    config: `Host inner\n  UserKnownHostsFile ~/.ssh/known_inner /etc/ssh/other\n  ConnectTimeout 7\n  ServerAliveInterval 15\n  ProxyJump bastion\n`,
+    config: `Include ${dir}/bastions.conf\nHost inner\n  UserKnownHostsFile ~/.ssh/known_inner /etc/ssh/other\n  ConnectTimeout 7\n  ServerAliveInterval 15\n  ProxyJump bastion\n`,
     alias: 'inner',
-    expected: { knownHosts: `${home}/.ssh/known_inner`, connectTimeoutMs: 7000, keepaliveSeconds: 15 },
+    expected: {
+      knownHosts: `${home}/.ssh/known_inner`, connectTimeoutMs: 7000, keepaliveSeconds: 15,
+      // The hop is resolved in the same file (ssh passes -F on to ProxyJump): Include'd bastions.conf.
+      jumps: [expect.objectContaining({ name: 'bastion', address: '192.0.2.10', user: 'jumper', port: 2200 })],
+    },
   },
   {
     name: 'hosts.yaml wins over ssh_config',
@@ -85,6 +89,27 @@ describe('ssh_config as ssh -G resolves it', () => {
       expect(target.identitiesOnly).toBe(sshSays(configFile, alias, 'identitiesonly', user) === 'yes');
       expect(target.identityFiles).toHaveLength(execFileSync('ssh', ['-G', '-F', configFile, ...(user ? ['-l', user] : []), alias], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).split('\n').filter((l) => l.startsWith('identityfile ')).length);
     }
+  });
+
+  it('jump: a jump_hosts name and a written-out hop, in order, defaults applying to both', async () => {
+    writeFileSync(join(dir, 'hosts.yaml'), `defaults:
+  identity_file: /keys/ops
+  ssh_config: ${join(dir, 'bastions.conf')}
+jump_hosts:
+  edge:
+    address: 192.0.2.1
+    user: edge
+hosts:
+  h:
+    address: 10.0.0.5
+    jump: [edge, "ops@[2001:db8::7]:2201"]
+`);
+    const target = (await loadSpec(join(dir, 'hosts.yaml'), join(dir, 'setup.yaml'))).hosts[0]!.target;
+    expect(target.jumps).toEqual([
+      expect.objectContaining({ name: 'edge', address: '192.0.2.1', user: 'edge', port: 22, identityFiles: ['/keys/ops'] }),
+      expect.objectContaining({ name: 'ops@[2001:db8::7]:2201', address: '2001:db8::7', user: 'ops', port: 2201, identityFiles: ['/keys/ops'] }),
+    ]);
+    expect(target.jumps!.every((hop) => hop.jumps === undefined)).toBe(true);
   });
 
   it('reports an ssh_config that cannot be read at its place in hosts.yaml', async () => {

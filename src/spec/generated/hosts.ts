@@ -1,6 +1,25 @@
 /* Generated from schemas/hosts.schema.json by scripts/gen-types.mjs; do not edit. Run: npm run gen:types */
 
 /**
+ * One hop: a name from jump_hosts or hosts, or [user@]host[:port].
+ *
+ * This interface was referenced by `ReconcileInventoryHostsYaml`'s JSON-Schema
+ * via the `definition` "jump_hop".
+ */
+export type JumpHop = string;
+/**
+ * A host connected through on the way to others, never reconciled itself: its address and connection settings (defaults apply, except jump).
+ *
+ * This interface was referenced by `ReconcileInventoryHostsYaml`'s JSON-Schema
+ * via the `definition` "jump_host".
+ */
+export type JumpHost = Connection & {
+  /**
+   * Host name, IP address or a Host alias of ssh_config to connect to. The variable {{ address }} is what reconcile connects to (an alias's HostName); it is also the default of prefect_host.
+   */
+  address: string;
+};
+/**
  * One host: its address, connection settings (each overrides defaults) and variables.
  *
  * This interface was referenced by `ReconcileInventoryHostsYaml`'s JSON-Schema
@@ -42,6 +61,12 @@ export interface ReconcileInventoryHostsYaml {
    */
   defaults?: Connection;
   /**
+   * Bastions and other hosts that others are reached through (see jump), by name.
+   */
+  jump_hosts?: {
+    [k: string]: JumpHost;
+  };
+  /**
    * The hosts, by inventory name. The name is what --limit and reports use.
    */
   hosts: {
@@ -64,7 +89,7 @@ export interface Connection {
    */
   port?: number;
   /**
-   * Private key file for login ('~' is the control machine's home). Default: the ssh-agent in SSH_AUTH_SOCK.
+   * Private key file for login ('~' is the control machine's home). It is used through ssh-agent (SSH_AUTH_SOCK) when the agent holds its key (its FILE.pub tells which), so a passphrase-protected key works as with ssh. Default: ssh_config's IdentityFile list (ssh's defaults such as ~/.ssh/id_ed25519), after the agent's keys.
    */
   identity_file?: string;
   /**
@@ -72,9 +97,13 @@ export interface Connection {
    */
   known_hosts?: string;
   /**
-   * OpenSSH client config whose Host blocks fill in what hosts.yaml leaves out: HostName (so address may be an alias), User, Port, IdentityFile and UserKnownHostsFile ('~' allowed; Match blocks and Include are not read). Default ~/.ssh/config when it exists. Values in hosts.yaml win.
+   * OpenSSH client config, resolved by `ssh -G` exactly as ssh resolves it (Include, Match, wildcards, %-tokens, defaults): it fills in what hosts.yaml leaves out (HostName, so address may be an alias; User, Port, IdentityFile, IdentitiesOnly, UserKnownHostsFile, ProxyJump, ConnectTimeout, ServerAliveInterval). Default: what ssh reads (~/.ssh/config and /etc/ssh/ssh_config). Without an ssh binary, reconcile reads this file itself (Host blocks and HostName, User, Port, IdentityFile, UserKnownHostsFile only). Values in hosts.yaml win.
    */
   ssh_config?: string;
+  /**
+   * Jump host(s) to connect through, in order, like ssh's ProxyJump: each the name of an entry of jump_hosts (or of hosts), or [user@]host[:port], which ssh_config then completes like any host. Each hop's host key is checked against its known_hosts; one connection to a hop serves every host behind it in a run. Overrides ssh_config's ProxyJump.
+   */
+  jump?: JumpHop | [JumpHop, ...JumpHop[]];
   /**
    * Run privileged steps as root through sudo. Without a password (become_password_secret or --ask-become-pass) sudo must not ask for one ('sudo -n'). Default false.
    */
