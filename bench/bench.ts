@@ -100,6 +100,7 @@ async function main(): Promise<void> {
   }
 
   const fleet = await fleetChecks();
+  const jump = await jumpChecks();
   const ratio = (c: { r: number[]; a: number[] }) => (stats(c.a).median / stats(c.r).median).toFixed(1);
   const table = [
     `Measured ${new Date().toISOString().slice(0, 10)} on ${cpus().length} cores (${cpus()[0]?.model ?? 'unknown CPU'}), ${(totalmem() / 2 ** 30).toFixed(0)} GiB, test hosts in systemd-nspawn; ${RUNS} runs each, median (min–max).`,
@@ -116,13 +117,67 @@ async function main(): Promise<void> {
     '| no-op check of N hosts at once | reconcile wall time | peak memory | raw floor: N parallel `ssh host \'sudo -n sh -s\' < fact-script` |',
     '| --- | --- | --- | --- |',
     ...fleet.map((f) => `| ${f.hosts} | ${fmt(f.seconds)} | ${(Math.max(...f.rssKb) / 1024).toFixed(0)} MB | ${fmt(f.floor)} |`),
+    '',
+    `Loading hosts.yaml and setup.yaml for 20 hosts, ssh_config resolved by one \`ssh -G\` per host in parallel: ${fmt(fleet.at(-1)!.load)}; one \`ssh -G\` alone: ${fmt(fleet.at(-1)!.sshG)}.`,
+    '',
+    '| no-op check of one host | reconcile | raw OpenSSH floor |',
+    '| --- | --- | --- |',
+    `| direct (the jump host itself) | ${fmt(jump.direct)} | ${fmt(jump.directFloor)} |`,
+    `| behind the jump host (one extra hop) | ${fmt(jump.behind)} | ${fmt(jump.behindFloor)} |`,
+    `| the hop's cost | ${(stats(jump.behind).median - stats(jump.direct).median).toFixed(2)} s | ${(stats(jump.behindFloor).median - stats(jump.directFloor).median).toFixed(2)} s |`,
   ].join('\n');
   console.log(table);
   writeFileSync(join(root, 'bench/RESULTS.md'), `# Benchmark results\n\nWritten by \`npm run bench\`.\n\n${table}\n`);
 }
 
+/**
+ * A host behind a jump host against the jump host itself: both converged, then no-op checks of each,
+ * by reconcile and by plain OpenSSH (through the jump host with ProxyCommand, as the harness reaches it).
+ */
+async function jumpChecks(): Promise<{ direct: number[]; behind: number[]; directFloor: number[]; behindFloor: number[] }> {
+  const front = await bootHost('bench-jump');
+  const inner = await bootHost('bench-behind', { behind: front.name }).catch(async (error) => {
+    await stopHost(front.name);
+    throw error;
+  });
+  try {
+    const direct = inventory([front]);
+    const behind = inventory([inner]);
+    writeFileSync(join(behind, 'hosts.yaml'), readFileSync(join(behind, 'hosts.yaml'), 'utf8').replace(/^hosts:$/m,
+      `jump_hosts:\n  jump:\n    address: ${front.address}\n    identity_file: ${front.identity_file}\n    known_hosts: ${front.known_hosts}\nhosts:`).replace(/(known_hosts: .*\n)$/, '$1    jump: jump\n'));
+    expectOk('apply on the jump host', await reconcile(direct, 'apply'));
+    expectOk('apply behind the jump host', await reconcile(behind, 'apply'));
+    const [directScript, behindScript] = [(await factScripts(direct)).get(front.name)!, (await factScripts(behind)).get(inner.name)!];
+    const result = { direct: [] as number[], behind: [] as number[], directFloor: [] as number[], behindFloor: [] as number[] };
+    for (let i = 0; i < RUNS; i++) {
+      result.direct.push(expectOk('check of the jump host', await reconcile(direct, 'check')).seconds);
+      result.behind.push(expectOk('check behind the jump host', await reconcile(behind, 'check')).seconds);
+      result.directFloor.push((await floor(front, directScript)).seconds);
+      result.behindFloor.push((await floor(inner, behindScript)).seconds);
+    }
+    return result;
+  } finally {
+    await Promise.all([stopHost(inner.name), stopHost(front.name)]);
+  }
+}
+
+/** Wall time of loading the spec (ssh -G per host included), and of one ssh -G. */
+async function loadCost(dir: string, address: string): Promise<{ load: number[]; sshG: number[] }> {
+  const load = [];
+  const sshG = [];
+  for (let i = 0; i < RUNS; i++) {
+    let started = performance.now();
+    await loadSpec(join(dir, 'hosts.yaml'), join(dir, 'setup.yaml'));
+    load.push((performance.now() - started) / 1000);
+    started = performance.now();
+    spawnSync('ssh', ['-G', address]);
+    sshG.push((performance.now() - started) / 1000);
+  }
+  return { load, sshG };
+}
+
 /** Boots 20 hosts, converges them once, then times no-op checks of 1, 5 and 20 of them. */
-async function fleetChecks(): Promise<{ hosts: number; seconds: number[]; rssKb: number[]; floor: number[] }[]> {
+async function fleetChecks(): Promise<{ hosts: number; seconds: number[]; rssKb: number[]; floor: number[]; load: number[]; sshG: number[] }[]> {
   const hosts: TestHost[] = [];
   try {
     for (let i = 0; i < FLEET.at(-1)!; i += 5) {
@@ -145,7 +200,7 @@ async function fleetChecks(): Promise<{ hosts: number; seconds: number[]; rssKb:
         await Promise.all(hosts.slice(0, n).map((h) => floor(h, scripts.get(h.name)!)));
         floors.push((performance.now() - started) / 1000);
       }
-      results.push({ hosts: n, seconds: runs.map((r) => r.seconds), rssKb: runs.map((r) => r.maxRssKb ?? 0), floor: floors });
+      results.push({ hosts: n, seconds: runs.map((r) => r.seconds), rssKb: runs.map((r) => r.maxRssKb ?? 0), floor: floors, ...(await loadCost(dir, hosts[0]!.address)) });
     }
     return results;
   } finally {

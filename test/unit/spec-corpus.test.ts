@@ -49,6 +49,8 @@ const corpus: [file: string, at: string, fragment: string][] = [
   ['hosts-unknown-key-in-defaults.yaml', '2:3', "unknown key 'becom' (did you mean 'become'?)"],
   ['hosts-bad-connection.yaml', '4:17', 'connection: must be "ssh" or "local", not "telnet"'],
   ['hosts-no-hosts.yaml', '3:8', 'hosts: must have at least 1 entry'],
+  ['hosts-become-secret-undeclared.yaml', '5:29', "'sudo_pw' is not a secret declared in setup.yaml's secrets"],
+  ['hosts-jump-with-shell.yaml', '4:11', 'a jump host is a name from jump_hosts or hosts, or [user@]host[:port]'],
   ['hosts-address-with-shell.yaml', '3:14', 'with no spaces or shell characters'],
   ['hosts-bad-user.yaml', '4:11', 'a user name is lower-case letters'],
   ['hosts-undefined-variable-in-vars.yaml', '5:21', "undefined variable 'adress' (did you mean 'address'?)"],
