@@ -15,13 +15,14 @@ export async function loadSelectedSpec(options: GlobalOptions, secrets: SecretMo
   return options.askBecomePass && secrets === 'resolve' ? withAskedBecomePassword(selected) : selected;
 }
 
+/** The hosts --limit names, itself or through a group. */
 function limited(spec: Spec, limit: string[], inventory: string): Spec {
-  const known = spec.hosts.map((h) => h.target.name);
+  const known = [...new Set(spec.hosts.flatMap((h) => [h.target.name, ...h.groups]))];
   const unknown = limit.filter((name) => !known.includes(name));
   if (unknown.length > 0) {
-    throw new UsageError(unknown.map((n) => `--limit: no host '${n}' in ${inventory}${didYouMean(n, known)}`).join('\n'));
+    throw new UsageError(unknown.map((n) => `--limit: no host or group '${n}' in ${inventory}${didYouMean(n, known)}`).join('\n'));
   }
-  return { ...spec, hosts: spec.hosts.filter((h) => limit.includes(h.target.name)) };
+  return { ...spec, hosts: spec.hosts.filter((h) => limit.includes(h.target.name) || h.groups.some((g) => limit.includes(g))) };
 }
 
 /**

@@ -13,8 +13,11 @@ export type Mode = 'plan' | 'apply' | 'check';
 export interface HostOutcome {
   host: string;
   address: string;
-  /** converged: nothing to do; changes: plan/check found differences; applied: apply changed it; failed: see error. */
-  status: 'converged' | 'changes' | 'applied' | 'failed';
+  /**
+   * converged: nothing to do; changes: plan/check found differences; applied: apply changed it;
+   * failed: see error; skipped: apply did not start it, because a host it waits for failed (error says which).
+   */
+  status: 'converged' | 'changes' | 'applied' | 'failed' | 'skipped';
   plan?: HostPlan;
   apply?: ApplyResult;
   error?: string;
@@ -45,26 +48,61 @@ export async function connect(target: HostTarget, options: SshOptions = {}): Pro
   return target.connection === 'local' ? new LocalTransport(target.name) : SshTransport.connect(target, options);
 }
 
-/** Works on each host independently, a few at a time; one host's failure never stops another's. */
+/**
+ * Works on each host, a few at a time; one host's failure never stops another's. In apply, a host
+ * whose resources come after another host's (`after: [HOST:UNIT]`) starts once that host is done,
+ * and is skipped, saying why, when that host failed; hosts that wait for nothing go on in parallel.
+ */
 export async function reconcileHosts(hosts: HostSpec[], options: RunOptions): Promise<HostOutcome[]> {
-  const outcomes: HostOutcome[] = new Array(hosts.length);
   // One connection to each jump host serves every host behind it.
   const shared = new SharedConnections();
-  let next = 0;
-  const worker = async () => {
-    while (next < hosts.length) {
-      const index = next++;
-      const result = await reconcileHost(hosts[index]!, { ...options, shared });
-      options.emit?.({ type: 'finished', host: result.host, status: result.status, error: result.error });
-      outcomes[index] = result;
+  const slot = slots(options.concurrency);
+  const runs = new Map<string, Promise<HostOutcome>>();
+  const outcomeOf = (host: HostSpec): Promise<HostOutcome> => {
+    if (!runs.has(host.target.name)) {
+      runs.set(host.target.name, (async () => {
+        const blocked = options.mode === 'apply' ? await blockingWait(host) : undefined;
+        const result = blocked ?? (await slot(() => reconcileHost(host, { ...options, shared })));
+        options.emit?.({ type: 'finished', host: result.host, status: result.status, error: result.error });
+        return result;
+      })());
     }
+    return runs.get(host.target.name)!;
+  };
+  /** The first host this one waits for that did not converge, as this host's outcome. */
+  const blockingWait = async (host: HostSpec): Promise<HostOutcome | undefined> => {
+    for (const wait of host.resources.flatMap((r) => r.waitsFor ?? [])) {
+      const other = hosts.find((h) => h.target.name === wait.host);
+      // A host left out of this run (--limit) is not waited for: it is as it is.
+      const done = other && (await outcomeOf(other));
+      if (done && (done.status === 'failed' || done.status === 'skipped')) {
+        const why = `skipped: waits for ${wait.label}, ${done.status === 'failed' ? 'which failed' : `whose host was ${done.error}`}`;
+        return { host: host.target.name, address: host.target.address, status: 'skipped', error: why, execs: 0, ms: 0 };
+      }
+    }
+    return undefined;
   };
   try {
-    await Promise.all(Array.from({ length: Math.min(options.concurrency, hosts.length) }, worker));
+    return await Promise.all(hosts.map(outcomeOf));
   } finally {
     await shared.close();
   }
-  return outcomes;
+}
+
+/** Runs at most `count` of the given tasks at once. */
+function slots(count: number): <T>(task: () => Promise<T>) => Promise<T> {
+  let running = 0;
+  const queue: (() => void)[] = [];
+  return async (task) => {
+    if (running >= count) await new Promise<void>((resolve) => queue.push(resolve));
+    running++;
+    try {
+      return await task();
+    } finally {
+      running--;
+      queue.shift()?.();
+    }
+  };
 }
 
 /** Reads one resource again and plans it alone; a service that still does not answer fails the step. */

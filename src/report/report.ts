@@ -4,7 +4,7 @@ import { resolve } from 'node:path';
 import type { Action, FieldChange } from '../engine/model.js';
 import type { RollbackOutcome } from '../engine/apply.js';
 import type { HostOutcome, Mode } from '../engine/run.js';
-import type { Spec } from '../spec/load.js';
+import type { HostSpec, Spec } from '../spec/load.js';
 import { unifiedDiff } from './diff.js';
 
 /**
@@ -31,7 +31,11 @@ export interface Report {
 export interface HostReport {
   host: string;
   address: string;
-  status: 'in-sync' | 'drift' | 'changed' | 'failed';
+  status: 'in-sync' | 'drift' | 'changed' | 'failed' | 'skipped';
+  /** The inventory groups the host is in (absent in records written before groups existed). */
+  groups: string[];
+  /** Resources of other hosts it comes after (HOST:UNIT): apply starts it once those hosts are done. */
+  waitsFor?: string[];
   error?: string;
   actions: ActionReport[];
   /** Ids of the actions apply completed. */
@@ -53,11 +57,11 @@ export interface ActionReport {
   diff?: string;
 }
 
-const STATUS: Record<HostOutcome['status'], HostReport['status']> = { converged: 'in-sync', changes: 'drift', applied: 'changed', failed: 'failed' };
+const STATUS: Record<HostOutcome['status'], HostReport['status']> = { converged: 'in-sync', changes: 'drift', applied: 'changed', failed: 'failed', skipped: 'skipped' };
 
 export function buildReport(command: Mode, spec: Spec, outcomes: HostOutcome[], started: Date, toolVersion: string): Report {
-  const hosts = outcomes.map(hostReport);
-  const failed = hosts.some((h) => h.status === 'failed');
+  const hosts = outcomes.map((o) => hostReport(o, spec.hosts.find((h) => h.target.name === o.host)));
+  const failed = hosts.some((h) => h.status === 'failed' || h.status === 'skipped');
   const drift = hosts.some((h) => h.status === 'drift');
   const changed = hosts.some((h) => h.status === 'changed');
   const result = failed ? 'error' : drift ? 'drift' : changed ? 'changed' : 'in-sync';
@@ -78,11 +82,13 @@ export function buildReport(command: Mode, spec: Spec, outcomes: HostOutcome[], 
   };
 }
 
-function hostReport(o: HostOutcome): HostReport {
+function hostReport(o: HostOutcome, spec: HostSpec | undefined): HostReport {
   return {
     host: o.host,
     address: o.address,
     status: STATUS[o.status],
+    groups: spec?.groups ?? [],
+    ...(o.plan?.after ? { waitsFor: o.plan.after } : {}),
     ...(o.error ? { error: o.error } : {}),
     actions: (o.plan?.actions ?? []).map(actionReport),
     ...(o.apply ? { done: o.apply.done } : {}),

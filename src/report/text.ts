@@ -19,6 +19,7 @@ export function renderPlan(outcomes: HostOutcome[], style: Style, asCheck = fals
   return outcomes
     .map((o) => [
       hostLine(o, style, asCheck),
+      ...(o.plan?.after ?? []).map((label) => `  ${cyan(style, '⧗')} after ${label}: apply starts this host once ${label.split(':')[0]} is done`),
       ...(o.plan?.actions ?? []).flatMap((a) => renderAction(a, style)),
       ...(o.plan?.problems ?? []).map((p) => `  ${red(style, '!')} ${p}`),
     ].join('\n'))
@@ -28,6 +29,7 @@ export function renderPlan(outcomes: HostOutcome[], style: Style, asCheck = fals
 function hostLine(o: HostOutcome, style: Style, asCheck: boolean): string {
   const name = bold(style, `${o.host} (${o.address})`);
   if (o.status === 'failed') return `${name}: ${red(style, `error: ${o.error}`)}`;
+  if (o.status === 'skipped') return `${name}: ${red(style, o.error ?? 'skipped')}`;
   const n = o.plan?.actions.length ?? 0;
   const problems = o.plan?.problems.length ?? 0;
   if (o.status === 'applied') return `${name}: ${green(style, `${n} change${n === 1 ? '' : 's'} applied`)}`;
@@ -65,7 +67,8 @@ export function renderEvent(event: ApplyEvent, style: Style): string | undefined
 export function renderSummary(outcomes: HostOutcome[], ms: number, style: Style): string {
   const count = (status: HostOutcome['status']) => outcomes.filter((o) => o.status === status).length;
   const actions = outcomes.reduce((n, o) => n + (o.apply?.done.length ?? 0), 0);
-  const failed = count('failed');
-  const text = `hosts: ${count('applied')} changed, ${count('converged')} unchanged, ${failed} failed; ${actions} action${actions === 1 ? '' : 's'} done in ${(ms / 1000).toFixed(1)}s`;
+  const failed = count('failed') + count('skipped');
+  const skipped = count('skipped') > 0 ? ` (${count('skipped')} skipped)` : '';
+  const text = `hosts: ${count('applied')} changed, ${count('converged')} unchanged, ${count('failed')} failed${skipped}; ${actions} action${actions === 1 ? '' : 's'} done in ${(ms / 1000).toFixed(1)}s`;
   return failed > 0 ? red(style, text) : text;
 }

@@ -5,6 +5,7 @@ import { resourceType } from '../resources/registry.js';
 import type { FieldPath } from '../resources/types.js';
 import { sortDiagnostics, SpecError, type Diagnostic } from './diagnostic.js';
 import { resolveTargets, type HostTarget } from './connection.js';
+import { resolveGroups, type Groups } from './groups.js';
 import type { Host, ReconcileInventoryHostsYaml as Inventory } from './generated/hosts.js';
 import type { ReconcileDesiredStateSetupYaml as Setup, Resource } from './generated/setup.js';
 import { validateAgainstSchema } from './schema-validator.js';
@@ -21,10 +22,25 @@ export interface DeclaredResource {
   spec: Resource;
   /** Names of the resources this one needs converged first. */
   dependsOn: string[];
+  /** Resources on other hosts it comes after (`after: [HOST:UNIT]`): apply waits for those hosts. */
+  waitsFor?: HostResource[];
+}
+
+/** A resource of another host, as `after: [HOST:UNIT]` names it. */
+export interface HostResource {
+  host: string;
+  /** e.g. "prefect-server:prefect-server.service", for messages. */
+  label: string;
+  /** What the other host's resource provides, e.g. "unit:prefect-server.service". */
+  token: string;
+  /** Where setup.yaml names it. */
+  at: FieldPath;
 }
 
 export interface HostSpec {
   target: HostTarget;
+  /** The groups of hosts.yaml the host is in, directly or not. */
+  groups: string[];
   vars: Variables;
   resources: DeclaredResource[];
 }
@@ -52,9 +68,13 @@ export async function loadSpec(inventoryFile: string, setupFile: string, secretM
 
   const secrets = resolveSecrets(setup.secrets, secretMode, setupSource.value, problems);
   const targets = await resolveTargets(inventory, secrets, inventorySource.value, problems);
+  const groups = resolveGroups(inventory, inventorySource.value, problems);
+  checkTargeting(setup, groups, setupSource.value, problems);
+  const others = inventoryValues(inventory, targets, groups);
   const hosts = Object.entries(inventory.hosts).map(([name, host], i) =>
-    resolveHost(name, host, targets[i]!, { setup, secrets }, inventorySource.value, setupSource.value, problems),
+    resolveHost(name, host, targets[i]!, { inventory, setup, secrets, groups, others }, inventorySource.value, setupSource.value, problems),
   );
+  checkCrossHostReferences(hosts, setupSource.value, problems);
   // A message may quote a filled-in value (a resource named by its line): no secret in it.
   if (problems.length > 0) throw new SpecError(sortDiagnostics(problems).map((p) => ({ ...p, message: withoutSecrets(p.message, secrets) })));
   return {
@@ -97,36 +117,61 @@ function firstAliasOffset(source: YamlSource): number {
   return offset;
 }
 
-function resolveHost(
-  name: string,
-  host: Host,
-  target: HostTarget,
-  { setup, secrets }: { setup: Setup; secrets: Secret[] },
-  inventorySource: YamlSource,
-  setupSource: YamlSource,
-  problems: Diagnostic[],
-): HostSpec {
-  const vars = resolveVariables(name, { ...host, address: target.address }, setup, inventorySource, setupSource, problems);
-  const resources = resolveResources(name, setup, withSecrets(vars, secrets, setupSource, problems), setupSource, problems);
+interface HostContext {
+  inventory: Inventory;
+  setup: Setup;
+  secrets: Secret[];
+  groups: Groups;
+  /** Every host's inventory values as `hosts.NAME.KEY` variables. */
+  others: Variables;
+}
+
+function resolveHost(name: string, host: Host, target: HostTarget, context: HostContext, inventorySource: YamlSource, setupSource: YamlSource, problems: Diagnostic[]): HostSpec {
+  const { setup, secrets, groups } = context;
+  const vars = resolveVariables(name, { ...host, address: target.address }, context, inventorySource, setupSource, problems);
+  const applies = (r: Resource) => r.hosts === undefined || groups.hosts(r.hosts).includes(name);
+  const resources = resolveResources(name, setup, applies, withSecrets(vars, secrets, setupSource, problems), setupSource, problems, groups);
   for (const [index, r] of resources.entries()) checkSecretExposure(r, index, secrets, setupSource, problems);
-  return { target, vars, resources };
+  return { target, groups: groups.of(name), vars, resources };
 }
 
 
-/** Built-ins, then setup.yaml's defaults, then the host's own; the last two may use the built-ins. */
-function resolveVariables(name: string, host: Host, setup: Setup, inventorySource: YamlSource, setupSource: YamlSource, problems: Diagnostic[]): Variables {
-  const builtins = { address: host.address, host_name: name };
-  const resolve = (vars: Record<string, string | number | boolean> | undefined, source: YamlSource, at: FieldPath) => {
+/**
+ * setup.yaml's vars, then the host's groups' group_vars (farthest first), then its own vars; the
+ * built-ins last. Any of them may use the built-ins, and setup.yaml's may read other hosts' values.
+ */
+function resolveVariables(name: string, host: Host, { inventory, setup, groups, others }: HostContext, inventorySource: YamlSource, setupSource: YamlSource, problems: Diagnostic[]): Variables {
+  const builtins = { address: host.address, host_name: name, groups: groups.of(name).join(',') };
+  const resolve = (vars: Record<string, string | number | boolean> | undefined, source: YamlSource, at: FieldPath, extra: Variables = {}) => {
     const found: InterpolationProblem[] = [];
-    const values = interpolateValue(stringifyVariables(vars), builtins, found);
+    const values = interpolateValue(stringifyVariables(vars), { ...extra, ...builtins }, found);
     report(found, source, at, problems, name);
     return values;
   };
   return {
-    ...resolve(setup.vars, setupSource, ['vars']),
+    ...others,
+    ...resolve(setup.vars, setupSource, ['vars'], others),
+    ...Object.assign({}, ...groups.of(name).map((g) => resolve(inventory.group_vars?.[g], inventorySource, ['group_vars', g]))),
     ...resolve(host.vars, inventorySource, ['hosts', name, 'vars']),
     ...builtins,
   };
+}
+
+/**
+ * Another host's values, for `{{ hosts.NAME.KEY }}`: its address, host_name, and its group_vars
+ * and vars from hosts.yaml (filled in with its own built-ins). setup.yaml's vars are not among them:
+ * what differs between hosts is written in hosts.yaml.
+ */
+function inventoryValues(inventory: Inventory, targets: HostTarget[], groups: Groups): Variables {
+  const values: Record<string, string> = {};
+  Object.entries(inventory.hosts).forEach(([name, host], i) => {
+    const builtins = { address: targets[i]!.address, host_name: name };
+    const raw = { ...Object.assign({}, ...groups.of(name).map((g) => inventory.group_vars?.[g] ?? {})), ...host.vars };
+    // Problems in these values are reported where the host itself is resolved.
+    const own = interpolateValue(stringifyVariables(raw), builtins, []);
+    for (const [key, value] of Object.entries({ ...own, ...builtins })) values[`hosts.${name}.${key}`] = value;
+  });
+  return values;
 }
 
 /** Secrets are used like variables; a name cannot be both. */
@@ -148,9 +193,69 @@ function checkSecretExposure(resource: DeclaredResource, index: number, secrets:
   if (!problems.some((p) => p.line === problem.line && p.col === problem.col && p.message === problem.message)) problems.push(problem);
 }
 
-function resolveResources(hostName: string, setup: Setup, vars: Variables, source: YamlSource, problems: Diagnostic[]): DeclaredResource[] {
+/** `unit:HOST:UNIT` where HOST is another inventory host: a reference across hosts. */
+function otherHostOf(token: string, groups: Groups, self: string): Omit<HostResource, 'at'> | undefined {
+  const [kind, value] = [token.slice(0, token.indexOf(':')), token.slice(token.indexOf(':') + 1)];
+  const host = value.slice(0, value.indexOf(':'));
+  if (!host || host === self || !groups.isHost(host)) return undefined;
+  return { host, label: value, token: `${kind}:${value.slice(host.length + 1)}` };
+}
+
+/** Every name in a resource's `hosts:` must be a host or a group, and the list must match some host. */
+function checkTargeting(setup: Setup, groups: Groups, source: YamlSource, problems: Diagnostic[]): void {
+  setup.resources.forEach((r, i) => {
+    if (r.hosts === undefined) return;
+    const at = (path: FieldPath, message: string) => problems.push({ file: source.file, ...positionAt(source, ['resources', i, 'hosts', ...path]), message });
+    const unknown = r.hosts.filter((name) => !groups.names().includes(name));
+    for (const name of unknown) at([r.hosts.indexOf(name)], `'${name}' is neither a host nor a group of hosts.yaml${didYouMean(name, groups.names())}`);
+    if (unknown.length === 0 && groups.hosts(r.hosts).length === 0) at([], `${r.hosts.join(', ')} holds no host: this resource would go nowhere`);
+  });
+}
+
+/**
+ * A resource of another host named in `after` must exist there, and hosts may not wait for each
+ * other in a circle (each would wait for the other to converge first).
+ */
+function checkCrossHostReferences(hosts: HostSpec[], source: YamlSource, problems: Diagnostic[]): void {
+  const waitsOf = (h: HostSpec) => h.resources.flatMap((r) => r.waitsFor ?? []);
+  for (const host of hosts) {
+    for (const wait of waitsOf(host)) {
+      const there = hosts.find((h) => h.target.name === wait.host)!;
+      const tokens = there.resources.flatMap((r) => resourceType(r.spec.kind).provides?.(r.spec) ?? []);
+      if (tokens.includes(wait.token)) continue;
+      const units = tokens.filter((t) => t.startsWith('unit:')).map((t) => t.slice(5));
+      const unit = wait.token.slice(wait.token.indexOf(':') + 1);
+      problems.push({ file: source.file, ...positionAt(source, wait.at), message: `'${unit}' is not a systemd_service of host '${wait.host}' (its resources' hosts: leave it out?)${didYouMean(unit, units)}` });
+    }
+  }
+  const waitsFor = new Map(hosts.map((h) => [h.target.name, [...new Set(waitsOf(h).map((w) => w.host))]]));
+  for (const host of hosts) {
+    const trail = hostCycle(host.target.name, waitsFor);
+    if (trail && trail[0] === [...trail].sort()[0]) {
+      const first = waitsOf(host)[0]!;
+      problems.push({ file: source.file, ...positionAt(source, first.at), message: `hosts wait for each other in a circle: ${trail.join(' -> ')} -> ${trail[0]}` });
+    }
+  }
+}
+
+function hostCycle(start: string, waitsFor: Map<string, string[]>): string[] | undefined {
+  const walk = (host: string, trail: string[]): string[] | undefined => {
+    for (const next of waitsFor.get(host) ?? []) {
+      if (next === start) return trail;
+      if (!trail.includes(next)) {
+        const found = walk(next, [...trail, next]);
+        if (found) return found;
+      }
+    }
+    return undefined;
+  };
+  return walk(start, [start]);
+}
+
+function resolveResources(hostName: string, setup: Setup, applies: (r: Resource) => boolean, vars: Variables, source: YamlSource, problems: Diagnostic[], groups: Groups): DeclaredResource[] {
   const found: InterpolationProblem[] = [];
-  const specs = setup.resources.map((r, i) => interpolateValue(r, vars, found, [i]));
+  // Resources for other hosts stay as written (they passed the schema so), keeping every index in place.
+  const specs = setup.resources.map((r, i) => (applies(r) ? interpolateValue(r, vars, found, [i]) : r));
   report(found, source, ['resources'], problems, hostName);
   // Filled-in values must still fit the schema: "{{ dir }}/x" may not turn into a relative path.
   const schemaProblems = validateAgainstSchema('setup', { ...setup, resources: specs }, source);
@@ -158,7 +263,7 @@ function resolveResources(hostName: string, setup: Setup, vars: Variables, sourc
   if (schemaProblems.length > 0) return [];
 
   const specDir = dirname(resolve(source.file));
-  const named = specs.map((spec, i) => ({ spec, index: i, name: spec.name ?? resourceType(spec.kind).defaultName(spec) }));
+  const named = specs.map((spec, i) => ({ spec, index: i, name: spec.name ?? resourceType(spec.kind).defaultName(spec) })).filter(({ index }) => applies(setup.resources[index]!));
   const at = (index: number, field: FieldPath) => ({ file: source.file, ...positionAt(source, ['resources', index, ...field]) });
 
   const firstIndex = new Map<string, number>();
@@ -177,11 +282,14 @@ function resolveResources(hostName: string, setup: Setup, vars: Variables, sourc
   const providers = new Map<string, string>();
   for (const { spec, name } of named) for (const token of resourceType(spec.kind).provides?.(spec) ?? []) providers.set(token, name);
   const dependencies = new Map(named.map(({ name }) => [name, [] as string[]]));
+  const waits = new Map(named.map(({ name }) => [name, [] as HostResource[]]));
   for (const { spec, index, name } of named) {
     for (const ref of resourceType(spec.kind).references?.(spec) ?? []) {
       const provider = providers.get(ref.token);
+      const elsewhere = provider ? undefined : otherHostOf(ref.token, groups, hostName);
       if (provider && ref.before) dependencies.get(provider)!.push(name);
       else if (provider) dependencies.get(name)!.push(provider);
+      else if (elsewhere) waits.get(name)!.push({ ...elsewhere, at: ['resources', index, ...ref.field] });
       else {
         const value = ref.token.replace(/^[a-z]+:/, '');
         const candidates = [...providers.keys()].filter((t) => t.startsWith(ref.token.split(':')[0] + ':')).map((t) => t.replace(/^[a-z]+:/, ''));
@@ -191,7 +299,7 @@ function resolveResources(hostName: string, setup: Setup, vars: Variables, sourc
   }
   const declared = named.map(({ spec, index, name }) => ({ name, spec, dependsOn: dependencies.get(name)!, index }));
   reportCycles(declared, at, problems);
-  return declared.map(({ name, spec, dependsOn }) => ({ name, spec, dependsOn }));
+  return declared.map(({ name, spec, dependsOn }) => ({ name, spec, dependsOn, ...(waits.get(name)!.length > 0 ? { waitsFor: waits.get(name)! } : {}) }));
 }
 
 function reportCycles(

@@ -5,7 +5,8 @@ export type Variables = Readonly<Record<string, string>>;
 
 /** `{{ name }}`: collides with neither systemd specifiers (%h) nor shell expansions ($VAR, ${VAR}). */
 const REFERENCE = /\{\{(.*?)\}\}/g;
-const VARIABLE_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+/** A name, or a dotted path into another host's values: hosts.prefect-server.address. */
+const VARIABLE_NAME = /^[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z0-9_-]+)*$/;
 
 export interface InterpolationProblem {
   field: FieldPath;
@@ -22,8 +23,11 @@ export function interpolateString(text: string, vars: Variables, field: FieldPat
     }
     const value = vars[name];
     if (value === undefined) {
+      // Other hosts' values are many: suggested, but summed up in the list.
       const known = Object.keys(vars).sort();
-      problems.push({ field, message: `undefined variable '${name}'${didYouMean(name, known)}; defined: ${known.join(', ') || 'none'}` });
+      const listed = known.filter((k) => !k.startsWith('hosts.'));
+      const more = known.length > listed.length ? ['hosts.NAME.KEY'] : [];
+      problems.push({ field, message: `undefined variable '${name}'${didYouMean(name, known)}; defined: ${[...listed, ...more].join(', ') || 'none'}` });
       return whole;
     }
     return value;

@@ -81,6 +81,6 @@ describe('hostile values, planted symlinks and sudo that wants a password', () =
     writeFileSync(join(dir, 'setup.yaml'), 'resources:\n  - kind: directory\n    path: /srv/alice\n');
     const run = await reconcile(dir, 'plan');
     expect(run.code).toBe(1);
-    expect(run.stdout).toContain(`${host.name} (${host.address}): error: sudo asks for a password; become: true needs passwordless sudo for the login user (sudo -n)`);
+    expect(run.stdout).toContain(`${host.name} (${host.address}): error: sudo asks for a password: give it with --ask-become-pass or become_password_secret in hosts.yaml (or allow the login user passwordless sudo)`);
   });
 });

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll } from 'vitest';
 import { run, type RunResult } from './exec.js';
-import { bootHost, sshOptions, stopHost, type BootOptions, type TestHost } from './host.js';
+import { bootHost, createLan, removeLan, sshOptions, stopHost, type BootOptions, type TestHost } from './host.js';
 
 let counter = 0;
 const booted = new Set<string>();
@@ -16,17 +16,21 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const) {
  * Boots `count` fresh hosts (in parallel) before the tests of the enclosing describe block and
  * always stops them afterwards. A host that cannot start fails the tests loudly; nothing is skipped.
  */
-export function useTestHosts(count: number, prefix = 't', options: Pick<BootOptions, 'binds' | 'release'> = {}): TestHost[] {
+export function useTestHosts(count: number, prefix = 't', options: Pick<BootOptions, 'binds' | 'release'> & { lan?: boolean } = {}): TestHost[] {
   const hosts: TestHost[] = [];
+  let lan: number | undefined;
   beforeAll(async () => {
     const names = Array.from({ length: count }, () => `${prefix}${process.pid % 10000}-${++counter}`);
-    const started = await Promise.allSettled(names.map((name) => bootHost(name, options)));
+    // A fleet: the hosts share a LAN and reach each other.
+    if (options.lan) lan = await createLan();
+    const started = await Promise.allSettled(names.map((name) => bootHost(name, { ...options, lan })));
     for (const result of started) if (result.status === 'fulfilled') (hosts.push(result.value), booted.add(result.value.name));
     const failure = started.find((r): r is PromiseRejectedResult => r.status === 'rejected');
     if (failure) throw failure.reason;
   });
   afterAll(async () => {
     await Promise.all(hosts.map(async (h) => (await stopHost(h.name), booted.delete(h.name))));
+    if (lan !== undefined) await removeLan(lan);
   });
   return hosts;
 }

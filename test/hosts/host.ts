@@ -71,6 +71,34 @@ async function allowManyContainers(): Promise<void> {
 
 const netns = (slot: number) => `rth${slot}`;
 const subnet = (slot: number) => `10.231.${slot}.0/30`;
+const lanBridge = (lan: number) => `rtl${lan}`;
+const lanAddresses = (lan: number, slot: number) => ({ control: `10.232.${lan}.1`, host: `10.232.${lan}.${slot + 1}` });
+
+/**
+ * A LAN for a fleet of test hosts: a bridge on this machine, 10.232.N.0/24, with this machine at .1.
+ * Hosts booted onto it (BootOptions.lan) reach each other directly, without IP forwarding, so they
+ * still reach nothing beyond. Claimed like slots; `removeLan` takes it down once its hosts are gone.
+ */
+export async function createLan(): Promise<number> {
+  await mkdir(join(stateRoot, 'lans'), { recursive: true });
+  for (let lan = 1; lan < 250; lan++) {
+    try {
+      await mkdir(join(stateRoot, 'lans', String(lan)));
+    } catch {
+      continue;
+    }
+    await writeFile(join(stateRoot, 'lans', String(lan), 'owner'), String(process.pid));
+    await run('ip', ['link', 'del', lanBridge(lan)], { allowFailure: true });
+    for (const args of [['link', 'add', lanBridge(lan), 'type', 'bridge'], ['addr', 'add', `${lanAddresses(lan, 0).control}/24`, 'dev', lanBridge(lan)], ['link', 'set', lanBridge(lan), 'up']]) await run('ip', args);
+    return lan;
+  }
+  throw new Error('no free test-host LAN');
+}
+
+export async function removeLan(lan: number): Promise<void> {
+  await run('ip', ['link', 'del', lanBridge(lan)], { allowFailure: true });
+  await rm(join(stateRoot, 'lans', String(lan)), { recursive: true, force: true });
+}
 const addresses = (slot: number) => ({ control: `10.231.${slot}.1`, host: `10.231.${slot}.2` });
 
 /**
@@ -89,6 +117,8 @@ export interface BootOptions {
    * host's namespace, so this machine cannot reach it; ssh gets there through the other host.
    */
   behind?: string;
+  /** A LAN from createLan: hosts on it reach each other (a fleet), and this machine reaches them all. */
+  lan?: number;
 }
 
 export async function bootHost(name: string, options: BootOptions = {}): Promise<TestHost> {
@@ -102,7 +132,7 @@ export async function bootHost(name: string, options: BootOptions = {}): Promise
   if (options.behind !== undefined && !jump) throw new Error(`no test host '${options.behind}' to put '${name}' behind`);
   const slot = await claimSlot();
   const stateDir = join(stateRoot, 'hosts', name);
-  const { control, host } = addresses(slot);
+  const { control, host } = options.lan === undefined ? addresses(slot) : lanAddresses(options.lan, slot);
   try {
     await mkdir(join(stateDir, 'keys'), { recursive: true });
     await mkdir(join(stateDir, 'authorized'), { recursive: true });
@@ -114,7 +144,7 @@ export async function bootHost(name: string, options: BootOptions = {}): Promise
     const hostPublic = (await readFile(join(stateDir, 'keys/ssh_host_ed25519_key.pub'), 'utf8')).split(' ').slice(0, 2).join(' ');
     await writeFile(join(stateDir, 'known_hosts'), `${host} ${hostPublic}\n`);
 
-    await createNetwork(slot, control, host, jump && netns(jump.slot));
+    await createNetwork(slot, control, host, { behindNs: jump && netns(jump.slot), lan: options.lan });
     const binds = [`${aptRepo}:/srv/apt-repo`, ...(options.binds ?? [])];
     const pid = startContainer(name, slot, image, stateDir, binds);
     const state: HostState = {
@@ -137,20 +167,22 @@ export async function bootHost(name: string, options: BootOptions = {}): Promise
  * A /30 link between the host's namespace and this machine's, or, for a host behind another, the
  * other host's namespace instead: then no route from here leads to it.
  */
-async function createNetwork(slot: number, control: string, host: string, behindNs?: string): Promise<void> {
+async function createNetwork(slot: number, control: string, host: string, { behindNs, lan }: { behindNs?: string; lan?: number }): Promise<void> {
   const ns = netns(slot);
   await run('ip', ['netns', 'del', ns], { allowFailure: true });
   await run('ip', ['link', 'del', `veth-${ns}`], { allowFailure: true });
   await run('ip', ['route', 'del', 'unreachable', subnet(slot)], { allowFailure: true });
   const near = behindNs ? ['-n', behindNs] : [];
+  const prefix = lan === undefined ? 30 : 24;
   const steps = [
     ['netns', 'add', ns],
     ['link', 'add', `veth-${ns}`, 'type', 'veth', 'peer', 'name', 'eth0', 'netns', ns],
     // The machine's default route might still lead there (a gateway that knows 10/8): no route at all.
     ...(behindNs ? [['link', 'set', `veth-${ns}`, 'netns', behindNs], ['route', 'add', 'unreachable', subnet(slot)]] : []),
-    [...near, 'addr', 'add', `${control}/30`, 'dev', `veth-${ns}`],
+    // On a LAN the host's link joins the LAN's bridge, which holds this machine's address there.
+    ...(lan === undefined ? [[...near, 'addr', 'add', `${control}/30`, 'dev', `veth-${ns}`]] : [['link', 'set', `veth-${ns}`, 'master', lanBridge(lan)]]),
     [...near, 'link', 'set', `veth-${ns}`, 'up'],
-    ['-n', ns, 'addr', 'add', `${host}/30`, 'dev', 'eth0'],
+    ['-n', ns, 'addr', 'add', `${host}/${prefix}`, 'dev', 'eth0'],
     ['-n', ns, 'link', 'set', 'eth0', 'up'],
     ['-n', ns, 'link', 'set', 'lo', 'up'],
     ['-n', ns, 'route', 'add', 'default', 'via', control],
@@ -323,6 +355,11 @@ export async function cleanLeftovers(): Promise<void> {
   for (const state of await allStates()) {
     const orphaned = state.owner !== 0 && !isAlive(state.owner);
     if (orphaned || !isAlive(state.pid)) await teardown(state);
+  }
+  const lans = join(stateRoot, 'lans');
+  for (const lan of existsSync(lans) ? await readdir(lans) : []) {
+    const owner = Number(await readFile(join(lans, lan, 'owner'), 'utf8').catch(() => '0'));
+    if (owner > 0 && !isAlive(owner)) await removeLan(Number(lan));
   }
 }
 

@@ -18,6 +18,7 @@ const resources: DeclaredResource[] = [
 ];
 const host: HostSpec = {
   target: { name: 'h', address: '10.0.0.1', port: 22, user: 'root', identityFiles: [], identitiesOnly: false, knownHosts: '/dev/null', become: false, connection: 'ssh', connectTimeoutMs: 1000 },
+  groups: [],
   vars: {},
   resources,
 };

@@ -52,7 +52,7 @@ export async function applyCommand(options: EngineOptions, planFile?: string): P
   if (options.json) console.log(JSON.stringify(report, null, 2));
   else {
     for (const o of outcomes) {
-      if (o.status === 'failed') console.log(`${o.host}: ${o.error}${o.apply ? `\n${o.host}: ${completedLine(o.apply.done, o.plan?.actions.length ?? 0)}` : ''}`);
+      if (o.status === 'failed' || o.status === 'skipped') console.log(`${o.host}: ${o.error}${o.apply ? `\n${o.host}: ${completedLine(o.apply.done, o.plan?.actions.length ?? 0)}` : ''}`);
       for (const p of o.plan?.problems ?? []) console.log(`${o.host}: ! ${p}`);
     }
     console.log(renderSummary(outcomes, report.durationMs, { color: useColor(options) }));

@@ -17,7 +17,8 @@ export async function historyCommand(options: HistoryOptions): Promise<ExitCode>
   }
   if (records.length === 0) console.log('no runs recorded yet');
   for (const r of records) {
-    const hosts = r.hosts.map((h) => `${h.host}:${h.status}`).join(' ');
+    // Records from before groups existed have none.
+    const hosts = r.hosts.map((h) => `${h.host}${(h.groups ?? []).length > 0 ? `[${h.groups.join(',')}]` : ''}:${h.status}`).join(' ');
     console.log(`${r.id}  ${r.startedAt.slice(0, 19).replace('T', ' ')}  ${r.command.padEnd(5)}  ${r.result.padEnd(7)}  ${(r.durationMs / 1000).toFixed(1)}s  ${hosts}`);
   }
   return ExitCode.ok;

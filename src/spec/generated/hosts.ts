@@ -31,7 +31,7 @@ export type Host = Connection & {
    */
   address: string;
   /**
-   * Variables for this host, used in setup.yaml as {{ name }}. They override setup.yaml's vars.
+   * Variables for this host, used in setup.yaml as {{ name }}. They override group_vars and setup.yaml's vars. Another host's are {{ hosts.NAME.name }} (with address and host_name).
    */
   vars?: {
     /**
@@ -71,6 +71,31 @@ export interface ReconcileInventoryHostsYaml {
    */
   hosts: {
     [k: string]: Host;
+  };
+  /**
+   * Named groups: NAME: [host or group names]. A group may hold groups (never itself, directly or not). setup.yaml's hosts:, --limit and the reports take group names like host names.
+   */
+  groups?: {
+    /**
+     * The group's members: host names and group names.
+     *
+     * @minItems 1
+     */
+    [k: string]: [string, ...string[]];
+  };
+  /**
+   * Variables for the hosts of a group, by group name. Precedence, lowest first: setup.yaml's vars; group_vars, a group that holds the host through another group before the group that names the host itself (among equals, in the order of groups); the host's own vars; the built-ins address, host_name and groups.
+   */
+  group_vars?: {
+    /**
+     * Variables for this host, used in setup.yaml as {{ name }}. They override group_vars and setup.yaml's vars. Another host's are {{ hosts.NAME.name }} (with address and host_name).
+     */
+    [k: string]: {
+      /**
+       * A variable's value: a string, number or boolean.
+       */
+      [k: string]: string | number | boolean;
+    };
   };
 }
 /**

@@ -24,6 +24,15 @@ export type Resource =
  */
 export type Name = string;
 /**
+ * The hosts this resource is for: host names and group names of hosts.yaml. Default: every host.
+ *
+ * @minItems 1
+ *
+ * This interface was referenced by `ReconcileDesiredStateSetupYaml`'s JSON-Schema
+ * via the `definition` "host_list".
+ */
+export type HostList = [string, ...string[]];
+/**
  * A Debian package name, optionally =version.
  *
  * This interface was referenced by `ReconcileDesiredStateSetupYaml`'s JSON-Schema
@@ -124,6 +133,7 @@ export interface Package {
    */
   kind: 'package';
   name?: Name;
+  hosts?: HostList;
   /**
    * Package names, each optionally pinned to an exact version as name=version (apt's own syntax, e.g. python3-venv=3.11.2-1+b1).
    *
@@ -159,6 +169,7 @@ export interface Directory {
    */
   kind: 'directory';
   name?: Name;
+  hosts?: HostList;
   path: AbsolutePath;
   /**
    * Owning user. Default root.
@@ -185,6 +196,7 @@ export interface File {
    */
   kind: 'file';
   name?: Name;
+  hosts?: HostList;
   path: AbsolutePath;
   /**
    * The file's content, with {{ variables }} filled in. Exactly one of content and source.
@@ -231,6 +243,7 @@ export interface Line {
    */
   kind: 'line';
   name?: Name;
+  hosts?: HostList;
   path: AbsolutePath;
   /**
    * The exact line, without its line break.
@@ -265,6 +278,7 @@ export interface SystemdService {
    */
   kind: 'systemd_service';
   name?: Name;
+  hosts?: HostList;
   /**
    * A systemd unit name, with its suffix.
    */
@@ -282,7 +296,7 @@ export interface SystemdService {
    */
   state?: 'running' | 'stopped';
   /**
-   * Services declared here that must be converged (and healthy) before this one is started or restarted.
+   * Services declared here that must be converged (and healthy) before this one is started or restarted. A service on another host is HOST:UNIT (e.g. prefect-server:prefect-server.service): apply then starts this host only once that host has converged, and skips it, saying why, when that host fails.
    */
   after?: UnitName[];
   health?: HttpHealth;
@@ -315,6 +329,7 @@ export interface PythonVenv {
    */
   kind: 'python_venv';
   name?: Name;
+  hosts?: HostList;
   path: AbsolutePath;
   /**
    * An absolute path on the host.
@@ -366,6 +381,7 @@ export interface PrefectProfile {
    */
   kind: 'prefect_profile';
   name?: Name;
+  hosts?: HostList;
   /**
    * Profile name, e.g. selfhost.
    */
@@ -404,6 +420,7 @@ export interface PrefectWorkPool {
    */
   kind: 'prefect_work_pool';
   name?: Name;
+  hosts?: HostList;
   /**
    * The pool's name, e.g. projections-local.
    */
@@ -429,7 +446,7 @@ export interface PrefectWorkPool {
    */
   worker_heartbeat_within?: number;
   /**
-   * Services that must be running and healthy first (the Prefect server).
+   * Services that must be running and healthy first (the Prefect server). A service on another host is HOST:UNIT (e.g. prefect-server:prefect-server.service): apply then starts this host only once that host has converged, and skips it, saying why, when that host fails.
    */
   after?: UnitName[];
 }
@@ -445,6 +462,7 @@ export interface PrefectDeployments {
    */
   kind: 'prefect_deployments';
   name?: Name;
+  hosts?: HostList;
   /**
    * An absolute path on the host.
    */
@@ -478,7 +496,7 @@ export interface PrefectDeployments {
    */
   prune?: boolean;
   /**
-   * Services that must be running and healthy first.
+   * Services that must be running and healthy first. A service on another host is HOST:UNIT (e.g. prefect-server:prefect-server.service): apply then starts this host only once that host has converged, and skips it, saying why, when that host fails.
    */
   after?: UnitName[];
 }

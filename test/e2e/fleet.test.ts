@@ -1,0 +1,104 @@
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { ssh, useTestHosts, waitFor } from '../hosts/fixture.js';
+import type { TestHost } from '../hosts/host.js';
+import { reconcile, reconcileJson, workspace } from './helpers.js';
+
+/** examples/fleet as a user would adapt it: the test hosts' addresses and keys in its hosts.yaml. */
+function fleetWorkspace(hosts: TestHost[], serverHealthTimeout = 90): string {
+  const dir = workspace(hosts);
+  const names = ['prefect-server', 'worker-1', 'worker-2'];
+  let inventory = readFileSync('examples/fleet/hosts.yaml', 'utf8');
+  hosts.forEach((h, i) => {
+    inventory = inventory.replace(new RegExp(`(  ${names[i]}:\\n    address: )\\S+`), `$1${h.address}\n    identity_file: ${h.identity_file}\n    known_hosts: ${h.known_hosts}`);
+  });
+  writeFileSync(join(dir, 'hosts.yaml'), inventory);
+  writeFileSync(join(dir, 'setup.yaml'), readFileSync('examples/fleet/setup.yaml', 'utf8').replace('timeout: 90', `timeout: ${serverHealthTimeout}`));
+  return dir;
+}
+
+describe('one Prefect across many hosts: examples/fleet on three test hosts', () => {
+  const hosts = useTestHosts(3, 'fl', { lan: true });
+  let dir: string;
+  let server: TestHost;
+  let workers: TestHost[];
+  const api = () => `http://${server.address}:4200/api`;
+  const active = async (host: TestHost, unit: string) => (await ssh(host, `systemctl is-active ${unit} || true`)).stdout.trim();
+  const mainPid = async (host: TestHost, unit: string) => (await ssh(host, `systemctl show -p MainPID --value ${unit}`)).stdout.trim();
+  const onlineWorkers = async () => {
+    const found = (await (await fetch(`${api()}/work_pools/projections-local/workers/filter`, { method: 'POST', body: '{}' })).json()) as { status: string }[];
+    return found.filter((w) => w.status === 'ONLINE').length;
+  };
+
+  beforeAll(() => {
+    [server, ...workers] = hosts as [TestHost, TestHost, TestHost];
+    dir = fleetWorkspace(hosts, 20);
+  });
+
+  it('plans the cross-host order: each worker host after the server host', async () => {
+    const plan = await reconcile(dir, 'plan');
+    expect(plan.code).toBe(2);
+    for (const [i, w] of workers.entries()) expect(plan.stdout).toContain(`worker-${i + 1} (${w.address}): `);
+    expect(plan.stdout.match(/⧗ after prefect-server:prefect-server\.service: apply starts this host once prefect-server is done/g)).toHaveLength(2);
+  });
+
+  it('one apply on fresh hosts: the server on the server host only, a worker on each worker host, both heartbeating', async () => {
+    const applied = await reconcileJson(dir, 'apply');
+    expect(applied.code, JSON.stringify(applied.hosts.map((h) => [h.host, h.status, h.error]))).toBe(0);
+    expect(applied.hosts.map((h) => [h.host, h.groups])).toEqual([['prefect-server', ['server']], ['worker-1', ['workers']], ['worker-2', ['workers']]]);
+    expect(await active(server, 'prefect-server.service')).toBe('active');
+    expect(await active(server, 'prefect-worker.service')).not.toBe('active');
+    for (const w of workers) {
+      expect(await active(w, 'prefect-worker.service')).toBe('active');
+      expect(await active(w, 'prefect-server.service')).not.toBe('active');
+    }
+    // The containers share one kernel, so their monotonic clocks compare: the workers started after the server.
+    const started = async (host: TestHost, unit: string) => Number((await ssh(host, `systemctl show -p ExecMainStartTimestampMonotonic --value ${unit}`)).stdout.trim());
+    const serverStart = await started(server, 'prefect-server.service');
+    for (const w of workers) expect(await started(w, 'prefect-worker.service')).toBeGreaterThan(serverStart);
+    await waitFor(async () => (await onlineWorkers()) === 2, 30_000);
+    const check = await reconcile(dir, 'check');
+    expect(check.code, check.stdout).toBe(0);
+    const again = await reconcileJson(dir, 'apply');
+    expect(again.code).toBe(0);
+    expect(again.hosts.every((h) => h.status === 'in-sync' && h.actions.length === 0)).toBe(true);
+  }, 300_000);
+
+  it('check --limit workers reads the worker hosts alone', async () => {
+    const check = await reconcileJson(dir, 'check', '--limit', 'workers');
+    expect(check.code).toBe(0);
+    expect(check.hosts.map((h) => h.host)).toEqual(['worker-1', 'worker-2']);
+  });
+
+  it('a worker stopped on worker-2 is drift of worker-2 alone; apply repairs it and touches no other host', async () => {
+    const pids = { server: await mainPid(server, 'prefect-server.service'), worker1: await mainPid(workers[0]!, 'prefect-worker.service') };
+    await ssh(workers[1]!, 'systemctl stop prefect-worker.service', { user: 'root' });
+    const check = await reconcileJson(dir, 'check');
+    expect(check.code).toBe(2);
+    expect(check.hosts.map((h) => [h.host, h.status])).toEqual([['prefect-server', 'in-sync'], ['worker-1', 'in-sync'], ['worker-2', 'drift']]);
+    const applied = await reconcileJson(dir, 'apply');
+    expect(applied.code).toBe(0);
+    expect(applied.hosts.find((h) => h.host === 'worker-2')!.done).toEqual(['start prefect-worker.service']);
+    expect(await active(workers[1]!, 'prefect-worker.service')).toBe('active');
+    expect({ server: await mainPid(server, 'prefect-server.service'), worker1: await mainPid(workers[0]!, 'prefect-worker.service') }).toEqual(pids);
+  }, 120_000);
+
+  it('a server unit that cannot start: the server host fails and rolls back, the worker hosts are skipped saying why, exit 1', async () => {
+    const setup = readFileSync(join(dir, 'setup.yaml'), 'utf8');
+    writeFileSync(join(dir, 'setup.yaml'), setup.replace('server start --host', 'server start --no-such-flag --host'));
+    const failed = await reconcileJson(dir, 'apply');
+    expect(failed.code).toBe(1);
+    const [s, w1, w2] = failed.hosts;
+    expect(s!.status).toBe('failed');
+    expect(s!.error).toMatch(/^restart prefect-server\.service: not healthy after 20s[^]*rolled back: the previous version is in place again/);
+    for (const w of [w1!, w2!]) {
+      expect(w.status).toBe('skipped');
+      expect(w.error).toBe('skipped: waits for prefect-server:prefect-server.service, which failed');
+    }
+    // The previous unit is back and healthy; the workers were never touched.
+    await waitFor(async () => (await fetch(`${api()}/health`).catch(() => undefined))?.ok === true, 30_000);
+    writeFileSync(join(dir, 'setup.yaml'), setup);
+    expect((await reconcile(dir, 'check')).code).toBe(0);
+  }, 180_000);
+});

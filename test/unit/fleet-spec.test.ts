@@ -1,0 +1,112 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { loadSelectedSpec } from '../../src/cli/spec.js';
+import { formatDiagnostic, SpecError } from '../../src/spec/diagnostic.js';
+import { loadSpec } from '../../src/spec/load.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'fleet-spec-'));
+
+/** Problems of a hosts.yaml and setup.yaml pair, as FILE:LINE:COL: message with the directory left out. */
+async function problems(hosts: string, setup: string): Promise<string[]> {
+  writeFileSync(join(dir, 'hosts.yaml'), hosts);
+  writeFileSync(join(dir, 'setup.yaml'), setup);
+  try {
+    await loadSpec(join(dir, 'hosts.yaml'), join(dir, 'setup.yaml'));
+    return [];
+  } catch (error) {
+    if (!(error instanceof SpecError)) throw error;
+    return error.diagnostics.map((d) => formatDiagnostic(d).replace(`${dir}/`, ''));
+  }
+}
+
+const HOSTS = `hosts:
+  prefect-server:
+    address: 10.0.0.10
+    vars: { tier: host }
+  worker-1:
+    address: 10.0.0.11
+  worker-2:
+    address: 10.0.0.12
+groups:
+  server: [prefect-server]
+  workers: [worker-1, worker-2]
+  everything: [server, workers]
+group_vars:
+  everything: { tier: fleet, region: eu }
+  workers: { tier: worker }
+`;
+const directory = (extra = '') => `resources:\n  - kind: directory\n    path: /srv/x\n${extra}`;
+
+describe('fleets: groups, targeting, values and order across hosts', () => {
+  it('examples/fleet: the server, pool and deployments on the server, a worker on each worker host after the server', async () => {
+    const spec = await loadSpec('examples/fleet/hosts.yaml', 'examples/fleet/setup.yaml');
+    const byHost = Object.fromEntries(spec.hosts.map((h) => [h.target.name, h]));
+    const kinds = (host: string) => byHost[host]!.resources.map((r) => r.name);
+    expect(kinds('prefect-server')).toEqual(expect.arrayContaining(['systemd_service:prefect-server.service', 'prefect_work_pool:projections-local', 'prefect_deployments:/home/daniel/projects/projections-v2']));
+    expect(kinds('prefect-server')).not.toContain('systemd_service:prefect-worker.service');
+    for (const worker of ['worker-1', 'worker-2']) {
+      expect(kinds(worker)).not.toContain('systemd_service:prefect-server.service');
+      const unit = byHost[worker]!.resources.find((r) => r.name === 'systemd_service:prefect-worker.service')!;
+      expect(unit.waitsFor?.map((w) => [w.host, w.label])).toEqual([['prefect-server', 'prefect-server:prefect-server.service']]);
+      expect(byHost[worker]!.groups).toEqual(['workers']);
+      // The server's address, written once in hosts.yaml, reaches every host.
+      expect(JSON.stringify(unit.spec)).toContain('PREFECT_API_URL=http://10.0.0.10:4200/api');
+    }
+  });
+
+  it('group_vars sit between setup.yaml vars and host vars; the nearer group wins; built-ins include the groups', async () => {
+    writeFileSync(join(dir, 'hosts.yaml'), HOSTS);
+    writeFileSync(join(dir, 'setup.yaml'), 'vars:\n  tier: default\n  region: none\n  zone: z1\n' + directory());
+    const spec = await loadSpec(join(dir, 'hosts.yaml'), join(dir, 'setup.yaml'));
+    const vars = (host: string) => spec.hosts.find((h) => h.target.name === host)!.vars;
+    expect([vars('worker-1').tier, vars('worker-1').region, vars('worker-1').zone, vars('worker-1').groups]).toEqual(['worker', 'eu', 'z1', 'everything,workers']);
+    expect([vars('prefect-server').tier, vars('prefect-server').region]).toEqual(['host', 'eu']);
+    expect(vars('worker-2')['hosts.prefect-server.tier']).toBe('host');
+    expect(vars('prefect-server')['hosts.worker-1.address']).toBe('10.0.0.11');
+  });
+
+  it('--limit takes group names', async () => {
+    writeFileSync(join(dir, 'hosts.yaml'), HOSTS);
+    writeFileSync(join(dir, 'setup.yaml'), directory());
+    const options = { inventory: join(dir, 'hosts.yaml'), file: join(dir, 'setup.yaml'), color: false, concurrency: 1, lockTimeout: 1, keepRuns: 1 };
+    expect((await loadSelectedSpec({ ...options, limit: ['workers'] })).hosts.map((h) => h.target.name)).toEqual(['worker-1', 'worker-2']);
+    expect((await loadSelectedSpec({ ...options, limit: ['server', 'worker-2'] })).hosts.map((h) => h.target.name)).toEqual(['prefect-server', 'worker-2']);
+    await expect(loadSelectedSpec({ ...options, limit: ['wrokers'] })).rejects.toThrow(/--limit: no host or group 'wrokers' in .*hosts.yaml \(did you mean 'workers'\?\)/);
+  });
+
+  it.each([
+    ['a member that is neither host nor group', HOSTS.replace('[worker-1, worker-2]', '[worker-1, wroker-2]'), directory(), "hosts.yaml:11:23: 'wroker-2' is neither a host nor a group (did you mean 'worker-2'?)"],
+    ['a group holding itself', HOSTS.replace('server: [prefect-server]', 'server: [prefect-server, everything]'), directory(), 'hosts.yaml:10:11: group cycle: server -> everything -> server (a group cannot hold itself)'],
+    ['a group named like a host', HOSTS.replace('  server: [prefect-server]', '  worker-1: [prefect-server]'), directory(), "hosts.yaml:10:13: 'worker-1' is both a host and a group; rename the group"],
+    ['group_vars of no group', HOSTS.replace('  workers: { tier: worker }', '  wrkers: { tier: worker }'), directory(), "hosts.yaml:15:11: 'wrkers' is not a group (did you mean 'workers'?)"],
+    ['a resource for an unknown name', HOSTS, directory('    hosts: [wrokers]\n'), "setup.yaml:4:13: 'wrokers' is neither a host nor a group of hosts.yaml (did you mean 'workers'?)"],
+    ['another host\'s unknown value', HOSTS, 'vars:\n  api: "{{ hosts.prefect-sever.address }}"\n' + directory(), "setup.yaml:2:8: undefined variable 'hosts.prefect-sever.address' (did you mean 'hosts.prefect-server.address'?); defined: address, groups, host_name, hosts.NAME.KEY (host 'prefect-server')"],
+    ['after a unit the other host does not have', HOSTS, `resources:
+  - kind: systemd_service
+    hosts: [workers]
+    unit: w.service
+    after: ["prefect-server:prefect-sever.service"]
+    content: "[Service]\\nExecStart=/bin/true\\n[Install]\\nWantedBy=multi-user.target\\n"
+  - kind: systemd_service
+    hosts: [server]
+    unit: prefect-server.service
+    content: "[Service]\\nExecStart=/bin/true\\n[Install]\\nWantedBy=multi-user.target\\n"
+`, "setup.yaml:5:13: 'prefect-sever.service' is not a systemd_service of host 'prefect-server' (its resources' hosts: leave it out?) (did you mean 'prefect-server.service'?)"],
+    ['hosts waiting for each other', HOSTS, `resources:
+  - kind: systemd_service
+    hosts: [worker-1]
+    unit: a.service
+    after: ["worker-2:b.service"]
+    content: "[Service]\\nExecStart=/bin/true\\n[Install]\\nWantedBy=multi-user.target\\n"
+  - kind: systemd_service
+    hosts: [worker-2]
+    unit: b.service
+    after: ["worker-1:a.service"]
+    content: "[Service]\\nExecStart=/bin/true\\n[Install]\\nWantedBy=multi-user.target\\n"
+`, 'setup.yaml:5:13: hosts wait for each other in a circle: worker-1 -> worker-2 -> worker-1'],
+  ])('%s: located, with a likely fix', async (_name, hosts, setup, expected) => {
+    expect((await problems(hosts, setup))[0]).toBe(expected);
+  });
+});
