@@ -1,6 +1,7 @@
 import type { Resource } from '../spec/generated/setup.js';
 import { directory } from './directory.js';
 import { file } from './file.js';
+import { git } from './git.js';
 import { line } from './line.js';
 import { systemPackage } from './package.js';
 import { prefectDeployments } from './prefect-deployments.js';
@@ -23,6 +24,7 @@ const registry: Registry = {
   prefect_profile: prefectProfile,
   prefect_work_pool: prefectWorkPool,
   prefect_deployments: prefectDeployments,
+  git,
 };
 
 export const resourceKinds = Object.keys(registry) as Resource['kind'][];

@@ -15,7 +15,8 @@ export type Resource =
   | PythonVenv
   | PrefectProfile
   | PrefectWorkPool
-  | PrefectDeployments;
+  | PrefectDeployments
+  | Git;
 /**
  * The resource's name in plans and reports. Default: kind and path (or unit, pool, profile). Names are unique.
  *
@@ -499,4 +500,42 @@ export interface PrefectDeployments {
    * Services that must be running and healthy first. A service on another host is HOST:UNIT (e.g. prefect-server:prefect-server.service): apply then starts this host only once that host has converged, and skips it, saying why, when that host fails.
    */
   after?: UnitName[];
+}
+/**
+ * A git checkout of a repository at a pinned version, made and kept by its owner. Drift: the checkout is at another commit (it moved, or the pin did), or its working tree has local changes; local changes are reported and kept unless force is true. An ssh:// or user@host: repository's host key must be in known_hosts (StrictHostKeyChecking=yes).
+ *
+ * This interface was referenced by `ReconcileDesiredStateSetupYaml`'s JSON-Schema
+ * via the `definition` "git".
+ */
+export interface Git {
+  /**
+   * A git checkout.
+   */
+  kind: 'git';
+  name?: Name;
+  hosts?: HostList;
+  /**
+   * Where to clone from, as git takes it: https://, ssh://, user@host:path or file://.
+   */
+  repo: string;
+  /**
+   * An absolute path on the host.
+   */
+  path: string;
+  /**
+   * A commit (40 hex digits: pinned exactly), a tag, or a branch (its newest commit on the remote, read by check).
+   */
+  version: string;
+  /**
+   * The user who owns the checkout and runs git (with their ~/.ssh).
+   */
+  user: string;
+  /**
+   * An absolute path on the host.
+   */
+  known_hosts?: string;
+  /**
+   * Discard local changes in the working tree (git reset --hard; untracked files stay) to reach the version. Default false: they are reported, and the checkout is left alone.
+   */
+  force?: boolean;
 }

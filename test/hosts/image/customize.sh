@@ -26,7 +26,7 @@ rm -rf "$root/tmp/standin"
 # As bare as a fresh cloud image: what the setup installs goes (the wheels above needed PyYAML), and
 # apt's only source is the local repository the harness mounts at /srv/apt-repo (the base's own
 # .debs, see image.ts), with no package lists yet, as before a VM's first apt-get update.
-chroot "$root" sh -c 'dpkg --purge python3-venv $(dpkg-query -W -f="\${Package}\n" "python3.*-venv") python3-pip-whl python3-setuptools-whl python3-yaml python3-apt' >/dev/null
+chroot "$root" sh -c 'dpkg --purge python3-venv $(dpkg-query -W -f="\${Package}\n" "python3.*-venv") python3-pip-whl python3-setuptools-whl python3-yaml python3-apt git git-man' >/dev/null
 echo 'deb [trusted=yes] file:/srv/apt-repo ./' > "$root/etc/apt/sources.list"
 rm -rf "$root/var/lib/apt/lists/"* "$root/var/cache/apt/archives/"*.deb
 mkdir -p "$root/srv/apt-repo"
