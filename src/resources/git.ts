@@ -27,9 +27,12 @@ const sshCommand = (spec: Git) =>
 /** Runs git as the checkout's owner, with their HOME (~/.ssh) and the strict ssh above. */
 const gitAs = (spec: Git, script: string) => asUser(spec.user, `GIT_SSH_COMMAND=${quote(sshCommand(spec))} && export GIT_SSH_COMMAND && ${script}`);
 
-/** The commit a version names in a checkout: a tag or a commit as it is, else the remote branch. */
+/**
+ * The commit a version names in a checkout: the remote's branch first (the clone's local branch of
+ * that name is never moved by a fetch), else a tag or a commit as it is.
+ */
 const commitOf = (version: string) =>
-  `git rev-parse --verify --quiet ${quote(`${version}^{commit}`)} || git rev-parse --verify --quiet ${quote(`origin/${version}^{commit}`)}`;
+  `git rev-parse --verify --quiet ${quote(`refs/remotes/origin/${version}^{commit}`)} || git rev-parse --verify --quiet ${quote(`${version}^{commit}`)}`;
 
 /**
  * git: a checkout of `repo` at `version`, owned by `user`. Reads HEAD, origin and local changes in

@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { cpSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { chmodSync, cpSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -13,12 +13,16 @@ import { reconcile, reconcileJson, workspace } from './helpers.js';
  * so git there treats it as daniel's own.
  */
 const served = mkdtempSync(join(tmpdir(), 'reconcile-git-'));
+chmodSync(served, 0o755);
 const bare = join(served, 'project.git');
 const work = join(served, 'work');
-const gitHere = (...args: string[]) => execFileSync('git', ['-C', work, ...args], { encoding: 'utf8', env: { ...process.env, GIT_AUTHOR_NAME: 't', GIT_AUTHOR_EMAIL: 't@example.org', GIT_COMMITTER_NAME: 't', GIT_COMMITTER_EMAIL: 't@example.org' } }).trim();
+const gitEnv = { ...process.env, GIT_AUTHOR_NAME: 't', GIT_AUTHOR_EMAIL: 't@example.org', GIT_COMMITTER_NAME: 't', GIT_COMMITTER_EMAIL: 't@example.org' };
+const gitHere = (...args: string[]) => execFileSync('git', ['-C', work, ...args], { encoding: 'utf8', env: gitEnv }).trim();
 function commit(message: string, file = 'flows/live_score.py', line = `# ${message}\n`): string {
   writeFileSync(join(work, file), line, { flag: 'a' });
   gitHere('commit', '--quiet', '-am', message);
+  // git pushes only into a repository of its own user here; the host's daniel then gets it back.
+  execFileSync('chown', ['-R', '0:0', bare]);
   gitHere('push', '--quiet', 'origin', 'HEAD:main');
   execFileSync('chown', ['-R', '1000:1000', bare]);
   return gitHere('rev-parse', 'HEAD');
