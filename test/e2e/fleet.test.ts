@@ -3,9 +3,15 @@ import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { ssh, useTestHosts, waitFor } from '../hosts/fixture.js';
 import type { TestHost } from '../hosts/host.js';
+import { serveSampleProject } from '../hosts/served-repo.js';
 import { reconcile, reconcileJson, workspace } from './helpers.js';
 
-/** examples/fleet as a user would adapt it: the test hosts' addresses and keys in its hosts.yaml. */
+const repo = serveSampleProject();
+
+/**
+ * examples/fleet as a user would adapt it: the test hosts' addresses and keys in its hosts.yaml, the
+ * served sample project as the repository.
+ */
 function fleetWorkspace(hosts: TestHost[], serverHealthTimeout = 90): string {
   const dir = workspace(hosts);
   const names = ['prefect-server', 'worker-1', 'worker-2'];
@@ -14,12 +20,19 @@ function fleetWorkspace(hosts: TestHost[], serverHealthTimeout = 90): string {
     inventory = inventory.replace(new RegExp(`(  ${names[i]}:\\n    address: )\\S+`), `$1${h.address}\n    identity_file: ${h.identity_file}\n    known_hosts: ${h.known_hosts}`);
   });
   writeFileSync(join(dir, 'hosts.yaml'), inventory);
-  writeFileSync(join(dir, 'setup.yaml'), readFileSync('examples/fleet/setup.yaml', 'utf8').replace('timeout: 90', `timeout: ${serverHealthTimeout}`));
+  writeFileSync(join(dir, 'setup.yaml'), pinned(readFileSync('examples/fleet/setup.yaml', 'utf8').replace('timeout: 90', `timeout: ${serverHealthTimeout}`), repo.head()));
   return dir;
 }
 
+/** The example's setup with the served repository at a version. */
+function pinned(setup: string, version: string): string {
+  const at = setup.replace(/project_repo: \S+/, `project_repo: ${repo.url}`).replace(/project_version: \S+/, `project_version: ${version}`);
+  if (!at.includes(repo.url) || !at.includes(version)) throw new Error('examples/fleet/setup.yaml no longer has the vars this test sets');
+  return at;
+}
+
 describe('one Prefect across many hosts: examples/fleet on three test hosts', () => {
-  const hosts = useTestHosts(3, 'fl', { lan: true });
+  const hosts = useTestHosts(3, 'fl', { lan: true, binds: [repo.bind] });
   let dir: string;
   let server: TestHost;
   let workers: TestHost[];
@@ -31,9 +44,13 @@ describe('one Prefect across many hosts: examples/fleet on three test hosts', ()
     return found.filter((w) => w.status === 'ONLINE').length;
   };
 
-  beforeAll(() => {
+  const checkedOut = async (host: TestHost) => (await ssh(host, 'git -C /home/daniel/projects/projections-v2 rev-parse HEAD')).stdout.trim();
+
+  beforeAll(async () => {
     [server, ...workers] = hosts as [TestHost, TestHost, TestHost];
     dir = fleetWorkspace(hosts, 20);
+    // Worker hosts start without the project: the git resource brings it (the image bakes it into every host).
+    for (const w of workers) await ssh(w, 'rm -rf /home/daniel/projects/projections-v2');
   });
 
   it('plans the cross-host order: each worker host after the server host', async () => {
@@ -58,12 +75,27 @@ describe('one Prefect across many hosts: examples/fleet on three test hosts', ()
     const serverStart = await started(server, 'prefect-server.service');
     for (const w of workers) expect(await started(w, 'prefect-worker.service')).toBeGreaterThan(serverStart);
     await waitFor(async () => (await onlineWorkers()) === 2, 30_000);
+    for (const w of workers) expect(await checkedOut(w)).toBe(repo.head());
     const check = await reconcile(dir, 'check');
     expect(check.code, check.stdout).toBe(0);
     const again = await reconcileJson(dir, 'apply');
     expect(again.code).toBe(0);
     expect(again.hosts.every((h) => h.status === 'in-sync' && h.actions.length === 0)).toBe(true);
   }, 300_000);
+
+  it('a new commit pinned: check reports the checkout behind on every worker host; apply moves each to it', async () => {
+    const before = repo.head();
+    const next = repo.commit('a change to the flows');
+    writeFileSync(join(dir, 'setup.yaml'), readFileSync(join(dir, 'setup.yaml'), 'utf8').replace(`project_version: ${before}`, `project_version: ${next}`));
+    const check = await reconcileJson(dir, 'check');
+    expect(check.code).toBe(2);
+    expect(check.hosts.map((h) => [h.host, h.actions.map((a) => a.fields)])).toEqual([
+      ['prefect-server', []],
+      ...['worker-1', 'worker-2'].map((w) => [w, [[{ field: 'commit', before: before.slice(0, 12), after: next.slice(0, 12) }]]]),
+    ]);
+    expect((await reconcile(dir, 'apply')).code).toBe(0);
+    for (const w of workers) expect(await checkedOut(w)).toBe(next);
+  }, 60_000);
 
   it('check --limit workers reads the worker hosts alone', async () => {
     const check = await reconcileJson(dir, 'check', '--limit', 'workers');

@@ -1,54 +1,26 @@
-import { execFileSync } from 'node:child_process';
-import { chmodSync, cpSync, mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { ssh, useTestHosts } from '../hosts/fixture.js';
 import type { TestHost } from '../hosts/host.js';
+import { serveSampleProject } from '../hosts/served-repo.js';
 import { reconcile, reconcileJson, workspace } from './helpers.js';
 
-/**
- * The sample project served as a git repository the test host reaches without the network: a bare
- * repository on this machine, mounted read-only at /srv/git and owned by the host's daniel (uid 1000),
- * so git there treats it as daniel's own.
- */
-const served = mkdtempSync(join(tmpdir(), 'reconcile-git-'));
-chmodSync(served, 0o755);
-const bare = join(served, 'project.git');
-const work = join(served, 'work');
-const gitEnv = { ...process.env, GIT_AUTHOR_NAME: 't', GIT_AUTHOR_EMAIL: 't@example.org', GIT_COMMITTER_NAME: 't', GIT_COMMITTER_EMAIL: 't@example.org' };
-const gitHere = (...args: string[]) => execFileSync('git', ['-C', work, ...args], { encoding: 'utf8', env: gitEnv }).trim();
-function commit(message: string, file = 'flows/live_score.py', line = `# ${message}\n`): string {
-  writeFileSync(join(work, file), line, { flag: 'a' });
-  gitHere('commit', '--quiet', '-am', message);
-  // git pushes only into a repository of its own user here; the host's daniel then gets it back.
-  execFileSync('chown', ['-R', '0:0', bare]);
-  gitHere('push', '--quiet', 'origin', 'HEAD:main');
-  execFileSync('chown', ['-R', '1000:1000', bare]);
-  return gitHere('rev-parse', 'HEAD');
-}
-execFileSync('git', ['init', '--quiet', '--bare', '--initial-branch=main', bare]);
-cpSync('test/hosts/image/project', work, { recursive: true });
-execFileSync('git', ['init', '--quiet', '--initial-branch=main', work]);
-gitHere('remote', 'add', 'origin', bare);
-gitHere('add', '.');
-gitHere('-c', 'user.name=t', '-c', 'user.email=t@example.org', 'commit', '--quiet', '-m', 'the sample project');
-gitHere('push', '--quiet', 'origin', 'main');
-execFileSync('chown', ['-R', '1000:1000', bare]);
+const repo = serveSampleProject();
 
 const CHECKOUT = '/home/daniel/checkout';
 const setup = (version: string, force = false) => `resources:
   - kind: package
     packages: [git]
   - kind: git
-    repo: file:///srv/git/project.git
+    repo: ${repo.url}
     path: ${CHECKOUT}
     version: ${version}
     user: daniel
 ${force ? '    force: true\n' : ''}`;
 
 describe('git checkouts at a pinned version', () => {
-  const hosts = useTestHosts(1, 'gt', { binds: [`${served}:/srv/git`] });
+  const hosts = useTestHosts(1, 'gt', { binds: [repo.bind] });
   let host: TestHost;
   let dir: string;
   const head = async () => (await ssh(host, `git -C ${CHECKOUT} rev-parse HEAD`)).stdout.trim();
@@ -60,7 +32,7 @@ describe('git checkouts at a pinned version', () => {
   });
 
   it('on a bare host: installs git, then clones at the pinned commit as the user', async () => {
-    const first = gitHere('rev-parse', 'HEAD');
+    const first = repo.head();
     pin(first);
     const applied = await reconcile(dir, 'apply');
     expect(applied.code, applied.stdout).toBe(0);
@@ -71,7 +43,7 @@ describe('git checkouts at a pinned version', () => {
 
   it('a new commit pinned: check reports the checkout behind; apply moves it', async () => {
     const before = await head();
-    const next = commit('second');
+    const next = repo.commit('second');
     pin(next);
     const check = await reconcileJson(dir, 'check');
     expect(check.code).toBe(2);
@@ -83,7 +55,7 @@ describe('git checkouts at a pinned version', () => {
   it('a branch: the checkout follows its newest commit on the remote', async () => {
     pin('main');
     expect((await reconcile(dir, 'check')).code).toBe(0);
-    const next = commit('third');
+    const next = repo.commit('third');
     expect((await reconcile(dir, 'check')).code).toBe(2);
     expect((await reconcile(dir, 'apply')).code).toBe(0);
     expect(await head()).toBe(next);
@@ -91,7 +63,7 @@ describe('git checkouts at a pinned version', () => {
 
   it('local changes are drift, reported and kept; force: true discards them', async () => {
     await ssh(host, `echo '# edited on the host' >> ${CHECKOUT}/flows/live_score.py`);
-    const next = commit('fourth');
+    const next = repo.commit('fourth');
     const check = await reconcileJson(dir, 'check');
     expect(check.code).toBe(2);
     expect(check.hosts[0]!.problems).toEqual([`git:${CHECKOUT}: local changes in ${CHECKOUT} (1 file: flows/live_score.py): kept, so the checkout is not moved; commit them elsewhere, or set force: true to discard them`]);

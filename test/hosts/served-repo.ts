@@ -1,0 +1,52 @@
+import { execFileSync } from 'node:child_process';
+import { chmodSync, cpSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+/**
+ * The sample project served as a git repository that test hosts reach without the network: a bare
+ * repository on this machine, to bind read-only at /srv/git (`bind`), its URL there
+ * file:///srv/git/project.git. It belongs to uid 1000 (the hosts' daniel), so git there treats it as
+ * daniel's own; `commit` adds a commit and returns its id.
+ */
+export interface ServedRepo {
+  bind: string;
+  url: string;
+  head(): string;
+  commit(message: string): string;
+}
+
+const env = { ...process.env, GIT_AUTHOR_NAME: 't', GIT_AUTHOR_EMAIL: 't@example.org', GIT_COMMITTER_NAME: 't', GIT_COMMITTER_EMAIL: 't@example.org' };
+
+export function serveSampleProject(): ServedRepo {
+  const served = mkdtempSync(join(tmpdir(), 'reconcile-git-'));
+  chmodSync(served, 0o755);
+  const bare = join(served, 'project.git');
+  const work = join(served, 'work');
+  const git = (...args: string[]) => execFileSync('git', ['-C', work, ...args], { encoding: 'utf8', env }).trim();
+  // git here pushes only into a repository of its own user; the hosts' daniel gets it back after.
+  const push = () => {
+    execFileSync('chown', ['-R', '0:0', bare]);
+    git('push', '--quiet', 'origin', 'HEAD:main');
+    execFileSync('chown', ['-R', '1000:1000', bare]);
+  };
+  execFileSync('git', ['init', '--quiet', '--bare', '--initial-branch=main', bare]);
+  cpSync('test/hosts/image/project', work, { recursive: true });
+  execFileSync('git', ['init', '--quiet', '--initial-branch=main', work]);
+  writeFileSync(join(work, '.gitignore'), '.venv/\n');
+  git('remote', 'add', 'origin', bare);
+  git('add', '.');
+  git('commit', '--quiet', '-m', 'the sample project');
+  push();
+  return {
+    bind: `${served}:/srv/git`,
+    url: 'file:///srv/git/project.git',
+    head: () => git('rev-parse', 'HEAD'),
+    commit(message) {
+      writeFileSync(join(work, 'flows/live_score.py'), `# ${message}\n`, { flag: 'a' });
+      git('commit', '--quiet', '-am', message);
+      push();
+      return git('rev-parse', 'HEAD');
+    },
+  };
+}
