@@ -7,7 +7,8 @@ import { cpus, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { factScript } from '../src/engine/gather.js';
 import { loadSpec } from '../src/spec/load.js';
-import { bootHost, sshOptions, stopHost, type TestHost } from '../test/hosts/host.js';
+import { bootHost, createLan, removeLan, sshOptions, stopHost, type TestHost } from '../test/hosts/host.js';
+import { serveSampleProject, type ServedRepo } from '../test/hosts/served-repo.js';
 import { ensureImage } from '../test/hosts/image.js';
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 5);
@@ -15,11 +16,11 @@ const FLEET = [1, 5, 20];
 const root = process.cwd();
 const ansibleDir = join(root, 'bench/ansible');
 
-interface Timed { seconds: number; code: number; output: string; maxRssKb?: number }
+interface Timed { seconds: number; code: number; output: string; maxRssKb?: number; cpuSeconds?: number }
 
-/** Wall time of a command; /usr/bin/time reports its peak memory. */
+/** Wall time of a command; /usr/bin/time reports its peak memory and CPU time. */
 function timed(command: string, args: string[], options: { cwd?: string; env?: NodeJS.ProcessEnv; input?: string; memory?: boolean } = {}): Promise<Timed> {
-  const [cmd, argv] = options.memory ? ['/usr/bin/time', ['-f', 'maxrss=%M', command, ...args]] : [command, args];
+  const [cmd, argv] = options.memory ? ['/usr/bin/time', ['-f', 'maxrss=%M cpu=%U+%S', command, ...args]] : [command, args];
   return new Promise((resolve) => {
     const started = performance.now();
     const child = spawn(cmd, argv, { cwd: options.cwd, env: { ...process.env, NO_COLOR: '1', ...options.env } });
@@ -29,7 +30,8 @@ function timed(command: string, args: string[], options: { cwd?: string; env?: N
     child.stdin.end(options.input ?? '');
     child.on('close', (code) => {
       const rss = /maxrss=(\d+)/.exec(output);
-      resolve({ seconds: (performance.now() - started) / 1000, code: code ?? -1, output, maxRssKb: rss ? Number(rss[1]) : undefined });
+      const cpu = /cpu=([\d.]+)\+([\d.]+)/.exec(output);
+      resolve({ seconds: (performance.now() - started) / 1000, code: code ?? -1, output, maxRssKb: rss ? Number(rss[1]) : undefined, cpuSeconds: cpu ? Number(cpu[1]) + Number(cpu[2]) : undefined });
     });
   });
 }
@@ -101,6 +103,7 @@ async function main(): Promise<void> {
 
   const fleet = await fleetChecks();
   const jump = await jumpChecks();
+  const prefectFleet = await prefectFleetChecks();
   const ratio = (c: { r: number[]; a: number[] }) => (stats(c.a).median / stats(c.r).median).toFixed(1);
   const table = [
     `Measured ${new Date().toISOString().slice(0, 10)} on ${cpus().length} cores (${cpus()[0]?.model ?? 'unknown CPU'}), ${(totalmem() / 2 ** 30).toFixed(0)} GiB, test hosts in systemd-nspawn; ${RUNS} runs each, median (min–max).`,
@@ -125,6 +128,12 @@ async function main(): Promise<void> {
     `| direct (the jump host itself) | ${fmt(jump.direct)} | ${fmt(jump.directFloor)} |`,
     `| behind the jump host (one extra hop) | ${fmt(jump.behind)} | ${fmt(jump.behindFloor)} |`,
     `| the hop's cost | ${(stats(jump.behind).median - stats(jump.direct).median).toFixed(2)} s | ${(stats(jump.behindFloor).median - stats(jump.directFloor).median).toFixed(2)} s |`,
+    '',
+    'examples/fleet (one Prefect server, N worker hosts on one LAN, each worker with its git checkout), converged, then checked:',
+    '',
+    '| workers | check wall time | control-side CPU time | peak memory | raw floor: N + 1 parallel `ssh host \'sudo -n sh -s\' < fact-script` |',
+    '| --- | --- | --- | --- | --- |',
+    ...prefectFleet.map((f) => `| ${f.workers} | ${fmt(f.seconds)} | ${fmt(f.cpu)} | ${(Math.max(...f.rssKb) / 1024).toFixed(0)} MB | ${fmt(f.floor)} |`),
   ].join('\n');
   console.log(table);
   writeFileSync(join(root, 'bench/RESULTS.md'), `# Benchmark results\n\nWritten by \`npm run bench\`.\n\n${table}\n`);
@@ -158,6 +167,60 @@ async function jumpChecks(): Promise<{ direct: number[]; behind: number[]; direc
     return result;
   } finally {
     await Promise.all([stopHost(inner.name), stopHost(front.name)]);
+  }
+}
+
+const PREFECT_FLEET = [2, 5, 10];
+
+/** examples/fleet for a server and the given workers, with the served repository pinned at its head. */
+function prefectFleet(server: TestHost, workers: TestHost[], repo: ServedRepo): string {
+  const dir = inventory([server, ...workers]);
+  const names = ['prefect-server', ...workers.map((_, i) => `worker-${i + 1}`)];
+  const hosts = [server, ...workers].map((h, i) => `  ${names[i]}:\n    address: ${h.address}\n    identity_file: ${h.identity_file}\n    known_hosts: ${h.known_hosts}`);
+  writeFileSync(join(dir, 'hosts.yaml'), `defaults:\n  user: daniel\n  become: true\nhosts:\n${hosts.join('\n')}\ngroups:\n  server: [prefect-server]\n  workers: [${names.slice(1).join(', ')}]\n`);
+  const setup = readFileSync(join(root, 'examples/fleet/setup.yaml'), 'utf8').replace(/project_repo: \S+/, `project_repo: ${repo.url}`).replace(/project_version: \S+/, `project_version: ${repo.head()}`);
+  writeFileSync(join(dir, 'setup.yaml'), setup);
+  return dir;
+}
+
+/**
+ * One Prefect server and 10 workers on a LAN, converged with examples/fleet; then no-op checks of the
+ * server with 2, 5 and 10 of the workers: wall time, reconcile's own CPU time and memory, the floor.
+ */
+async function prefectFleetChecks(): Promise<{ workers: number; seconds: number[]; cpu: number[]; rssKb: number[]; floor: number[] }[]> {
+  const lan = await createLan();
+  const repo = serveSampleProject();
+  const hosts: TestHost[] = [];
+  try {
+    for (let i = 0; i <= PREFECT_FLEET.at(-1)!; i += 4) {
+      const count = Math.min(4, PREFECT_FLEET.at(-1)! + 1 - i);
+      const booted = await Promise.allSettled(Array.from({ length: count }, (_, j) => bootHost(`bench-p${i + j}`, { lan, binds: [repo.bind] })));
+      for (const b of booted) if (b.status === 'fulfilled') hosts.push(b.value);
+      const failed = booted.find((b): b is PromiseRejectedResult => b.status === 'rejected');
+      if (failed) throw failed.reason;
+    }
+    const [server, ...workers] = hosts as [TestHost, ...TestHost[]];
+    // Workers get the project from git, as the example says; the image has it everywhere.
+    await Promise.all(workers.map((w) => timed('ssh', [...sshOptions(w), `daniel@${w.address}`, 'rm -rf /home/daniel/projects/projections-v2'])));
+    expectOk('fleet apply', await reconcile(prefectFleet(server, workers, repo), 'apply'));
+    const results = [];
+    for (const n of PREFECT_FLEET) {
+      const dir = prefectFleet(server, workers.slice(0, n), repo);
+      const scripts = await factScripts(dir);
+      const runs = [];
+      const floors = [];
+      for (let i = 0; i < RUNS; i++) {
+        runs.push(expectOk(`check of the server and ${n} workers`, await reconcile(dir, 'check')));
+        const started = performance.now();
+        await Promise.all([server, ...workers.slice(0, n)].map((h, j) => floor(h, scripts.get(j === 0 ? 'prefect-server' : `worker-${j}`)!)));
+        floors.push((performance.now() - started) / 1000);
+      }
+      results.push({ workers: n, seconds: runs.map((r) => r.seconds), cpu: runs.map((r) => r.cpuSeconds ?? 0), rssKb: runs.map((r) => r.maxRssKb ?? 0), floor: floors });
+    }
+    return results;
+  } finally {
+    await Promise.all(hosts.map((h) => stopHost(h.name)));
+    await removeLan(lan);
   }
 }
 
