@@ -17,6 +17,21 @@ resources:
     mode: "0600"
 `;
 
+/**
+ * Runs reconcile on a pseudo-terminal (script(1)), typing `answer` once `prompt` shows; resolves with
+ * the exit code and everything the terminal showed.
+ */
+function onTerminal(dir: string, args: string, prompt: string, answer: string, env: Record<string, string> = {}): Promise<{ code: number; output: string }> {
+  const child = spawn('script', ['-qefc', `${process.execPath} ${join(process.cwd(), 'bin/reconcile.js')} ${args} --no-color`, '/dev/null'], { cwd: dir, env: { ...process.env, ...env } });
+  let output = '';
+  let typed = false;
+  child.stdout.on('data', (d: Buffer) => {
+    output += d.toString();
+    if (!typed && output.includes(prompt)) (typed = true, child.stdin.write(`${answer}\r`));
+  });
+  return new Promise((resolve) => child.on('close', (code) => resolve({ code: code ?? -1, output })));
+}
+
 /** Accepted logins on the host so far, from sshd's journal. */
 const logins = async (host: TestHost) => Number((await ssh(host, 'journalctl -u ssh --no-pager -q | grep -c "Accepted publickey" || true', { user: 'root' })).stdout.trim());
 
@@ -99,6 +114,14 @@ describe('connecting wherever ssh connects', () => {
       expect(refused.code).toBe(1);
       expect(refused.stdout).toContain(`${key} is encrypted and its key is not in ssh-agent (no agent: SSH_AUTH_SOCK is not set); load it with ssh-add ${key}, or run on a terminal to be asked its passphrase`);
       expect(refused.stdout + refused.stderr).not.toMatch(/Enter passphrase/);
+    });
+
+    it('the same key without the agent, on a terminal: its passphrase is asked once and it connects', async () => {
+      const { code, output } = await onTerminal(dir, 'plan', `Enter passphrase for ${key}: `, 'correct horse battery', { SSH_AUTH_SOCK: '' });
+      expect(code, output).toBe(2);
+      expect(output.match(/Enter passphrase for /g)).toHaveLength(1);
+      expect(output).toContain('+ directory /srv/agent');
+      expect(output).not.toContain('correct horse battery');
     });
 
     it('an agent that holds other keys only: the file\'s key is still named as the one missing', async () => {
@@ -184,23 +207,18 @@ ${secret ? '  become_password_secret: sudo_password\n' : ''}hosts:
       for (const text of [applied.stdout, applied.stderr, check.stdout, ...processLists, ...stateFiles(stateDir)]) expect(text).not.toContain(PASSWORD);
     });
 
-    it('--ask-become-pass: asked once on a terminal (a pseudo-terminal here), converges', async () => {
+    it('--ask-become-pass: asked once on a terminal (a pseudo-terminal here), converges, and leaves the password nowhere', async () => {
       await ssh(host, 'rm -f /etc/reconcile-become.conf', { user: 'root' });
       writeFileSync(join(dir, 'hosts.yaml'), inventory(false));
-      // script(1) gives the run a pseudo-terminal; the password is typed once the prompt shows.
-      const child = spawn('script', ['-qefc', `${process.execPath} ${join(process.cwd(), 'bin/reconcile.js')} apply --ask-become-pass --no-color`, '/dev/null'], { cwd: dir, env: { ...process.env, SUDO_PASSWORD: 'unused' } });
-      let output = '';
-      let typed = false;
-      child.stdout.on('data', (d: Buffer) => {
-        output += d.toString();
-        if (!typed && output.includes('BECOME password: ')) (typed = true, child.stdin.write(`${PASSWORD}\r`));
-      });
-      const code = await new Promise<number>((resolve) => child.on('close', (c) => resolve(c ?? -1)));
+      const stateDir = join(dir, 'state-asked');
+      const stopWatching = watchProcessLists();
+      const { code, output } = await onTerminal(dir, 'apply --ask-become-pass', 'BECOME password: ', PASSWORD, { SUDO_PASSWORD: 'unused', RECONCILE_STATE_DIR: stateDir });
+      const processLists = await stopWatching();
       expect(code, output).toBe(0);
       expect(output).toContain('hosts: 1 changed, 0 unchanged, 0 failed');
       expect((await ssh(host, 'stat -c "%U %a" /etc/reconcile-become.conf', { user: 'root' })).stdout).toBe('root 600\n');
       expect(output.match(/BECOME password: /g)).toHaveLength(1);
-      expect(output).not.toContain(PASSWORD);
+      for (const text of [output, ...processLists, ...stateFiles(stateDir)]) expect(text).not.toContain(PASSWORD);
     });
 
     it('--ask-become-pass without a terminal: a clear refusal, no prompt', async () => {
