@@ -7,8 +7,9 @@ import { UsageError } from './usage-error.js';
 export async function askHidden(question: string, why: string): Promise<string> {
   const input = process.stdin;
   if (!input.isTTY) throw new UsageError(`${why} needs a terminal to ask on (stdin is not one)`);
-  process.stderr.write(question);
+  // Echo off before the question shows: an answer typed the moment it appears must not be echoed.
   input.setRawMode(true);
+  process.stderr.write(question);
   input.resume();
   return new Promise((resolve, reject) => {
     let answer = '';
