@@ -83,12 +83,14 @@ export function buildReport(command: Mode, spec: Spec, outcomes: HostOutcome[], 
 }
 
 function hostReport(o: HostOutcome, spec: HostSpec | undefined): HostReport {
+  const waits = [...new Set((spec?.resources ?? []).flatMap((r) => r.waitsFor ?? []).map((w) => w.label))];
   return {
     host: o.host,
     address: o.address,
     status: STATUS[o.status],
     groups: spec?.groups ?? [],
-    ...(o.plan?.after ? { waitsFor: o.plan.after } : {}),
+    // From the spec, not the plan: a skipped host has no plan, and what it waited for is the point.
+    ...(waits.length > 0 ? { waitsFor: waits } : {}),
     ...(o.error ? { error: o.error } : {}),
     actions: (o.plan?.actions ?? []).map(actionReport),
     ...(o.apply ? { done: o.apply.done } : {}),

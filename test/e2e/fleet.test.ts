@@ -97,6 +97,27 @@ describe('one Prefect across many hosts: examples/fleet on three test hosts', ()
     for (const w of workers) expect(await checkedOut(w)).toBe(next);
   }, 60_000);
 
+  it('a flow run of live-score created through the API completes on a worker host, from its git checkout', async () => {
+    const deployment = (await (await fetch(`${api()}/deployments/name/live-score/live-score`)).json()) as { id: string };
+    const created = await fetch(`${api()}/deployments/${deployment.id}/create_flow_run`, { method: 'POST', body: '{}' });
+    expect(created.status).toBe(201);
+    const run = (await created.json()) as { id: string; state: { type: string } };
+    expect(run.state.type).toBe('SCHEDULED');
+    let state = '';
+    await waitFor(async () => {
+      state = ((await (await fetch(`${api()}/flow_runs/${run.id}`)).json()) as { state: { type: string } }).state.type;
+      return state === 'COMPLETED' || state === 'FAILED' || state === 'CRASHED';
+    }, 60_000);
+    expect(state).toBe('COMPLETED');
+    // Its manifest is on exactly one worker host, written by the flow file of that host's checkout.
+    const manifests = await Promise.all(workers.map(async (w) => (await ssh(w, `cat /home/daniel/projections-data/manifests/*/live-score/${run.id}.json 2>/dev/null || true`)).stdout.trim()));
+    const ran = manifests.filter((m) => m !== '');
+    expect(ran).toHaveLength(1);
+    const worker = workers[manifests.findIndex((m) => m !== '')]!;
+    expect(JSON.parse(ran[0]!)).toMatchObject({ flow_run_id: run.id, league: 'nba', source: '/home/daniel/projects/projections-v2/flows/live_score.py', cwd: '/home/daniel/projects/projections-v2' });
+    expect(await checkedOut(worker)).toBe(repo.head());
+  }, 90_000);
+
   it('check --limit workers reads the worker hosts alone', async () => {
     const check = await reconcileJson(dir, 'check', '--limit', 'workers');
     expect(check.code).toBe(0);

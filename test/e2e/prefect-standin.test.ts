@@ -11,6 +11,12 @@ const DEPLOYMENT_KEYS = ['id', 'created', 'updated', 'name', 'version', 'descrip
   'storage_document_id', 'infrastructure_document_id', 'created_by', 'updated_by', 'work_pool_name', 'status',
   'enforce_parameter_schema'];
 
+const FLOW_RUN_KEYS = ['id', 'created', 'updated', 'name', 'flow_id', 'state_id', 'deployment_id', 'deployment_version',
+  'work_queue_id', 'work_queue_name', 'flow_version', 'parameters', 'idempotency_key', 'context', 'empirical_policy', 'tags',
+  'labels', 'parent_task_run_id', 'state_type', 'state_name', 'run_count', 'expected_start_time', 'next_scheduled_start_time',
+  'start_time', 'end_time', 'total_run_time', 'estimated_run_time', 'estimated_start_time_delta', 'auto_scheduled',
+  'infrastructure_document_id', 'infrastructure_pid', 'created_by', 'work_pool_id', 'work_pool_name', 'state', 'job_variables'];
+
 const venv = '/home/daniel/projects/projections-v2/.venv';
 const project = '/home/daniel/projects/projections-v2';
 
@@ -117,6 +123,25 @@ describe('Prefect 3 stand-in on a test host', () => {
     expect((await twins('-n same')).code).toBe(0);
     expect((await get('/deployments/name/first/same')).status).toBe(200);
     expect(((await get('/deployments/name/second/same')).body as { description: unknown }).description).toBeNull();
+  });
+
+  // api/deployments.py create_flow_run_from_deployment, schemas/responses.py FlowRunResponse, core_policy.py PreventPendingTransitions.
+  it('creates flow runs from a deployment and lets only one worker claim each, as Prefect orchestrates them', async () => {
+    const live = (await get('/deployments/name/live-score/live-score')).body as { id: string };
+    expect((await post(`/deployments/${live.id}/create_flow_run`, { bogus: 1 })).status).toBe(422);
+    const created = await post(`/deployments/${live.id}/create_flow_run`, { parameters: { league: 'nhl' } });
+    expect(created.status).toBe(201);
+    const run = created.body as Record<string, unknown> & { id: string };
+    expect(Object.keys(run)).toEqual(FLOW_RUN_KEYS);
+    expect(run).toMatchObject({ deployment_id: live.id, parameters: { league: 'nhl', write_manifest: true }, state_type: 'SCHEDULED', work_pool_name: 'projections-local', tags: ['live', 'scores'] });
+    const due = (await post('/work_pools/projections-local/get_scheduled_flow_runs', { scheduled_before: new Date(Date.now() + 10_000).toISOString() })).body as { flow_run: { id: string } }[];
+    expect(due.map((d) => d.flow_run.id)).toContain(run.id);
+    const pending = { state: { type: 'PENDING', name: 'Pending' } };
+    expect(await post(`/flow_runs/${run.id}/set_state`, pending)).toMatchObject({ status: 201, body: { status: 'ACCEPT', details: { type: 'accept_details' }, state: { type: 'PENDING' } } });
+    expect(await post(`/flow_runs/${run.id}/set_state`, pending)).toMatchObject({
+      status: 200, body: { status: 'ABORT', details: { type: 'abort_details', reason: 'This run is in a PENDING state and cannot transition to a PENDING state.' } },
+    });
+    expect(await get('/flow_runs/00000000-0000-0000-0000-000000000000')).toEqual({ status: 404, body: { detail: 'Flow run not found' } });
   });
 
   it('keeps job variables and schedules a redeploy leaves out, and refuses what Prefect refuses', async () => {

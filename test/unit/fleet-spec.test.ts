@@ -1,4 +1,5 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -74,6 +75,36 @@ describe('fleets: groups, targeting, values and order across hosts', () => {
     expect((await loadSelectedSpec({ ...options, limit: ['workers'] })).hosts.map((h) => h.target.name)).toEqual(['worker-1', 'worker-2']);
     expect((await loadSelectedSpec({ ...options, limit: ['server', 'worker-2'] })).hosts.map((h) => h.target.name)).toEqual(['prefect-server', 'worker-2']);
     await expect(loadSelectedSpec({ ...options, limit: ['wrokers'] })).rejects.toThrow(/--limit: no host or group 'wrokers' in .*hosts.yaml \(did you mean 'workers'\?\)/);
+  });
+
+  it('apply: a host whose host failed is skipped saying why, an unrelated host goes on (local connections)', async () => {
+    const local = mkdtempSync(join(tmpdir(), 'fleet-order-'));
+    writeFileSync(join(local, 'hosts.yaml'), `defaults:\n  connection: local\nhosts:\n  server:\n    address: 127.0.0.1\n  worker:\n    address: 127.0.0.1\n  other:\n    address: 127.0.0.1\n`);
+    // The server's resource cannot be read (a file where a directory is wanted): that host fails.
+    writeFileSync(join(local, 'blocker'), '');
+    writeFileSync(join(local, 'setup.yaml'), `resources:
+  - kind: directory
+    hosts: [server]
+    path: ${local}/blocker
+  - kind: systemd_service
+    hosts: [server]
+    unit: app.service
+    content: "[Service]\\nExecStart=/bin/true\\n[Install]\\nWantedBy=multi-user.target\\n"
+  - kind: systemd_service
+    hosts: [worker]
+    unit: helper.service
+    after: ["server:app.service"]
+    content: "[Service]\\nExecStart=/bin/true\\n[Install]\\nWantedBy=multi-user.target\\n"
+  - kind: directory
+    hosts: [other]
+    path: ${local}/made
+`);
+    const run = spawnSync(process.execPath, ['bin/reconcile.js', 'apply', '--json', '-i', join(local, 'hosts.yaml'), '-f', join(local, 'setup.yaml'), '--state-dir', join(local, 'state')], { encoding: 'utf8' });
+    const report = JSON.parse(run.stdout) as { hosts: { host: string; status: string; error?: string; waitsFor?: string[] }[] };
+    expect(run.status).toBe(1);
+    expect(report.hosts.map((h) => [h.host, h.status])).toEqual([['server', 'failed'], ['worker', 'skipped'], ['other', 'changed']]);
+    expect(report.hosts[1]).toMatchObject({ error: 'skipped: waits for server:app.service, which failed', waitsFor: ['server:app.service'] });
+    expect(existsSync(join(local, 'made'))).toBe(true);
   });
 
   it.each([

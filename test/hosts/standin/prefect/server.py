@@ -35,6 +35,16 @@ def stamp(moment=None):
     return (moment or now()).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
+FLOW_RUN_CREATE_KEYS = {
+    "state", "name", "parameters", "enforce_parameter_schema", "context", "infrastructure_document_id",
+    "empirical_policy", "tags", "idempotency_key", "labels", "parent_task_run_id", "work_queue_name", "job_variables",
+}
+
+
+def parse_iso(text):
+    return datetime.datetime.fromisoformat(text.replace("Z", "+00:00")) if text else None
+
+
 def parse_stamp(text):
     return datetime.datetime.strptime(text, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=datetime.timezone.utc)
 
@@ -59,7 +69,7 @@ class Store:
         self.db.execute("PRAGMA journal_mode=WAL")
         self.lock = threading.Lock()
         migrate(self.db)
-        for table in ("work_pools", "flows", "deployments", "workers", "variables", "block_types", "block_schemas", "block_documents"):
+        for table in ("work_pools", "flows", "deployments", "workers", "variables", "block_types", "block_schemas", "block_documents", "flow_runs"):
             self.db.execute(f"CREATE TABLE IF NOT EXISTS {table} (key TEXT PRIMARY KEY, doc TEXT NOT NULL)")
 
     def get(self, table, key):
@@ -111,6 +121,8 @@ def database_path():
 class Api:
     def __init__(self, store):
         self.store = store
+        # One claim at a time: two workers proposing PENDING for one run must not both win.
+        self.claims = threading.Lock()
         self.routes = [
             ("GET", r"/api/health", lambda m, b: (200, True)),
             ("GET", r"/api/ready", lambda m, b: (200, {"message": "OK"})),
@@ -143,6 +155,10 @@ class Api:
             ("POST", r"/api/block_documents/", self.create_block_document),
             ("GET", r"/api/block_documents/(?P<id>[0-9a-f-]{36})", self.read_block_document),
             ("GET", r"/api/block_types/slug/(?P<slug>[^/]+)/block_documents/name/(?P<name>[^/]+)", self.read_block_document_by_name),
+            ("POST", r"/api/deployments/(?P<id>[0-9a-f-]{36})/create_flow_run", self.create_flow_run),
+            ("POST", r"/api/work_pools/(?P<name>[^/]+)/get_scheduled_flow_runs", self.scheduled_flow_runs),
+            ("GET", r"/api/flow_runs/(?P<id>[0-9a-f-]{36})", self.read_flow_run),
+            ("POST", r"/api/flow_runs/(?P<id>[0-9a-f-]{36})/set_state", self.set_flow_run_state),
             ("POST", r"/api/variables/", self.create_variable),
             ("POST", r"/api/variables/filter", lambda m, b: (200, page(sorted(self.store.all("variables"), key=lambda v: v["name"]), b))),
             ("GET", r"/api/variables/name/(?P<name>[^/]+)", self.read_variable),
@@ -155,6 +171,81 @@ class Api:
             if match and route_method == method:
                 return handler({**{k: urldecode(v) for k, v in match.groupdict().items()}, "query": query or {}}, body)
         raise not_found()
+
+    # --- flow runs (api/deployments.py, api/workers.py, api/flow_runs.py) ------------
+    def create_flow_run(self, m, body):
+        """A run of a deployment, SCHEDULED for now unless a state is given; the deployment's
+        parameters under the given ones, its tags unless given (DeploymentFlowRunCreate, extra forbidden)."""
+        extra_keys(body, FLOW_RUN_CREATE_KEYS)
+        d = self.require_deployment(m["id"], "Deployment not found")
+        pool = self.require_pool(d["work_pool_name"]) if d["work_pool_name"] else None
+        moment = stamp()
+        run = {
+            "id": str(uuid.uuid4()), "created": moment, "updated": moment,
+            "name": body.get("name") or f"{uuid.uuid4().hex[:6]}-run", "flow_id": d["flow_id"], "state_id": None,
+            "deployment_id": d["id"], "deployment_version": d.get("version"),
+            "work_queue_id": pool["default_queue_id"] if pool else None, "work_queue_name": d["work_queue_name"],
+            "flow_version": None, "parameters": {**d["parameters"], **(body.get("parameters") or {})},
+            "idempotency_key": body.get("idempotency_key"), "context": body.get("context") or {},
+            "empirical_policy": {"max_retries": 0, "retry_delay_seconds": 0.0, "retries": 0, "retry_delay": 0, "pause_keys": [], "resuming": False, "retry_type": None},
+            "tags": body.get("tags") if body.get("tags") is not None else d["tags"], "labels": body.get("labels") or {},
+            "parent_task_run_id": None, "state_type": None, "state_name": None, "run_count": 0,
+            "expected_start_time": moment, "next_scheduled_start_time": moment, "start_time": None, "end_time": None,
+            "total_run_time": 0.0, "estimated_run_time": 0.0, "estimated_start_time_delta": 0.0, "auto_scheduled": False,
+            "infrastructure_document_id": None, "infrastructure_pid": None, "created_by": None,
+            "work_pool_id": pool["id"] if pool else None, "work_pool_name": d["work_pool_name"], "state": None,
+            "job_variables": body.get("job_variables") or {},
+        }
+        state = body.get("state") or {"type": "SCHEDULED", "name": "Scheduled"}
+        self.enter_state(run, state, {"scheduled_time": moment})
+        return 201, run
+
+    def scheduled_flow_runs(self, m, body):
+        """SCHEDULED runs of the pool's deployments due before `scheduled_before`, oldest first."""
+        pool = self.require_pool(m["name"])
+        before = parse_iso((body or {}).get("scheduled_before")) or now()
+        due = [r for r in self.store.all("flow_runs") if r["work_pool_id"] == pool["id"] and r["state_type"] == "SCHEDULED"
+               and parse_stamp(r["next_scheduled_start_time"]) <= before]
+        due.sort(key=lambda r: r["next_scheduled_start_time"])
+        limit = (body or {}).get("limit") or 200
+        return 200, [{"work_pool_id": pool["id"], "work_queue_id": r["work_queue_id"], "flow_run": r} for r in due[:limit]]
+
+    def read_flow_run(self, m, _b):
+        run = self.store.get("flow_runs", m["id"])
+        if run is None:
+            raise not_found("Flow run not found")
+        return 200, run
+
+    def set_flow_run_state(self, m, body):
+        """The orchestration a worker and the engine meet: PENDING only from a state that is not
+        running or pending already (PreventPendingTransitions aborts a second claim)."""
+        run = self.store.get("flow_runs", m["id"])
+        if run is None:
+            raise not_found("Flow run not found")
+        with self.claims:
+            run = self.store.get("flow_runs", m["id"])
+            proposed = (body or {}).get("state") or {}
+            current = run["state_type"]
+            # core_policy.py PreventPendingTransitions (a renamed PENDING sub-state aside); no new state: 200.
+            if proposed.get("type") == "PENDING" and current in ("PENDING", "RUNNING", "CANCELLING", "CANCELLED") and not body.get("force"):
+                reason = f"This run is in a {current} state and cannot transition to a PENDING state."
+                return 200, {"status": "ABORT", "details": {"type": "abort_details", "reason": reason}, "state": run["state"]}
+            state = self.enter_state(run, proposed, {})
+        return 201, {"status": "ACCEPT", "details": {"type": "accept_details"}, "state": state}
+
+    def enter_state(self, run, proposed, details):
+        moment = stamp()
+        state_type = proposed.get("type")
+        state = {"id": str(uuid.uuid4()), "type": state_type, "name": proposed.get("name") or state_type.title(),
+                 "timestamp": moment, "message": proposed.get("message"), "data": None,
+                 "state_details": {**(proposed.get("state_details") or {}), **details, "flow_run_id": run["id"]}}
+        run.update({"state": state, "state_id": state["id"], "state_type": state_type, "state_name": state["name"], "updated": moment})
+        if state_type == "RUNNING":
+            run.update({"start_time": moment, "run_count": run["run_count"] + 1})
+        if state_type in ("COMPLETED", "FAILED", "CRASHED", "CANCELLED"):
+            run["end_time"] = moment
+        self.store.put("flow_runs", run["id"], run)
+        return state
 
     # --- work pools ---------------------------------------------------------
     def pool_view(self, pool):

@@ -1,8 +1,14 @@
-"""`prefect worker start`: heartbeats to the pool and serves the healthcheck where the real
-ProcessWorker does (PREFECT_WORKER_WEBSERVER_HOST:PORT, GET /health). It runs no flows."""
+"""`prefect worker start`: heartbeats to the pool, serves the healthcheck where the real
+ProcessWorker does (PREFECT_WORKER_WEBSERVER_HOST:PORT, GET /health), and runs the pool's scheduled
+flow runs as a ProcessWorker does: claims each by proposing PENDING, then starts
+`python -m prefect.engine` with PREFECT__FLOW_RUN_ID in a temporary directory, at most --limit at once."""
+import datetime
 import json
+import os
 import signal
+import subprocess
 import sys
+import tempfile
 import threading
 import time
 import uuid
@@ -34,6 +40,7 @@ def start(pool, worker_type, limit, with_healthcheck, name, create_pool=True):
             return 1
     name = name or f"ProcessWorker {uuid.uuid4()}"
     state = {"last_poll": None}
+    running = threading.BoundedSemaphore(limit or 10)
     print(f"Worker '{name}' started!", flush=True)
     if with_healthcheck:
         serve_healthcheck(state)
@@ -57,6 +64,7 @@ def start(pool, worker_type, limit, with_healthcheck, name, create_pool=True):
                 client.request("POST", f"/work_pools/{pool}/workers/heartbeat",
                                {"name": name, "heartbeat_interval_seconds": heartbeat_every})
                 last_heartbeat = time.monotonic()
+            submit_scheduled_runs(name, pool, limit, running)
             state["last_poll"] = time.monotonic()
             failing_since = None
         except (client.Unreachable, client.ApiError) as error:
@@ -69,6 +77,39 @@ def start(pool, worker_type, limit, with_healthcheck, name, create_pool=True):
                 return 1
         stop.wait(min(query_every, heartbeat_every))
     return 0
+
+
+def submit_scheduled_runs(worker, pool, limit, running):
+    soon = datetime.datetime.now(datetime.timezone.utc) + datetime.timedelta(seconds=10)
+    due = client.request("POST", f"/work_pools/{pool}/get_scheduled_flow_runs",
+                         {"scheduled_before": soon.isoformat(), "limit": limit or 10})
+    for item in due:
+        run = item["flow_run"]
+        if not running.acquire(blocking=False):
+            return
+        claim = client.request("POST", f"/flow_runs/{run['id']}/set_state", {"state": {"type": "PENDING", "name": "Pending"}})
+        if claim["status"] != "ACCEPT":
+            running.release()
+            continue
+        print(f"Worker '{worker}' submitting flow run '{run['id']}'", flush=True)
+        threading.Thread(target=execute, args=(run, running), daemon=True).start()
+
+
+def execute(run, running):
+    try:
+        env = {**os.environ, "PREFECT__FLOW_RUN_ID": run["id"], **(run.get("job_variables") or {}).get("env", {})}
+        print("Opening process...", flush=True)
+        process = subprocess.run([sys.executable, "-m", "prefect.engine"], env=env, cwd=tempfile.mkdtemp(prefix="prefect-"))
+        if process.returncode == 0:
+            print(f"Process for flow run '{run['name']}' exited cleanly.", flush=True)
+            return
+        print(f"Process for flow run '{run['name']}' exited with status code: {process.returncode}", flush=True)
+        now = client.request("GET", f"/flow_runs/{run['id']}")
+        if now["state_type"] not in ("COMPLETED", "FAILED", "CANCELLED", "CRASHED"):
+            client.request("POST", f"/flow_runs/{run['id']}/set_state",
+                           {"state": {"type": "CRASHED", "name": "Crashed", "message": f"Flow run infrastructure exited with non-zero status code {process.returncode}."}})
+    finally:
+        running.release()
 
 
 def ensure_pool(pool, worker_type, create_pool):
