@@ -210,18 +210,19 @@ class Api:
         limit = (body or {}).get("limit") or 200
         return 200, [{"work_pool_id": pool["id"], "work_queue_id": r["work_queue_id"], "flow_run": r} for r in due[:limit]]
 
+    def require(self, table, key, detail):
+        doc = self.store.get(table, key)
+        if doc is None:
+            raise not_found(detail)
+        return doc
+
     def read_flow_run(self, m, _b):
-        run = self.store.get("flow_runs", m["id"])
-        if run is None:
-            raise not_found("Flow run not found")
-        return 200, run
+        return 200, self.require("flow_runs", m["id"], "Flow run not found")
 
     def set_flow_run_state(self, m, body):
         """The orchestration a worker and the engine meet: PENDING only from a state that is not
         running or pending already (PreventPendingTransitions aborts a second claim)."""
-        run = self.store.get("flow_runs", m["id"])
-        if run is None:
-            raise not_found("Flow run not found")
+        self.require("flow_runs", m["id"], "Flow run not found")
         with self.claims:
             run = self.store.get("flow_runs", m["id"])
             proposed = (body or {}).get("state") or {}
@@ -345,10 +346,7 @@ class Api:
         return 201, flow
 
     def read_flow(self, m, _b):
-        flow = self.store.get("flows", m["id"])
-        if flow is None:
-            raise not_found("Flow not found")
-        return 200, flow
+        return 200, self.require("flows", m["id"], "Flow not found")
 
     def read_flow_by_name(self, m, _b):
         for flow in self.store.all("flows"):
