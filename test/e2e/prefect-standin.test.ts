@@ -136,6 +136,9 @@ describe('Prefect 3 stand-in on a test host', () => {
     expect(run).toMatchObject({ deployment_id: live.id, parameters: { league: 'nhl', write_manifest: true }, state_type: 'SCHEDULED', work_pool_name: 'projections-local', tags: ['live', 'scores'] });
     const due = (await post('/work_pools/projections-local/get_scheduled_flow_runs', { scheduled_before: new Date(Date.now() + 10_000).toISOString() })).body as { flow_run: { id: string } }[];
     expect(due.map((d) => d.flow_run.id)).toContain(run.id);
+    expect((await post('/work_pools/projections-local/get_scheduled_flow_runs', { work_queue_names: ['nope'] })).body).toEqual({ detail: "Work pool queue 'projections-local/nope' not found." });
+    expect((await post(`/flow_runs/${run.id}/set_state`, { state: { type: 'DONE' } })).status).toBe(422);
+    expect((await post(`/flow_runs/${run.id}/set_state`, {})).status).toBe(422);
     const pending = { state: { type: 'PENDING', name: 'Pending' } };
     expect(await post(`/flow_runs/${run.id}/set_state`, pending)).toMatchObject({ status: 201, body: { status: 'ACCEPT', details: { type: 'accept_details' }, state: { type: 'PENDING' } } });
     expect(await post(`/flow_runs/${run.id}/set_state`, pending)).toMatchObject({

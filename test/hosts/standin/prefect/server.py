@@ -41,6 +41,20 @@ FLOW_RUN_CREATE_KEYS = {
 }
 
 
+STATE_TYPES = ("SCHEDULED", "PENDING", "RUNNING", "COMPLETED", "FAILED", "CANCELLED", "CRASHED", "PAUSED", "CANCELLING")
+STATE_CREATE_KEYS = {"type", "name", "message", "data", "state_details"}
+
+
+def valid_state(state, body):
+    """A StateCreate (schemas/actions.py, extra forbidden): a known type is required."""
+    if not isinstance(state, dict):
+        raise unprocessable("missing", ["body", "state"], "Field required", body)
+    extra_keys(state, STATE_CREATE_KEYS)
+    if state.get("type") not in STATE_TYPES:
+        raise unprocessable("enum", ["body", "state", "type"], f"Input should be {', '.join(repr(t) for t in STATE_TYPES)}", body)
+    return state
+
+
 def parse_iso(text):
     return datetime.datetime.fromisoformat(text.replace("Z", "+00:00")) if text else None
 
@@ -196,16 +210,22 @@ class Api:
             "work_pool_id": pool["id"] if pool else None, "work_pool_name": d["work_pool_name"], "state": None,
             "job_variables": body.get("job_variables") or {},
         }
-        state = body.get("state") or {"type": "SCHEDULED", "name": "Scheduled"}
+        state = valid_state(body["state"], body) if "state" in body else {"type": "SCHEDULED", "name": "Scheduled"}
         self.enter_state(run, state, {"scheduled_time": moment})
         return 201, run
 
     def scheduled_flow_runs(self, m, body):
         """SCHEDULED runs of the pool's deployments due before `scheduled_before`, oldest first."""
         pool = self.require_pool(m["name"])
+        queues = (body or {}).get("work_queue_names")
+        # The stand-in's pools have their default queue and the queues their deployments name.
+        known = {"default"} | {d["work_queue_name"] for d in self.store.all("deployments") if d["work_pool_name"] == pool["name"]}
+        for queue in queues or []:
+            if queue not in known:
+                raise not_found(f"Work pool queue '{pool['name']}/{queue}' not found.")
         before = parse_iso((body or {}).get("scheduled_before")) or now()
         due = [r for r in self.store.all("flow_runs") if r["work_pool_id"] == pool["id"] and r["state_type"] == "SCHEDULED"
-               and parse_stamp(r["next_scheduled_start_time"]) <= before]
+               and parse_stamp(r["next_scheduled_start_time"]) <= before and (not queues or r["work_queue_name"] in queues)]
         due.sort(key=lambda r: r["next_scheduled_start_time"])
         limit = (body or {}).get("limit") or 200
         return 200, [{"work_pool_id": pool["id"], "work_queue_id": r["work_queue_id"], "flow_run": r} for r in due[:limit]]
@@ -223,9 +243,9 @@ class Api:
         """The orchestration a worker and the engine meet: PENDING only from a state that is not
         running or pending already (PreventPendingTransitions aborts a second claim)."""
         self.require("flow_runs", m["id"], "Flow run not found")
+        proposed = valid_state((body or {}).get("state"), body)
         with self.claims:
             run = self.store.get("flow_runs", m["id"])
-            proposed = (body or {}).get("state") or {}
             current = run["state_type"]
             # core_policy.py PreventPendingTransitions (a renamed PENDING sub-state aside); no new state: 200.
             if proposed.get("type") == "PENDING" and current in ("PENDING", "RUNNING", "CANCELLING", "CANCELLED") and not body.get("force"):
