@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { factScript } from '../src/engine/gather.js';
 import { loadSpec } from '../src/spec/load.js';
 import { bootHost, createLan, removeLan, sshOptions, stopHost, type TestHost } from '../test/hosts/host.js';
-import { serveSampleProject, type ServedRepo } from '../test/hosts/served-repo.js';
+import { serveSampleProject, withProjectAt, type ServedRepo } from '../test/hosts/served-repo.js';
 import { ensureImage } from '../test/hosts/image.js';
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 5);
@@ -178,8 +178,7 @@ function prefectFleet(server: TestHost, workers: TestHost[], repo: ServedRepo): 
   const names = ['prefect-server', ...workers.map((_, i) => `worker-${i + 1}`)];
   const hosts = [server, ...workers].map((h, i) => `  ${names[i]}:\n    address: ${h.address}\n    identity_file: ${h.identity_file}\n    known_hosts: ${h.known_hosts}`);
   writeFileSync(join(dir, 'hosts.yaml'), `defaults:\n  user: daniel\n  become: true\nhosts:\n${hosts.join('\n')}\ngroups:\n  server: [prefect-server]\n  workers: [${names.slice(1).join(', ')}]\n`);
-  const setup = readFileSync(join(root, 'examples/fleet/setup.yaml'), 'utf8').replace(/project_repo: \S+/, `project_repo: ${repo.url}`).replace(/project_version: \S+/, `project_version: ${repo.head()}`);
-  writeFileSync(join(dir, 'setup.yaml'), setup);
+  writeFileSync(join(dir, 'setup.yaml'), withProjectAt(readFileSync(join(root, 'examples/fleet/setup.yaml'), 'utf8'), repo, repo.head()));
   return dir;
 }
 

@@ -101,8 +101,6 @@ export interface HostPlan {
   actions: Action[];
   /** Drift that no action fixes, found by reading (an unhealthy service, a worker without heartbeat). */
   problems: string[];
-  /** Resources of other hosts (HOST:UNIT) this host comes after: apply starts it once those hosts are done. */
-  after?: string[];
 }
 
 export const symbols: Record<Verb, string> = {

@@ -56,9 +56,7 @@ export function planHost(host: HostSpec, facts: HostFacts, specDir: string): Hos
   const gatesAfterRollback = (token: string) =>
     providers(token).flatMap((r) => planOf(r, ['the upgrade was rolled back']).late.flatMap((a) => a.steps.filter((step) => 'waitForHealth' in step)));
   const actions = withTransactionsCompleted([...now, ...uniqueById(late)], gatesAfterRollback);
-  const after = [...new Set(host.resources.flatMap((r) => r.waitsFor ?? []).map((w) => w.label))];
   return {
-    ...(after.length > 0 ? { after } : {}),
     host: host.target.name,
     address: host.target.address,
     factsDigest: factsDigest(facts),

@@ -21,6 +21,8 @@ export interface HostOutcome {
   plan?: HostPlan;
   apply?: ApplyResult;
   error?: string;
+  /** Resources of other hosts (HOST:UNIT) this host comes after: apply starts it once those hosts are done. */
+  after: string[];
   /** Remote scripts run for this host (round trips). */
   execs: number;
   ms: number;
@@ -71,13 +73,13 @@ export async function reconcileHosts(hosts: HostSpec[], options: RunOptions): Pr
   };
   /** The first host this one waits for that did not converge, as this host's outcome. */
   const blockingWait = async (host: HostSpec): Promise<HostOutcome | undefined> => {
-    for (const wait of host.resources.flatMap((r) => r.waitsFor ?? [])) {
+    for (const wait of waitsOf(host)) {
       const other = hosts.find((h) => h.target.name === wait.host);
       // A host left out of this run (--limit) is not waited for: it is as it is.
       const done = other && (await outcomeOf(other));
       if (done && (done.status === 'failed' || done.status === 'skipped')) {
         const why = `skipped: waits for ${wait.label}, ${done.status === 'failed' ? 'which failed' : `whose host was ${done.error}`}`;
-        return { host: host.target.name, address: host.target.address, status: 'skipped', error: why, execs: 0, ms: 0 };
+        return { host: host.target.name, address: host.target.address, status: 'skipped', error: why, after: afterLabels(host), execs: 0, ms: 0 };
       }
     }
     return undefined;
@@ -88,6 +90,9 @@ export async function reconcileHosts(hosts: HostSpec[], options: RunOptions): Pr
     await shared.close();
   }
 }
+
+const waitsOf = (host: HostSpec) => host.resources.flatMap((r) => r.waitsFor ?? []);
+const afterLabels = (host: HostSpec) => [...new Set(waitsOf(host).map((w) => w.label))];
 
 /** Runs at most `count` of the given tasks at once. */
 function slots(count: number): <T>(task: () => Promise<T>) => Promise<T> {
@@ -119,7 +124,7 @@ function replanner(host: HostSpec, transport: Transport, sudo: boolean, specDir:
 async function reconcileHost(host: HostSpec, options: RunOptions & { shared: SharedConnections }): Promise<HostOutcome> {
   const started = performance.now();
   const outcome = (fields: Partial<HostOutcome>, transport?: Transport): HostOutcome => ({
-    host: host.target.name, address: host.target.address, status: 'failed', execs: transport?.execCount ?? 0,
+    host: host.target.name, address: host.target.address, status: 'failed', after: afterLabels(host), execs: transport?.execCount ?? 0,
     ms: performance.now() - started, ...fields,
   });
   let transport: Transport | undefined;

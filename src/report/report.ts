@@ -83,14 +83,12 @@ export function buildReport(command: Mode, spec: Spec, outcomes: HostOutcome[], 
 }
 
 function hostReport(o: HostOutcome, spec: HostSpec | undefined): HostReport {
-  const waits = [...new Set((spec?.resources ?? []).flatMap((r) => r.waitsFor ?? []).map((w) => w.label))];
   return {
     host: o.host,
     address: o.address,
     status: STATUS[o.status],
     groups: spec?.groups ?? [],
-    // From the spec, not the plan: a skipped host has no plan, and what it waited for is the point.
-    ...(waits.length > 0 ? { waitsFor: waits } : {}),
+    ...(o.after.length > 0 ? { waitsFor: o.after } : {}),
     ...(o.error ? { error: o.error } : {}),
     actions: (o.plan?.actions ?? []).map(actionReport),
     ...(o.apply ? { done: o.apply.done } : {}),

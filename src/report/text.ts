@@ -19,7 +19,7 @@ export function renderPlan(outcomes: HostOutcome[], style: Style, asCheck = fals
   return outcomes
     .map((o) => [
       hostLine(o, style, asCheck),
-      ...(o.plan?.after ?? []).map((label) => `  ${cyan(style, '⧗')} after ${label}: apply starts this host once ${label.split(':')[0]} is done`),
+      ...o.after.map((label) => `  ${cyan(style, '⧗')} after ${label}: apply starts this host once ${label.split(':')[0]} is done`),
       ...(o.plan?.actions ?? []).flatMap((a) => renderAction(a, style)),
       ...(o.plan?.problems ?? []).map((p) => `  ${red(style, '!')} ${p}`),
     ].join('\n'))

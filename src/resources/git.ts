@@ -46,22 +46,20 @@ export const git: ResourceType<Git, GitFacts> = {
   exposure: () => ({ field: ['repo'], message: "the repository URL reaches git's command line, which every user on the host can read in the process list; use an SSH key of the user instead of a token in the URL" }),
   probe: (spec) => {
     const path = quote(spec.path);
+    // Everything git reads runs as the owner, in one process per checkout: the remote's answer first.
     const remote = COMMIT.test(spec.version)
       ? `echo wanted=${spec.version}`
       : // A tag's own commit (^{}) comes after the tag in ls-remote's output, so the last line wins.
-        `rc_ref=$(${gitAs(spec, command('git', 'ls-remote', spec.repo, `refs/heads/${spec.version}`, `refs/tags/${spec.version}`, `refs/tags/${spec.version}^{}`))} 2>&1) && ` +
+        `rc_ref=$(${command('git', 'ls-remote', spec.repo, `refs/heads/${spec.version}`, `refs/tags/${spec.version}`, `refs/tags/${spec.version}^{}`)} 2>&1) && ` +
         `{ rc_sha=$(printf '%s\\n' "$rc_ref" | tail -n 1 | cut -f1); [ -n "$rc_sha" ] && echo "wanted=$rc_sha" || echo ${quote(`wanted-error=no branch or tag '${spec.version}' in ${spec.repo}`)}; } || ` +
         `echo "wanted-error=$(printf '%s' "$rc_ref" | tail -n 1)"`;
+    const local = `cd ${path} && echo "head=$(git rev-parse HEAD 2>/dev/null)" && echo "origin=$(git remote get-url origin 2>/dev/null)" && ` +
+      `echo ${SECTION} && git status --porcelain --untracked-files=no 2>/dev/null | head -n 50`;
     return `if ! command -v git >/dev/null 2>&1; then echo exists=no; echo 'wanted-error=git is not installed yet'
-elif [ -d ${path}/.git ]; then echo exists=yes
-  echo "head=$(${gitAs(spec, `git -C ${path} rev-parse HEAD`)} 2>/dev/null)"
-  echo "origin=$(${gitAs(spec, `git -C ${path} remote get-url origin`)} 2>/dev/null)"
-  ${remote}
-  echo ${SECTION}
-  ${gitAs(spec, `git -C ${path} status --porcelain --untracked-files=no`)} 2>/dev/null | head -n 50
+elif [ -d ${path}/.git ]; then echo exists=yes; ${gitAs(spec, `${remote}; ${local}`)}
 else
   if [ -e ${path} ]; then echo exists=other; else echo exists=no; fi
-  ${remote}
+  ${COMMIT.test(spec.version) ? remote : gitAs(spec, remote)}
 fi`;
   },
   parse(_spec, output) {

@@ -44,31 +44,32 @@ export function resolveGroups(inventory: Inventory, source: YamlSource, problems
     }
   }
 
-  /** The distance from each group to a host: 1 when the group names it. */
-  const distances = (host: string): Map<string, number> => {
-    const found = new Map<string, number>();
-    const visit = (name: string, distance: number) => {
-      for (const [group, members] of Object.entries(groups)) {
-        if (!members.includes(name) || cyclic.has(group) || (found.get(group) ?? Infinity) <= distance) continue;
-        found.set(group, distance);
-        visit(group, distance + 1);
-      }
-    };
-    visit(host, 1);
-    return found;
-  };
+  // Each host's groups, nearest last, worked out once: every resource's hosts: asks for them.
+  const membership = new Map(hostNames.map((host) => {
+    const found = distances(host, groups, cyclic);
+    return [host, groupNames.filter((g) => found.has(g)).sort((a, b) => found.get(b)! - found.get(a)! || groupNames.indexOf(a) - groupNames.indexOf(b))];
+  }));
   return {
-    of: (host) => {
-      const found = distances(host);
-      return groupNames.filter((g) => found.has(g)).sort((a, b) => found.get(b)! - found.get(a)! || groupNames.indexOf(a) - groupNames.indexOf(b));
-    },
-    hosts: (names) => hostNames.filter((h) => names.includes(h) || distancesHas(distances(h), names)),
+    of: (host) => membership.get(host) ?? [],
+    hosts: (names) => hostNames.filter((h) => names.includes(h) || membership.get(h)!.some((g) => names.includes(g))),
     names: () => [...hostNames, ...groupNames],
     isHost: (name) => hostNames.includes(name),
   };
 }
 
-const distancesHas = (found: Map<string, number>, names: string[]) => names.some((n) => found.has(n));
+/** The distance from each group holding a host to it: 1 when the group names it. */
+function distances(host: string, groups: Record<string, string[]>, cyclic: Set<string>): Map<string, number> {
+  const found = new Map<string, number>();
+  const visit = (name: string, distance: number) => {
+    for (const [group, members] of Object.entries(groups)) {
+      if (!members.includes(name) || cyclic.has(group) || (found.get(group) ?? Infinity) <= distance) continue;
+      found.set(group, distance);
+      visit(group, distance + 1);
+    }
+  };
+  visit(host, 1);
+  return found;
+}
 
 /** A path from a group back to itself through its members, if there is one. */
 function cycleThrough(start: string, groups: Record<string, string[]>): string[] | undefined {

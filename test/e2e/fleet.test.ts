@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { ssh, useTestHosts, waitFor } from '../hosts/fixture.js';
 import type { TestHost } from '../hosts/host.js';
-import { serveSampleProject } from '../hosts/served-repo.js';
+import { serveSampleProject, withProjectAt } from '../hosts/served-repo.js';
 import { reconcile, reconcileJson, workspace } from './helpers.js';
 
 const repo = serveSampleProject();
@@ -20,16 +20,10 @@ function fleetWorkspace(hosts: TestHost[], serverHealthTimeout = 90): string {
     inventory = inventory.replace(new RegExp(`(  ${names[i]}:\\n    address: )\\S+`), `$1${h.address}\n    identity_file: ${h.identity_file}\n    known_hosts: ${h.known_hosts}`);
   });
   writeFileSync(join(dir, 'hosts.yaml'), inventory);
-  writeFileSync(join(dir, 'setup.yaml'), pinned(readFileSync('examples/fleet/setup.yaml', 'utf8').replace('timeout: 90', `timeout: ${serverHealthTimeout}`), repo.head()));
+  writeFileSync(join(dir, 'setup.yaml'), withProjectAt(readFileSync('examples/fleet/setup.yaml', 'utf8').replace('timeout: 90', `timeout: ${serverHealthTimeout}`), repo, repo.head()));
   return dir;
 }
 
-/** The example's setup with the served repository at a version. */
-function pinned(setup: string, version: string): string {
-  const at = setup.replace(/project_repo: \S+/, `project_repo: ${repo.url}`).replace(/project_version: \S+/, `project_version: ${version}`);
-  if (!at.includes(repo.url) || !at.includes(version)) throw new Error('examples/fleet/setup.yaml no longer has the vars this test sets');
-  return at;
-}
 
 describe('one Prefect across many hosts: examples/fleet on three test hosts', () => {
   const hosts = useTestHosts(3, 'fl', { lan: true, binds: [repo.bind] });
@@ -86,7 +80,7 @@ describe('one Prefect across many hosts: examples/fleet on three test hosts', ()
   it('a new commit pinned: check reports the checkout behind on every worker host; apply moves each to it', async () => {
     const before = repo.head();
     const next = repo.commit('a change to the flows');
-    writeFileSync(join(dir, 'setup.yaml'), readFileSync(join(dir, 'setup.yaml'), 'utf8').replace(`project_version: ${before}`, `project_version: ${next}`));
+    writeFileSync(join(dir, 'setup.yaml'), withProjectAt(readFileSync(join(dir, 'setup.yaml'), 'utf8'), repo, next));
     const check = await reconcileJson(dir, 'check');
     expect(check.code).toBe(2);
     expect(check.hosts.map((h) => [h.host, h.actions.map((a) => a.fields)])).toEqual([

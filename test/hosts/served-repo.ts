@@ -50,3 +50,10 @@ export function serveSampleProject(): ServedRepo {
     },
   };
 }
+
+/** examples/fleet's setup.yaml (or a variant of it) with this repository at a version for `project_repo`/`project_version`. */
+export function withProjectAt(setup: string, repo: ServedRepo, version: string): string {
+  const at = setup.replace(/project_repo: \S+/, `project_repo: ${repo.url}`).replace(/project_version: \S+/, `project_version: ${version}`);
+  if (!at.includes(repo.url) || !at.includes(`project_version: ${version}`)) throw new Error('examples/fleet/setup.yaml no longer has the project_repo and project_version vars');
+  return at;
+}
