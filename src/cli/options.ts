@@ -16,6 +16,10 @@ export interface GlobalOptions {
   keepRuns: number;
   metricsFile?: string;
   onDrift?: string;
+  /** Run again an upgrade whose target was rolled back (apply, plan). */
+  retryFailed?: boolean;
+  /** apply: show the plan only; schedule install/remove: print what would change. */
+  dryRun?: boolean;
 }
 
 export function parseLimit(value: string, previous: string[] = []): string[] {
@@ -37,4 +41,11 @@ export function parseSeconds(value: string): number {
 /** Colour only for people: not with --no-color, NO_COLOR, --json or a pipe. */
 export function useColor(options: GlobalOptions): boolean {
   return options.color && !options.json && !('NO_COLOR' in process.env) && process.stdout.isTTY === true;
+}
+
+/** A wait that must end: 0 would mean no limit at all, so it is refused. */
+export function parsePositiveSeconds(value: string): number {
+  const n = parseSeconds(value);
+  if (n === 0) throw new Error(`expected more than 0 seconds, got '${value}'`);
+  return n;
 }

@@ -2,21 +2,30 @@ import { randomBytes } from 'node:crypto';
 import { ServiceUnreachable, type HttpResponse } from '../transport/http.js';
 import type { Transport } from '../transport/transport.js';
 import { actionOutput, batchScript, failureOutput, markerReader } from './batch.js';
-import type { Action, HostPlan, HttpRequest, ScriptStep, Step } from './model.js';
+import type { Action, HostPlan, HttpRequest, ScriptStep, Step, WaitStep } from './model.js';
 
 export type ApplyEvent =
   | { type: 'planned'; host: string; actions: Action[] }
   | { type: 'finished'; host: string; status: string; error?: string }
   | { type: 'start'; host: string; action: Action }
   | { type: 'done'; host: string; action: Action; ms: number }
-  | { type: 'failed'; host: string; action: Action; error: string };
+  | { type: 'waiting'; host: string; action: Action; detail: string }
+  /** `interrupted`: the action was not started, or its gate was cut short, because the run was interrupted. */
+  | { type: 'failed'; host: string; action: Action; error: string; interrupted?: boolean };
 
 export interface ApplyResult {
   /** Ids of the actions that completed, in order. */
   done: string[];
   failed?: { action: string; error: string };
+  /** The run was interrupted (a signal): `failed` names the action it stopped at. */
+  interrupted?: boolean;
   /** Transactions undone after the failure, each with what the host said. */
   rolledBack?: RollbackOutcome[];
+}
+
+/** A stop asked for by the operator (Ctrl-C, SIGTERM), not a failure of the host. */
+export class Interrupted extends Error {
+  override name = 'Interrupted';
 }
 
 export interface RollbackOutcome {
@@ -33,9 +42,11 @@ export interface RollbackOutcome {
  * A failed action's `onFailure` steps run first (e.g. the previous unit file goes back), then the
  * failure is reported with what the host said and the action's diagnosis (e.g. journal lines).
  */
-export async function applyHost(transport: Transport, plan: HostPlan, sudo: boolean, emit: (event: ApplyEvent) => void, replan: Replan = noReplan): Promise<ApplyResult> {
+export async function applyHost(
+  transport: Transport, plan: HostPlan, sudo: boolean, emit: (event: ApplyEvent) => void, replan: Replan = noReplan, signal?: AbortSignal,
+): Promise<ApplyResult> {
   emit({ type: 'planned', host: plan.host, actions: plan.actions });
-  return runActions({ transport, sudo, host: plan.host, emit, replan, done: [] }, plan.actions);
+  return runActions({ transport, sudo, host: plan.host, emit, replan, done: [], signal }, plan.actions);
 }
 
 /** A resource's actions as its plan gives them now, from facts read again (see ReplanStep). */
@@ -53,23 +64,34 @@ interface ApplyContext {
   replan: Replan;
   /** Ids of the actions completed so far, those a replan added included. */
   done: string[];
+  signal?: AbortSignal;
 }
 
+/**
+ * The actions in batches; an interrupt is taken between batches (a script running on the host is
+ * let finish) and inside health waits, and then handled like a failure: the action cut short is put
+ * back as its onFailure says, and open transactions are rolled back.
+ */
 async function runActions(context: ApplyContext, actions: Action[]): Promise<ApplyResult> {
   for (const batch of batches(actions)) {
-    const failure = await runBatch(context, batch);
+    const failure = context.signal?.aborted
+      ? { action: batch[0]!, message: `not started: interrupted by ${String(context.signal.reason)}`, started: false, interrupted: true }
+      : await runBatch(context, batch);
     if (failure) {
-      const report = await failureReport(context, failure.action, failure.message);
-      const rolledBack = await rollBack(context, actions.filter((a) => a.transaction && (a === failure.action || context.done.includes(a.id))));
+      const report = failure.started ? await failureReport(context, failure.action, failure.message) : failure.message;
+      // Putting back is not cut short by the interrupt that asked for it: its health gates run in full.
+      const rolledBack = await rollBack({ ...context, signal: undefined }, actions.filter((a) => a.transaction && (a === failure.action || context.done.includes(a.id))));
       const message = [report, ...rolledBack.map((r) => (r.restored ? `rolled back (${r.action}): ${r.detail}` : `ROLLBACK FAILED (${r.action}): ${r.detail}`))].join('\n');
-      context.emit({ type: 'failed', host: context.host, action: failure.action, error: message });
-      return { done: context.done, failed: { action: failure.action.id, error: message }, ...(rolledBack.length > 0 ? { rolledBack } : {}) };
+      const interrupted = failure.interrupted ? { interrupted: true as const } : {};
+      context.emit({ type: 'failed', host: context.host, action: failure.action, error: message, ...interrupted });
+      return { done: context.done, failed: { action: failure.action.id, error: message }, ...interrupted, ...(rolledBack.length > 0 ? { rolledBack } : {}) };
     }
   }
   return { done: context.done };
 }
 
-type Failure = { action: Action; message: string } | undefined;
+/** `started`: some of the action's steps ran, so its onFailure applies. */
+type Failure = { action: Action; message: string; started: boolean; interrupted?: boolean } | undefined;
 
 /** An action's leading script steps (they can join a batch) and the steps after them. */
 function split(action: Action): { scripts: ScriptStep[]; rest: Step[] } {
@@ -118,14 +140,14 @@ async function runBatch(context: ApplyContext, actions: Action[]): Promise<Failu
       const result = await transport.run(batchScript(scripts, nonce), { sudo, scriptOnStdin: true, onStdout });
       if (result.code !== 0 || finished < actions.length - 1) {
         const { code, output } = actionOutput(nonce, finished, result.stdout, result.stderr);
-        return { action: actions[finished]!, message: `exit ${code ?? result.code}: ${output}` };
+        return { action: actions[finished]!, message: `exit ${code ?? result.code}: ${output}`, started: true };
       }
     }
-    for (const step of last.rest) await runStep(context, step);
+    for (const step of last.rest) await runStep(context, step, actions.at(-1)!);
     if (finished < actions.length) complete();
     return undefined;
   } catch (error) {
-    return { action: actions[finished]!, message: (error as Error).message };
+    return { action: actions[finished]!, message: (error as Error).message, started: true, ...(error instanceof Interrupted ? { interrupted: true } : {}) };
   }
 }
 
@@ -162,8 +184,8 @@ async function rollBack(context: ApplyContext, opened: Action[]): Promise<Rollba
   return outcomes;
 }
 
-/** Runs one step; a script's output is returned. */
-async function runStep(context: ApplyContext, step: Step): Promise<string | void> {
+/** Runs one step (of `action`, for progress); a script's output is returned. */
+async function runStep(context: ApplyContext, step: Step, action?: Action): Promise<string | void> {
   const { transport, sudo } = context;
   if ('script' in step) {
     const stdin = step.stdinBase64 === undefined ? undefined : Buffer.from(step.stdinBase64, 'base64');
@@ -178,7 +200,8 @@ async function runStep(context: ApplyContext, step: Step): Promise<string | void
     if (response.status === 409 && step.onConflict) expectSuccess(step.onConflict, await send(transport, step.onConflict));
     else expectSuccess(step.request, response);
   } else {
-    await waitForHealth(transport, step.waitForHealth.url, step.waitForHealth.timeoutSeconds);
+    const say = (detail: string) => action && context.emit({ type: 'waiting', host: context.host, action, detail });
+    await waitForHealth(context, step.waitForHealth, say);
   }
 }
 
@@ -188,19 +211,41 @@ function expectSuccess(r: HttpRequest, response: HttpResponse): void {
   if (response.status >= 300) throw new Error(`${r.method} ${r.url}: HTTP ${response.status} ${JSON.stringify(response.body)}`);
 }
 
-async function waitForHealth(transport: Transport, url: string, timeoutSeconds: number): Promise<void> {
-  const deadline = Date.now() + timeoutSeconds * 1000;
+/** How often a gate's `failFast` script is asked whether waiting still makes sense. */
+const FAIL_FAST_EVERY_MS = 1000;
+
+/**
+ * Waits for a URL to answer 2xx. Gives up at once when the gate's `failFast` script says waiting is
+ * pointless (a unit that crashed and restarts), and when the run is interrupted; says how long it
+ * has waited, about once a second.
+ */
+async function waitForHealth(context: ApplyContext, gate: WaitStep['waitForHealth'], say: (detail: string) => void): Promise<void> {
+  const { transport, sudo, signal } = context;
+  const started = Date.now();
+  const deadline = started + gate.timeoutSeconds * 1000;
   let last = 'no answer';
+  let askedAt = started;
+  let saidAt = 0;
   while (Date.now() < deadline) {
     try {
-      const response = await transport.request('GET', url);
+      const response = await transport.request('GET', gate.url);
       if (response.status >= 200 && response.status < 300) return;
       last = `HTTP ${response.status} ${JSON.stringify(response.body)}`;
     } catch (error) {
       if (!(error instanceof ServiceUnreachable)) throw error;
       last = error.message;
     }
+    if (signal?.aborted) throw new Interrupted(`interrupted by ${String(signal.reason)} while waiting for ${gate.url} (${last})`);
+    if (gate.failFast && Date.now() - askedAt >= FAIL_FAST_EVERY_MS) {
+      askedAt = Date.now();
+      const verdict = await transport.run(gate.failFast, { sudo });
+      if (verdict.code !== 0) throw new Error(`gave up waiting for ${gate.url} after ${Math.round((Date.now() - started) / 1000)}s: ${verdict.stdout.trim() || `exit ${verdict.code}`}`);
+    }
+    if (Date.now() - saidAt >= 1000) {
+      saidAt = Date.now();
+      say(`waiting for ${gate.url} (${Math.round((Date.now() - started) / 1000)}/${gate.timeoutSeconds} s)`);
+    }
     await new Promise((r) => setTimeout(r, 200));
   }
-  throw new Error(`not healthy after ${timeoutSeconds}s: ${url} (${last})`);
+  throw new Error(`not healthy after ${gate.timeoutSeconds}s: ${gate.url} (${last})`);
 }

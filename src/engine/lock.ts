@@ -6,10 +6,13 @@ import { HostError, type Transport } from '../transport/transport.js';
  * One run at a time per host: runs take flock(1) on a file in /run/lock (gone at reboot, like the
  * processes that held it). Reading runs (plan, check) share it and take it inside their one fact
  * script; apply holds it exclusively for its whole run from a script that waits for its stdin to
- * close, so a dropped connection releases it too. Whoever holds it is written beside it.
+ * close, so a dropped connection releases it too. Each holder writes a note beside it, starting with
+ * the pid of the shell that holds it, and removes it when it lets go: a waiting run names the holders
+ * whose shell is still alive, never a note a finished run left behind.
  */
 const LOCK_FILE = '/run/lock/reconcile.lock';
 const OWNER_FILE = '/run/lock/reconcile.owner';
+const READERS_DIR = '/run/lock/reconcile.readers';
 const LOCKED_MARKER = '@@rc:lock-held-by:';
 const ACQUIRED_MARKER = '@@rc:lock-acquired';
 const WAITED_MARKER = '@@rc:lock-waited';
@@ -18,14 +21,22 @@ export function lockOwner(command: string): string {
   return `reconcile ${command} by ${userInfo().username}@${hostname()} (pid ${process.pid}) since ${new Date().toISOString()}`;
 }
 
-/** Shell lines that take the lock or exit 75 printing who holds it. */
+/** Prints the notes of the live holders (pid, then who); `;`-separated. */
+const HOLDERS = `rc_holders=''; for rc_note in ${OWNER_FILE} ${READERS_DIR}/*; do
+  [ -f "$rc_note" ] || continue; rc_pid=$(cut -d' ' -f1 < "$rc_note")
+  [ -n "$rc_pid" ] && [ -d "/proc/$rc_pid" ] && rc_holders="$rc_holders\${rc_holders:+; }$(head -n 1 "$rc_note" | cut -d' ' -f2-)"
+done; printf '%s' "\${rc_holders:-a process that left no note (not a reconcile run, or one killed before it could write one)}"`;
+
+/** Shell lines that take the lock or exit 75 printing who holds it, and leave this holder's note. */
 export function lockPreamble(mode: 'shared' | 'exclusive', timeoutSeconds: number, owner: string): string {
+  const note = mode === 'exclusive' ? OWNER_FILE : `${READERS_DIR}/$$`;
   return [
     `exec 9>>${LOCK_FILE}`,
     `rc_flock=${mode === 'shared' ? '-s' : '-x'}`,
     // Say when the lock was busy: what was read before it was ours (HTTP, in parallel) must be read again.
-    `if ! flock $rc_flock -n 9; then echo ${WAITED_MARKER}; if ! flock $rc_flock -w ${Math.max(0, Math.round(timeoutSeconds))} 9; then printf '${LOCKED_MARKER}%s\\n' "$(cat ${OWNER_FILE} 2>/dev/null || echo 'another run')"; exit 75; fi; fi`,
-    `printf '%s\\n' ${quote(owner)} > ${OWNER_FILE} 2>/dev/null || true`,
+    `if ! flock $rc_flock -n 9; then echo ${WAITED_MARKER}; if ! flock $rc_flock -w ${Math.max(0, Math.round(timeoutSeconds))} 9; then printf '${LOCKED_MARKER}%s\\n' "$(${HOLDERS})"; exit 75; fi; fi`,
+    ...(mode === 'shared' ? [`mkdir -p ${READERS_DIR} 2>/dev/null; trap 'rm -f ${note}' EXIT`] : []),
+    `printf '%s %s\\n' "$$" ${quote(owner)} > ${note} 2>/dev/null || true`,
   ].join('\n');
 }
 
@@ -44,7 +55,8 @@ export function lockRefusal(host: string, stdout: string, timeoutSeconds: number
 
 /** Takes the exclusive lock for an apply; the returned function releases it. */
 export async function holdExclusiveLock(transport: Transport, sudo: boolean, timeoutSeconds: number, owner: string): Promise<() => Promise<void>> {
-  const holder = await transport.start(`${lockPreamble('exclusive', timeoutSeconds, owner)}\necho ${ACQUIRED_MARKER}\nexec cat > /dev/null`, { sudo });
+  // Not `exec cat`: the shell outlives cat to take its note away when the run lets go.
+  const holder = await transport.start(`${lockPreamble('exclusive', timeoutSeconds, owner)}\necho ${ACQUIRED_MARKER}\ncat > /dev/null\nrm -f ${OWNER_FILE}`, { sudo });
   const { found, stdout } = await holder.waitFor(ACQUIRED_MARKER);
   if (!found) {
     const result = await holder.finish();

@@ -43,7 +43,12 @@ export interface RequestStep {
 
 /** Waits until a URL answers 2xx from the host, or fails after the timeout. */
 export interface WaitStep {
-  waitForHealth: { url: string; timeoutSeconds: number };
+  waitForHealth: {
+    url: string;
+    timeoutSeconds: number;
+    /** A script asked about once a second while waiting: exiting non-zero (saying why) fails the gate at once. */
+    failFast?: string;
+  };
 }
 
 /**
@@ -89,6 +94,11 @@ export interface Action {
   /** A script whose output is added to a failure report (e.g. the unit's last journal lines). */
   diagnose?: string;
   transaction?: Transaction;
+  /**
+   * Only prepares (downloads, checks) and changes nothing a service uses: notifications are written
+   * down after it, so that its failure owes no restart.
+   */
+  prepares?: true;
 }
 
 export interface HostPlan {
@@ -101,7 +111,15 @@ export interface HostPlan {
   actions: Action[];
   /** Drift that no action fixes, found by reading (an unhealthy service, a worker without heartbeat). */
   problems: string[];
+  /**
+   * What could not be compared because a service did not answer (a server not started yet): not a
+   * difference, a note. Apply compares it once the service is up (a ReplanStep).
+   */
+  deferred: string[];
 }
+
+/** Whether an action only compares again later (it changes nothing by itself). */
+export const comparesLater = (action: Action): boolean => action.steps.length > 0 && action.steps.every((step) => 'replan' in step);
 
 export const symbols: Record<Verb, string> = {
   create: '+',

@@ -12,11 +12,11 @@ import type { Action, HostPlan, Step } from './model.js';
  * actions (daemon-reload once, starts, restarts) in the same order. A resource notified by another's
  * change (or by a notification an interrupted run still owed) plans its restart in the second pass.
  */
-export function planHost(host: HostSpec, facts: HostFacts, specDir: string): HostPlan {
+export function planHost(host: HostSpec, facts: HostFacts, specDir: string, options: { retryFailed?: boolean } = {}): HostPlan {
   const ordered = dependencyOrder(host.resources);
   const planOf = (r: DeclaredResource, notifiedBecause: string[]): ResourcePlan => {
     try {
-      return resourceType(r.spec.kind).plan(r.spec, facts.actual.get(r.name), { notifiedBecause, specDir });
+      return resourceType(r.spec.kind).plan(r.spec, facts.actual.get(r.name), { notifiedBecause, specDir, retryFailed: options.retryFailed ?? false });
     } catch (error) {
       throw new Error(`${r.name}: ${(error as Error).message}`);
     }
@@ -62,19 +62,23 @@ export function planHost(host: HostSpec, facts: HostFacts, specDir: string): Hos
     factsDigest: factsDigest(facts),
     bootId: facts.bootId,
     actions,
-    // One problem per service that does not answer, however many resources are read through it.
-    problems: [...problems, ...[...unreachable].map(([url, s]) => `server not answering: ${url} (${s.why}); ${s.resources.join(', ')} compared once it is up`)],
+    problems,
+    // One note per service that does not answer, however many resources are read through it.
+    deferred: [...unreachable].map(([url, s]) => `server not answering: ${url} (${s.why}); ${s.resources.join(', ')} compared once it is up`),
   };
 }
 
-/** Notifications are written down on the host before the change that causes them (see gather's OWED_DIR). */
+/**
+ * Notifications are written down on the host before the change that causes them (see gather's
+ * OWED_DIR): in the resource's first action that changes something, after those that only prepare.
+ */
 function withOwedRecorded(plan: ResourcePlan, tokens: string[], reasons: Map<string, string[]>): Action[] {
-  if (tokens.length === 0 || plan.now.length === 0) return plan.now;
+  const at = plan.now.findIndex((a) => !a.prepares);
+  if (tokens.length === 0 || at < 0) return plan.now;
   const record = tokens
     .map((t) => `printf '%s' ${quote((reasons.get(t) ?? []).join('; '))} > ${quote(`${OWED_DIR}/${owedFileName(t)}`)}`)
     .join(' && ');
-  const [first, ...rest] = plan.now;
-  return [{ ...first!, steps: [{ script: `mkdir -p ${quote(OWED_DIR)} && ${record}` }, ...first!.steps] }, ...rest];
+  return plan.now.map((a, i) => (i === at ? { ...a, steps: [{ script: `mkdir -p ${quote(OWED_DIR)} && ${record}` }, ...a.steps] } : a));
 }
 
 /** Once a notified resource has acted, what it owed is forgotten. */

@@ -5,7 +5,7 @@ import type { Transport } from '../transport/transport.js';
 import { applyHost, type ApplyEvent, type ApplyResult, type Replan } from './apply.js';
 import { gather } from './gather.js';
 import { holdExclusiveLock, lockOwner, lockPreamble } from './lock.js';
-import type { HostPlan } from './model.js';
+import { comparesLater, type HostPlan } from './model.js';
 import { planHost } from './plan.js';
 
 export type Mode = 'plan' | 'apply' | 'check';
@@ -21,6 +21,11 @@ export interface HostOutcome {
   plan?: HostPlan;
   apply?: ApplyResult;
   error?: string;
+  /**
+   * apply: the host as read again once its actions were done. Its status, problems and exit code come
+   * from this, not from the plan: what is printed is what is true at the end of the run.
+   */
+  final?: HostPlan;
   /** Resources of other hosts (HOST:UNIT) this host comes after: apply starts it once those hosts are done. */
   after: string[];
   /** Remote scripts run for this host (round trips). */
@@ -42,6 +47,10 @@ export interface RunOptions {
   /** Masks secrets in a copy of plain data; saved plans hold masked actions, compared masked. */
   mask?: <T>(value: T) => T;
   emit?: (event: ApplyEvent) => void;
+  /** Plan again an upgrade whose target was rolled back before. */
+  retryFailed?: boolean;
+  /** Aborted by an interrupt: apply stops at the next safe point, and hosts not started are not started. */
+  signal?: AbortSignal;
 }
 
 const same = <T>(value: T): T => value;
@@ -111,14 +120,21 @@ function slots(count: number): <T>(task: () => Promise<T>) => Promise<T> {
 }
 
 /** Reads one resource again and plans it alone; a service that still does not answer fails the step. */
-function replanner(host: HostSpec, transport: Transport, sudo: boolean, specDir: string): Replan {
+function replanner(host: HostSpec, transport: Transport, sudo: boolean, options: RunOptions): Replan {
   return async (name) => {
     const resource = host.resources.find((r) => r.name === name);
     if (!resource) throw new Error(`no resource ${name} on ${host.target.name}`);
-    const fresh = planHost({ ...host, resources: [resource] }, await gather(transport, [resource], sudo), specDir);
-    if (fresh.actions.some((a) => a.steps.some((step) => 'replan' in step))) throw new Error(fresh.problems.join('; '));
+    const fresh = planHost({ ...host, resources: [resource] }, await gather(transport, [resource], sudo), options.specDir, options);
+    if (fresh.actions.some(comparesLater)) throw new Error(fresh.deferred.join('; '));
     return fresh.actions;
   };
+}
+
+/** What still differs at the end of an apply, for the one line that says the host is not converged. */
+function notConverged(final: HostPlan): string | undefined {
+  const left = [...final.actions.map((a) => `${a.title}${a.because ? ` (${a.because})` : ''}`), ...final.problems];
+  if (left.length === 0) return undefined;
+  return `not converged: ${left.length} difference${left.length === 1 ? '' : 's'} left after apply: ${left.join('; ')}`;
 }
 
 async function reconcileHost(host: HostSpec, options: RunOptions & { shared: SharedConnections }): Promise<HostOutcome> {
@@ -129,6 +145,7 @@ async function reconcileHost(host: HostSpec, options: RunOptions & { shared: Sha
   });
   let transport: Transport | undefined;
   let release: (() => Promise<void>) | undefined;
+  if (options.signal?.aborted) return outcome({ status: 'skipped', error: 'not started: the run was interrupted first (nothing was done)' });
   try {
     transport = await connect(host.target, options);
     const sudo = host.target.become;
@@ -136,7 +153,7 @@ async function reconcileHost(host: HostSpec, options: RunOptions & { shared: Sha
     // Reading runs share the lock inside their one fact script; apply holds it alone for the whole run.
     if (options.mode === 'apply') release = await holdExclusiveLock(transport, sudo, options.lockTimeoutSeconds, owner);
     const lock = options.mode === 'apply' ? undefined : { preamble: lockPreamble('shared', options.lockTimeoutSeconds, owner), timeoutSeconds: options.lockTimeoutSeconds };
-    const plan = planHost(host, await gather(transport, host.resources, sudo, lock), options.specDir);
+    const plan = planHost(host, await gather(transport, host.resources, sudo, lock), options.specDir, options);
     const saved = options.savedPlans?.get(host.target.name);
     if (saved && saved.factsDigest !== plan.factsDigest) {
       const why = saved.bootId !== plan.bootId ? 'the host rebooted since it was made' : 'the host changed since it was made';
@@ -146,13 +163,20 @@ async function reconcileHost(host: HostSpec, options: RunOptions & { shared: Sha
     if (saved && JSON.stringify((options.mask ?? same)(plan.actions)) !== JSON.stringify(saved.actions)) {
       return outcome({ plan, error: 'the saved plan differs from what the spec asks for now (a secret or a local source file changed); nothing was applied; make a new plan' }, transport);
     }
-    if (options.mode !== 'apply' || plan.actions.length === 0) {
+    if (options.mode !== 'apply') {
       const clean = plan.actions.length === 0 && plan.problems.length === 0;
       return outcome({ plan, status: clean ? 'converged' : 'changes' }, transport);
     }
-    const result = await applyHost(transport, plan, sudo, options.emit ?? (() => {}), replanner(host, transport!, sudo, options.specDir));
+    if (plan.actions.length === 0) {
+      const left = notConverged(plan);
+      return outcome({ plan, final: plan, status: left ? 'failed' : 'converged', error: left }, transport);
+    }
+    const result = await applyHost(transport, plan, sudo, options.emit ?? (() => {}), replanner(host, transport, sudo, options), options.signal);
     if (result.failed) return outcome({ plan, apply: result, error: `${result.failed.action}: ${result.failed.error}` }, transport);
-    return outcome({ plan, apply: result, status: 'applied' }, transport);
+    // Read again: apply's outcome is the host as it is now, not the plan's prediction.
+    const final = planHost(host, await gather(transport, host.resources, sudo), options.specDir, options);
+    const left = notConverged(final);
+    return outcome({ plan, apply: result, final, status: left ? 'failed' : 'applied', error: left }, transport);
   } catch (error) {
     return outcome({ error: (error as Error).message.replace(`${host.target.name}: `, '') }, transport);
   } finally {

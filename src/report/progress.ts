@@ -24,6 +24,8 @@ export function liveProgress(hosts: string[]): { emit: (event: ApplyEvent) => vo
   const planned = new Map(hosts.map((h) => [h, deferred<Action[] | { status: string; error?: string }>()]));
   const actions = new Map<string, Deferred<void>>();
   const key = (host: string, id: string) => `${host}\u0000${id}`;
+  /** Sets a running action's line: how long its health gate has waited. */
+  const titles = new Map<string, (detail?: string) => void>();
 
   const list = new Listr(
     hosts.map((host) => ({
@@ -38,13 +40,18 @@ export function liveProgress(hosts: string[]): { emit: (event: ApplyEvent) => vo
         return (task.newListr as (tasks: unknown[], options: unknown) => unknown)(
           plan.map((action) => ({
             title: `${symbols[action.verb]} ${action.title}`,
-            task: () => actions.get(key(host, action.id))!.promise,
+            task: (_c: unknown, actionTask: { title: string }) => {
+              const title = `${symbols[action.verb]} ${action.title}`;
+              titles.set(key(host, action.id), (detail) => (actionTask.title = detail ? `${title}: ${detail}` : title));
+              return actions.get(key(host, action.id))!.promise;
+            },
           })),
           { concurrent: false, exitOnError: true },
         );
       },
     })),
-    { concurrent: true, exitOnError: false, rendererOptions: { collapseSubtasks: false } },
+    // Signals are reconcile's to handle (see cli/interrupt.ts): listr2's own handler exits 127 at once.
+    { concurrent: true, exitOnError: false, registerSignalListeners: false, rendererOptions: { collapseSubtasks: false } },
   );
 
   const emit = (event: ApplyEvent) => {
@@ -53,7 +60,10 @@ export function liveProgress(hosts: string[]): { emit: (event: ApplyEvent) => vo
       planned.get(event.host)?.resolve(event.actions);
     } else if (event.type === 'finished') {
       planned.get(event.host)?.resolve({ status: event.status, error: event.error });
+    } else if (event.type === 'waiting') {
+      titles.get(key(event.host, event.action.id))?.(event.detail);
     } else if (event.type === 'done') {
+      titles.get(key(event.host, event.action.id))?.();
       actions.get(key(event.host, event.action.id))?.resolve();
     } else if (event.type === 'failed') {
       actions.get(key(event.host, event.action.id))?.reject(new Error(event.error));

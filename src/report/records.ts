@@ -30,8 +30,8 @@ export async function pruneRunRecords(stateDir: string, keepDays: number, now = 
   }
 }
 
-/** The newest records first. */
-export async function listRunRecords(stateDir: string, limit: number): Promise<Report[]> {
+/** The newest records first; with a filter, the newest that pass it. */
+export async function listRunRecords(stateDir: string, limit: number, keep: (record: Report) => boolean = () => true): Promise<Report[]> {
   if (!existsSync(runsDir(stateDir))) return [];
   const days = (await readdir(runsDir(stateDir))).filter((d) => /^\d{4}-\d{2}-\d{2}$/.test(d)).sort().reverse();
   const records: Report[] = [];
@@ -39,7 +39,8 @@ export async function listRunRecords(stateDir: string, limit: number): Promise<R
     const files = (await readdir(join(runsDir(stateDir), day))).filter((f) => f.endsWith('.json')).sort().reverse();
     for (const file of files) {
       if (records.length >= limit) return records;
-      records.push(JSON.parse(await readFile(join(runsDir(stateDir), day, file), 'utf8')) as Report);
+      const record = JSON.parse(await readFile(join(runsDir(stateDir), day, file), 'utf8')) as Report;
+      if (keep(record)) records.push(record);
     }
   }
   return records;

@@ -16,8 +16,10 @@ export interface Report {
   reconcileReport: 1;
   id: string;
   command: Mode;
-  result: 'in-sync' | 'drift' | 'changed' | 'error';
-  exitCode: 0 | 1 | 2;
+  result: 'in-sync' | 'drift' | 'changed' | 'error' | 'interrupted';
+  exitCode: 0 | 1 | 2 | 129 | 130 | 143;
+  /** The signal that stopped the run at its next safe point. */
+  interrupted?: StopSignal;
   startedAt: string;
   durationMs: number;
   who: string;
@@ -43,9 +45,18 @@ export interface HostReport {
   /** Transactions undone after a failure. */
   rolledBack?: RollbackOutcome[];
   problems: string[];
+  /** Not compared: a service did not answer (apply compares once it is up); notes, not differences. */
+  deferred?: string[];
+  /** apply: what still differed when the host was read again after its actions. */
+  remaining?: ActionReport[];
+  /** apply: stopped by an interrupt. */
+  interrupted?: boolean;
   execs: number;
   durationMs: number;
 }
+
+export type StopSignal = 'SIGINT' | 'SIGTERM' | 'SIGHUP';
+const SIGNAL_EXIT_CODES = { SIGINT: 130, SIGTERM: 143, SIGHUP: 129 } as const;
 
 export interface ActionReport {
   id: string;
@@ -59,18 +70,23 @@ export interface ActionReport {
 
 const STATUS: Record<HostOutcome['status'], HostReport['status']> = { converged: 'in-sync', changes: 'drift', applied: 'changed', failed: 'failed', skipped: 'skipped' };
 
-export function buildReport(command: Mode, spec: Spec, outcomes: HostOutcome[], started: Date, toolVersion: string): Report {
+/**
+ * Exit codes come from outcomes: apply exits 0 only when every host is converged at the end of the
+ * run (a host left with differences or problems failed); plan and check exit 2 on any difference.
+ */
+export function buildReport(command: Mode, spec: Spec, outcomes: HostOutcome[], started: Date, toolVersion: string, interrupted?: StopSignal): Report {
   const hosts = outcomes.map((o) => hostReport(o, spec.hosts.find((h) => h.target.name === o.host)));
   const failed = hosts.some((h) => h.status === 'failed' || h.status === 'skipped');
   const drift = hosts.some((h) => h.status === 'drift');
   const changed = hosts.some((h) => h.status === 'changed');
-  const result = failed ? 'error' : drift ? 'drift' : changed ? 'changed' : 'in-sync';
+  const result = interrupted ? 'interrupted' : failed ? 'error' : drift ? 'drift' : changed ? 'changed' : 'in-sync';
   return {
     reconcileReport: 1,
     id: `${started.toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z')}-${randomBytes(3).toString('hex')}`,
     command,
     result,
-    exitCode: failed ? 1 : drift && command !== 'apply' ? 2 : 0,
+    ...(interrupted ? { interrupted } : {}),
+    exitCode: interrupted ? SIGNAL_EXIT_CODES[interrupted] : failed || (drift && command === 'apply') ? 1 : drift ? 2 : 0,
     startedAt: started.toISOString(),
     durationMs: Math.round(Date.now() - started.getTime()),
     who: `${userInfo().username}@${hostname()}`,
@@ -93,7 +109,10 @@ function hostReport(o: HostOutcome, spec: HostSpec | undefined): HostReport {
     actions: (o.plan?.actions ?? []).map(actionReport),
     ...(o.apply ? { done: o.apply.done } : {}),
     ...(o.apply?.rolledBack ? { rolledBack: o.apply.rolledBack } : {}),
-    problems: o.plan?.problems ?? [],
+    problems: (o.final ?? o.plan)?.problems ?? [],
+    ...((o.final ?? o.plan)?.deferred.length ? { deferred: (o.final ?? o.plan)!.deferred } : {}),
+    ...(o.final && o.final !== o.plan && o.final.actions.length > 0 ? { remaining: o.final.actions.map(actionReport) } : {}),
+    ...(o.apply?.interrupted ? { interrupted: true } : {}),
     execs: o.execs,
     durationMs: Math.round(o.ms),
   };

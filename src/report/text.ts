@@ -1,5 +1,5 @@
 import type { ApplyEvent } from '../engine/apply.js';
-import { symbols, type Action, type ContentChange } from '../engine/model.js';
+import { comparesLater, symbols, type Action, type ContentChange } from '../engine/model.js';
 import type { HostOutcome } from '../engine/run.js';
 import { unifiedDiff } from './diff.js';
 
@@ -22,6 +22,7 @@ export function renderPlan(outcomes: HostOutcome[], style: Style, asCheck = fals
       ...o.after.map((label) => `  ${cyan(style, '⧗')} after ${label}: apply starts this host once ${label.split(':')[0]} is done`),
       ...(o.plan?.actions ?? []).flatMap((a) => renderAction(a, style)),
       ...(o.plan?.problems ?? []).map((p) => `  ${red(style, '!')} ${p}`),
+      ...(o.plan?.deferred ?? []).map((d) => `  ${cyan(style, '…')} ${d}`),
     ].join('\n'))
     .join('\n\n');
 }
@@ -30,12 +31,19 @@ function hostLine(o: HostOutcome, style: Style, asCheck: boolean): string {
   const name = bold(style, `${o.host} (${o.address})`);
   if (o.status === 'failed') return `${name}: ${red(style, `error: ${o.error}`)}`;
   if (o.status === 'skipped') return `${name}: ${red(style, o.error ?? 'skipped')}`;
-  const n = o.plan?.actions.length ?? 0;
+  const actions = o.plan?.actions ?? [];
+  // A comparison put off until a server answers is not a difference found: it is counted apart.
+  const later = actions.filter(comparesLater).length;
+  const n = actions.length - later;
   const problems = o.plan?.problems.length ?? 0;
   if (o.status === 'applied') return `${name}: ${green(style, `${n} change${n === 1 ? '' : 's'} applied`)}`;
-  if (n === 0 && problems === 0) return `${name}: ${green(style, asCheck ? 'in sync' : 'no changes')}`;
-  if (asCheck) return `${name}: ${yellow(style, `drift: ${n + problems} difference${n + problems === 1 ? '' : 's'}`)}`;
-  const counts = [n > 0 ? `${n} change${n === 1 ? '' : 's'}` : '', problems > 0 ? `${problems} problem${problems === 1 ? '' : 's'}` : ''];
+  if (actions.length === 0 && problems === 0) return `${name}: ${green(style, asCheck ? 'in sync' : 'no changes')}`;
+  const deferred = later > 0 ? `${later} to compare once the server answers` : '';
+  if (asCheck) {
+    const found = n + problems > 0 ? `drift: ${n + problems} difference${n + problems === 1 ? '' : 's'}` : 'not compared';
+    return `${name}: ${yellow(style, [found, deferred].filter(Boolean).join('; '))}`;
+  }
+  const counts = [n > 0 ? `${n} change${n === 1 ? '' : 's'}` : '', problems > 0 ? `${problems} problem${problems === 1 ? '' : 's'}` : '', deferred];
   return `${name}: ${yellow(style, counts.filter(Boolean).join(', '))}`;
 }
 
@@ -60,7 +68,8 @@ export function renderEvent(event: ApplyEvent, style: Style): string | undefined
   if (event.type === 'planned' || event.type === 'finished') return undefined;
   const label = `${event.host}: ${symbols[event.action.verb]} ${event.action.title}`;
   if (event.type === 'done') return `${label} ${green(style, 'done')} (${(event.ms / 1000).toFixed(1)}s)`;
-  if (event.type === 'failed') return `${label} ${red(style, 'FAILED')}: ${event.error}`;
+  if (event.type === 'waiting') return `${label}: ${event.detail}`;
+  if (event.type === 'failed') return `${label} ${event.interrupted ? yellow(style, 'INTERRUPTED') : red(style, 'FAILED')}: ${event.error}`;
   return undefined;
 }
 

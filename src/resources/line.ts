@@ -1,18 +1,19 @@
 import type { Line } from '../spec/generated/setup.js';
 import { fileProbe, parsePathFacts, type PathFacts } from './facts.js';
 import { contentChange, writeFileStep } from './steps.js';
-import { noChanges, type ResourceType } from './types.js';
+import { noChanges, notifyReferences, unitToken, type ResourceType } from './types.js';
 
 /**
  * line: one line in a file, every other line left alone. Reads the file's content. Converged when
  * the exact line is present (and, with `match`, no other line matches instead). With `match` the
  * first matching line is replaced; else the line is appended. A missing file is created with the
- * given owner and mode; an existing file keeps its own.
+ * given owner and mode; an existing file keeps its own. Notifies the services in `notifies` when it changes.
  */
 export const line: ResourceType<Line, PathFacts> = {
   kind: 'line',
   // Several lines may live in one file (~/.bashrc), so the line itself is part of the name.
   defaultName: (spec) => `line:${spec.path}:${spec.match ?? spec.line}`,
+  references: (spec) => notifyReferences(spec.notifies),
   check: (spec) => {
     if (spec.match === undefined) return [];
     try {
@@ -45,7 +46,7 @@ export const line: ResourceType<Line, PathFacts> = {
         steps: [writeFileStep({ path: spec.path, content: Buffer.from(after), ...ownership, defaultMode: '0644' })],
       }],
       late: [],
-      notifies: [],
+      notifies: (spec.notifies ?? []).map(unitToken),
     };
   },
 };

@@ -4,7 +4,7 @@ import { fileProbeOf, keyValues, parsePathFacts, type PathFacts } from './facts.
 import { writeFileStep } from './steps.js';
 import { readTable, setKeys } from './toml-edit.js';
 import { SETTING_ALIASES } from './prefect/setting-aliases.js';
-import { noChanges, type ResourceType } from './types.js';
+import { noChanges, notifyReferences, unitToken, type ResourceType } from './types.js';
 import type { FieldChange } from '../engine/model.js';
 
 interface ProfileFacts {
@@ -19,11 +19,13 @@ const SECTION = '@@profiles';
  * prefect_profile: one profile in a user's profiles.toml ($PREFECT_HOME/profiles.toml, default
  * ~/.prefect). Reads the file. Converged when the profile has the wanted settings (and is active,
  * when asked). Edits only those keys: other profiles, keys and comments survive, and the dry-run
- * shows key-level changes. The file belongs to the user, mode 0600, as Prefect writes it.
+ * shows key-level changes. The file belongs to the user, mode 0600, as Prefect writes it. Notifies
+ * the services in `notifies` when it changes.
  */
 export const prefectProfile: ResourceType<PrefectProfile, ProfileFacts> = {
   kind: 'prefect_profile',
   defaultName: (spec) => `prefect_profile:${spec.user}:${spec.profile}`,
+  references: (spec) => notifyReferences(spec.notifies),
   check: (spec) => {
     const keys = Object.keys(spec.settings);
     return keys.flatMap((key, i) => {
@@ -71,7 +73,8 @@ export const prefectProfile: ResourceType<PrefectProfile, ProfileFacts> = {
         steps: [{ script: `[ -d ${quote(actual.prefectHome)} ] || ${makeHome}` }, write],
       }],
       late: [],
-      notifies: [],
+      // A running server or worker read its profile when it started: a change reaches it by a restart.
+      notifies: (spec.notifies ?? []).map(unitToken),
     };
   },
 };

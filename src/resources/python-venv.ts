@@ -4,7 +4,7 @@ import { command, quote } from '../shell/quote.js';
 import { keyValues } from './facts.js';
 import { asUser } from './steps.js';
 import { noChanges, notifyReferences, unitToken, type ResourceType } from './types.js';
-import { openSnapshotProbe, snapshotRoot, takeSnapshot, upgradeTransaction } from './venv-snapshot.js';
+import { downloadScript, downloadsDir, snapshotRoot, takeSnapshot, upgradeRecordsProbe, upgradeTransaction } from './venv-snapshot.js';
 
 interface VenvFacts {
   exists: boolean;
@@ -14,6 +14,10 @@ interface VenvFacts {
   packages: Map<string, string>;
   /** The snapshot of an upgrade that a cut connection left unfinished. */
   openSnapshot?: string;
+  /** The record of the last upgrade rolled back: its pins, and when. */
+  failedUpgrade?: string;
+  /** The pins of the last upgrade that ended well and migrated the venv's databases. */
+  migratedBy?: string;
 }
 
 /** PEP 503: names compare lower-case with runs of -, _ and . as one -. */
@@ -46,22 +50,31 @@ export const pythonVenv: ResourceType<PythonVenv, VenvFacts> = {
   for rc_m in ${venv}/lib/python3*/site-packages/*.dist-info/METADATA; do [ -f "$rc_m" ] && set -- "$@" "$rc_m"; done
   [ $# -eq 0 ] || awk 'FNR == 1 { name = "" } /^Name: / && name == "" { name = $2 } /^Version: / && name != "" { print "package:" name "=" $2; nextfile }' "$@"
 else echo exists=no; fi
-${openSnapshotProbe(spec)}`;
+${upgradeRecordsProbe(spec)}`;
   },
   parse(_spec, output) {
     const packages = new Map<string, string>();
     for (const [key, value] of keyValues(output)) if (key.startsWith('package:')) packages.set(normalise(key.slice(8)), value.trim());
     const facts = keyValues(output);
-    return { exists: facts.get('exists') === 'yes', hasPip: facts.get('pip') === 'yes', packages, openSnapshot: facts.get('upgrade-open') };
+    return {
+      exists: facts.get('exists') === 'yes', hasPip: facts.get('pip') === 'yes', packages, openSnapshot: facts.get('upgrade-open'),
+      failedUpgrade: facts.get('upgrade-failed'), migratedBy: facts.get('upgrade-migrated'),
+    };
   },
-  plan(spec, actual) {
+  plan(spec, actual, { retryFailed }) {
     const name = spec.name ?? pythonVenv.defaultName(spec);
     const wrong = pins(spec).filter(([pkg, version]) => actual.packages.get(pkg) !== version);
     const halfMade = actual.exists && !actual.hasPip;
     const install = !actual.exists || halfMade || wrong.length > 0;
     if (!install && !actual.openSnapshot) return noChanges();
+    const upgrade = actual.exists && !halfMade && wrong.length > 0;
+    const refused = upgrade && !actual.openSnapshot ? refusedUpgrade(spec, actual, wrong, retryFailed ?? false) : undefined;
+    if (refused) return { ...noChanges(), problems: [refused] };
     const owner = spec.owner ?? 'root';
-    const pip = [`${spec.path}/bin/pip`, 'install', '--disable-pip-version-check', '--quiet', ...(spec.pip_args ?? []), ...wrong.map(([, , r]) => r)];
+    const requirements = wrong.map(([, , r]) => r);
+    // An upgrade installs what its first action downloaded; pip still reaches its index for anything else.
+    const fromDownloads = upgrade ? ['--find-links', downloadsDir(spec)] : [];
+    const pip = [`${spec.path}/bin/pip`, 'install', '--disable-pip-version-check', '--quiet', ...(spec.pip_args ?? []), ...fromDownloads, ...requirements];
     // A half-made venv is made again from scratch (--clear): it holds nothing pip put there.
     const create = `${quote(spec.python ?? '/usr/bin/python3')} -m venv${halfMade ? ' --clear' : ''} ${quote(spec.path)}`;
     const installAction: Action = {
@@ -73,8 +86,13 @@ ${openSnapshotProbe(spec)}`;
         { script: asUser(owner, command(...pip)) },
       ],
     };
+    const download: Action[] = upgrade && !actual.openSnapshot ? [{
+      id: `download ${name}`, resource: name, verb: 'update', title: `download ${requirements.join(' ')} for ${spec.path}`,
+      because: 'resolved before anything is stopped or snapshotted: a pin pip cannot resolve changes nothing', fields: [], prepares: true,
+      steps: [{ script: downloadScript(spec, owner, asUser(owner, command(`${spec.path}/bin/pip`, 'download', '--disable-pip-version-check', '--quiet', '-d', downloadsDir(spec), ...(spec.pip_args ?? []), ...requirements))) }],
+    }] : [];
     return {
-      now: [...transactionStart(spec, name, actual, wrong), ...(install ? [installAction] : [])],
+      now: [...download, ...transactionStart(spec, name, actual, wrong), ...(install ? [installAction] : [])],
       late: [],
       notifies: install ? (spec.notifies ?? []).map(unitToken) : [],
     };
@@ -103,4 +121,35 @@ function transactionStart(spec: PythonVenv, name: string, actual: VenvFacts, wro
     because: `into ${snapshotRoot(spec)}/; if a step or health gate fails: ${transaction.undo}`,
     fields: [], steps: [{ script: takeSnapshot(spec, { before, after: wrong.map(([, , r]) => r) }) }], transaction,
   }];
+}
+
+/** Release numbers compared part by part (3.10.0 > 3.9.1); enough for the exact pins a venv takes. */
+function olderThan(version: string, other: string): boolean {
+  const parts = (v: string) => v.split(/[.+-]/).map((p) => Number.parseInt(p, 10) || 0);
+  const [a, b] = [parts(version), parts(other)];
+  for (let i = 0; i < Math.max(a.length, b.length); i++) if ((a[i] ?? 0) !== (b[i] ?? 0)) return (a[i] ?? 0) < (b[i] ?? 0);
+  return false;
+}
+
+/**
+ * Why an upgrade is not planned: its pins were rolled back before (until they change, or
+ * --retry-failed), or one is below the version that migrated the venv's databases, which an older
+ * release cannot open.
+ */
+function refusedUpgrade(spec: PythonVenv, actual: VenvFacts, wrong: ReturnType<typeof pins>, retryFailed: boolean): string | undefined {
+  const wanted = wrong.map(([, , r]) => r).join(' ');
+  const [failedPins, when] = (actual.failedUpgrade ?? '').split(' (rolled back ');
+  if (failedPins === wanted && !retryFailed) {
+    return `the upgrade to ${wanted} was rolled back${when ? ` on ${when.replace(/\)$/, '')}` : ''} and is not tried again until the pins change (or: reconcile apply --retry-failed); see /var/lib/reconcile/upgrades${spec.path}/`;
+  }
+  for (const migrated of (actual.migratedBy ?? '').split(' ').filter(Boolean)) {
+    const [pkg = '', version = ''] = migrated.split('==');
+    const pin = wrong.find(([name]) => name === normalise(pkg));
+    const installed = actual.packages.get(normalise(pkg));
+    // Installed below it: the databases were put back by hand with an older venv, and the record is stale.
+    if (pin && olderThan(pin[1], version) && installed !== undefined && !olderThan(installed, version)) {
+      return `${pin[2]} is older than ${pkg}==${version}, which migrated ${(spec.upgrade?.databases ?? []).join(', ')}: an older release cannot open a database a newer one migrated; pin ${version} or later, or restore a snapshot by hand (see the README)`;
+    }
+  }
+  return undefined;
 }

@@ -11,12 +11,24 @@ interface ServiceFacts {
   activeState: string;
   unitFileState: string;
   needDaemonReload: boolean;
+  /** A unit kept from before a change that has not passed its health gate yet (see KEPT_DIR). */
+  keptUnit: boolean;
   /** The health URL's answer, when the service has one and runs (left out of the facts digest). */
   live?: { healthy: boolean; detail: string };
 }
 
 const UNIT_DIR = '/etc/systemd/system';
 const SECTION = '@@systemctl';
+/**
+ * Where a changed unit's previous version waits until the new one passes its health gate: a failed
+ * or interrupted gate (even one whose run died) puts that version back, never one that never passed.
+ */
+const KEPT_DIR = '/var/lib/reconcile/units';
+/** The NRestarts a gate starts from (a restart does not reset systemd's counter). */
+const GATE_DIR = '/run/reconcile/gates';
+
+const keptUnit = (unit: string) => quote(`${KEPT_DIR}/${unit}`);
+const gateBaseline = (unit: string) => quote(`${GATE_DIR}/${unit}`);
 
 /** daemon-reload once per host and run, before the first start or restart that needs it. */
 const daemonReload: Action = {
@@ -65,7 +77,8 @@ export const systemdService: ResourceType<SystemdService, ServiceFacts> = {
   }),
   probe: (spec) =>
     `${fileProbe(`${UNIT_DIR}/${spec.unit}`, sha256(Buffer.from(spec.content)))}\necho ${SECTION}\n` +
-    `systemctl show ${quote(spec.unit)} -p LoadState -p ActiveState -p UnitFileState -p NeedDaemonReload`,
+    `systemctl show ${quote(spec.unit)} -p LoadState -p ActiveState -p UnitFileState -p NeedDaemonReload\n` +
+    `[ ! -f ${keptUnit(spec.unit)} ] || echo KeptUnit=yes`,
   parse(_spec, output) {
     const [file = '', show = ''] = output.split(`${SECTION}\n`);
     const props = keyValues(show);
@@ -75,6 +88,7 @@ export const systemdService: ResourceType<SystemdService, ServiceFacts> = {
       activeState: props.get('ActiveState') ?? 'inactive',
       unitFileState: props.get('UnitFileState') ?? '',
       needDaemonReload: props.get('NeedDaemonReload') === 'yes',
+      keptUnit: props.get('KeptUnit') === 'yes',
     };
   },
   async observe(spec, http) {
@@ -100,12 +114,22 @@ export const systemdService: ResourceType<SystemdService, ServiceFacts> = {
       now.push({
         id: name, resource: name, verb: actual.unitFile.type === 'file' ? 'update' : 'create', title: `unit ${path}`, fields: [],
         content: contentChange(path, actual.unitFile.type === 'file' ? actual.unitFile.content : undefined, wanted),
-        // systemd-analyze needs the real unit name, so it checks a copy under that name (not a temp name).
-        steps: [writeFileStep({ path, content: wanted, owner: 'root', mode: '0644', defaultMode: '0644', validate: VERIFY_UNIT })],
+        steps: [
+          ...(keepsPrevious(spec, actual, true) ? [{ script: `[ -f ${keptUnit(spec.unit)} ] || { mkdir -p ${quote(KEPT_DIR)} && cp -p ${quote(path)} ${keptUnit(spec.unit)}; }` }] : []),
+          // systemd-analyze needs the real unit name, so it checks a copy under that name (not a temp name).
+          writeFileStep({ path, content: wanted, owner: 'root', mode: '0644', defaultMode: '0644', validate: VERIFY_UNIT }),
+        ],
       });
     }
     const late = lateActions(spec, actual, name, unitChanged, notifiedBecause);
     const startsOrRestarts = late.some((a) => a.verb === 'start' || a.verb === 'restart');
+    if (actual.keptUnit && !startsOrRestarts && !unitChanged) {
+      // Kept by a run that died after the gate passed, or for a service no longer started: nothing to go back to.
+      late.push({
+        id: `forget kept unit ${spec.unit}`, resource: name, verb: 'update', title: `forget the previous ${spec.unit} kept for a rollback`, fields: [],
+        because: 'no start or restart of this unit is pending', steps: [{ script: `rm -f ${keptUnit(spec.unit)}` }],
+      });
+    }
     return {
       now,
       late,
@@ -142,20 +166,49 @@ function lateActions(spec: SystemdService, actual: ServiceFacts, name: string, u
 }
 
 /**
+ * Whether a gated start or restart has a previous unit to go back to: one kept by an earlier run whose
+ * gate never passed, or the installed unit this run replaces.
+ */
+const keepsPrevious = (spec: SystemdService, actual: ServiceFacts, unitChanged: boolean) =>
+  spec.health !== undefined && (actual.keptUnit || (unitChanged && actual.unitFile.type === 'file'));
+
+/**
  * A start or restart is done when the service is healthy, not when systemd says "active"
- * (Restart=always hides a crash loop). If it never gets healthy after its unit changed, the previous
- * unit goes back and the service restarts on it; the failure report carries the unit's journal.
+ * (Restart=always hides a crash loop). The gate gives up at once when the unit crashes and systemd
+ * restarts it, or fails. If it never gets healthy (or the run is interrupted while waiting) after its
+ * unit changed, the kept previous unit goes back and the service restarts on it; the failure report
+ * carries the unit's journal. Once healthy, the kept unit is dropped: this version passed.
  */
 function gated(spec: SystemdService, actual: ServiceFacts, unitChanged: boolean, action: Action): Action {
   const unit = quote(spec.unit);
-  const previous = unitChanged && actual.unitFile.type === 'file' ? actual.unitFile.content : undefined;
+  const kept = keepsPrevious(spec, actual, unitChanged);
+  if (!spec.health) return { ...action, diagnose: journal(spec.unit) };
+  const baseline = `mkdir -p ${quote(GATE_DIR)} && systemctl show -p NRestarts --value ${unit} > ${gateBaseline(spec.unit)}`;
+  const path = quote(`${UNIT_DIR}/${spec.unit}`);
   return {
     ...action,
-    steps: [...action.steps, ...(spec.health ? [{ waitForHealth: { url: spec.health.url, timeoutSeconds: spec.health.timeout ?? 60 } }] : [])],
-    onFailure: previous
-      ? [writeFileStep({ path: `${UNIT_DIR}/${spec.unit}`, content: previous, owner: 'root', mode: '0644', defaultMode: '0644' }),
-        { script: `systemctl daemon-reload && systemctl restart ${unit}` }]
+    steps: [
+      { script: `${(action.steps[0] as { script: string }).script} && ${baseline}` },
+      { waitForHealth: { url: spec.health.url, timeoutSeconds: spec.health.timeout ?? 60, failFast: crashedSince(spec.unit) } },
+      ...(kept ? [{ script: `rm -f ${keptUnit(spec.unit)}` }] : []),
+    ],
+    onFailure: kept
+      ? [{ script: `if [ -f ${keptUnit(spec.unit)} ]; then cp -p ${keptUnit(spec.unit)} ${path}.reconcile-kept && mv -f ${path}.reconcile-kept ${path} && rm -f ${keptUnit(spec.unit)}; fi\nsystemctl daemon-reload && systemctl restart ${unit}` }]
       : undefined,
-    diagnose: `echo ${quote(`last journal lines of ${spec.unit}:`)}; journalctl -u ${unit} -n 20 --no-pager -o cat`,
+    diagnose: journal(spec.unit),
   };
+}
+
+const journal = (unit: string) => `echo ${quote(`last journal lines of ${unit}:`)}; journalctl -u ${quote(unit)} -n 20 --no-pager -o cat`;
+
+/** Exits 1, saying why, once the unit has failed or crashed since its gate began: waiting longer cannot help. */
+function crashedSince(unit: string): string {
+  const u = quote(unit);
+  return [
+    `rc_s=$(systemctl show -p ActiveState -p SubState -p NRestarts ${u})`,
+    `rc_n=$(printf '%s\n' "$rc_s" | sed -n 's/^NRestarts=//p'); rc_base=$(cat ${gateBaseline(unit)} 2>/dev/null || echo 0)`,
+    `case "$rc_s" in *ActiveState=failed*) echo ${quote(`${unit} entered the failed state`)}; exit 1;; esac`,
+    `if [ "\${rc_n:-0}" -gt "\${rc_base:-0}" ]; then echo ${quote(`${unit} crashed and systemd restarted it`)} "$((rc_n - rc_base)) time(s) since the gate began"; exit 1; fi`,
+    `case "$rc_s" in *SubState=auto-restart*) echo ${quote(`${unit} crashed; systemd is about to restart it`)}; exit 1;; esac`,
+  ].join('\n');
 }

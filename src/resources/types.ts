@@ -45,6 +45,8 @@ export interface PlanContext {
   notifiedBecause: string[];
   /** The directory of setup.yaml, against which relative local paths (file sources) resolve. */
   specDir: string;
+  /** Try again a change that was rolled back before (`--retry-failed`), instead of reporting it. */
+  retryFailed?: boolean;
 }
 
 /**

@@ -22,11 +22,21 @@ const SQLITE_BACKUP = 'import sqlite3, sys; s = sqlite3.connect(sys.argv[1]); d 
 
 export const snapshotRoot = (spec: PythonVenv) => `${UPGRADES_DIR}${spec.path}`;
 
-/** Prints `upgrade-open=ID` when an upgrade of this venv was begun and never ended (a cut connection). */
-export const openSnapshotProbe = (spec: PythonVenv) => {
-  const open = quote(`${snapshotRoot(spec)}/open`);
-  return `if [ -f ${open} ]; then echo "upgrade-open=$(cat ${open})"; fi`;
-};
+/**
+ * Beside the snapshots, one line each:
+ *   failed     the pins of the last upgrade that was rolled back, and when: not tried again until they change
+ *   migrated   the pins of the last upgrade that ended well on a venv with databases: they migrated them
+ *   downloads/ what pip downloaded for an upgrade under way (resolved before anything stops)
+ */
+const recordOf = (spec: PythonVenv, name: 'open' | 'failed' | 'migrated') => quote(`${snapshotRoot(spec)}/${name}`);
+export const downloadsDir = (spec: PythonVenv) => `${snapshotRoot(spec)}/downloads`;
+
+/**
+ * Prints `upgrade-open=ID` when an upgrade of this venv was begun and never ended (a cut connection),
+ * `upgrade-failed=PINS` for the last one rolled back and `upgrade-migrated=PINS` for the last one ended.
+ */
+export const upgradeRecordsProbe = (spec: PythonVenv) =>
+  (['open', 'failed', 'migrated'] as const).map((name) => `if [ -f ${recordOf(spec, name)} ]; then echo "upgrade-${name}=$(head -n 1 ${recordOf(spec, name)})"; fi`).join('\n');
 
 interface Change {
   /** `name==version` pins before and after, for the manifest. */
@@ -71,10 +81,29 @@ else : > "$rc_new/database-${n}.absent"; fi`;
   ].join('\n');
 }
 
-/** Deletes all but the newest `keep` snapshots. */
-const prune = (spec: PythonVenv) =>
-  `rc_n=0; for rc_s in $(ls -1 ${quote(snapshotRoot(spec))} | grep '^[0-9]' | sort -r); do rc_n=$((rc_n + 1)); ` +
-  `[ "$rc_n" -le ${spec.upgrade?.keep ?? DEFAULT_KEEP} ] || rm -rf ${quote(snapshotRoot(spec))}/"$rc_s"; done`;
+/**
+ * Keeps the newest `keep` snapshots of upgrades that ended well, and only the newest of those rolled
+ * back: failed attempts never push out the snapshot of a version that worked.
+ */
+const prune = (spec: PythonVenv) => {
+  const root = quote(snapshotRoot(spec));
+  return `rc_kept=0; rc_failed=0; for rc_s in $(ls -1 ${root} | grep '^[0-9]' | sort -r); do
+  if grep -q '^rolled-back=' ${root}/"$rc_s"/manifest 2>/dev/null; then rc_failed=$((rc_failed + 1)); [ "$rc_failed" -le 1 ] || rm -rf ${root}/"$rc_s"
+  elif grep -q '^committed=' ${root}/"$rc_s"/manifest 2>/dev/null; then rc_kept=$((rc_kept + 1)); [ "$rc_kept" -le ${spec.upgrade?.keep ?? DEFAULT_KEEP} ] || rm -rf ${root}/"$rc_s"; fi
+done`;
+};
+
+/** pip's downloads for the upgrade that ends: the venv has them now, or is back without them. */
+const dropDownloads = (spec: PythonVenv) => `rm -rf ${quote(downloadsDir(spec))}`;
+
+/**
+ * Resolves and downloads the new pins as the venv's owner, into the venv's downloads directory: a pin
+ * pip cannot resolve fails here, before any snapshot is open or any service is touched.
+ */
+export function downloadScript(spec: PythonVenv, owner: string, pipDownload: string): string {
+  const dir = quote(downloadsDir(spec));
+  return `rm -rf ${dir} && mkdir -p ${quote(snapshotRoot(spec))} && install -d -o ${quote(owner)} -m 0700 ${dir}\n${pipDownload}`;
+}
 
 /** Reads the open snapshot's id into $rc_snap, or ends the script: there is nothing to undo or end. */
 const openSnapshot = (spec: PythonVenv, otherwise: string) => {
@@ -106,7 +135,10 @@ else rm -f ${file} ${quote(`${db}-wal`)} ${quote(`${db}-shm`)}; fi`;
     ...databases,
     `if [ -s "$rc_snap/running" ]; then systemctl start $(cat "$rc_snap/running"); fi`,
     `echo "rolled-back=$(date -u +%FT%TZ)" >> "$rc_snap/manifest"`,
-    `rm -f ${quote(snapshotRoot(spec))}/open`,
+    // Remembered, so that a scheduled apply does not try (and roll back) the same pins every run.
+    `printf '%s (rolled back %s)\\n' "$(sed -n 's/^after=//p' "$rc_snap/manifest")" "$(date -u +%FT%TZ)" > ${recordOf(spec, 'failed')}`,
+    `rm -f ${recordOf(spec, 'open')}`,
+    dropDownloads(spec),
     prune(spec),
     `echo "put back: ${spec.path}${(spec.upgrade?.databases ?? []).map((db) => ` and ${db}`).join('')} from $rc_snap"`,
   ].join('\n');
@@ -116,7 +148,9 @@ function commitScript(spec: PythonVenv): string {
   return [
     openSnapshot(spec, 'no upgrade snapshot is open'),
     `echo "committed=$(date -u +%FT%TZ)" >> "$rc_snap/manifest"`,
-    `rm -f ${quote(snapshotRoot(spec))}/open`,
+    ...((spec.upgrade?.databases ?? []).length > 0 ? [`sed -n 's/^after=//p' "$rc_snap/manifest" > ${recordOf(spec, 'migrated')}`] : []),
+    `rm -f ${recordOf(spec, 'open')} ${recordOf(spec, 'failed')}`,
+    dropDownloads(spec),
     prune(spec),
   ].join('\n');
 }

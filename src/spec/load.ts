@@ -11,7 +11,7 @@ import type { ReconcileDesiredStateSetupYaml as Setup, Resource } from './genera
 import { validateAgainstSchema } from './schema-validator.js';
 import { resolveSecrets, withoutSecrets, type Secret, type SecretMode } from './secrets.js';
 import { didYouMean } from './suggest.js';
-import { interpolateValue, stringifyVariables, type InterpolationProblem, type Variables } from './variables.js';
+import { interpolateValue, interpolateVariables, stringifyVariables, type InterpolationProblem, type Variables } from './variables.js';
 import { loadYaml, positionAt, type YamlSource } from './yaml-source.js';
 
 export type { HostTarget };
@@ -138,23 +138,25 @@ function resolveHost(name: string, host: Host, target: HostTarget, context: Host
 
 /**
  * setup.yaml's vars, then the host's groups' group_vars (farthest first), then its own vars; the
- * built-ins last. Any of them may use the built-ins, and setup.yaml's may read other hosts' values.
+ * built-ins last. A value may use the built-ins, other hosts' values and the host's other variables
+ * as layered: `project_dir: "{{ home }}/app"` follows a `home` that hosts.yaml overrides.
  */
 function resolveVariables(name: string, host: Host, { inventory, setup, groups, others }: HostContext, inventorySource: YamlSource, setupSource: YamlSource, problems: Diagnostic[]): Variables {
   const builtins = { address: host.address, host_name: name, groups: groups.of(name).join(',') };
-  const resolve = (vars: Record<string, string | number | boolean> | undefined, source: YamlSource, at: FieldPath, extra: Variables = {}) => {
-    const found: InterpolationProblem[] = [];
-    const values = interpolateValue(stringifyVariables(vars), { ...extra, ...builtins }, found);
-    report(found, source, at, problems, name);
-    return values;
-  };
-  return {
-    ...others,
-    ...resolve(setup.vars, setupSource, ['vars'], others),
-    ...Object.assign({}, ...groups.of(name).map((g) => resolve(inventory.group_vars?.[g], inventorySource, ['group_vars', g]))),
-    ...resolve(host.vars, inventorySource, ['hosts', name, 'vars']),
-    ...builtins,
-  };
+  const layers = [
+    { vars: setup.vars, source: setupSource, at: ['vars'] },
+    ...groups.of(name).map((g) => ({ vars: inventory.group_vars?.[g], source: inventorySource, at: ['group_vars', g] })),
+    { vars: host.vars, source: inventorySource, at: ['hosts', name, 'vars'] },
+  ];
+  const raw: Record<string, string> = {};
+  const origin = new Map<string, (typeof layers)[number]>();
+  for (const layer of layers) {
+    for (const [key, value] of Object.entries(stringifyVariables(layer.vars))) (raw[key] = value), origin.set(key, layer);
+  }
+  const found: InterpolationProblem[] = [];
+  const values = interpolateVariables(raw, { ...others, ...builtins }, found);
+  for (const layer of layers) report(found.filter((p) => origin.get(String(p.field[0])) === layer), layer.source, layer.at, problems, name);
+  return { ...others, ...values, ...builtins };
 }
 
 /**

@@ -15,6 +15,11 @@ export interface InterpolationProblem {
 
 /** Fills `{{ name }}` in one string; problems name the variable and the defined ones. */
 export function interpolateString(text: string, vars: Variables, field: FieldPath, problems: InterpolationProblem[]): string {
+  const unclosed = /\{\{(?:(?!\}\}).)*$/s.exec(text.replace(REFERENCE, ''));
+  if (unclosed) {
+    problems.push({ field, message: `'${unclosed[0].split('\n')[0]!.slice(0, 40)}' opens {{ and never closes it; write {{ name }}` });
+    return text;
+  }
   return text.replace(REFERENCE, (whole, inner: string) => {
     const name = inner.trim();
     if (!VARIABLE_NAME.test(name)) {
@@ -44,6 +49,32 @@ export function interpolateValue<T>(value: T, vars: Variables, problems: Interpo
     ) as T;
   }
   return value;
+}
+
+/**
+ * Fills variables that use other variables (`project_dir: "{{ home }}/app"`), each after those it
+ * uses; built-ins in `base` win over a variable of the same name. A circle is a problem.
+ */
+export function interpolateVariables(vars: Record<string, string>, base: Variables, problems: InterpolationProblem[]): Record<string, string> {
+  const done: Record<string, string> = {};
+  const trail: string[] = [];
+  const resolve = (name: string): void => {
+    if (name in done) return;
+    if (trail.includes(name)) {
+      problems.push({ field: [name], message: `variables refer to each other in a circle: ${[...trail.slice(trail.indexOf(name)), name].join(' -> ')}` });
+      done[name] = vars[name]!;
+      return;
+    }
+    trail.push(name);
+    for (const match of vars[name]!.matchAll(REFERENCE)) {
+      const used = match[1]!.trim();
+      if (used in vars && !(used in base)) resolve(used);
+    }
+    trail.pop();
+    if (!(name in done)) done[name] = interpolateString(vars[name]!, { ...done, ...base }, [name], problems);
+  };
+  Object.keys(vars).forEach(resolve);
+  return done;
 }
 
 /** Variable values are text once filled in; numbers and booleans print as YAML wrote them. */

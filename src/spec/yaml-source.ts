@@ -1,5 +1,5 @@
 import { stat, readFile } from 'node:fs/promises';
-import { isAlias, isMap, isScalar, isSeq, LineCounter, parseDocument, type Document, type Node, type Pair } from 'yaml';
+import { isAlias, isMap, isScalar, isSeq, LineCounter, parseDocument, visit, type Document, type Node, type Pair } from 'yaml';
 import type { Diagnostic } from './diagnostic.js';
 
 /** A parsed YAML file that can still say where each value came from. */
@@ -20,7 +20,9 @@ export async function loadYaml(file: string): Promise<Located<YamlSource>> {
   const text = await readText(file);
   if (!text.ok) return text;
   const lines = new LineCounter();
-  const doc = parseDocument(text.value, { lineCounter: lines, uniqueKeys: true, prettyErrors: false });
+  // logLevel 'error': yaml's own warnings (a mapping used as a key) would reach the user as Node
+  // warnings; the ones that matter are diagnostics below, with a position and a fix.
+  const doc = parseDocument(text.value, { lineCounter: lines, uniqueKeys: true, prettyErrors: false, logLevel: 'error' });
   const position = (offset: number) => {
     const { line, col } = lines.linePos(offset);
     return { line, col };
@@ -30,9 +32,25 @@ export async function loadYaml(file: string): Promise<Located<YamlSource>> {
     ...position(e.pos[0]),
     message: yamlMessage(e.code, e.message),
   }));
+  problems.push(...unquotedTemplates(doc).map((offset) => ({
+    file,
+    ...position(offset),
+    message: 'YAML read this {{ … }} as a mapping, not text: a value that starts with {{ must be quoted, e.g. owner: "{{ user }}"',
+  })));
   if (problems.length > 0) return { ok: false, diagnostics: problems };
   if (doc.contents === null) return { ok: false, diagnostics: [{ file, line: 0, col: 0, message: 'the file is empty' }] };
   return { ok: true, value: { file, doc, position } };
+}
+
+/** Where a mapping has a mapping as a key: `key: {{ name }}` unquoted is a flow mapping inside one. */
+function unquotedTemplates(doc: Document): number[] {
+  const offsets: number[] = [];
+  visit(doc, {
+    Pair(_key, pair) {
+      if (isMap(pair.key) && pair.key.range) offsets.push(pair.key.range[0]);
+    },
+  });
+  return offsets;
 }
 
 async function readText(file: string): Promise<Located<string>> {

@@ -17,7 +17,11 @@ describe('the package as a user installs it', () => {
 
   beforeAll(() => {
     host = hosts[0]!;
-    const packed = sh(`npm pack --pack-destination ${root} --silent`, process.cwd());
+    // From a clean clone, with no dist/: `npm pack` must build what it ships (prepack).
+    const clone = join(root, 'clone');
+    const cloned = sh(`git clone --quiet ${process.cwd()} ${clone} && ln -s ${process.cwd()}/node_modules ${clone}/node_modules && test ! -e ${clone}/dist`, process.cwd());
+    expect(cloned.status, cloned.stderr).toBe(0);
+    const packed = sh(`npm pack --pack-destination ${root} --silent 2>/dev/null | tail -n 1`, clone);
     expect(packed.status, packed.stderr).toBe(0);
     // No install script is needed (ssh2 falls back to Node's crypto); without the flag npm warns about ssh2's.
     const installed = sh(`npm install -g --ignore-scripts --prefix ${root}/prefix ${root}/${packed.stdout.trim()} --no-audit --no-fund --prefer-offline`, process.cwd());

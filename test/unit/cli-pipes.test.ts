@@ -26,7 +26,8 @@ describe('reconcile init', () => {
     const hosts = readFileSync(join(dir, 'hosts.yaml'), 'utf8');
     const setup = readFileSync(join(dir, 'setup.yaml'), 'utf8');
     expect(hosts).toContain('address: 10.20.30.40');
-    expect(setup).toContain('WorkingDirectory=/home/alice/projects/projections-v2');
+    expect(setup).toContain('  user: alice ');
+    expect(setup).toContain('  home: /home/alice ');
     expect(setup).not.toContain('daniel');
     for (const file of [hosts, setup]) {
       const schema = /^# yaml-language-server: \$schema=(\S+)$/m.exec(file)![1]!;

@@ -123,9 +123,16 @@ describe('planner: a venv upgrade is one transaction', () => {
 
   it('snapshots, installs, restarts and commits last; the rollback settles the owed restart and waits for health', () => {
     const actions = plan('exists=yes\npip=yes\npackage:prefect=3.8.3\n').actions;
-    expect(actions.map((a) => a.id)).toEqual(['snapshot python_venv:/srv/app/.venv', 'python_venv:/srv/app/.venv', 'restart app.service', 'commit python_venv:/srv/app/.venv']);
-    expect(actions[1]!.fields).toEqual([{ field: 'prefect', before: '3.8.3', after: '3.9.0' }]);
-    const snapshot = actions[0]!;
+    expect(actions.map((a) => a.id)).toEqual([
+      'download python_venv:/srv/app/.venv', 'snapshot python_venv:/srv/app/.venv', 'python_venv:/srv/app/.venv', 'restart app.service', 'commit python_venv:/srv/app/.venv',
+    ]);
+    expect(actions[2]!.fields).toEqual([{ field: 'prefect', before: '3.8.3', after: '3.9.0' }]);
+    // The new pins are resolved and downloaded first: that owes no restart and opens no transaction.
+    expect(actions[0]!.steps).toHaveLength(1);
+    expect(actions[0]!.transaction).toBeUndefined();
+    expect(scriptOf(actions[0]!.steps[0])).toMatch(/bin\/pip\W+download\W+--disable-pip-version-check\W+--quiet\W+-d\W+\/var\/lib\/reconcile\/upgrades\/srv\/app\/.venv\/downloads\W+prefect==3.9.0/);
+    expect(scriptOf(actions[2]!.steps[0])).toMatch(/bin\/pip\W+install\W.*--find-links\W+\/var\/lib\/reconcile\/upgrades\/srv\/app\/.venv\/downloads\W+prefect==3.9.0/);
+    const snapshot = actions[1]!;
     expect(snapshot.because).toBe(`into /var/lib/reconcile/upgrades/srv/app/.venv/; if a step or health gate fails: stop app.service; put back /srv/app/.venv and /srv/app/prefect.db from the snapshot in /var/lib/reconcile/upgrades/srv/app/.venv/; start them again, health-checked`);
     // The owed restart is written down before the snapshot; the snapshot marks itself open last.
     expect(scriptOf(snapshot.steps[0])).toMatch(/^mkdir -p '\/var\/lib\/reconcile\/owed'/);
@@ -133,8 +140,8 @@ describe('planner: a venv upgrade is one transaction', () => {
     const rollback = snapshot.transaction!.rollback;
     expect(scriptOf(rollback[0])).toContain("systemctl stop 'app.service'");
     expect(scriptOf(rollback[1])).toMatch(/^rm -f '\/var\/lib\/reconcile\/owed\//);
-    expect(rollback[2]).toEqual({ waitForHealth: { url: 'http://127.0.0.1:4200/api/health', timeoutSeconds: 30 } });
-    expect(scriptOf(actions[3]!.steps[0])).toContain('[ "$rc_n" -le 2 ]');
+    expect(rollback[2]).toMatchObject({ waitForHealth: { url: 'http://127.0.0.1:4200/api/health', timeoutSeconds: 30 } });
+    expect(scriptOf(actions[4]!.steps[0])).toContain('[ "$rc_kept" -le 2 ]');
   });
 
   it('makes no snapshot of a venv that does not exist yet or is half-made: there is nothing to go back to', () => {
@@ -148,7 +155,7 @@ describe('planner: a venv upgrade is one transaction', () => {
     const [create, start] = planHost(venvHost, facts, '/').actions;
     expect(start!.id).toBe('start app.service');
     expect(create!.steps.some((step) => scriptOf(step)?.includes('/var/lib/reconcile/owed'))).toBe(false);
-    expect(start!.steps.at(-1)).toEqual({ waitForHealth: { url: 'http://127.0.0.1:4200/api/health', timeoutSeconds: 30 } });
+    expect(start!.steps.at(-1)).toMatchObject({ waitForHealth: { url: 'http://127.0.0.1:4200/api/health', timeoutSeconds: 30 } });
   });
 
   it('resumes an upgrade a cut left open: no new snapshot, the open one can still be put back, and it is committed at the end', () => {

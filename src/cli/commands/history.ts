@@ -1,4 +1,5 @@
 import { defaultStateDir, listRunRecords, readRunRecord } from '../../report/records.js';
+import type { Report } from '../../report/report.js';
 import { ExitCode } from '../exit-codes.js';
 import type { GlobalOptions } from '../options.js';
 import { UsageError } from '../usage-error.js';
@@ -10,9 +11,11 @@ interface HistoryOptions extends GlobalOptions {
 
 /** `reconcile history`: one line per recent run, newest first. */
 export async function historyCommand(options: HistoryOptions): Promise<ExitCode> {
-  const records = await listRunRecords(options.stateDir ?? defaultStateDir(), options.count ?? 20);
+  const records = await listRunRecords(options.stateDir ?? defaultStateDir(), options.count ?? 20, touching(options.limit));
   if (options.json) {
-    console.log(JSON.stringify(records.map(({ hosts, ...run }) => ({ ...run, hosts: hosts.map((h) => ({ host: h.host, status: h.status })) })), null, 2));
+    // Records from before groups existed have none.
+    const summary = records.map(({ hosts, ...run }) => ({ ...run, hosts: hosts.map((h) => ({ host: h.host, groups: h.groups ?? [], status: h.status })) }));
+    console.log(JSON.stringify(summary, null, 2));
     return ExitCode.ok;
   }
   if (records.length === 0) console.log('no runs recorded yet');
@@ -22,6 +25,12 @@ export async function historyCommand(options: HistoryOptions): Promise<ExitCode>
     console.log(`${r.id}  ${r.startedAt.slice(0, 19).replace('T', ' ')}  ${r.command.padEnd(5)}  ${r.result.padEnd(7)}  ${(r.durationMs / 1000).toFixed(1)}s  ${hosts}`);
   }
   return ExitCode.ok;
+}
+
+/** With --limit: only the runs that worked on one of those hosts, or on a host of one of those groups. */
+function touching(limit: string[] | undefined): ((record: Report) => boolean) | undefined {
+  if (!limit) return undefined;
+  return (record) => record.hosts.some((h) => limit.includes(h.host) || (h.groups ?? []).some((g) => limit.includes(g)));
 }
 
 /** `reconcile history show ID|latest`: the whole record. */

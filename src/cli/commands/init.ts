@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import { copyFile, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { userInfo } from 'node:os';
-import { join, relative } from 'node:path';
+import { join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ExitCode } from '../exit-codes.js';
 import { UsageError } from '../usage-error.js';
@@ -9,6 +9,7 @@ import { UsageError } from '../usage-error.js';
 export interface InitOptions {
   address?: string;
   user?: string;
+  json?: boolean;
 }
 
 /** Without --address: a name under .invalid (RFC 2606), which no resolver answers, so nothing is ever contacted by mistake. */
@@ -46,6 +47,10 @@ export async function initCommand(dir: string, options: InitOptions): Promise<Ex
   }
   for (const schema of SCHEMAS) await copyFile(join(packageRoot, 'schemas', schema), join(dir, 'schemas', schema));
 
+  if (options.json) {
+    console.log(JSON.stringify({ wrote: targets.map((t) => resolve(t)), user, address, addressIsPlaceholder: !options.address }, null, 2));
+    return ExitCode.ok;
+  }
   const cd = relative(process.cwd(), dir) ? `cd ${relative(process.cwd(), dir)} && ` : '';
   console.log([
     `wrote ${targets.map((t) => relative(process.cwd(), t) || t).join(', ')}`,

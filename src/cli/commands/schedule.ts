@@ -23,13 +23,16 @@ const SKIPPED = 75;
 /**
  * The exact shell line the schedule runs: absolute paths for node, reconcile, the spec files and the
  * state directory, so it works in cron's bare environment; flock skips a run while the last one lasts.
+ * Every option `schedule install` honours (see OPTION_SCOPE) is carried into it.
  */
 export function scheduledCommand(options: GlobalOptions): string {
   const stateDir = resolve(options.stateDir ?? defaultStateDir());
   const tool = realpathSync(new URL('../../../bin/reconcile.js', import.meta.url));
   const args = ['check', '-i', resolve(options.inventory), '-f', resolve(options.file), '--state-dir', stateDir,
-    '--lock-timeout', String(options.lockTimeout), '--keep-runs', String(options.keepRuns), '--no-color',
+    '--lock-timeout', String(options.lockTimeout), '--keep-runs', String(options.keepRuns), '--concurrency', String(options.concurrency), '--no-color',
     ...(options.limit ? ['--limit', options.limit.join(',')] : []),
+    ...(options.timeout !== undefined ? ['--timeout', String(options.timeout)] : []),
+    ...(options.acceptNewHostKeys ? ['--accept-new-host-keys'] : []),
     ...(options.metricsFile ? ['--metrics-file', resolve(options.metricsFile)] : []),
     ...(options.onDrift ? ['--on-drift', options.onDrift] : [])];
   const run = command(process.execPath, tool, ...args);
@@ -100,10 +103,16 @@ export async function scheduleStatus(options: ScheduleOptions): Promise<ExitCode
   const timer = existsSync(join(UNIT_DIR, `${UNIT}.timer`));
   const cronLines = commandExists('crontab') ? readCrontab() : [];
   const cron = cronLines.findIndex((l) => l === MARKER);
+  const [last] = (await listRunRecords(options.stateDir ?? defaultStateDir(), 50)).filter((r) => r.command === 'check');
+  if (options.json) {
+    const installed = timer ? { kind: 'systemd-timer', unit: `${UNIT}.timer` } : cron >= 0 ? { kind: 'crontab', entry: cronLines[cron + 1] ?? '' } : null;
+    const lastCheck = last ? { id: last.id, startedAt: last.startedAt, result: last.result, exitCode: last.exitCode } : null;
+    console.log(JSON.stringify({ installed, lastCheck }, null, 2));
+    return ExitCode.ok;
+  }
   if (timer) console.log(`installed: systemd timer ${UNIT}.timer\n${spawnSync('systemctl', ['list-timers', `${UNIT}.timer`, '--no-pager'], { encoding: 'utf8' }).stdout.trim()}`);
   else if (cron >= 0) console.log(`installed: crontab entry\n${cronLines[cron + 1] ?? ''}`);
   else console.log('not installed');
-  const [last] = (await listRunRecords(options.stateDir ?? defaultStateDir(), 50)).filter((r) => r.command === 'check');
   console.log(last ? `last check: ${last.startedAt} ${last.result} (exit ${last.exitCode}, run ${last.id})` : 'last check: none recorded');
   return ExitCode.ok;
 }

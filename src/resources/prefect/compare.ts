@@ -73,7 +73,10 @@ export function compareDeployment(wanted: StoredDeployment, current: Registered,
     const schedules = compareSchedules(wanted.name, wanted.schedules, current.schedules, fixCommand);
     problems.push(...schedules.problems);
     if (schedules.compared && !sameSchedules(wanted.schedules, schedules.compared)) {
-      pairs.push(['schedule', wanted.schedules.map(scheduleText).sort().join(' | '), schedules.compared.map(scheduleText).sort().join(' | ')]);
+      // The server's parameters hold what a block reference resolved to (a secret): hidden wherever the file has one.
+      const resolvedAtDeploy = mergedShape(wanted.schedules.map((w) => w.parameters));
+      const text = (list: Parameters<typeof scheduleText>[0][]) => list.map((one) => scheduleText(one, resolvedAtDeploy)).sort().join(' | ');
+      pairs.push(['schedule', text(wanted.schedules), text(schedules.compared)]);
     }
   }
   const fields = pairs
@@ -166,8 +169,20 @@ export function zonedInstant(local: string, timezone: string): number {
   return guess + (asUtc % 1000);
 }
 
-/** One readable line per schedule, with every stored field that is not its default. */
-function scheduleText(s: { schedule: Record<string, unknown>; active: unknown; parameters?: unknown; slug?: unknown; max_scheduled_runs?: number | null }): string {
+/**
+ * One shape for several wanted values: at each key, what any of them holds there, an Unknowable (a
+ * value decided at deploy time) winning, so that `redact` hides the server's value in every schedule.
+ */
+function mergedShape(values: unknown[]): unknown {
+  const objects = values.filter((v): v is Record<string, unknown> => !!v && typeof v === 'object' && !Array.isArray(v) && !(v instanceof Unknowable));
+  if (values.some((v) => v instanceof Unknowable)) return values.find((v) => v instanceof Unknowable);
+  if (objects.length === 0) return values[0];
+  const keys = [...new Set(objects.flatMap((o) => Object.keys(o)))];
+  return Object.fromEntries(keys.map((k) => [k, mergedShape(objects.filter((o) => k in o).map((o) => o[k]))]));
+}
+
+/** One readable line per schedule, with every stored field that is not its default; `wanted` shapes what is hidden. */
+function scheduleText(s: { schedule: Record<string, unknown>; active: unknown; parameters?: unknown; slug?: unknown; max_scheduled_runs?: number | null }, wanted: unknown): string {
   const body = s.schedule;
   const zone = body.timezone ? ` ${String(body.timezone)}` : '';
   const kind = typeof body.cron === 'string'
@@ -177,7 +192,7 @@ function scheduleText(s: { schedule: Record<string, unknown>; active: unknown; p
       : `rrule "${withoutDtstart(String(body.rrule ?? ''))}"${zone}`;
   const extras = [
     s.active === false ? '(inactive)' : '',
-    s.parameters && !isEmptyObject(s.parameters) ? `parameters ${canonical(redact(s.parameters, undefined))}` : '',
+    s.parameters && !isEmptyObject(s.parameters) ? `parameters ${canonical(redact(s.parameters, wanted))}` : '',
     s.slug ? `slug ${String(s.slug)}` : '',
     s.max_scheduled_runs != null ? `max_scheduled_runs ${s.max_scheduled_runs}` : '',
   ].filter(Boolean);

@@ -266,6 +266,10 @@ export interface Line {
    * Mode when the file is created. Default "0644".
    */
   mode?: string;
+  /**
+   * Services (declared in this file) to restart after this line changes (a setting a service reads from this file).
+   */
+  notifies?: UnitName[];
 }
 /**
  * A systemd service: its unit file, enabled at boot or not, running or stopped. A changed unit is daemon-reloaded once and restarted once, after all writes.
@@ -408,6 +412,10 @@ export interface PrefectProfile {
    * Make this the active profile. Default false (leave 'active' alone).
    */
   active?: boolean;
+  /**
+   * Services (declared in this file) to restart after the profile changes: a running server or worker reads its profile only when it starts.
+   */
+  notifies?: UnitName[];
 }
 /**
  * A Prefect work pool on the server, read and changed through the server's REST API from the host.

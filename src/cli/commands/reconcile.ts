@@ -14,6 +14,7 @@ import type { Spec } from '../../spec/load.js';
 import { ExitCode } from '../exit-codes.js';
 import { toolVersion } from '../version.js';
 import { useColor, type GlobalOptions } from '../options.js';
+import { interruptedBy, interruption } from '../interrupt.js';
 import { askHidden } from '../prompt.js';
 import { loadSelectedSpec } from '../spec.js';
 import { UsageError } from '../usage-error.js';
@@ -51,19 +52,36 @@ export async function applyCommand(options: EngineOptions, planFile?: string): P
   const { spec, outcomes, report } = await execute('apply', options, planFile);
   if (options.json) console.log(JSON.stringify(report, null, 2));
   else {
-    for (const o of outcomes) {
-      if (o.status === 'failed' || o.status === 'skipped') console.log(`${o.host}: ${o.error}${o.apply ? `\n${o.host}: ${completedLine(o.apply.done, o.plan?.actions.length ?? 0)}` : ''}`);
-      for (const p of o.plan?.problems ?? []) console.log(`${o.host}: ! ${p}`);
-    }
+    for (const o of outcomes) for (const line of outcomeLines(o)) console.log(`${o.host}: ${line}`);
     console.log(renderSummary(outcomes, report.durationMs, { color: useColor(options) }));
   }
   await afterRun(report, spec, options);
   return report.exitCode;
 }
 
-/** After a failure: what the host got, so a person knows where it stands before the next run. */
-function completedLine(done: string[], planned: number): string {
-  return `completed ${done.length} of ${planned} actions before the failure${done.length > 0 ? `: ${done.join(', ')}` : ''}; the next apply picks up from there`;
+/**
+ * Where a host stands after apply, said once. A failed action's own output (the host's words, the
+ * journal) was shown as it failed; this says what the failure left: rolled back, or how far it got.
+ */
+function outcomeLines(o: HostOutcome): string[] {
+  const left = o.final?.problems ?? [];
+  if (!o.apply?.failed) {
+    if (o.status === 'failed' && o.final) return ['NOT CONVERGED; what still differs:', ...o.final.actions.map((a) => `  ${a.title}${a.because ? ` (${a.because})` : ''}`), ...left.map((p) => `  ! ${p}`)];
+    return o.status === 'failed' || o.status === 'skipped' ? [o.error ?? o.status] : [];
+  }
+  const { done, failed, rolledBack = [], interrupted } = o.apply;
+  const planned = o.plan?.actions.length ?? 0;
+  const stopped = interrupted ? `interrupted at ${failed.action}` : `FAILED at ${failed.action}`;
+  const undone = rolledBack.filter((r) => r.restored);
+  if (rolledBack.length > 0 && undone.length === rolledBack.length) {
+    return [`${stopped}; rolled back: ${undone.map((r) => r.detail).join('; ')}`,
+      'the host runs as it did before this apply (its services health-checked again); the next apply starts over'];
+  }
+  return [
+    `${stopped}: ${interrupted ? failed.error : failed.error.split('\n')[0]}`,
+    ...rolledBack.filter((r) => !r.restored).map((r) => `ROLLBACK FAILED (${r.action}): ${r.detail}`),
+    `${done.length} of ${planned} actions done${done.length > 0 ? ` (${done.join(', ')})` : ''}; the next apply does what is left`,
+  ];
 }
 
 async function execute(mode: Mode, options: EngineOptions, planFile?: string) {
@@ -86,9 +104,11 @@ async function execute(mode: Mode, options: EngineOptions, planFile?: string) {
     savedPlans: saved,
     mask,
     emit,
+    retryFailed: options.retryFailed,
+    signal: interruption,
   }));
   await progress?.finished;
-  return { spec, outcomes, report: buildReport(mode, spec, outcomes, started, toolVersion()) };
+  return { spec, outcomes, report: buildReport(mode, spec, outcomes, started, toolVersion(), interruptedBy()) };
 }
 
 /**
@@ -115,8 +135,14 @@ async function progressFor(spec: Spec, options: EngineOptions) {
     return liveProgress(spec.hosts.map((h) => h.target.name));
   }
   const style = { color: useColor(options) };
+  // A wait says how long it has waited every 10 s, not every second: a log, not a spinner.
+  const lastWaitLine = new Map<string, number>();
   return {
     emit: (event: ApplyEvent) => {
+      if (event.type === 'waiting') {
+        if (Date.now() - (lastWaitLine.get(event.host) ?? 0) < 10_000) return;
+        lastWaitLine.set(event.host, Date.now());
+      }
       const line = renderEvent(event, style);
       if (line) console.log(line);
     },
