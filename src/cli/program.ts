@@ -34,7 +34,7 @@ export const OPTION_SCOPE: Record<string, CommandPath[]> = {
   json: ['init', 'validate', ...READS_HOSTS, 'history', 'history show', 'schedule status'],
   color: ['init', 'validate', ...READS_HOSTS, 'history', 'history show', SCHEDULED, 'schedule status', 'schedule remove'],
   concurrency: [...READS_HOSTS, SCHEDULED],
-  dryRun: ['', ...READS_HOSTS, SCHEDULED, 'schedule remove'],
+  dryRun: [...READS_HOSTS, SCHEDULED, 'schedule remove'],
   acceptNewHostKeys: [...READS_HOSTS, SCHEDULED],
   askBecomePass: READS_HOSTS,
   timeout: [...READS_HOSTS, SCHEDULED],
@@ -59,14 +59,14 @@ export const commandPath = (command: Command): CommandPath => {
 /** Refuses every option given on the line that the command does not honour. */
 function refuseOptionsOutOfScope(command: Command, path: CommandPath): void {
   const options = command.optsWithGlobals<GlobalOptions>();
-  // `apply --dry-run` runs the plan: it honours the plan's options, and refuses those only apply has.
-  const effective = path === 'apply' && options.dryRun ? 'plan' : path;
+  // `apply --dry-run` and the bare `--dry-run` run the plan: they honour the plan's options, and refuse those only apply has.
+  const effective = (path === 'apply' && options.dryRun) || path === '' ? 'plan' : path;
   const refused = Object.entries(OPTION_SCOPE)
     .filter(([key, scope]) => command.getOptionValueSourceWithGlobals(key) === 'cli' && !scope.includes(effective))
     .map(([key, scope]) => {
       const flag = flagOf(command, key);
-      const where = scope.filter(Boolean).map((s) => `reconcile ${s}`).join(', ');
-      const what = effective === path ? `reconcile ${path || '--dry-run'}` : 'a dry run (reconcile apply --dry-run is reconcile plan)';
+      const where = scope.map((s) => `reconcile ${s}`).join(', ');
+      const what = effective === path ? `reconcile ${path}` : 'a dry run (reconcile --dry-run and apply --dry-run are reconcile plan)';
       return `${flag} does not apply to ${what}; it applies to ${where}`;
     });
   if (refused.length > 0) throw new UsageError(refused.join('\n'));

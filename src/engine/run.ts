@@ -51,6 +51,8 @@ export interface RunOptions {
   retryFailed?: boolean;
   /** Aborted by an interrupt: apply stops at the next safe point, and hosts not started are not started. */
   signal?: AbortSignal;
+  /** Hosts other hosts of this run come after (worked out by reconcileHosts). */
+  waitedFor?: Set<string>;
 }
 
 const same = <T>(value: T): T => value;
@@ -68,12 +70,13 @@ export async function reconcileHosts(hosts: HostSpec[], options: RunOptions): Pr
   // One connection to each jump host serves every host behind it.
   const shared = new SharedConnections();
   const slot = slots(options.concurrency);
+  const waitedFor = new Set(hosts.flatMap((h) => waitsOf(h).map((w) => w.host)));
   const runs = new Map<string, Promise<HostOutcome>>();
   const outcomeOf = (host: HostSpec): Promise<HostOutcome> => {
     if (!runs.has(host.target.name)) {
       runs.set(host.target.name, (async () => {
         const blocked = options.mode === 'apply' ? await blockingWait(host) : undefined;
-        const result = blocked ?? (await slot(() => reconcileHost(host, { ...options, shared })));
+        const result = blocked ?? (await slot(() => reconcileHost(host, { ...options, shared, waitedFor })));
         options.emit?.({ type: 'finished', host: result.host, status: result.status, error: result.error });
         return result;
       })());
@@ -94,9 +97,33 @@ export async function reconcileHosts(hosts: HostSpec[], options: RunOptions): Pr
     return undefined;
   };
   try {
-    return await Promise.all(hosts.map(outcomeOf));
+    const outcomes = await Promise.all(hosts.map(outcomeOf));
+    return options.mode === 'apply' ? await Promise.all(outcomes.map((o, i) => (awaitsOthers(o, hosts) ? readAgain(hosts[i]!, o, { ...options, shared }) : o))) : outcomes;
   } finally {
     await shared.close();
+  }
+}
+
+/**
+ * Whether an applied host's outcome waits for the end of the run: other hosts came after it, and
+ * what it still reports may be theirs to settle (a pool's worker heartbeat, from the worker hosts).
+ */
+const awaitsOthers = (o: HostOutcome, hosts: HostSpec[]) =>
+  o.status === 'applied' && (o.final?.problems.length ?? 0) > 0 && hosts.some((h) => waitsOf(h).some((w) => w.host === o.host));
+
+/** The host read once more at the end of the run (read-only); its outcome is what that read finds. */
+async function readAgain(host: HostSpec, o: HostOutcome, options: RunOptions & { shared: SharedConnections }): Promise<HostOutcome> {
+  let transport: Transport | undefined;
+  try {
+    transport = await connect(host.target, options);
+    const lock = { preamble: lockPreamble('shared', options.lockTimeoutSeconds, lockOwner('apply')), timeoutSeconds: options.lockTimeoutSeconds };
+    const final = planHost(host, await gather(transport, host.resources, host.target.become, lock), options.specDir, options);
+    const left = notConverged(final);
+    return { ...o, final, status: left ? 'failed' : 'applied', error: left, execs: o.execs + transport.execCount };
+  } catch (error) {
+    return { ...o, status: 'failed', error: `read again at the end of the run: ${(error as Error).message.replace(`${host.target.name}: `, '')}` };
+  } finally {
+    await transport?.close();
   }
 }
 
@@ -173,10 +200,12 @@ async function reconcileHost(host: HostSpec, options: RunOptions & { shared: Sha
     }
     const result = await applyHost(transport, plan, sudo, options.emit ?? (() => {}), replanner(host, transport, sudo, options), options.signal);
     if (result.failed) return outcome({ plan, apply: result, error: `${result.failed.action}: ${result.failed.error}` }, transport);
-    // Read again: apply's outcome is the host as it is now, not the plan's prediction.
+    // Read again: apply's outcome is the host as it is now, not the plan's prediction. Problems alone
+    // on a host others come after are settled at the end of the run (see awaitsOthers).
     const final = planHost(host, await gather(transport, host.resources, sudo), options.specDir, options);
     const left = notConverged(final);
-    return outcome({ plan, apply: result, final, status: left ? 'failed' : 'applied', error: left }, transport);
+    const settledLater = final.actions.length === 0 && options.waitedFor?.has(host.target.name);
+    return outcome({ plan, apply: result, final, status: left && !settledLater ? 'failed' : 'applied', error: settledLater ? undefined : left }, transport);
   } catch (error) {
     return outcome({ error: (error as Error).message.replace(`${host.target.name}: `, '') }, transport);
   } finally {

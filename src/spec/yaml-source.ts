@@ -46,8 +46,10 @@ export async function loadYaml(file: string): Promise<Located<YamlSource>> {
 function unquotedTemplates(doc: Document): number[] {
   const offsets: number[] = [];
   visit(doc, {
-    Pair(_key, pair) {
-      if (isMap(pair.key) && pair.key.range) offsets.push(pair.key.range[0]);
+    Pair(_key, pair, path) {
+      // The place to point at is the value that holds it: where the quotes go.
+      const outer = path.at(-1);
+      if (isMap(pair.key) && isMap(outer) && outer.range) offsets.push(outer.range[0]);
     },
   });
   return offsets;

@@ -29,6 +29,9 @@ describe('Prefect-aware resources on a fresh host, with the Prefect stand-in', (
     const applied = await reconcile(dir, 'apply');
     expect(applied.stdout).toContain('0 failed');
     expect(applied.code).toBe(0);
+    // The server was down when the run began and is up now: nothing stale about it is printed.
+    expect(applied.stdout).not.toContain('not answering');
+    expect(applied.stdout).not.toMatch(/^\S+: !/m);
     expect(await (await fetch(`${api(host)}/health`)).json()).toBe(true);
     expect(await (await fetch(`http://${host.address}:8080/health`)).json()).toEqual({ message: 'OK' });
     const workers = (await (await fetch(`${api(host)}/work_pools/projections-local/workers/filter`, { method: 'POST', body: '{}' })).json()) as { status: string }[];
@@ -106,4 +109,21 @@ describe('Prefect-aware resources on a fresh host, with the Prefect stand-in', (
     expect(profile).toContain(`PREFECT_SERVER_UI_API_URL = "${url(4300)}"`);
     writeFileSync(join(dir, 'setup.yaml'), repoSetup());
   }, 60_000);
+
+  it('restarts the server and the worker when their profile changes: a running process reads it only at start', async () => {
+    expect((await reconcile(dir, 'apply')).code).toBe(0);
+    const pids = async () => (await ssh(host, 'systemctl show -p MainPID --value prefect-server prefect-worker')).stdout.trim().split('\n');
+    const before = await pids();
+    writeFileSync(join(dir, 'setup.yaml'), repoSetup().replace('      PREFECT_API_URL: "http://{{ prefect_host }}:{{ prefect_port }}/api"\n',
+      '      PREFECT_API_URL: "http://{{ prefect_host }}:{{ prefect_port }}/api"\n      PREFECT_LOGGING_LEVEL: DEBUG\n'));
+    const plan = await reconcile(dir, 'plan');
+    expect(plan.stdout).toContain('↻ restart prefect-server.service (prefect_profile:daniel:selfhost changed)');
+    expect(plan.stdout).toContain('↻ restart prefect-worker.service (prefect_profile:daniel:selfhost changed)');
+    expect((await reconcile(dir, 'apply')).code).toBe(0);
+    const after = await pids();
+    expect(after[0]).not.toBe(before[0]);
+    expect(after[1]).not.toBe(before[1]);
+    expect((await ssh(host, 'grep PREFECT_LOGGING_LEVEL ~/.prefect/profiles.toml')).stdout).toContain('DEBUG');
+    writeFileSync(join(dir, 'setup.yaml'), repoSetup());
+  }, 120_000);
 });

@@ -57,6 +57,7 @@ describe('safe Prefect upgrades: the host runs the new version healthy, or is ba
   /** Starts of a unit since a moment, from its journal. */
   const startsSince = async (unit: string, since: number) =>
     Number((await ssh(host, `journalctl -u ${unit} --since @${Math.floor(since / 1000)} -o cat | grep -c '^Started ' || true`, { user: 'root' })).stdout.trim());
+  const mainPids = async () => (await ssh(host, 'systemctl show -p MainPID --value prefect-server.service prefect-worker.service')).stdout.trim();
   const installedPrefect = async () => (await ssh(host, `ls -d ${VENV}/lib/python3*/site-packages/prefect-*.dist-info | sed 's/.*prefect-//; s/.dist-info//'`)).stdout.trim();
 
   beforeAll(() => {
@@ -83,7 +84,7 @@ describe('safe Prefect upgrades: the host runs the new version healthy, or is ba
     expect(plan.stdout).toMatch(/↻ restart prefect-server\.service \(python_venv:\S+ changed\)[^]*↻ restart prefect-worker\.service \(python_venv:\S+ changed\)/);
     const json = await reconcileJson(dir, 'plan');
     const ids = json.hosts[0]!.actions.map((a) => a.id);
-    expect(ids).toEqual([`snapshot python_venv:${VENV}`, `python_venv:${VENV}`, 'restart prefect-server.service', 'restart prefect-worker.service', `commit python_venv:${VENV}`]);
+    expect(ids).toEqual([`download python_venv:${VENV}`, `snapshot python_venv:${VENV}`, `python_venv:${VENV}`, 'restart prefect-server.service', 'restart prefect-worker.service', `commit python_venv:${VENV}`]);
   });
 
   it('bumping the pin: both services run the new version, each restarted once, the database migrated, the deployments kept', async () => {
@@ -119,8 +120,13 @@ describe('safe Prefect upgrades: the host runs the new version healthy, or is ba
     pin('3.9.1');
     const failed = await apply();
     expect(failed.code).toBe(1);
-    expect(failed.stdout).toMatch(new RegExp(`${host.name}: ↻ restart prefect-server\\.service FAILED: not healthy after 20s: http://\\S+/api/health`));
+    // 3.9.1 crashes at every start: the gate gives up as soon as systemd restarts it, not after 20 s.
+    expect(failed.stdout).toMatch(new RegExp(`${host.name}: ↻ restart prefect-server\\.service FAILED: gave up waiting for http://\\S+/api/health after \\d+s: prefect-server\\.service crash`));
     expect(failed.stdout).toContain('last journal lines of prefect-server.service:');
+    // Said once, and the summary says where the host stands: back on the old version, healthy; nothing is owed.
+    expect(failed.stdout.split('last journal lines of prefect-server.service:')).toHaveLength(2);
+    expect(failed.stdout).toContain(`${host.name}: the host runs as it did before this apply (its services health-checked again); the next apply starts over`);
+    expect(failed.stdout).not.toContain('picks up from there');
     expect(failed.stdout).toContain('RuntimeError: prefect 3.9.1 cannot start');
     expect(failed.stdout).toContain(`rolled back (snapshot python_venv:${VENV}): put back: ${VENV} and ${DB} from /var/lib/reconcile/upgrades${VENV}/`);
     // The run record (reconcile history show) has the upgrade that was tried and its rollback.
@@ -136,6 +142,60 @@ describe('safe Prefect upgrades: the host runs the new version healthy, or is ba
     const check = await reconcile(dir, 'check');
     expect(check.code, check.stdout).toBe(0);
   }, 120_000);
+
+  it('a rolled-back target is not tried again until the pins change or --retry-failed, and failed attempts never push out a snapshot of a version that worked', async () => {
+    pin('3.9.1');
+    const plan = await reconcileJson(dir, 'plan');
+    expect(plan.code).toBe(2);
+    expect(plan.hosts[0]!.actions).toEqual([]);
+    expect(plan.hosts[0]!.problems).toEqual([expect.stringMatching(/: the upgrade to prefect==3\.9\.1 was rolled back on \S+ and is not tried again until the pins change \(or: reconcile apply --retry-failed\)/)]);
+    const check = await reconcile(dir, 'check');
+    expect(check.code).toBe(2);
+    expect(check.stdout).toContain('was rolled back on');
+    const pids = await mainPids();
+    const again = await apply();
+    expect(again.code, again.stdout).toBe(1);
+    expect(again.stdout).toContain(`${host.name}: NOT CONVERGED; what still differs:`);
+    expect(await mainPids()).toEqual(pids);
+    // Asked for: tried again, and rolled back again, twice.
+    expect((await reconcileJson(dir, 'plan', '--retry-failed')).hosts[0]!.actions.map((a) => a.id)).toContain(`snapshot python_venv:${VENV}`);
+    for (let attempt = 0; attempt < 2; attempt++) {
+      const retried = await apply('--retry-failed');
+      expect(retried.code).toBe(1);
+      expect(retried.stdout).toContain(`rolled back (snapshot python_venv:${VENV})`);
+    }
+    // Three failed attempts with keep: 3: the snapshot of the upgrade that worked is still there; one failed one is kept.
+    const ended = (await ssh(host, `cat /var/lib/reconcile/upgrades${VENV}/2*/manifest | grep -E '^(committed|rolled-back)=' | cut -d= -f1 | sort | uniq -c`, { user: 'root' })).stdout;
+    expect(ended.trim().split('\n').map((l) => l.trim())).toEqual(['1 committed', '1 rolled-back']);
+    expect(await runningVersion()).toBe('3.9.0');
+    pin('3.9.0');
+    expect((await reconcile(dir, 'check')).code).toBe(0);
+  }, 240_000);
+
+  it('a pin pip cannot resolve fails before anything is stopped or copied: no outage, no rollback', async () => {
+    const snapshots = async () => (await ssh(host, `ls /var/lib/reconcile/upgrades${VENV} | grep '^[0-9]'`, { user: 'root' })).stdout;
+    const before = { pids: await mainPids(), snapshots: await snapshots() };
+    pin('9.9.9');
+    const failed = await apply();
+    expect(failed.code).toBe(1);
+    expect(failed.stdout).toMatch(new RegExp(`${host.name}: ~ download prefect==9\\.9\\.9 for ${VENV} FAILED: exit 1:[^]*9\\.9\\.9`));
+    expect(failed.stdout).not.toContain('rolled back');
+    expect({ pids: await mainPids(), snapshots: await snapshots() }).toEqual(before);
+    expect(await installedPrefect()).toBe('3.9.0');
+    // Nothing was rolled back, so nothing is remembered: the next run tries the download again, at no cost.
+    expect((await reconcileJson(dir, 'plan')).hosts[0]!.actions[0]!.id).toBe(`download python_venv:${VENV}`);
+  }, 120_000);
+
+  it('refuses a pin below the release that migrated the database, saying why', async () => {
+    pin('3.8.3');
+    const plan = await reconcileJson(dir, 'plan');
+    expect(plan.hosts[0]!.actions).toEqual([]);
+    expect(plan.hosts[0]!.problems).toEqual([expect.stringContaining(`prefect==3.8.3 is older than prefect==3.9.0, which migrated ${DB}: an older release cannot open a database a newer one migrated`)]);
+    const pids = await mainPids();
+    expect((await apply()).code).toBe(1);
+    expect(await mainPids()).toEqual(pids);
+    expect(await revision()).toBe(REVISION['3.9.0']);
+  }, 60_000);
 
   it(`a connection cut at random points of an upgrade (${CUTS} cuts): one whole version on a matching database, and the next apply converges`, async () => {
     let landed = 0;

@@ -174,6 +174,27 @@ deployments:
     expect(shown).toEqual([{ field: 'nightly: job variables', before: '{"env":{"API_KEY":"[hidden]","LEVEL":"info"}}', after: '{"env":{"API_KEY":"[hidden]","LEVEL":"debug"}}' }]);
   });
 
+  it('never prints what a block reference resolved to on the server, in any field a deployment can print', () => {
+    const secret = 'sk-from-a-secret-block';
+    const ref = '"{{ prefect.blocks.secret.api }}"';
+    const d = stored(`deployments:
+  - name: nightly
+    entrypoint: flows/etl.py:etl
+    parameters: {key: ${ref}, n: 1}
+    work_pool: {name: pool, job_variables: {env: {X: ${ref}}, image: ${ref}}}
+    schedules: [{cron: "0 3 * * *", parameters: {key: ${ref}, n: 2}}]
+`);
+    const server = registered({
+      parameters: { key: secret, n: 5 },
+      job_variables: { env: { X: secret }, image: secret, extra: 1 },
+      schedules: [{ id: 's1', schedule: { cron: '0 4 * * *', timezone: null, day_or: true }, active: true, parameters: { key: secret, n: 2 }, slug: null, max_scheduled_runs: null }],
+    });
+    const compared = compareDeployment(d, server, fix);
+    // Each of these fields differs, so each is printed; the block's value is in none of them.
+    expect(compared.fields.map((f) => f.field)).toEqual(['nightly: parameters', 'nightly: job variables', 'nightly: schedule']);
+    expect(JSON.stringify(compared)).not.toContain(secret);
+  });
+
   it('knows that schedules with slugs are updated in place: strays and max_scheduled_runs stay, a file without slugs is refused', () => {
     const d = stored('deployments:\n  - name: nightly\n    entrypoint: flows/etl.py:etl\n    work_pool: {name: pool}\n    schedules: [{cron: "0 3 * * *", slug: nightly}]\n');
     const onServer = (slug: string, fields: Record<string, unknown> = {}) => ({ id: `id-${slug}`, schedule: { cron: '0 3 * * *', timezone: null, day_or: true }, active: true, parameters: {}, slug, max_scheduled_runs: null, ...fields });
