@@ -137,7 +137,7 @@ describe('faults: the SSH connection cut at random points during apply', () => {
     writeFileSync(join(dir, 'data.bin'), content(2, 5));
     const full = await reconcile(dir, 'apply');
     expect(full.code).toBe(1);
-    expect(full.stdout).toMatch(new RegExp(`${host.name}: file:/srv/small/data.bin: exit \\d+: .*No space left on device`));
+    expect(full.stdout).toMatch(new RegExp(`${host.name}: FAILED at file:/srv/small/data.bin: exit \\d+: .*No space left on device`));
     expect(full.stdout).toContain(`${host.name}: 0 of 1 actions done; the next apply does what is left`);
     expect((await ssh(host, 'sha256sum < /srv/small/data.bin; ls -A /srv/small', { user: 'root' })).stdout).toBe(`${sha(small)}  -\ndata.bin\n`);
   });
