@@ -123,11 +123,12 @@ export function buildProgram(version: string, run: Runner): Command {
     .exitOverride();
   program.configureHelp({ showGlobalOptions: true });
 
-  /** The action of a command: options checked against their scope, then its code loaded and run. */
-  const action = (load: (command: Command, args: string[]) => Promise<Action>) => async (...args: unknown[]) => {
+  /** The action of a command: options checked against their scope (and `refuse`), then its code loaded and run. */
+  const action = (load: (command: Command, args: string[]) => Promise<Action>, refuse?: (options: GlobalOptions, args: string[]) => void) => async (...args: unknown[]) => {
     const command = args.at(-1) as Command;
     const path = commandPath(command);
     refuseOptionsOutOfScope(command, path);
+    refuse?.(command.optsWithGlobals<GlobalOptions>(), args.slice(0, -2) as string[]);
     await run(path, () => load(command, args.slice(0, -2) as string[]), command.optsWithGlobals<GlobalOptions>());
   };
 
@@ -149,6 +150,10 @@ export function buildProgram(version: string, run: Runner): Command {
     .action(action(async (_command, [planFile]) => {
       const commands = await import('./commands/reconcile.js');
       return (options) => (options.dryRun ? commands.planCommand(options) : commands.applyCommand(options, planFile));
+    }, ({ dryRun }, [planFile]) => {
+      if (planFile !== undefined && dryRun) {
+        throw new UsageError(`--dry-run with a saved plan: ${planFile} is already what apply would do; apply it with reconcile apply ${planFile}, or see the current plan with reconcile plan`);
+      }
     }));
   program.command('check').description('read-only drift check: exit 0 in sync, 2 drift, 1 error')
     .action(action(async () => (await import('./commands/reconcile.js')).checkCommand));

@@ -97,6 +97,12 @@ describe('every option, wherever it stands on the line, is honoured or refused',
     }
   });
 
+  it('refuses --dry-run with a saved plan, in either position, rather than ignore the file', async () => {
+    for (const argv of [['apply', 'plan.json', '--dry-run'], ['--dry-run', 'apply', 'plan.json']]) {
+      expect((await parse(argv)).refused, argv.join(' ')).toMatch(/^--dry-run with a saved plan: plan\.json is already what apply would do/);
+    }
+  });
+
   it('refuses --timeout 0, which would mean no timeout at all', async () => {
     for (const argv of [['check', '--timeout', '0'], ['--timeout', '0', 'check']]) expect((await parse(argv)).refused).toMatch(/more than 0 seconds/);
   });
