@@ -98,18 +98,18 @@ export async function reconcileHosts(hosts: HostSpec[], options: RunOptions): Pr
   };
   try {
     const outcomes = await Promise.all(hosts.map(outcomeOf));
-    return options.mode === 'apply' ? await Promise.all(outcomes.map((o, i) => (awaitsOthers(o, hosts) ? readAgain(hosts[i]!, o, { ...options, shared }) : o))) : outcomes;
+    return options.mode === 'apply' ? await Promise.all(outcomes.map((o, i) => (settledAtTheEnd(o) ? readAgain(hosts[i]!, o, { ...options, shared }) : o))) : outcomes;
   } finally {
     await shared.close();
   }
 }
 
 /**
- * Whether an applied host's outcome waits for the end of the run: other hosts came after it, and
- * what it still reports may be theirs to settle (a pool's worker heartbeat, from the worker hosts).
+ * Whether a host's outcome is settled at the end of the run: it did all it had to, yet reports
+ * problems, and other hosts came after it; those may be theirs to settle (a pool's worker heartbeat
+ * comes from the worker hosts). Until then it does not hold them back.
  */
-const awaitsOthers = (o: HostOutcome, hosts: HostSpec[]) =>
-  o.status === 'applied' && (o.final?.problems.length ?? 0) > 0 && hosts.some((h) => waitsOf(h).some((w) => w.host === o.host));
+const settledAtTheEnd = (o: HostOutcome) => (o.status === 'applied' || o.status === 'converged') && (o.final?.problems.length ?? 0) > 0;
 
 /** The host read once more at the end of the run (read-only); its outcome is what that read finds. */
 async function readAgain(host: HostSpec, o: HostOutcome, options: RunOptions & { shared: SharedConnections }): Promise<HostOutcome> {
@@ -119,7 +119,7 @@ async function readAgain(host: HostSpec, o: HostOutcome, options: RunOptions & {
     const lock = { preamble: lockPreamble('shared', options.lockTimeoutSeconds, lockOwner('apply')), timeoutSeconds: options.lockTimeoutSeconds };
     const final = planHost(host, await gather(transport, host.resources, host.target.become, lock), options.specDir, options);
     const left = notConverged(final);
-    return { ...o, final, status: left ? 'failed' : 'applied', error: left, execs: o.execs + transport.execCount };
+    return { ...o, final, status: left ? 'failed' : o.status, error: left, execs: o.execs + transport.execCount };
   } catch (error) {
     return { ...o, status: 'failed', error: `read again at the end of the run: ${(error as Error).message.replace(`${host.target.name}: `, '')}` };
   } finally {
@@ -178,7 +178,7 @@ async function reconcileHost(host: HostSpec, options: RunOptions & { shared: Sha
     const sudo = host.target.become;
     const owner = lockOwner(options.mode);
     // Reading runs share the lock inside their one fact script; apply holds it alone for the whole run.
-    if (options.mode === 'apply') release = await holdExclusiveLock(transport, sudo, options.lockTimeoutSeconds, owner);
+    if (options.mode === 'apply') release = await holdExclusiveLock(transport, sudo, options.lockTimeoutSeconds, owner, options.signal);
     const lock = options.mode === 'apply' ? undefined : { preamble: lockPreamble('shared', options.lockTimeoutSeconds, owner), timeoutSeconds: options.lockTimeoutSeconds };
     const plan = planHost(host, await gather(transport, host.resources, sudo, lock), options.specDir, options);
     const saved = options.savedPlans?.get(host.target.name);
@@ -194,18 +194,17 @@ async function reconcileHost(host: HostSpec, options: RunOptions & { shared: Sha
       const clean = plan.actions.length === 0 && plan.problems.length === 0;
       return outcome({ plan, status: clean ? 'converged' : 'changes' }, transport);
     }
-    if (plan.actions.length === 0) {
-      const left = notConverged(plan);
-      return outcome({ plan, final: plan, status: left ? 'failed' : 'converged', error: left }, transport);
-    }
+    // What is left after apply is the outcome; problems alone on a host others come after wait for the end of the run.
+    const settle = (final: HostPlan, apply?: ApplyResult) => {
+      const left = notConverged(final);
+      if (left && (final.actions.length > 0 || !options.waitedFor?.has(host.target.name))) return outcome({ plan, apply, final, error: left }, transport);
+      return outcome({ plan, apply, final, status: apply ? 'applied' : 'converged' }, transport);
+    };
+    if (plan.actions.length === 0) return settle(plan);
     const result = await applyHost(transport, plan, sudo, options.emit ?? (() => {}), replanner(host, transport, sudo, options), options.signal);
     if (result.failed) return outcome({ plan, apply: result, error: `${result.failed.action}: ${result.failed.error}` }, transport);
-    // Read again: apply's outcome is the host as it is now, not the plan's prediction. Problems alone
-    // on a host others come after are settled at the end of the run (see awaitsOthers).
-    const final = planHost(host, await gather(transport, host.resources, sudo), options.specDir, options);
-    const left = notConverged(final);
-    const settledLater = final.actions.length === 0 && options.waitedFor?.has(host.target.name);
-    return outcome({ plan, apply: result, final, status: left && !settledLater ? 'failed' : 'applied', error: settledLater ? undefined : left }, transport);
+    // Read again: apply's outcome is the host as it is now, not the plan's prediction.
+    return settle(planHost(host, await gather(transport, host.resources, sudo), options.specDir, options), result);
   } catch (error) {
     return outcome({ error: (error as Error).message.replace(`${host.target.name}: `, '') }, transport);
   } finally {

@@ -112,7 +112,7 @@ describe('Prefect-aware resources on a fresh host, with the Prefect stand-in', (
 
   it('restarts the server and the worker when their profile changes: a running process reads it only at start', async () => {
     expect((await reconcile(dir, 'apply')).code).toBe(0);
-    const pids = async () => (await ssh(host, 'systemctl show -p MainPID --value prefect-server prefect-worker')).stdout.trim().split('\n');
+    const pids = async () => (await ssh(host, 'systemctl show -p MainPID --value prefect-server prefect-worker')).stdout.split('\n').filter(Boolean);
     const before = await pids();
     writeFileSync(join(dir, 'setup.yaml'), repoSetup().replace('      PREFECT_API_URL: "http://{{ prefect_host }}:{{ prefect_port }}/api"\n',
       '      PREFECT_API_URL: "http://{{ prefect_host }}:{{ prefect_port }}/api"\n      PREFECT_LOGGING_LEVEL: DEBUG\n'));

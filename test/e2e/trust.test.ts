@@ -164,6 +164,19 @@ describe('trust: a dry-run changes nothing, exit 0 means converged, and what is 
     await waitFor(healthy);
   }, 90_000);
 
+  it("Ctrl-C while waiting for another run's lock gives up at once: nothing was started", async () => {
+    await ssh(host, 'systemd-run --unit=lock-squatter flock -x /run/lock/reconcile.lock sleep 60', { user: 'root' });
+    const waiting = started(dir, 'apply', '--lock-timeout', '50');
+    await new Promise((r) => setTimeout(r, 3000));
+    const begun = Date.now();
+    waiting.child.kill('SIGINT');
+    const run = await waiting.done;
+    expect(run.code).toBe(130);
+    expect(Date.now() - begun).toBeLessThan(10_000);
+    expect(run.stdout).toContain('not started: interrupted by SIGINT while waiting for the run lock (nothing was done)');
+    await ssh(host, 'systemctl stop lock-squatter', { user: 'root' });
+  }, 60_000);
+
   it('a unit that crash-loops fails its gate at once, with its journal, instead of waiting out the timeout', async () => {
     setup(gatedService('v3', 'crashes', 90));
     const begun = Date.now();
