@@ -13,7 +13,9 @@ export class LocalTransport implements Transport {
     const asRoot = options.sudo === true && userInfo().uid !== 0;
     const { command, stdin } = shellCommand(script, asRoot, options);
     return new Promise((resolve, reject) => {
-      const child = spawn('/bin/sh', ['-c', command], { stdio: ['pipe', 'pipe', 'pipe'] });
+      // In a process group of its own, like a script on a remote host: Ctrl-C at the terminal reaches
+      // reconcile, which lets the step finish (cli/interrupt.ts), and not the step itself.
+      const child = spawn('/bin/sh', ['-c', command], { stdio: ['pipe', 'pipe', 'pipe'], detached: true });
       const out: Buffer[] = [];
       const err: Buffer[] = [];
       child.stdout.on('data', (d: Buffer) => (out.push(d), options.onStdout?.(d)));
@@ -33,7 +35,7 @@ export class LocalTransport implements Transport {
   async start(script: string, options: RunOptions = {}): Promise<RunningScript> {
     this.execCount++;
     const asRoot = options.sudo === true && userInfo().uid !== 0;
-    const child = spawn('/bin/sh', ['-c', shellCommand(script, asRoot).command], { stdio: ['pipe', 'pipe', 'pipe'] });
+    const child = spawn('/bin/sh', ['-c', shellCommand(script, asRoot).command], { stdio: ['pipe', 'pipe', 'pipe'], detached: true });
     const running = runningScript(() => child.stdin.end());
     child.stdout.on('data', running.stdout);
     child.stderr.on('data', running.stderr);
