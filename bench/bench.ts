@@ -6,7 +6,7 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { factScript } from '../src/engine/gather.js';
-import { loadSpec } from '../src/spec/load.js';
+import { loadSpec } from '../src/config/load.js';
 import { bootHost, createLan, removeLan, sshOptions, stopHost, type TestHost } from '../test/hosts/host.js';
 import { serveSampleProject, withProjectAt, type ServedRepo } from '../test/hosts/served-repo.js';
 import { ensureImage } from '../test/hosts/image.js';

@@ -1,12 +1,12 @@
-// Generates src/spec/generated/*.ts from schemas/*.schema.json, so the TypeScript types of the
+// Generates src/model/generated/*.ts from schemas/*.schema.json, so the TypeScript types of the
 // spec can never drift from the schemas that validate it at run time. `--check` fails instead of
 // writing when a generated file is out of date (used by the test suite).
 import { compileFromFile } from 'json-schema-to-typescript';
 import { readFile, writeFile } from 'node:fs/promises';
 
 const targets = [
-  ['schemas/hosts.schema.json', 'src/spec/generated/hosts.ts'],
-  ['schemas/setup.schema.json', 'src/spec/generated/setup.ts'],
+  ['schemas/hosts.schema.json', 'src/model/generated/hosts.ts'],
+  ['schemas/setup.schema.json', 'src/model/generated/setup.ts'],
 ];
 const check = process.argv.includes('--check');
 let stale = 0;

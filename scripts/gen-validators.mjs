@@ -8,7 +8,7 @@ const require = createRequire(import.meta.url);
 const Ajv2020 = require('ajv/dist/2020.js').default;
 const standalone = require('ajv/dist/standalone').default;
 
-/** The one place the validator's options are decided; src/spec/schema-validator.ts loads the output. */
+/** The one place the validator's options are decided; src/config/schema-validator.ts loads the output. */
 function compile(schema) {
   const ajv = new Ajv2020({ allErrors: true, verbose: true, discriminator: true, allowUnionTypes: true, strict: true, strictRequired: false, code: { source: true } });
   // Editor-facing annotations: yaml-language-server shows patternErrorMessage; reconcile uses both.

@@ -46,7 +46,7 @@ async function reportError(error: unknown): Promise<ExitCode> {
     // --help and --version end here too; commander has already printed what it had to.
     return error.exitCode === 0 ? ExitCode.ok : ExitCode.error;
   }
-  const { SpecError } = await import('../spec/diagnostic.js');
+  const { SpecError } = await import('../model/diagnostic.js');
   if (error instanceof SpecError) {
     process.stderr.write(`${error.message}\n${error.diagnostics.length} problem${error.diagnostics.length === 1 ? '' : 's'} found\n`);
   } else if (error instanceof Error && (error.name === 'UsageError' || process.env.RECONCILE_DEBUG === undefined)) {

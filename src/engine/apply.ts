@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { ServiceUnreachable, type HttpResponse } from '../transport/http.js';
 import type { Transport } from '../transport/transport.js';
 import { actionOutput, batchScript, failureOutput, markerReader } from './batch.js';
-import type { Action, HostPlan, HttpRequest, ScriptStep, Step, WaitStep } from './model.js';
+import type { Action, HostPlan, HttpRequest, ScriptStep, Step, WaitStep } from '../model/plan.js';
 
 export type ApplyEvent =
   | { type: 'planned'; host: string; actions: Action[] }

@@ -1,4 +1,4 @@
-import type { ScriptStep } from './model.js';
+import type { ScriptStep } from '../model/plan.js';
 
 /**
  * The scripts of several actions as one remote script, so an apply costs one round trip per batch

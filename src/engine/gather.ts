@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { factPrelude } from '../resources/facts.js';
 import { resourceType } from '../resources/registry.js';
 import type { Observation } from '../resources/types.js';
-import type { DeclaredResource } from '../spec/load.js';
+import type { DeclaredResource } from '../config/load.js';
 import { HostError, type Transport } from '../transport/transport.js';
 import { lockRefusal, waitedForLock } from './lock.js';
 

@@ -2,9 +2,9 @@ import { createHash } from 'node:crypto';
 import { resourceType } from '../resources/registry.js';
 import type { ResourcePlan } from '../resources/types.js';
 import { quote } from '../shell/quote.js';
-import type { DeclaredResource, HostSpec } from '../spec/load.js';
+import type { DeclaredResource, HostSpec } from '../config/load.js';
 import { OWED_DIR, owedFileName, type HostFacts } from './gather.js';
-import type { Action, HostPlan, Step } from './model.js';
+import type { Action, HostPlan, Step } from '../model/plan.js';
 
 /**
  * The pure planner: desired + actual -> ordered actions. First every resource's own changes, in

@@ -1,11 +1,12 @@
-import type { HostSpec, HostTarget } from '../spec/load.js';
+import type { HostTarget } from '../model/target.js';
+import type { HostSpec } from '../config/load.js';
 import { LocalTransport } from '../transport/local.js';
 import { SharedConnections, SshTransport, type SshOptions } from '../transport/ssh.js';
 import type { Transport } from '../transport/transport.js';
 import { applyHost, type ApplyEvent, type ApplyResult, type Replan } from './apply.js';
 import { gather } from './gather.js';
 import { holdExclusiveLock, lockOwner, lockPreamble } from './lock.js';
-import { comparesLater, type HostPlan } from './model.js';
+import { comparesLater, type HostPlan } from '../model/plan.js';
 import { planHost } from './plan.js';
 
 export type Mode = 'plan' | 'apply' | 'check';

@@ -1,5 +1,5 @@
 import { createTwoFilesPatch } from 'diff';
-import type { ContentChange } from '../engine/model.js';
+import type { ContentChange } from '../model/plan.js';
 
 /** The unified diff of a text content change (host -> desired), as lines, without jsdiff's ==== separator. */
 export function unifiedDiff(change: ContentChange): string[] {

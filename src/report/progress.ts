@@ -1,6 +1,6 @@
 import { Listr } from 'listr2';
 import type { ApplyEvent } from '../engine/apply.js';
-import { symbols, type Action } from '../engine/model.js';
+import { symbols, type Action } from '../model/plan.js';
 
 interface Deferred<T> {
   promise: Promise<T>;

@@ -1,10 +1,10 @@
 import { randomBytes } from 'node:crypto';
 import { hostname, userInfo } from 'node:os';
 import { resolve } from 'node:path';
-import type { Action, FieldChange } from '../engine/model.js';
+import type { Action, FieldChange } from '../model/plan.js';
 import type { RollbackOutcome } from '../engine/apply.js';
 import type { HostOutcome, Mode } from '../engine/run.js';
-import type { HostSpec, Spec } from '../spec/load.js';
+import type { HostSpec, Spec } from '../config/load.js';
 import { unifiedDiff } from './diff.js';
 
 /**

@@ -1,5 +1,5 @@
 import type { ApplyEvent } from '../engine/apply.js';
-import { comparesLater, symbols, type Action, type ContentChange } from '../engine/model.js';
+import { comparesLater, symbols, type Action, type ContentChange } from '../model/plan.js';
 import type { HostOutcome } from '../engine/run.js';
 import { unifiedDiff } from './diff.js';
 

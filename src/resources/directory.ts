@@ -1,4 +1,4 @@
-import type { Directory } from '../spec/generated/setup.js';
+import type { Directory } from '../model/generated/setup.js';
 import { quote } from '../shell/quote.js';
 import { fileProbe, parsePathFacts, type PathFacts } from './facts.js';
 import { ownershipChanges, ownershipCommands } from './steps.js';

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
-import type { File } from '../spec/generated/setup.js';
+import type { File } from '../model/generated/setup.js';
 import { quote } from '../shell/quote.js';
 import { fileProbe, parsePathFacts, type PathFacts } from './facts.js';
 import { contentChange, ownershipChanges, ownershipCommands, readableByAll, sha256, writeFileStep } from './steps.js';

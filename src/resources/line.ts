@@ -1,4 +1,4 @@
-import type { Line } from '../spec/generated/setup.js';
+import type { Line } from '../model/generated/setup.js';
 import { fileProbe, parsePathFacts, type PathFacts } from './facts.js';
 import { contentChange, writeFileStep } from './steps.js';
 import { noChanges, notifyReferences, unitToken, type ResourceType } from './types.js';

@@ -1,5 +1,5 @@
-import type { FieldChange, Step } from '../engine/model.js';
-import type { Package } from '../spec/generated/setup.js';
+import type { FieldChange, Step } from '../model/plan.js';
+import type { Package } from '../model/generated/setup.js';
 import { apt, listsAge, type PackageFacts, type PackageManager } from './package-apt.js';
 import { noChanges, type ResourceType } from './types.js';
 

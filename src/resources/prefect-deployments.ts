@@ -1,5 +1,5 @@
-import type { Action } from '../engine/model.js';
-import type { PrefectDeployments } from '../spec/generated/setup.js';
+import type { Action } from '../model/plan.js';
+import type { PrefectDeployments } from '../model/generated/setup.js';
 import { quote } from '../shell/quote.js';
 import { ServiceUnreachable, type HttpCall } from '../transport/http.js';
 import { fileProbe, parsePathFacts, type PathFacts } from './facts.js';

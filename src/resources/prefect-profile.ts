@@ -1,11 +1,11 @@
-import type { PrefectProfile } from '../spec/generated/setup.js';
+import type { PrefectProfile } from '../model/generated/setup.js';
 import { quote } from '../shell/quote.js';
 import { fileProbeOf, keyValues, parsePathFacts, type PathFacts } from './facts.js';
 import { writeFileStep } from './steps.js';
 import { readTable, setKeys } from './toml-edit.js';
 import { SETTING_ALIASES } from './prefect/setting-aliases.js';
 import { noChanges, notifyReferences, unitToken, type ResourceType } from './types.js';
-import type { FieldChange } from '../engine/model.js';
+import type { FieldChange } from '../model/plan.js';
 
 interface ProfileFacts {
   /** PREFECT_HOME of the user: the spec's, or ~/.prefect. */

@@ -1,5 +1,5 @@
-import type { Action, FieldChange, HttpRequest } from '../engine/model.js';
-import type { PrefectWorkPool } from '../spec/generated/setup.js';
+import type { Action, FieldChange, HttpRequest } from '../model/plan.js';
+import type { PrefectWorkPool } from '../model/generated/setup.js';
 import { ServiceUnreachable, type HttpCall } from '../transport/http.js';
 import { afterReferences, compareWhenUp, noChanges, type ResourceType } from './types.js';
 

@@ -1,5 +1,5 @@
-import type { Action } from '../engine/model.js';
-import type { PythonVenv } from '../spec/generated/setup.js';
+import type { Action } from '../model/plan.js';
+import type { PythonVenv } from '../model/generated/setup.js';
 import { command, quote } from '../shell/quote.js';
 import { keyValues } from './facts.js';
 import { asUser } from './steps.js';

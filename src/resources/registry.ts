@@ -1,4 +1,4 @@
-import type { Resource } from '../spec/generated/setup.js';
+import type { Resource } from '../model/generated/setup.js';
 import { directory } from './directory.js';
 import { file } from './file.js';
 import { git } from './git.js';

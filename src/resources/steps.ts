@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import type { ContentChange, FieldChange, Step } from '../engine/model.js';
+import type { ContentChange, FieldChange, Step } from '../model/plan.js';
 import { quote } from '../shell/quote.js';
 import type { PathFacts } from './facts.js';
 import { normalizeMode } from './facts.js';

@@ -1,5 +1,5 @@
-import type { Action } from '../engine/model.js';
-import type { SystemdService } from '../spec/generated/setup.js';
+import type { Action } from '../model/plan.js';
+import type { SystemdService } from '../model/generated/setup.js';
 import { quote } from '../shell/quote.js';
 import { fileProbe, keyValues, parsePathFacts, type PathFacts } from './facts.js';
 import { contentChange, sha256, writeFileStep } from './steps.js';

@@ -1,9 +1,8 @@
-import type { Action } from '../engine/model.js';
+import type { FieldPath } from '../model/diagnostic.js';
+import type { Action } from '../model/plan.js';
 import type { HttpCall } from '../transport/http.js';
-import type { Resource } from '../spec/generated/setup.js';
+import type { Resource } from '../model/generated/setup.js';
 
-/** A path inside one resource's spec, e.g. ['after', 0]. */
-export type FieldPath = (string | number)[];
 
 /** A problem a resource module finds in its own spec, beyond what the schema can say. */
 export interface SpecProblem {

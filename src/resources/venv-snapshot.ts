@@ -1,5 +1,5 @@
-import type { Transaction } from '../engine/model.js';
-import type { PythonVenv } from '../spec/generated/setup.js';
+import type { Transaction } from '../model/plan.js';
+import type { PythonVenv } from '../model/generated/setup.js';
 import { quote } from '../shell/quote.js';
 import { unitToken } from './types.js';
 

@@ -1,4 +1,4 @@
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { userInfo } from 'node:os';
 import { jsonRequest, type HttpCall } from './http.js';
 import { runningScript, shellCommand, sudoRefusal, type ExecResult, type RunningScript, type RunOptions, type Transport } from './transport.js';
@@ -6,6 +6,8 @@ import { runningScript, shellCommand, sudoRefusal, type ExecResult, type Running
 /** Runs the same scripts on this machine, without SSH (`connection: local`). */
 export class LocalTransport implements Transport {
   execCount = 0;
+  /** Scripts started and still running: closing ends them, as closing an SSH connection ends a remote one's session. */
+  private readonly running = new Set<ChildProcess>();
   constructor(readonly host: string) {}
 
   run(script: string, options: RunOptions = {}): Promise<ExecResult> {
@@ -37,14 +39,18 @@ export class LocalTransport implements Transport {
     const asRoot = options.sudo === true && userInfo().uid !== 0;
     const child = spawn('/bin/sh', ['-c', shellCommand(script, asRoot).command], { stdio: ['pipe', 'pipe', 'pipe'], detached: true });
     const running = runningScript(() => child.stdin.end());
+    this.running.add(child);
     child.stdout.on('data', running.stdout);
     child.stderr.on('data', running.stderr);
-    child.on('close', (code) => running.exited(code ?? 255));
+    child.on('close', (code) => (this.running.delete(child), running.exited(code ?? 255)));
     child.stdin.on('error', () => {});
     return running;
   }
 
   request: HttpCall = (method, url, body, timeoutMs) => jsonRequest(method, url, body, async () => undefined, timeoutMs);
 
-  async close(): Promise<void> {}
+  async close(): Promise<void> {
+    // Its own process group (detached): the shell and what it waits on (flock, cat) end together.
+    for (const child of this.running) if (child.pid) process.kill(-child.pid, 'SIGTERM');
+  }
 }

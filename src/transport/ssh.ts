@@ -3,7 +3,7 @@ import { dirname } from 'node:path';
 import { Readable, type Duplex } from 'node:stream';
 import { NodeSSH } from 'node-ssh';
 import type { ClientChannel } from 'ssh2';
-import type { HostTarget } from '../spec/load.js';
+import type { HostTarget } from '../model/target.js';
 import { jsonRequest, type HttpCall } from './http.js';
 import { identities } from './identities.js';
 import { fingerprint, hostKeyAlgorithms, hostPattern, parseKnownHosts, verifyHostKey, type HostKeyVerdict } from './known-hosts.js';

@@ -3,7 +3,7 @@ import { createRequire } from 'node:module';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { readSchema } from '../../src/spec/schema-validator.js';
+import { readSchema } from '../../src/config/schema-validator.js';
 import { run } from '../hosts/exec.js';
 import { ssh, useTestHosts } from '../hosts/fixture.js';
 import type { TestHost } from '../hosts/host.js';

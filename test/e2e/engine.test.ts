@@ -2,7 +2,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { ssh, useTestHosts } from '../hosts/fixture.js';
-import type { HostPlan } from '../../src/engine/model.js';
+import type { HostPlan } from '../../src/model/plan.js';
 import { quote } from '../../src/shell/quote.js';
 import type { TestHost } from '../hosts/host.js';
 import { reconcile, reconcileJson, repoSetup, workspace } from './helpers.js';

@@ -4,7 +4,7 @@ import fc from 'fast-check';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { connect } from '../../src/engine/run.js';
 import { quote } from '../../src/shell/quote.js';
-import type { HostTarget } from '../../src/spec/load.js';
+import type { HostTarget } from '../../src/model/target.js';
 import type { Transport } from '../../src/transport/transport.js';
 import { ssh, useTestHosts } from '../hosts/fixture.js';
 import type { TestHost } from '../hosts/host.js';

@@ -3,9 +3,9 @@ import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { loadSelectedSpec } from '../../src/cli/spec.js';
-import { formatDiagnostic, SpecError } from '../../src/spec/diagnostic.js';
-import { loadSpec } from '../../src/spec/load.js';
+import { loadSelectedSpec } from '../../src/cli/load-spec.js';
+import { formatDiagnostic, SpecError } from '../../src/model/diagnostic.js';
+import { loadSpec } from '../../src/config/load.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'fleet-spec-'));
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { git } from '../../src/resources/git.js';
-import type { Git } from '../../src/spec/generated/setup.js';
+import type { Git } from '../../src/model/generated/setup.js';
 
 // Table tests for the git resource: given what the fact script printed, expect this plan.
 const A = 'a'.repeat(40);

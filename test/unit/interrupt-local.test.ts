@@ -24,4 +24,23 @@ describe('Ctrl-C with connection: local', () => {
     expect(stdout).toContain('+ file');
     expect(stdout).toContain(' done (');
   }, 20_000);
+
+  it('while waiting for the run lock: exits 130 at once, leaving nothing behind that holds the lock', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'interrupt-lock-'));
+    writeFileSync(join(dir, 'hosts.yaml'), 'hosts:\n  here:\n    connection: local\n    address: 127.0.0.1\n');
+    writeFileSync(join(dir, 'setup.yaml'), `resources:\n  - kind: file\n    path: ${dir}/made\n    content: "x\\n"\n`);
+    const squatter = spawn('flock', ['-x', '/run/lock/reconcile.lock', 'sleep', '4']);
+    await new Promise((r) => setTimeout(r, 300));
+    const apply = (...extra: string[]) => spawn(process.execPath, [join(process.cwd(), 'bin/reconcile.js'), 'apply', '--state-dir', join(dir, 'state'), ...extra], { cwd: dir });
+    const waiting = apply();
+    const code = new Promise<number | null>((resolve) => waiting.on('close', resolve));
+    await new Promise((r) => setTimeout(r, 1500));
+    waiting.kill('SIGINT');
+    expect(await code).toBe(130);
+    await new Promise((resolve) => squatter.on('close', resolve));
+    // Had the waiting script outlived the run, it would hold the lock now, and this apply would wait for it.
+    const next = apply('--lock-timeout', '2');
+    expect(await new Promise((resolve) => next.on('close', resolve))).toBe(0);
+    expect(readFileSync(join(dir, 'made'), 'utf8')).toBe('x\n');
+  }, 20_000);
 });

@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { factsDigest } from '../../src/engine/plan.js';
-import type { ScriptStep } from '../../src/engine/model.js';
+import type { ScriptStep } from '../../src/model/plan.js';
 import { apt } from '../../src/resources/package-apt.js';
 import { systemPackage } from '../../src/resources/package.js';
-import type { Package } from '../../src/spec/generated/setup.js';
+import type { Package } from '../../src/model/generated/setup.js';
 
 const spec = (packages: string[], extra: Partial<Package> = {}): Package => ({ kind: 'package', packages: packages as Package['packages'], ...extra });
 const context = { notifiedBecause: [], specDir: '.' };

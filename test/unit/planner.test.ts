@@ -1,11 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import type { HostFacts } from '../../src/engine/gather.js';
-import type { Step } from '../../src/engine/model.js';
+import type { Step } from '../../src/model/plan.js';
 import { planHost } from '../../src/engine/plan.js';
 import { parsePathFacts } from '../../src/resources/facts.js';
 import { pythonVenv } from '../../src/resources/python-venv.js';
-import type { PythonVenv } from '../../src/spec/generated/setup.js';
-import type { DeclaredResource, HostSpec } from '../../src/spec/load.js';
+import type { PythonVenv } from '../../src/model/generated/setup.js';
+import type { DeclaredResource, HostSpec } from '../../src/config/load.js';
 import { sha256 } from '../../src/resources/steps.js';
 
 // Table tests for the pure planner: given these facts and this spec, expect these actions.

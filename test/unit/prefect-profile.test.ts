@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import type { ScriptStep } from '../../src/engine/model.js';
+import type { ScriptStep } from '../../src/model/plan.js';
 import { prefectProfile } from '../../src/resources/prefect-profile.js';
-import type { PrefectProfile } from '../../src/spec/generated/setup.js';
+import type { PrefectProfile } from '../../src/model/generated/setup.js';
 
 const spec = (settings: Record<string, string>): PrefectProfile => ({ kind: 'prefect_profile', user: 'daniel', profile: 'selfhost', settings });
 const facts = (text: string) => ({ prefectHome: '/home/daniel/.prefect', file: { type: 'file' as const, content: Buffer.from(text) } });

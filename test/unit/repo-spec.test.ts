@@ -1,9 +1,9 @@
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import type { Resource } from '../../src/spec/generated/setup.js';
-import { loadSpec } from '../../src/spec/load.js';
-import { readSchema } from '../../src/spec/schema-validator.js';
+import type { Resource } from '../../src/model/generated/setup.js';
+import { loadSpec } from '../../src/config/load.js';
+import { readSchema } from '../../src/config/schema-validator.js';
 
 // The seed document the project started from; the repo's spec must reproduce it exactly.
 const seed = readFileSync('test/fixtures/seed/prefect-setup.md', 'utf8');

@@ -1,7 +1,7 @@
 import { readdirSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { formatDiagnostic, SpecError } from '../../src/spec/diagnostic.js';
-import { loadSpec } from '../../src/spec/load.js';
+import { formatDiagnostic, SpecError } from '../../src/model/diagnostic.js';
+import { loadSpec } from '../../src/config/load.js';
 
 const dir = 'test/fixtures/broken';
 

@@ -4,8 +4,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import fc from 'fast-check';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { SpecError } from '../../src/spec/diagnostic.js';
-import { loadSpec } from '../../src/spec/load.js';
+import { SpecError } from '../../src/model/diagnostic.js';
+import { loadSpec } from '../../src/config/load.js';
 
 const work = mkdtempSync(join(tmpdir(), 'reconcile-garbage-'));
 const repoSetup = readFileSync('setup.yaml', 'utf8');

@@ -3,7 +3,8 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { homedir, tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { loadSpec, type HostTarget } from '../../src/spec/load.js';
+import type { HostTarget } from '../../src/model/target.js';
+import { loadSpec } from '../../src/config/load.js';
 
 /**
  * ssh_config files as people write them, resolved through loadSpec for a host whose address is an

@@ -3,8 +3,8 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import type { Resource } from '../../src/spec/generated/setup.js';
-import { loadSpec } from '../../src/spec/load.js';
+import type { Resource } from '../../src/model/generated/setup.js';
+import { loadSpec } from '../../src/config/load.js';
 
 const cli = join(process.cwd(), 'bin/reconcile.js');
 

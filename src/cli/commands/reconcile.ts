@@ -2,7 +2,7 @@ import { spawn } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import type { ApplyEvent } from '../../engine/apply.js';
-import type { HostPlan } from '../../engine/model.js';
+import type { HostPlan } from '../../model/plan.js';
 import { reconcileHosts, type HostOutcome, type Mode } from '../../engine/run.js';
 import { writeFileAtomic } from '../../report/atomic.js';
 import { writeMetrics } from '../../report/metrics.js';
@@ -10,13 +10,13 @@ import { defaultStateDir, pruneRunRecords, writeRunRecord } from '../../report/r
 import { maskKey, SecretMask } from '../../report/mask.js';
 import { buildReport, type Report } from '../../report/report.js';
 import { renderEvent, renderPlan, renderSummary } from '../../report/text.js';
-import type { Spec } from '../../spec/load.js';
+import type { Spec } from '../../config/load.js';
 import { ExitCode } from '../exit-codes.js';
 import { toolVersion } from '../version.js';
 import { useColor, type GlobalOptions } from '../options.js';
 import { interruptedBy, interruption } from '../interrupt.js';
 import { askHidden } from '../prompt.js';
-import { loadSelectedSpec } from '../spec.js';
+import { loadSelectedSpec } from '../load-spec.js';
 import { UsageError } from '../usage-error.js';
 
 export interface EngineOptions extends GlobalOptions {

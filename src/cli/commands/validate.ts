@@ -1,6 +1,6 @@
 import { ExitCode } from '../exit-codes.js';
 import type { GlobalOptions } from '../options.js';
-import { loadSelectedSpec } from '../spec.js';
+import { loadSelectedSpec } from '../load-spec.js';
 
 /** `reconcile validate`: both files checked, nothing sent anywhere. */
 export async function validateCommand(options: GlobalOptions): Promise<ExitCode> {

@@ -1,4 +1,4 @@
-import type { FieldChange } from '../../engine/model.js';
+import type { FieldChange } from '../../model/plan.js';
 import type { StoredDeployment, StoredSchedule } from './deploy-config.js';
 import { Unknowable } from './flow-source.js';
 

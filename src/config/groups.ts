@@ -1,5 +1,5 @@
-import type { Diagnostic } from './diagnostic.js';
-import type { ReconcileInventoryHostsYaml as Inventory } from './generated/hosts.js';
+import type { Diagnostic } from '../model/diagnostic.js';
+import type { ReconcileInventoryHostsYaml as Inventory } from '../model/generated/hosts.js';
 import { didYouMean } from './suggest.js';
 import { positionAt, type YamlSource } from './yaml-source.js';
 

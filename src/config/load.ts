@@ -2,19 +2,19 @@ import { createHash } from 'node:crypto';
 import { dirname, resolve } from 'node:path';
 import { isAlias, visit } from 'yaml';
 import { resourceType } from '../resources/registry.js';
-import type { FieldPath } from '../resources/types.js';
-import { sortDiagnostics, SpecError, type Diagnostic } from './diagnostic.js';
-import { resolveTargets, type HostTarget } from './connection.js';
+import type { FieldPath } from '../model/diagnostic.js';
+import { sortDiagnostics, SpecError, type Diagnostic } from '../model/diagnostic.js';
+import type { HostTarget } from '../model/target.js';
+import { resolveTargets } from './connection.js';
 import { resolveGroups, type Groups } from './groups.js';
-import type { Host, ReconcileInventoryHostsYaml as Inventory } from './generated/hosts.js';
-import type { ReconcileDesiredStateSetupYaml as Setup, Resource } from './generated/setup.js';
+import type { Host, ReconcileInventoryHostsYaml as Inventory } from '../model/generated/hosts.js';
+import type { ReconcileDesiredStateSetupYaml as Setup, Resource } from '../model/generated/setup.js';
 import { validateAgainstSchema } from './schema-validator.js';
 import { resolveSecrets, withoutSecrets, type Secret, type SecretMode } from './secrets.js';
 import { didYouMean } from './suggest.js';
 import { interpolateValue, interpolateVariables, stringifyVariables, type InterpolationProblem, type Variables } from './variables.js';
 import { loadYaml, positionAt, type YamlSource } from './yaml-source.js';
 
-export type { HostTarget };
 
 /** A resource as it applies to one host: variables filled in, name and dependencies known. */
 export interface DeclaredResource {

@@ -1,3 +1,6 @@
+/** A path inside a spec value, e.g. ['after', 0] in a resource, ['hosts', 'web-1'] in hosts.yaml. */
+export type FieldPath = (string | number)[];
+
 /** A problem with a spec file, located at the YAML node it concerns. */
 export interface Diagnostic {
   file: string;

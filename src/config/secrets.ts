@@ -1,8 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { dirname, resolve } from 'node:path';
-import type { Diagnostic } from './diagnostic.js';
-import type { SecretSource } from './generated/setup.js';
+import type { Diagnostic } from '../model/diagnostic.js';
+import type { SecretSource } from '../model/generated/setup.js';
 import { positionAt, type YamlSource } from './yaml-source.js';
 
 /** A secret's name (as used in {{ name }}) and its value, read on the control machine. */

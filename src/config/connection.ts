@@ -1,34 +1,13 @@
 import { readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { sshConfigFor, sshConfigFromSsh, type SshConfigHost } from '../transport/ssh-config.js';
-import type { FieldPath } from '../resources/types.js';
-import type { Diagnostic } from './diagnostic.js';
-import type { Connection, Host, ReconcileInventoryHostsYaml as Inventory } from './generated/hosts.js';
+import type { FieldPath } from '../model/diagnostic.js';
+import type { HostTarget } from '../model/target.js';
+import type { Diagnostic } from '../model/diagnostic.js';
+import type { Connection, Host, ReconcileInventoryHostsYaml as Inventory } from '../model/generated/hosts.js';
 import type { Secret } from './secrets.js';
 import { didYouMean } from './suggest.js';
 import { positionAt, type YamlSource } from './yaml-source.js';
-
-/** How to reach one host, with every default filled in. */
-export interface HostTarget {
-  name: string;
-  address: string;
-  port: number;
-  user: string;
-  /** Tried in this order after the agent's keys for them (see transport/identities.ts). */
-  identityFiles: string[];
-  /** Of the agent's keys, offer only those of identityFiles. */
-  identitiesOnly: boolean;
-  /** ServerAliveInterval: a keepalive every so many seconds, so a dead connection is noticed. */
-  keepaliveSeconds?: number;
-  knownHosts: string;
-  become: boolean;
-  /** The login user's sudo password (a secret, or asked with --ask-become-pass); sent on sudo's stdin only. */
-  becomePassword?: string;
-  connection: 'ssh' | 'local';
-  connectTimeoutMs: number;
-  /** The hosts connected through first, in order (ProxyJump); each a target of its own. */
-  jumps?: HostTarget[];
-}
 
 /** A connection to resolve: hosts.yaml's entry with the defaults under it, and where it is written. */
 interface Entry {

@@ -1,6 +1,6 @@
 import { stat, readFile } from 'node:fs/promises';
 import { isAlias, isMap, isScalar, isSeq, LineCounter, parseDocument, visit, type Document, type Node, type Pair } from 'yaml';
-import type { Diagnostic } from './diagnostic.js';
+import type { Diagnostic } from '../model/diagnostic.js';
 
 /** A parsed YAML file that can still say where each value came from. */
 export interface YamlSource {

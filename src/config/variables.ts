@@ -1,4 +1,4 @@
-import type { FieldPath } from '../resources/types.js';
+import type { FieldPath } from '../model/diagnostic.js';
 import { didYouMean } from './suggest.js';
 
 export type Variables = Readonly<Record<string, string>>;

@@ -1,6 +1,6 @@
-import { loadSpec, type Spec } from '../spec/load.js';
-import type { SecretMode } from '../spec/secrets.js';
-import { didYouMean } from '../spec/suggest.js';
+import { loadSpec, type Spec } from '../config/load.js';
+import type { SecretMode } from '../config/secrets.js';
+import { didYouMean } from '../config/suggest.js';
 import type { GlobalOptions } from './options.js';
 import { askHidden } from './prompt.js';
 import { UsageError } from './usage-error.js';
