@@ -33,6 +33,8 @@ export interface HostResource {
   label: string;
   /** What the other host's resource provides, e.g. "unit:prefect-server.service". */
   token: string;
+  /** How to name what is referred to, e.g. "a systemd_service" (the reference says). */
+  what: string;
   /** Where setup.yaml names it. */
   at: FieldPath;
 }
@@ -196,7 +198,7 @@ function checkSecretExposure(resource: DeclaredResource, index: number, secrets:
 }
 
 /** `unit:HOST:UNIT` where HOST is another inventory host: a reference across hosts. */
-function otherHostOf(token: string, groups: Groups, self: string): Omit<HostResource, 'at'> | undefined {
+function otherHostOf(token: string, groups: Groups, self: string): Omit<HostResource, 'at' | 'what'> | undefined {
   const [kind, value] = [token.slice(0, token.indexOf(':')), token.slice(token.indexOf(':') + 1)];
   const host = value.slice(0, value.indexOf(':'));
   if (!host || host === self || !groups.isHost(host)) return undefined;
@@ -225,9 +227,11 @@ function checkCrossHostReferences(hosts: HostSpec[], source: YamlSource, problem
       const there = hosts.find((h) => h.target.name === wait.host)!;
       const tokens = there.resources.flatMap((r) => resourceType(r.spec.kind).provides?.(r.spec) ?? []);
       if (tokens.includes(wait.token)) continue;
-      const units = tokens.filter((t) => t.startsWith('unit:')).map((t) => t.slice(5));
-      const unit = wait.token.slice(wait.token.indexOf(':') + 1);
-      problems.push({ file: source.file, ...positionAt(source, wait.at), message: `'${unit}' is not a systemd_service of host '${wait.host}' (its resources' hosts: leave it out?)${didYouMean(unit, units)}` });
+      // Tokens are KIND:VALUE; the candidates are the other host's tokens of the same kind.
+      const kind = wait.token.slice(0, wait.token.indexOf(':') + 1);
+      const value = wait.token.slice(kind.length);
+      const candidates = tokens.filter((t) => t.startsWith(kind)).map((t) => t.slice(kind.length));
+      problems.push({ file: source.file, ...positionAt(source, wait.at), message: `'${value}' is not ${wait.what} of host '${wait.host}' (its resources' hosts: leave it out?)${didYouMean(value, candidates)}` });
     }
   }
   const waitsFor = new Map(hosts.map((h) => [h.target.name, [...new Set(waitsOf(h).map((w) => w.host))]]));
@@ -291,7 +295,7 @@ function resolveResources(hostName: string, setup: Setup, applies: (r: Resource)
       const elsewhere = provider ? undefined : otherHostOf(ref.token, groups, hostName);
       if (provider && ref.before) dependencies.get(provider)!.push(name);
       else if (provider) dependencies.get(name)!.push(provider);
-      else if (elsewhere) waits.get(name)!.push({ ...elsewhere, at: ['resources', index, ...ref.field] });
+      else if (elsewhere) waits.get(name)!.push({ ...elsewhere, what: ref.what, at: ['resources', index, ...ref.field] });
       else {
         const value = ref.token.replace(/^[a-z]+:/, '');
         const candidates = [...providers.keys()].filter((t) => t.startsWith(ref.token.split(':')[0] + ':')).map((t) => t.replace(/^[a-z]+:/, ''));

@@ -129,15 +129,15 @@ function uniqueById(actions: Action[]): Action[] {
 
 /**
  * Declaration order, except that a resource comes after everything it depends on: the resources
- * it names (`after`, `notifies`) and the directory resources its path lies in.
+ * it names (`after`, `notifies`) and those that make a directory its location lies in.
  */
 export function dependencyOrder(resources: DeclaredResource[]): DeclaredResource[] {
-  const pathOf = (r: DeclaredResource) => ('path' in r.spec && typeof r.spec.path === 'string' ? r.spec.path : undefined);
-  const directories = resources.filter((r) => r.spec.kind === 'directory');
+  const locationOf = (r: DeclaredResource) => resourceType(r.spec.kind).location?.(r.spec);
+  const directories = resources.filter((r) => locationOf(r)?.directory);
   const needs = new Map(
     resources.map((r) => {
-      const path = pathOf(r);
-      const parents = path ? directories.filter((d) => d !== r && path.startsWith(`${pathOf(d)}/`)).map((d) => d.name) : [];
+      const path = locationOf(r)?.path;
+      const parents = path ? directories.filter((d) => d !== r && path.startsWith(`${locationOf(d)!.path}/`)).map((d) => d.name) : [];
       return [r.name, new Set([...r.dependsOn, ...parents])];
     }),
   );

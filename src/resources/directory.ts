@@ -11,6 +11,7 @@ import { noChanges, type ResourceType } from './types.js';
 export const directory: ResourceType<Directory, PathFacts> = {
   kind: 'directory',
   defaultName: (spec) => `directory:${spec.path}`,
+  location: (spec) => ({ path: spec.path, directory: true }),
   probe: (spec) => fileProbe(spec.path),
   parse: (_spec, output) => parsePathFacts(output),
   plan(spec, actual) {

@@ -15,6 +15,7 @@ import { noChanges, notifyReferences, unitToken, type ResourceType } from './typ
 export const file: ResourceType<File, PathFacts> = {
   kind: 'file',
   defaultName: (spec) => `file:${spec.path}`,
+  location: (spec) => ({ path: spec.path }),
   references: (spec) => notifyReferences(spec.notifies),
   check: (spec, { specDir }) => {
     if ((spec.content === undefined) === (spec.source === undefined)) return [{ field: [], message: 'a file needs exactly one of content and source' }];

@@ -43,6 +43,7 @@ const commitOf = (version: string) =>
 export const git: ResourceType<Git, GitFacts> = {
   kind: 'git',
   defaultName: (spec) => `git:${spec.path}`,
+  location: (spec) => ({ path: spec.path }),
   exposure: () => ({ field: ['repo'], message: "the repository URL reaches git's command line, which every user on the host can read in the process list; use an SSH key of the user instead of a token in the URL" }),
   probe: (spec) => {
     const path = quote(spec.path);

@@ -13,6 +13,7 @@ export const line: ResourceType<Line, PathFacts> = {
   kind: 'line',
   // Several lines may live in one file (~/.bashrc), so the line itself is part of the name.
   defaultName: (spec) => `line:${spec.path}:${spec.match ?? spec.line}`,
+  location: (spec) => ({ path: spec.path }),
   references: (spec) => notifyReferences(spec.notifies),
   check: (spec) => {
     if (spec.match === undefined) return [];

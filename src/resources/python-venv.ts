@@ -41,6 +41,7 @@ function pins(spec: PythonVenv): [name: string, version: string, requirement: st
 export const pythonVenv: ResourceType<PythonVenv, VenvFacts> = {
   kind: 'python_venv',
   defaultName: (spec) => `python_venv:${spec.path}`,
+  location: (spec) => ({ path: spec.path }),
   references: (spec) => notifyReferences(spec.notifies),
   exposure: () => ({ field: ['packages'], message: 'package requirements reach pip on its command line, which every user on the host can read in the process list' }),
   probe: (spec) => {

@@ -60,6 +60,11 @@ export interface ResourceType<S extends Resource = Resource, A = unknown> {
   defaultName(spec: S): string;
   /** Tokens other resources may reference. */
   provides?(spec: S): string[];
+  /**
+   * Where on the host it lives, for ordering: a resource whose path lies inside a directory that
+   * another one makes (`directory: true`) comes after it.
+   */
+  location?(spec: S): { path: string; directory?: true };
   /** Resources this one names; each must exist, and is converged first. */
   references?(spec: S): Reference[];
   /** Rules the JSON Schema cannot express (e.g. exactly one of two keys). */
