@@ -6,6 +6,7 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { factScript } from '../src/engine/gather.js';
+import { resourceTypes } from '../src/resources/registry.js';
 import { loadSpec } from '../src/config/load.js';
 import { bootHost, createLan, removeLan, sshOptions, stopHost, type TestHost } from '../test/hosts/host.js';
 import { serveSampleProject, withProjectAt, type ServedRepo } from '../test/hosts/served-repo.js';
@@ -66,7 +67,7 @@ async function floor(host: TestHost, script: string): Promise<Timed> {
 /** Each host's fact script, made before any timing starts. */
 async function factScripts(dir: string): Promise<Map<string, string>> {
   const spec = await loadSpec(join(dir, 'hosts.yaml'), join(dir, 'setup.yaml'));
-  return new Map(spec.hosts.map((h) => [h.target.name, factScript(h.resources, 'bench')]));
+  return new Map(spec.hosts.map((h) => [h.target.name, factScript(h.resources, 'bench', resourceTypes)]));
 }
 
 const stats = (xs: number[]) => {

@@ -1,7 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { factPrelude } from '../resources/facts.js';
-import { resourceType } from '../resources/registry.js';
-import type { Observation } from '../resources/types.js';
+import type { Observation, ResourceTypes } from '../resources/types.js';
 import type { DeclaredResource } from '../config/load.js';
 import { HostError, type Transport } from '../transport/transport.js';
 import { lockRefusal, waitedForLock } from './lock.js';
@@ -23,12 +21,14 @@ export interface HostFacts {
  * probe runs in a subshell between framing lines that carry a per-run nonce, so no output can
  * forge a boundary; a probe that fails is reported with its resource's name.
  */
-export async function gather(transport: Transport, resources: DeclaredResource[], sudo: boolean, lock?: { preamble: string; timeoutSeconds: number }): Promise<HostFacts> {
+export async function gather(
+  transport: Transport, resources: DeclaredResource[], { sudo, types, lock }: { sudo: boolean; types: ResourceTypes; lock?: { preamble: string; timeoutSeconds: number } },
+): Promise<HostFacts> {
   const nonce = randomBytes(8).toString('hex');
-  const script = factScript(resources, nonce, lock?.preamble);
+  const script = factScript(resources, nonce, types, lock?.preamble);
   // What only HTTP from the host can tell (APIs, health URLs) is asked at the same time, over tunnelled
   // channels of the same connection: one round trip for the lot.
-  const observing = observeAll(resources, transport);
+  const observing = observeAll(resources, transport, types);
   observing.catch(() => {});
   const result = await transport.run(script, { sudo });
   const locked = lock && lockRefusal(transport.host, result.stdout, lock.timeoutSeconds);
@@ -39,17 +39,17 @@ export async function gather(transport: Transport, resources: DeclaredResource[]
     const section = sections.get(String(i));
     if (!section) throw new HostError(transport.host, `reading facts failed before ${r.name}: ${result.stderr.trim() || `exit ${result.code}`}`);
     if (section.code !== 0) throw new HostError(transport.host, `reading facts of ${r.name} failed (exit ${section.code}): ${result.stderr.trim()}`);
-    actual.set(r.name, resourceType(r.spec.kind).parse(r.spec, section.output));
+    actual.set(r.name, types.of(r.spec.kind).parse(r.spec, section.output));
   });
   // Asked before the lock was ours, the answers may predate another run's changes: then ask again.
-  const observations = waitedForLock(result.stdout) ? await observeAll(resources, transport) : await observing;
+  const observations = waitedForLock(result.stdout) ? await observeAll(resources, transport, types) : await observing;
   for (const [name, observation] of observations) actual.set(name, observation.into(actual.get(name)));
   return { actual, owed: parseOwed(sections.get('owed')?.output ?? ''), bootId: sections.get('boot')?.output.trim() ?? '' };
 }
 
-async function observeAll(resources: DeclaredResource[], transport: Transport): Promise<Map<string, Observation<unknown>>> {
+async function observeAll(resources: DeclaredResource[], transport: Transport, types: ResourceTypes): Promise<Map<string, Observation<unknown>>> {
   const observed = await Promise.all(
-    resources.map(async (r) => [r.name, await resourceType(r.spec.kind).observe?.(r.spec, transport.request)] as const),
+    resources.map(async (r) => [r.name, await types.of(r.spec.kind).observe?.(r.spec, transport.request)] as const),
   );
   return new Map(observed.filter((entry): entry is [string, Observation<unknown>] => entry[1] !== undefined));
 }
@@ -62,15 +62,15 @@ function splitSections(stdout: string, nonce: string): Map<string, { output: str
 }
 
 /** The one script that reads a host's facts; each probe's output is framed with the run's nonce. */
-export function factScript(resources: DeclaredResource[], nonce: string, preamble = ''): string {
+export function factScript(resources: DeclaredResource[], nonce: string, types: ResourceTypes, preamble = ''): string {
   const frame = (id: string, body: string) =>
     `printf '\\n@@rc:${nonce}:begin:${id}\\n'\n(\n${body}\n)\nprintf '\\n@@rc:${nonce}:end:${id}:%s\\n' "$?"`;
   const owedProbe = `for rc_f in ${OWED_DIR}/*; do [ -f "$rc_f" ] && printf '%s\\t%s\\n' "\${rc_f##*/}" "$(cat "$rc_f")"; done; true`;
   return [
     'export LC_ALL=C',
     preamble,
-    factPrelude,
-    ...resources.map((r, i) => frame(String(i), resourceType(r.spec.kind).probe(r.spec))),
+    types.prelude,
+    ...resources.map((r, i) => frame(String(i), types.of(r.spec.kind).probe(r.spec))),
     frame('owed', owedProbe),
     frame('boot', 'cat /proc/sys/kernel/random/boot_id'),
   ].join('\n');

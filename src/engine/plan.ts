@@ -1,10 +1,17 @@
 import { createHash } from 'node:crypto';
-import { resourceType } from '../resources/registry.js';
-import type { ResourcePlan } from '../resources/types.js';
+import type { ResourcePlan, ResourceTypes } from '../resources/types.js';
 import { quote } from '../shell/quote.js';
 import type { DeclaredResource, HostSpec } from '../config/load.js';
 import { OWED_DIR, owedFileName, type HostFacts } from './gather.js';
 import type { Action, HostPlan, Step } from '../model/plan.js';
+
+export interface PlanSettings {
+  /** The directory of setup.yaml, against which relative local paths resolve. */
+  specDir: string;
+  /** Plan again an upgrade whose target was rolled back before. */
+  retryFailed?: boolean;
+  types: ResourceTypes;
+}
 
 /**
  * The pure planner: desired + actual -> ordered actions. First every resource's own changes, in
@@ -12,11 +19,12 @@ import type { Action, HostPlan, Step } from '../model/plan.js';
  * actions (daemon-reload once, starts, restarts) in the same order. A resource notified by another's
  * change (or by a notification an interrupted run still owed) plans its restart in the second pass.
  */
-export function planHost(host: HostSpec, facts: HostFacts, specDir: string, options: { retryFailed?: boolean } = {}): HostPlan {
-  const ordered = dependencyOrder(host.resources);
+export function planHost(host: HostSpec, facts: HostFacts, { specDir, retryFailed, types }: PlanSettings): HostPlan {
+  const ordered = dependencyOrder(host.resources, types);
+  const resourceType = types.of;
   const planOf = (r: DeclaredResource, notifiedBecause: string[]): ResourcePlan => {
     try {
-      return resourceType(r.spec.kind).plan(r.spec, facts.actual.get(r.name), { notifiedBecause, specDir, retryFailed: options.retryFailed ?? false });
+      return resourceType(r.spec.kind).plan(r.spec, facts.actual.get(r.name), { notifiedBecause, specDir, retryFailed: retryFailed ?? false });
     } catch (error) {
       throw new Error(`${r.name}: ${(error as Error).message}`);
     }
@@ -131,8 +139,8 @@ function uniqueById(actions: Action[]): Action[] {
  * Declaration order, except that a resource comes after everything it depends on: the resources
  * it names (`after`, `notifies`) and those that make a directory its location lies in.
  */
-export function dependencyOrder(resources: DeclaredResource[]): DeclaredResource[] {
-  const locationOf = (r: DeclaredResource) => resourceType(r.spec.kind).location?.(r.spec);
+export function dependencyOrder(resources: DeclaredResource[], types: ResourceTypes): DeclaredResource[] {
+  const locationOf = (r: DeclaredResource) => types.of(r.spec.kind).location?.(r.spec);
   const directories = resources.filter((r) => locationOf(r)?.directory);
   const needs = new Map(
     resources.map((r) => {

@@ -8,6 +8,7 @@ import { gather } from './gather.js';
 import { holdExclusiveLock, lockOwner, lockPreamble } from './lock.js';
 import { comparesLater, type HostPlan } from '../model/plan.js';
 import { planHost } from './plan.js';
+import type { ResourceTypes } from '../resources/types.js';
 
 export type Mode = 'plan' | 'apply' | 'check';
 
@@ -50,6 +51,8 @@ export interface RunOptions {
   emit?: (event: ApplyEvent) => void;
   /** Plan again an upgrade whose target was rolled back before. */
   retryFailed?: boolean;
+  /** The resource types to work with (the engine names none itself). */
+  types: ResourceTypes;
   /** Aborted by an interrupt: apply stops at the next safe point, and hosts not started are not started. */
   signal?: AbortSignal;
   /** Hosts other hosts of this run come after (worked out by reconcileHosts). */
@@ -118,7 +121,7 @@ async function readAgain(host: HostSpec, o: HostOutcome, options: RunOptions & {
   try {
     transport = await connect(host.target, options);
     const lock = { preamble: lockPreamble('shared', options.lockTimeoutSeconds, lockOwner('apply')), timeoutSeconds: options.lockTimeoutSeconds };
-    const final = planHost(host, await gather(transport, host.resources, host.target.become, lock), options.specDir, options);
+    const final = planHost(host, await gather(transport, host.resources, { sudo: host.target.become, types: options.types, lock }), options);
     const left = notConverged(final);
     return { ...o, final, status: left ? 'failed' : o.status, error: left, execs: o.execs + transport.execCount };
   } catch (error) {
@@ -152,7 +155,7 @@ function replanner(host: HostSpec, transport: Transport, sudo: boolean, options:
   return async (name) => {
     const resource = host.resources.find((r) => r.name === name);
     if (!resource) throw new Error(`no resource ${name} on ${host.target.name}`);
-    const fresh = planHost({ ...host, resources: [resource] }, await gather(transport, [resource], sudo), options.specDir, options);
+    const fresh = planHost({ ...host, resources: [resource] }, await gather(transport, [resource], { sudo, types: options.types }), options);
     if (fresh.actions.some(comparesLater)) throw new Error(fresh.deferred.join('; '));
     return fresh.actions;
   };
@@ -181,7 +184,7 @@ async function reconcileHost(host: HostSpec, options: RunOptions & { shared: Sha
     // Reading runs share the lock inside their one fact script; apply holds it alone for the whole run.
     if (options.mode === 'apply') release = await holdExclusiveLock(transport, sudo, options.lockTimeoutSeconds, owner, options.signal);
     const lock = options.mode === 'apply' ? undefined : { preamble: lockPreamble('shared', options.lockTimeoutSeconds, owner), timeoutSeconds: options.lockTimeoutSeconds };
-    const plan = planHost(host, await gather(transport, host.resources, sudo, lock), options.specDir, options);
+    const plan = planHost(host, await gather(transport, host.resources, { sudo, types: options.types, lock }), options);
     const saved = options.savedPlans?.get(host.target.name);
     if (saved && saved.factsDigest !== plan.factsDigest) {
       const why = saved.bootId !== plan.bootId ? 'the host rebooted since it was made' : 'the host changed since it was made';
@@ -205,7 +208,7 @@ async function reconcileHost(host: HostSpec, options: RunOptions & { shared: Sha
     const result = await applyHost(transport, plan, sudo, options.emit ?? (() => {}), replanner(host, transport, sudo, options), options.signal);
     if (result.failed) return outcome({ plan, apply: result, error: `${result.failed.action}: ${result.failed.error}` }, transport);
     // Read again: apply's outcome is the host as it is now, not the plan's prediction.
-    return settle(planHost(host, await gather(transport, host.resources, sudo), options.specDir, options), result);
+    return settle(planHost(host, await gather(transport, host.resources, { sudo, types: options.types }), options), result);
   } catch (error) {
     return outcome({ error: (error as Error).message.replace(`${host.target.name}: `, '') }, transport);
   } finally {

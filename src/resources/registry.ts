@@ -9,7 +9,8 @@ import { prefectProfile } from './prefect-profile.js';
 import { prefectWorkPool } from './prefect-work-pool.js';
 import { pythonVenv } from './python-venv.js';
 import { systemdService } from './systemd-service.js';
-import type { ResourceType } from './types.js';
+import { factPrelude } from './facts.js';
+import type { ResourceType, ResourceTypes } from './types.js';
 
 type Registry = { [K in Resource['kind']]: ResourceType<Extract<Resource, { kind: K }>> };
 
@@ -27,8 +28,9 @@ const registry: Registry = {
   git,
 };
 
-export const resourceKinds = Object.keys(registry) as Resource['kind'][];
-
 export function resourceType(kind: Resource['kind']): ResourceType {
   return registry[kind] as ResourceType;
 }
+
+/** What the engine is given to work with (it imports no resource module itself). */
+export const resourceTypes: ResourceTypes = { of: resourceType, prelude: factPrelude };

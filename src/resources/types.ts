@@ -87,6 +87,13 @@ export interface ResourceType<S extends Resource = Resource, A = unknown> {
   plan(spec: S, actual: A, context: PlanContext): ResourcePlan;
 }
 
+/** The resource types an engine works with: the registry's, or a test's own. */
+export interface ResourceTypes {
+  of(kind: Resource['kind']): ResourceType;
+  /** Shell functions the probes use, sent once at the head of a host's fact script. */
+  prelude: string;
+}
+
 /** What HTTP found, to be folded into the facts the fact script read. */
 export interface Observation<A> {
   into(actual: A): A;

@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import type { HostFacts } from '../../src/engine/gather.js';
 import type { Step } from '../../src/model/plan.js';
 import { planHost } from '../../src/engine/plan.js';
+import { resourceTypes } from '../../src/resources/registry.js';
 import { parsePathFacts } from '../../src/resources/facts.js';
 import { pythonVenv } from '../../src/resources/python-venv.js';
 import type { PythonVenv } from '../../src/model/generated/setup.js';
@@ -9,6 +10,7 @@ import type { DeclaredResource, HostSpec } from '../../src/config/load.js';
 import { sha256 } from '../../src/resources/steps.js';
 
 // Table tests for the pure planner: given these facts and this spec, expect these actions.
+const settings = { specDir: '/', types: resourceTypes };
 const unit = '[Service]\nExecStart=/bin/true\n';
 const resources: DeclaredResource[] = [
   { name: 'file:/srv/app/app.env', spec: { kind: 'file', path: '/srv/app/app.env', content: 'A=1\n', notifies: ['app.service'] }, dependsOn: [] },
@@ -37,7 +39,7 @@ const converged = (): HostFacts => ({
   bootId: 'boot-1',
 });
 const scriptOf = (step: Step | undefined) => (step && 'script' in step ? step.script : undefined);
-const ids = (facts: HostFacts) => planHost(host, facts, '/').actions.map((a) => a.id);
+const ids = (facts: HostFacts) => planHost(host, facts, settings).actions.map((a) => a.id);
 
 describe('planner', () => {
   it('plans nothing for a converged host', () => {
@@ -54,7 +56,7 @@ describe('planner', () => {
   it('records the owed restart before the write that causes it, and clears it after the restart', () => {
     const facts = converged();
     facts.actual.set('file:/srv/app/app.env', fileFacts('A=2\n'));
-    const [write, restart] = planHost(host, facts, '/').actions;
+    const [write, restart] = planHost(host, facts, settings).actions;
     expect(scriptOf(write!.steps[0])).toMatch(/^mkdir -p '\/var\/lib\/reconcile\/owed' && printf '%s' 'file:\/srv\/app\/app.env changed' > /);
     expect(scriptOf(restart!.steps.at(-1))).toMatch(/^rm -f '\/var\/lib\/reconcile\/owed\//);
   });
@@ -70,11 +72,11 @@ describe('planner', () => {
     const facts = converged();
     facts.actual.set('systemd_service:app.service', service('inactive'));
     facts.owed.set('unit:app.service', ['file:/srv/app/app.env changed']);
-    const plan = planHost(stopped, facts, '/');
+    const plan = planHost(stopped, facts, settings);
     expect(plan.actions.map((a) => a.id)).toEqual(['forget owed systemd_service:app.service']);
     expect(scriptOf(plan.actions[0]!.steps[0])).toMatch(/^rm -f '\/var\/lib\/reconcile\/owed\//);
     facts.owed.clear();
-    expect(planHost(stopped, facts, '/').actions).toEqual([]);
+    expect(planHost(stopped, facts, settings).actions).toEqual([]);
   });
 
   it('starts a stopped service instead of restarting it, and reloads systemd once for a changed unit', () => {
@@ -86,7 +88,7 @@ describe('planner', () => {
   it('only fixes metadata when only the mode differs', () => {
     const facts = converged();
     facts.actual.set('file:/srv/app/app.env', fileFacts('A=1\n', '600'));
-    const plan = planHost(host, facts, '/');
+    const plan = planHost(host, facts, settings);
     expect(plan.actions[0]!.fields).toEqual([{ field: 'mode', before: '0600', after: '0644' }]);
     expect(plan.actions[0]!.content).toBeUndefined();
     expect(scriptOf(plan.actions[0]!.steps.at(-1))).toBe(`chown 'root:' '/srv/app/app.env' && chmod '0644' '/srv/app/app.env'`);
@@ -115,7 +117,7 @@ describe('planner: a venv upgrade is one transaction', () => {
     owed: new Map(),
     bootId: 'boot-1',
   });
-  const plan = (probe: string) => planHost(venvHost, venvFacts(probe), '/');
+  const plan = (probe: string) => planHost(venvHost, venvFacts(probe), settings);
 
   it('plans nothing when the pins are installed and no upgrade is open', () => {
     expect(plan('exists=yes\npip=yes\npackage:prefect=3.9.0\n').actions).toEqual([]);
@@ -152,7 +154,7 @@ describe('planner: a venv upgrade is one transaction', () => {
   it('journals no restart for a service that is not running: it is started either way', () => {
     const facts = venvFacts('exists=no\n');
     facts.actual.set('systemd_service:app.service', service('inactive'));
-    const [create, start] = planHost(venvHost, facts, '/').actions;
+    const [create, start] = planHost(venvHost, facts, settings).actions;
     expect(start!.id).toBe('start app.service');
     expect(create!.steps.some((step) => scriptOf(step)?.includes('/var/lib/reconcile/owed'))).toBe(false);
     expect(start!.steps.at(-1)).toMatchObject({ waitForHealth: { url: 'http://127.0.0.1:4200/api/health', timeoutSeconds: 30 } });

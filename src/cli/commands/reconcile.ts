@@ -5,6 +5,7 @@ import type { ApplyEvent } from '../../engine/apply.js';
 import type { HostPlan } from '../../model/plan.js';
 import { reconcileHosts, type HostOutcome, type Mode } from '../../engine/run.js';
 import { writeFileAtomic } from '../../report/atomic.js';
+import { resourceTypes } from '../../resources/registry.js';
 import { writeMetrics } from '../../report/metrics.js';
 import { defaultStateDir, pruneRunRecords, writeRunRecord } from '../../report/records.js';
 import { maskKey, SecretMask } from '../../report/mask.js';
@@ -105,6 +106,7 @@ async function execute(mode: Mode, options: EngineOptions, planFile?: string) {
     mask,
     emit,
     retryFailed: options.retryFailed,
+    types: resourceTypes,
     signal: interruption,
   }));
   await progress?.finished;
