@@ -3,9 +3,7 @@ import type { Observation, ResourceTypes } from '../resources/types.js';
 import type { DeclaredResource } from '../config/load.js';
 import { HostError, type Transport } from '../transport/transport.js';
 import { lockRefusal, waitedForLock } from './lock.js';
-
-/** Where a notification that was owed when a run died is kept on the host, until it is acted on. */
-export const OWED_DIR = '/var/lib/reconcile/owed';
+import { owedProbe, parseOwed } from './owed.js';
 
 export interface HostFacts {
   /** Parsed actual state, by resource name. */
@@ -65,7 +63,6 @@ function splitSections(stdout: string, nonce: string): Map<string, { output: str
 export function factScript(resources: DeclaredResource[], nonce: string, types: ResourceTypes, preamble = ''): string {
   const frame = (id: string, body: string) =>
     `printf '\\n@@rc:${nonce}:begin:${id}\\n'\n(\n${body}\n)\nprintf '\\n@@rc:${nonce}:end:${id}:%s\\n' "$?"`;
-  const owedProbe = `for rc_f in ${OWED_DIR}/*; do [ -f "$rc_f" ] && printf '%s\\t%s\\n' "\${rc_f##*/}" "$(cat "$rc_f")"; done; true`;
   return [
     'export LC_ALL=C',
     preamble,
@@ -76,17 +73,3 @@ export function factScript(resources: DeclaredResource[], nonce: string, types: 
   ].join('\n');
 }
 
-/** Owed notifications are files named by the base64url of their target token, holding the reasons. */
-export function owedFileName(token: string): string {
-  return Buffer.from(token).toString('base64url');
-}
-
-function parseOwed(output: string): Map<string, string[]> {
-  const owed = new Map<string, string[]>();
-  for (const line of output.split('\n')) {
-    const [file, reasons] = line.split('\t');
-    if (!file || reasons === undefined) continue;
-    owed.set(Buffer.from(file, 'base64url').toString(), reasons.split('; ').filter(Boolean));
-  }
-  return owed;
-}

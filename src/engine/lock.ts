@@ -1,6 +1,7 @@
 import { hostname, userInfo } from 'node:os';
 import { quote } from '../shell/quote.js';
 import { HostError, type Transport } from '../transport/transport.js';
+import { HOST_STATE } from '../model/host-state.js';
 
 /**
  * One run at a time per host: runs take flock(1) on a file in /run/lock (gone at reboot, like the
@@ -10,9 +11,7 @@ import { HostError, type Transport } from '../transport/transport.js';
  * the pid of the shell that holds it, and removes it when it lets go: a waiting run names the holders
  * whose shell is still alive, never a note a finished run left behind.
  */
-const LOCK_FILE = '/run/lock/reconcile.lock';
-const OWNER_FILE = '/run/lock/reconcile.owner';
-const READERS_DIR = '/run/lock/reconcile.readers';
+const { lockFile: LOCK_FILE, lockOwner: OWNER_FILE, lockReaders: READERS_DIR } = HOST_STATE;
 const LOCKED_MARKER = '@@rc:lock-held-by:';
 const ACQUIRED_MARKER = '@@rc:lock-acquired';
 const WAITED_MARKER = '@@rc:lock-waited';

@@ -1,9 +1,11 @@
-import { createHash } from 'node:crypto';
-import type { ResourcePlan, ResourceTypes } from '../resources/types.js';
-import { quote } from '../shell/quote.js';
 import type { DeclaredResource, HostSpec } from '../config/load.js';
-import { OWED_DIR, owedFileName, type HostFacts } from './gather.js';
-import type { Action, HostPlan, Step } from '../model/plan.js';
+import type { Action, HostPlan } from '../model/plan.js';
+import type { ResourcePlan, ResourceTypes } from '../resources/types.js';
+import { factsDigest } from './digest.js';
+import type { HostFacts } from './gather.js';
+import { dependencyOrder } from './order.js';
+import { owedButIdle, withOwedCleared, withOwedRecorded } from './owed.js';
+import { withTransactionsCompleted } from './transactions.js';
 
 export interface PlanSettings {
   /** The directory of setup.yaml, against which relative local paths resolve. */
@@ -76,104 +78,7 @@ export function planHost(host: HostSpec, facts: HostFacts, { specDir, retryFaile
   };
 }
 
-/**
- * Notifications are written down on the host before the change that causes them (see gather's
- * OWED_DIR): in the resource's first action that changes something, after those that only prepare.
- */
-function withOwedRecorded(plan: ResourcePlan, tokens: string[], reasons: Map<string, string[]>): Action[] {
-  const at = plan.now.findIndex((a) => !a.prepares);
-  if (tokens.length === 0 || at < 0) return plan.now;
-  const record = tokens
-    .map((t) => `printf '%s' ${quote((reasons.get(t) ?? []).join('; '))} > ${quote(`${OWED_DIR}/${owedFileName(t)}`)}`)
-    .join(' && ');
-  return plan.now.map((a, i) => (i === at ? { ...a, steps: [{ script: `mkdir -p ${quote(OWED_DIR)} && ${record}` }, ...a.steps] } : a));
-}
-
-/** Once a notified resource has acted, what it owed is forgotten. */
-function withOwedCleared(late: Action[], tokens: string[]): Action[] {
-  if (tokens.length === 0 || late.length === 0) return late;
-  const clear = clearOwed(tokens);
-  const last = late.at(-1)!;
-  // A rollback restarts the resource on its previous version: that settles what it owed too.
-  const onFailure = last.onFailure && [...last.onFailure, { script: clear }];
-  return [...late.slice(0, -1), { ...last, steps: [...last.steps, { script: clear }], ...(onFailure ? { onFailure } : {}) }];
-}
-
-const clearOwed = (tokens: string[]) => `rm -f ${tokens.map((t) => quote(`${OWED_DIR}/${owedFileName(t)}`)).join(' ')}`;
-
-/**
- * A notification owed by an interrupted run to a resource that has nothing to do now (a service
- * declared stopped): forget it, or it would stay on the host and fire once the service runs again.
- */
-function owedButIdle(r: DeclaredResource, plan: ResourcePlan, owedTokens: string[]): Action[] {
-  if (owedTokens.length === 0 || plan.late.length > 0) return [];
-  return [{
-    id: `forget owed ${r.name}`, resource: r.name, verb: 'update', title: `forget what was owed to ${r.name}`, fields: [],
-    because: 'an interrupted run owed it a restart, and it has nothing to restart now', steps: [{ script: clearOwed(owedTokens) }],
-  }];
-}
-
-/**
- * A transaction's rollback restarts the services that run from what it restores: it also settles
- * the restarts they were owed, and ends with their health gates. Its commit runs after every other
- * action of the host, so that any failure in the run can still undo it.
- */
-function withTransactionsCompleted(actions: Action[], gatesAfterRollback: (token: string) => Step[]): Action[] {
-  const commits: Action[] = [];
-  const completed = actions.map((action) => {
-    const t = action.transaction;
-    if (!t) return action;
-    commits.push({ id: `commit ${action.resource}`, resource: action.resource, verb: 'update', title: t.commit.title, fields: [], steps: t.commit.steps });
-    const settle = t.restarts.length > 0 ? [{ script: clearOwed(t.restarts) }] : [];
-    return { ...action, transaction: { ...t, rollback: [...t.rollback, ...settle, ...t.restarts.flatMap(gatesAfterRollback)] } };
-  });
-  return [...completed, ...commits];
-}
-
 function uniqueById(actions: Action[]): Action[] {
   const seen = new Set<string>();
   return actions.filter((a) => !seen.has(a.id) && seen.add(a.id));
-}
-
-/**
- * Declaration order, except that a resource comes after everything it depends on: the resources
- * it names (`after`, `notifies`) and those that make a directory its location lies in.
- */
-export function dependencyOrder(resources: DeclaredResource[], types: ResourceTypes): DeclaredResource[] {
-  const locationOf = (r: DeclaredResource) => types.of(r.spec.kind).location?.(r.spec);
-  const directories = resources.filter((r) => locationOf(r)?.directory);
-  const needs = new Map(
-    resources.map((r) => {
-      const path = locationOf(r)?.path;
-      const parents = path ? directories.filter((d) => d !== r && path.startsWith(`${locationOf(d)!.path}/`)).map((d) => d.name) : [];
-      return [r.name, new Set([...r.dependsOn, ...parents])];
-    }),
-  );
-  const ordered: DeclaredResource[] = [];
-  const placed = new Set<string>();
-  const visit = (r: DeclaredResource) => {
-    if (placed.has(r.name)) return;
-    placed.add(r.name);
-    for (const name of needs.get(r.name) ?? []) {
-      const dependency = resources.find((d) => d.name === name);
-      if (dependency) visit(dependency);
-    }
-    ordered.push(r);
-  };
-  resources.forEach(visit);
-  return ordered;
-}
-
-/**
- * What the plan was computed from; a saved plan is stale when this changed. Observations kept under
- * a `live` key (health answers, heartbeat times) change by the second and are left out.
- */
-export function factsDigest(facts: HostFacts): string {
-  const replacer = (key: string, value: unknown) => {
-    if (key === 'live') return undefined;
-    if (value instanceof Map) return [...value];
-    if (value && typeof value === 'object' && (value as { type?: string }).type === 'Buffer') return Buffer.from((value as { data: number[] }).data).toString('base64');
-    return value;
-  };
-  return createHash('sha256').update(JSON.stringify([[...facts.actual], [...facts.owed], facts.bootId], replacer)).digest('hex');
 }

@@ -4,9 +4,10 @@ import { quote } from '../shell/quote.js';
 import type { PathFacts } from './facts.js';
 import { normalizeMode } from './facts.js';
 import type { SpecProblem } from './types.js';
+import { HOST_STATE } from '../model/host-state.js';
 
 /** Where previous versions go with `backup: true`: never beside the file, where an include glob could load them. */
-export const BACKUP_DIR = '/var/lib/reconcile/backups';
+export const BACKUP_DIR = HOST_STATE.backups;
 
 export interface Ownership {
   owner?: string;

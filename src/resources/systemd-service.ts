@@ -4,6 +4,7 @@ import { quote } from '../shell/quote.js';
 import { fileProbe, keyValues, parsePathFacts, type PathFacts } from './facts.js';
 import { contentChange, sha256, writeFileStep } from './steps.js';
 import { afterReferences, unitToken, type ResourceType } from './types.js';
+import { HOST_STATE } from '../model/host-state.js';
 
 interface ServiceFacts {
   unitFile: PathFacts;
@@ -23,9 +24,9 @@ const SECTION = '@@systemctl';
  * Where a changed unit's previous version waits until the new one passes its health gate: a failed
  * or interrupted gate (even one whose run died) puts that version back, never one that never passed.
  */
-const KEPT_DIR = '/var/lib/reconcile/units';
+const KEPT_DIR = HOST_STATE.keptUnits;
 /** The NRestarts a gate starts from (a restart does not reset systemd's counter). */
-const GATE_DIR = '/run/reconcile/gates';
+const GATE_DIR = HOST_STATE.gates;
 
 const keptUnit = (unit: string) => quote(`${KEPT_DIR}/${unit}`);
 const gateBaseline = (unit: string) => quote(`${GATE_DIR}/${unit}`);

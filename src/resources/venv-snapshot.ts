@@ -2,6 +2,7 @@ import type { Transaction } from '../model/plan.js';
 import type { PythonVenv } from '../model/generated/setup.js';
 import { quote } from '../shell/quote.js';
 import { unitToken } from './types.js';
+import { HOST_STATE } from '../model/host-state.js';
 
 /**
  * Snapshots of a venv (and the SQLite databases its programs migrate), taken before its packages
@@ -13,7 +14,7 @@ import { unitToken } from './types.js';
  *   /var/lib/reconcile/upgrades/VENV_PATH/ID/running      the services that were running
  *   /var/lib/reconcile/upgrades/VENV_PATH/ID/manifest     what, when, from which versions to which, how it ended
  */
-export const UPGRADES_DIR = '/var/lib/reconcile/upgrades';
+export const UPGRADES_DIR = HOST_STATE.upgrades;
 
 const DEFAULT_KEEP = 3;
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { factsDigest } from '../../src/engine/plan.js';
+import { factsDigest } from '../../src/engine/digest.js';
 import type { ScriptStep } from '../../src/model/plan.js';
 import { apt } from '../../src/resources/package-apt.js';
 import { systemPackage } from '../../src/resources/package.js';

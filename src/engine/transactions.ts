@@ -1,0 +1,19 @@
+import type { Action, Step } from '../model/plan.js';
+import { clearOwed } from './owed.js';
+
+/**
+ * A transaction's rollback restarts the services that run from what it restores: it also settles
+ * the restarts they were owed, and ends with their health gates. Its commit runs after every other
+ * action of the host, so that any failure in the run can still undo it.
+ */
+export function withTransactionsCompleted(actions: Action[], gatesAfterRollback: (token: string) => Step[]): Action[] {
+  const commits: Action[] = [];
+  const completed = actions.map((action) => {
+    const t = action.transaction;
+    if (!t) return action;
+    commits.push({ id: `commit ${action.resource}`, resource: action.resource, verb: 'update', title: t.commit.title, fields: [], steps: t.commit.steps });
+    const settle = t.restarts.length > 0 ? [{ script: clearOwed(t.restarts) }] : [];
+    return { ...action, transaction: { ...t, rollback: [...t.rollback, ...settle, ...t.restarts.flatMap(gatesAfterRollback)] } };
+  });
+  return [...completed, ...commits];
+}
