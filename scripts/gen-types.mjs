@@ -1,5 +1,5 @@
 // Generates src/model/generated/*.ts from schemas/*.schema.json, so the TypeScript types of the
-// spec can never drift from the schemas that validate it at run time. `--check` fails instead of
+// spec can never drift from the schemas that validate it at run time, and README.md's table of kinds. `--check` fails instead of
 // writing when a generated file is out of date (used by the test suite).
 import { compileFromFile } from 'json-schema-to-typescript';
 import { readFile, writeFile } from 'node:fs/promises';
@@ -25,6 +25,29 @@ for (const [schema, out] of targets) {
   } else {
     await writeFile(out, ts);
     console.log(`wrote ${out}`);
+  }
+}
+// The README's table of resource kinds is the schema's own description of each, in the order the
+// schema lists them: a new kind documents itself there.
+const README = 'README.md';
+const [begin, end] = ['<!-- kinds: generated from schemas/setup.schema.json by npm run gen:types -->', '<!-- /kinds -->'];
+const setup = JSON.parse(await readFile('schemas/setup.schema.json', 'utf8'));
+const rows = setup.$defs.resource.oneOf.map(({ $ref }) => {
+  const kind = $ref.split('/').at(-1);
+  return `| \`${kind}\` | ${setup.$defs[kind].description.replaceAll('|', '\\|')} |`;
+});
+const table = [begin, '| kind | manages |', '| --- | --- |', ...rows, end].join('\n');
+const readme = await readFile(README, 'utf8');
+const [before, rest] = readme.split(begin);
+if (rest === undefined) throw new Error(`${README} has no ${begin} line`);
+const wanted = `${before}${table}${rest.slice(rest.indexOf(end) + end.length)}`;
+if (wanted !== readme) {
+  if (check) {
+    console.error(`${README}'s table of kinds is out of date with schemas/setup.schema.json: run npm run gen:types`);
+    stale++;
+  } else {
+    await writeFile(README, wanted);
+    console.log(`wrote the table of kinds in ${README}`);
   }
 }
 process.exit(stale ? 1 : 0);

@@ -123,7 +123,7 @@ export interface SecretSource {
   file?: string;
 }
 /**
- * System packages through the host's package manager (apt on Debian and Ubuntu). Installed ones are read from dpkg's database in the fact script; missing ones are installed in one non-interactive apt-get call, without recommended packages unless asked. The package lists are refreshed first only when something must be installed and they are missing or older than lists_max_age.
+ * System packages through the host's package manager (apt on Debian and Ubuntu). Installed ones are read from dpkg's database in the fact script; missing ones are installed in one non-interactive apt-get call, without recommended packages unless asked. The package lists are refreshed first only when something must be installed and they are missing or older than lists_max_age. Present (optionally name=version) or absent; another apt's lock is waited for up to lock_timeout, then the host fails naming the holder; a dry-run says when a package is not in the host's sources.
  *
  * This interface was referenced by `ReconcileDesiredStateSetupYaml`'s JSON-Schema
  * via the `definition` "package".
@@ -186,7 +186,7 @@ export interface Directory {
   mode?: string;
 }
 /**
- * A file with exact content, owner, group and mode, written atomically (temp file, fsync, rename).
+ * A file with exact content, owner, group and mode, written atomically (temp file, fsync, rename). Inline content (templated) or a local source file, byte for byte; validate checks new content before it is installed, backup keeps the old version, notifies restarts services when it changes.
  *
  * This interface was referenced by `ReconcileDesiredStateSetupYaml`'s JSON-Schema
  * via the `definition` "file".
@@ -233,7 +233,7 @@ export interface File {
   notifies?: UnitName[];
 }
 /**
- * One line in a file, leaving every other line alone. With match, the first line matching it is replaced; else the line is appended when absent.
+ * One line in a file, leaving every other line alone. With match, the first line matching it is replaced; else the line is appended when absent. notifies restarts services when it changes.
  *
  * This interface was referenced by `ReconcileDesiredStateSetupYaml`'s JSON-Schema
  * via the `definition` "line".
@@ -272,7 +272,7 @@ export interface Line {
   notifies?: UnitName[];
 }
 /**
- * A systemd service: its unit file, enabled at boot or not, running or stopped. A changed unit is daemon-reloaded once and restarted once, after all writes.
+ * A systemd service: its unit file, enabled at boot or not, running or stopped. A changed unit is daemon-reloaded once and restarted once, after all writes. after orders it behind other services; an HTTP health check gates every start and restart: a unit that crashes fails the gate at once, and a changed unit that does not get healthy is replaced by the last version that did.
  *
  * This interface was referenced by `ReconcileDesiredStateSetupYaml`'s JSON-Schema
  * via the `definition` "systemd_service".
@@ -323,7 +323,7 @@ export interface HttpHealth {
   timeout?: number;
 }
 /**
- * A Python virtual environment with pinned packages, installed with pip.
+ * A Python virtual environment with pinned packages, installed with pip. A half-made venv (no pip: created without python3-venv) is made again. A change of its packages restarts the services in notifies and is an upgrade: downloaded first, snapshotted, and undone if they do not get healthy (see upgrade).
  *
  * This interface was referenced by `ReconcileDesiredStateSetupYaml`'s JSON-Schema
  * via the `definition` "python_venv".
@@ -375,7 +375,7 @@ export interface PythonVenv {
   };
 }
 /**
- * A profile in the user's Prefect profiles.toml. Only this profile's keys are edited; other profiles, keys and comments stay.
+ * A profile in the user's Prefect profiles.toml. Only this profile's keys are edited; other profiles, keys and comments stay. A setting's older names (PREFECT_UI_API_URL for PREFECT_SERVER_UI_API_URL, …, as Prefect's settings models list them) count as the same key. notifies restarts services when it changes (a running server or worker reads its profile only when it starts).
  *
  * This interface was referenced by `ReconcileDesiredStateSetupYaml`'s JSON-Schema
  * via the `definition` "prefect_profile".
@@ -418,7 +418,7 @@ export interface PrefectProfile {
   notifies?: UnitName[];
 }
 /**
- * A Prefect work pool on the server, read and changed through the server's REST API from the host.
+ * A Prefect work pool on the server, read and changed through the server's REST API from the host. Type, concurrency limit, paused, and optionally a live worker heartbeat.
  *
  * This interface was referenced by `ReconcileDesiredStateSetupYaml`'s JSON-Schema
  * via the `definition` "prefect_work_pool".
@@ -460,7 +460,7 @@ export interface PrefectWorkPool {
   after?: UnitName[];
 }
 /**
- * The deployments declared in a project's prefect.yaml on the host, kept registered on the server with 'prefect deploy'.
+ * The deployments declared in a project's prefect.yaml on the host, kept registered on the server with 'prefect deploy'. prefect.yaml is read as `prefect deploy` reads it; each deployment that differs is redeployed alone.
  *
  * This interface was referenced by `ReconcileDesiredStateSetupYaml`'s JSON-Schema
  * via the `definition` "prefect_deployments".
