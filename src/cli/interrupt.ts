@@ -14,10 +14,14 @@ export const interruption: AbortSignal = controller.signal;
 
 export const interruptedBy = (): StopSignal | undefined => (interruption.aborted ? (interruption.reason as StopSignal) : undefined);
 
-/** Runs a command with the signals handled as above; an interrupted command exits with its signal's code. */
-export async function interruptible(run: () => Promise<number>): Promise<number> {
+/**
+ * Runs a command with the signals handled as above; an interrupted command exits with its signal's
+ * code. A command that changes no host (`graceful` false: plan, check, …) has nothing to put back:
+ * it ends at the first signal.
+ */
+export async function interruptible(run: () => Promise<number>, graceful: boolean): Promise<number> {
   const handlers = (Object.keys(EXIT_CODES) as StopSignal[]).map((signal) => {
-    const handler = () => onSignal(signal);
+    const handler = () => (graceful ? onSignal(signal) : quit(signal));
     process.on(signal, handler);
     return () => process.off(signal, handler);
   });
@@ -28,6 +32,11 @@ export async function interruptible(run: () => Promise<number>): Promise<number>
   } finally {
     for (const remove of handlers) remove();
   }
+}
+
+function quit(signal: StopSignal): void {
+  process.stderr.write(`\nreconcile: ${signal}: stopped; this command changes nothing on any host\n`);
+  process.exit(EXIT_CODES[signal]);
 }
 
 function onSignal(signal: StopSignal): void {

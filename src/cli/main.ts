@@ -29,9 +29,10 @@ async function main(argv: string[]): Promise<number> {
   try {
     const { buildProgram } = await import('./program.js');
     const { interruptible } = await import('./interrupt.js');
-    const program = buildProgram(version, async (_path, load, options) => {
+    const program = buildProgram(version, async (path, load, options) => {
       const action = await load();
-      exitCode = await interruptible(() => action(options));
+      // Only an apply changes hosts, so only an apply has a safe point to stop at and things to put back.
+      exitCode = await interruptible(() => action(options), path === 'apply' && !options.dryRun);
     });
     await program.parseAsync(argv);
     return exitCode;

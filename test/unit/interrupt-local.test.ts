@@ -44,4 +44,23 @@ describe('Ctrl-C with connection: local', () => {
     expect(await new Promise((resolve) => next.on('close', resolve))).toBe(0);
     expect(readFileSync(join(dir, 'made'), 'utf8')).toBe('x\n');
   }, 20_000);
+
+  it('a read-only command (check) ends at the first signal, even while it waits for the lock', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'interrupt-check-'));
+    writeFileSync(join(dir, 'hosts.yaml'), 'hosts:\n  here:\n    connection: local\n    address: 127.0.0.1\n');
+    writeFileSync(join(dir, 'setup.yaml'), `resources:\n  - kind: directory\n    path: ${dir}\n`);
+    const squatter = spawn('flock', ['-x', '/run/lock/reconcile.lock', 'sleep', '5']);
+    await new Promise((r) => setTimeout(r, 300));
+    const check = spawn(process.execPath, [join(process.cwd(), 'bin/reconcile.js'), 'check', '--state-dir', join(dir, 'state')], { cwd: dir });
+    let stderr = '';
+    check.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    const code = new Promise<number | null>((resolve) => check.on('close', resolve));
+    await new Promise((r) => setTimeout(r, 1000));
+    const sent = Date.now();
+    check.kill('SIGTERM');
+    expect(await code).toBe(143);
+    expect(Date.now() - sent).toBeLessThan(1500);
+    expect(stderr).toContain('SIGTERM: stopped; this command changes nothing on any host');
+    await new Promise((resolve) => squatter.on('close', resolve));
+  }, 20_000);
 });
