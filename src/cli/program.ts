@@ -12,7 +12,8 @@ Examples:
   reconcile apply                         converge every host
   reconcile check --json                  read-only drift check for cron (exit 0 in sync, 2 drift, 1 error)
 
-Exit codes: 0 success or nothing to change, 2 changes pending or drift found, 1 error.`;
+Exit codes: 0 success or nothing to change (apply: every host converged), 2 changes pending or drift
+found, 1 error (apply: a host failed or is not converged), 130/143/129 interrupted (SIGINT/TERM/HUP).`;
 
 /** A command as a user names it: `plan`, `history show`, `schedule install`. */
 export type CommandPath = string;
