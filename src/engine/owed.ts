@@ -9,14 +9,14 @@ import { quote } from '../shell/quote.js';
  * before the change, read back by the next run's fact script, and cleared once the restart is done.
  */
 /** Where a notification that was owed when a run died is kept on the host, until it is acted on. */
-export const OWED_DIR = HOST_STATE.owed;
+const OWED_DIR = HOST_STATE.owed;
 
 /** A fact-script fragment listing what is owed: `FILE<TAB>REASONS` per line. */
 export const owedProbe = `for rc_f in ${OWED_DIR}/*; do [ -f "$rc_f" ] && printf '%s\\t%s\\n' "\${rc_f##*/}" "$(cat "$rc_f")"; done; true`;
 
 
 /** Owed notifications are files named by the base64url of their target token, holding the reasons. */
-export function owedFileName(token: string): string {
+function owedFileName(token: string): string {
   return Buffer.from(token).toString('base64url');
 }
 
