@@ -1,3 +1,5 @@
+import type { SignalExitCode } from '../model/signals.js';
+
 /** The only exit codes reconcile uses, everywhere. */
 export const ExitCode = {
   /** Valid, converged, nothing to change. */
@@ -6,9 +8,6 @@ export const ExitCode = {
   error: 1,
   /** Changes pending (plan) or drift found (check). */
   changes: 2,
-  /** Interrupted (128 + the signal's number): SIGHUP, SIGINT, SIGTERM. */
-  hangup: 129,
-  interrupt: 130,
-  terminate: 143,
 } as const;
-export type ExitCode = (typeof ExitCode)[keyof typeof ExitCode];
+/** The codes above, and those of a run a signal stopped (model/signals.ts). */
+export type ExitCode = (typeof ExitCode)[keyof typeof ExitCode] | SignalExitCode;

@@ -1,12 +1,11 @@
+import { SIGNAL_EXIT_CODES, type StopSignal } from '../model/signals.js';
+
 /**
  * Ctrl-C, `kill` and a lost terminal. The first signal asks the run to stop at its next safe point:
  * apply finishes the step running on a host, puts back what a failed step would (a unit that had
  * not passed its gate, an open upgrade), records the run as interrupted and exits 130 (SIGINT),
  * 143 (SIGTERM) or 129 (SIGHUP). A second signal quits at once.
  */
-const EXIT_CODES = { SIGINT: 130, SIGTERM: 143, SIGHUP: 129 } as const;
-type StopSignal = keyof typeof EXIT_CODES;
-
 const controller = new AbortController();
 
 /** Aborted once a stop was asked for; its reason is the signal's name. */
@@ -20,7 +19,7 @@ export const interruptedBy = (): StopSignal | undefined => (interruption.aborted
  * it ends at the first signal.
  */
 export async function interruptible(run: () => Promise<number>, graceful: boolean): Promise<number> {
-  const handlers = (Object.keys(EXIT_CODES) as StopSignal[]).map((signal) => {
+  const handlers = (Object.keys(SIGNAL_EXIT_CODES) as StopSignal[]).map((signal) => {
     const handler = () => (graceful ? onSignal(signal) : quit(signal));
     process.on(signal, handler);
     return () => process.off(signal, handler);
@@ -28,7 +27,7 @@ export async function interruptible(run: () => Promise<number>, graceful: boolea
   try {
     const code = await run();
     const signal = interruptedBy();
-    return signal ? EXIT_CODES[signal] : code;
+    return signal ? SIGNAL_EXIT_CODES[signal] : code;
   } finally {
     for (const remove of handlers) remove();
   }
@@ -36,13 +35,13 @@ export async function interruptible(run: () => Promise<number>, graceful: boolea
 
 function quit(signal: StopSignal): void {
   process.stderr.write(`\nreconcile: ${signal}: stopped; this command changes nothing on any host\n`);
-  process.exit(EXIT_CODES[signal]);
+  process.exit(SIGNAL_EXIT_CODES[signal]);
 }
 
 function onSignal(signal: StopSignal): void {
   if (interruption.aborted) {
     process.stderr.write(`\nreconcile: ${signal} again: quitting now; a host may be left in the middle of a step (the next apply finishes it)\n`);
-    process.exit(EXIT_CODES[signal]);
+    process.exit(SIGNAL_EXIT_CODES[signal]);
   }
   process.stderr.write(`\nreconcile: ${signal}: stopping at the next safe point (a step already running on a host is finished, and what it left half-done is put back); ${signal === 'SIGINT' ? 'Ctrl-C' : 'the signal'} again quits at once\n`);
   controller.abort(signal);

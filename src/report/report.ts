@@ -5,6 +5,7 @@ import type { Action, FieldChange } from '../model/plan.js';
 import type { RollbackOutcome } from '../engine/apply.js';
 import type { HostOutcome, Mode } from '../engine/run.js';
 import type { HostSpec, Spec } from '../config/load.js';
+import { SIGNAL_EXIT_CODES, type SignalExitCode, type StopSignal } from '../model/signals.js';
 import { unifiedDiff } from './diff.js';
 
 /**
@@ -17,7 +18,7 @@ export interface Report {
   id: string;
   command: Mode;
   result: 'in-sync' | 'drift' | 'changed' | 'error' | 'interrupted';
-  exitCode: 0 | 1 | 2 | 129 | 130 | 143;
+  exitCode: 0 | 1 | 2 | SignalExitCode;
   /** The signal that stopped the run at its next safe point. */
   interrupted?: StopSignal;
   startedAt: string;
@@ -55,8 +56,6 @@ export interface HostReport {
   durationMs: number;
 }
 
-export type StopSignal = 'SIGINT' | 'SIGTERM' | 'SIGHUP';
-const SIGNAL_EXIT_CODES = { SIGINT: 130, SIGTERM: 143, SIGHUP: 129 } as const;
 
 export interface ActionReport {
   id: string;

@@ -4,7 +4,7 @@ import { command, quote } from '../shell/quote.js';
 import { keyValues } from './facts.js';
 import { asUser } from './steps.js';
 import { noChanges, notifyReferences, unitToken, type ResourceType } from './types.js';
-import { downloadScript, downloadsDir, snapshotRoot, takeSnapshot, upgradeRecordsProbe, upgradeTransaction } from './venv-snapshot.js';
+import { downloadScript, downloadsDir, failedUpgrade, snapshotRoot, takeSnapshot, upgradeRecordsProbe, upgradeTransaction } from './venv-snapshot.js';
 
 interface VenvFacts {
   exists: boolean;
@@ -139,9 +139,9 @@ function olderThan(version: string, other: string): boolean {
  */
 function refusedUpgrade(spec: PythonVenv, actual: VenvFacts, wrong: ReturnType<typeof pins>, retryFailed: boolean): string | undefined {
   const wanted = wrong.map(([, , r]) => r).join(' ');
-  const [failedPins, when] = (actual.failedUpgrade ?? '').split(' (rolled back ');
-  if (failedPins === wanted && !retryFailed) {
-    return `the upgrade to ${wanted} was rolled back${when ? ` on ${when.replace(/\)$/, '')}` : ''} and is not tried again until the pins change (or: reconcile apply --retry-failed); see /var/lib/reconcile/upgrades${spec.path}/`;
+  const failed = failedUpgrade(actual.failedUpgrade);
+  if (failed?.pins === wanted && !retryFailed) {
+    return `the upgrade to ${wanted} was rolled back on ${failed.when} and is not tried again until the pins change (or: reconcile apply --retry-failed); see ${snapshotRoot(spec)}/`;
   }
   for (const migrated of (actual.migratedBy ?? '').split(' ').filter(Boolean)) {
     const [pkg = '', version = ''] = migrated.split('==');

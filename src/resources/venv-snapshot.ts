@@ -32,6 +32,14 @@ export const snapshotRoot = (spec: PythonVenv) => `${UPGRADES_DIR}${spec.path}`;
 const recordOf = (spec: PythonVenv, name: 'open' | 'failed' | 'migrated') => quote(`${snapshotRoot(spec)}/${name}`);
 export const downloadsDir = (spec: PythonVenv) => `${snapshotRoot(spec)}/downloads`;
 
+/** `failed` holds `PINS rolled back at TIME`: the rollback writes it, the plan reads it back here. */
+const FAILED_SEPARATOR = ' rolled back at ';
+export function failedUpgrade(record: string | undefined): { pins: string; when: string } | undefined {
+  if (!record?.includes(FAILED_SEPARATOR)) return undefined;
+  const [pins = '', when = ''] = record.split(FAILED_SEPARATOR);
+  return { pins, when };
+}
+
 /**
  * Prints `upgrade-open=ID` when an upgrade of this venv was begun and never ended (a cut connection),
  * `upgrade-failed=PINS` for the last one rolled back and `upgrade-migrated=PINS` for the last one ended.
@@ -137,7 +145,7 @@ else rm -f ${file} ${quote(`${db}-wal`)} ${quote(`${db}-shm`)}; fi`;
     `if [ -s "$rc_snap/running" ]; then systemctl start $(cat "$rc_snap/running"); fi`,
     `echo "rolled-back=$(date -u +%FT%TZ)" >> "$rc_snap/manifest"`,
     // Remembered, so that a scheduled apply does not try (and roll back) the same pins every run.
-    `printf '%s (rolled back %s)\\n' "$(sed -n 's/^after=//p' "$rc_snap/manifest")" "$(date -u +%FT%TZ)" > ${recordOf(spec, 'failed')}`,
+    `printf '%s${FAILED_SEPARATOR}%s\\n' "$(sed -n 's/^after=//p' "$rc_snap/manifest")" "$(date -u +%FT%TZ)" > ${recordOf(spec, 'failed')}`,
     `rm -f ${recordOf(spec, 'open')}`,
     dropDownloads(spec),
     prune(spec),
