@@ -158,8 +158,12 @@ function lateActions(spec: SystemdService, actual: ServiceFacts, name: string, u
 
   const running = actual.activeState === 'active' || actual.activeState === 'activating' || actual.activeState === 'reloading';
   if ((spec.state ?? 'running') === 'running') {
-    if (!running) late.push(gated(spec, actual, unitChanged, action('start', `systemctl start ${unit}`, `is ${actual.activeState}`)));
-    else if (notifiedBecause.length > 0) late.push(gated(spec, actual, unitChanged, action('restart', `systemctl restart ${unit}`, notifiedBecause.join('; '))));
+    const gatedAction = (verb: 'start' | 'restart', because: string) => {
+      const command = `systemctl ${verb} ${unit}`;
+      return gated(spec, actual, unitChanged, action(verb, command, because), command);
+    };
+    if (!running) late.push(gatedAction('start', `is ${actual.activeState}`));
+    else if (notifiedBecause.length > 0) late.push(gatedAction('restart', notifiedBecause.join('; ')));
   } else if (running) {
     late.push(action('stop', `systemctl stop ${unit}`, `is ${actual.activeState}`));
   }
@@ -180,7 +184,7 @@ const keepsPrevious = (spec: SystemdService, actual: ServiceFacts, unitChanged: 
  * unit changed, the kept previous unit goes back and the service restarts on it; the failure report
  * carries the unit's journal. Once healthy, the kept unit is dropped: this version passed.
  */
-function gated(spec: SystemdService, actual: ServiceFacts, unitChanged: boolean, action: Action): Action {
+function gated(spec: SystemdService, actual: ServiceFacts, unitChanged: boolean, action: Action, command: string): Action {
   const unit = quote(spec.unit);
   const kept = keepsPrevious(spec, actual, unitChanged);
   if (!spec.health) return { ...action, diagnose: journal(spec.unit) };
@@ -189,7 +193,7 @@ function gated(spec: SystemdService, actual: ServiceFacts, unitChanged: boolean,
   return {
     ...action,
     steps: [
-      { script: `${(action.steps[0] as { script: string }).script} && ${baseline}` },
+      { script: `${command} && ${baseline}` },
       { waitForHealth: { url: spec.health.url, timeoutSeconds: spec.health.timeout ?? 60, failFast: crashedSince(spec.unit) } },
       ...(kept ? [{ script: `rm -f ${keptUnit(spec.unit)}` }] : []),
     ],
