@@ -17,10 +17,20 @@ const FLEET = [1, 5, 20];
 const root = process.cwd();
 const ansibleDir = join(root, 'bench/ansible');
 
-interface Timed { seconds: number; code: number; output: string; maxRssKb?: number; cpuSeconds?: number }
+interface Timed {
+  seconds: number;
+  code: number;
+  output: string;
+  maxRssKb?: number;
+  cpuSeconds?: number;
+}
 
 /** Wall time of a command; /usr/bin/time reports its peak memory and CPU time. */
-function timed(command: string, args: string[], options: { cwd?: string; env?: NodeJS.ProcessEnv; input?: string; memory?: boolean } = {}): Promise<Timed> {
+function timed(
+  command: string,
+  args: string[],
+  options: { cwd?: string; env?: NodeJS.ProcessEnv; input?: string; memory?: boolean } = {},
+): Promise<Timed> {
   const [cmd, argv] = options.memory ? ['/usr/bin/time', ['-f', 'maxrss=%M cpu=%U+%S', command, ...args]] : [command, args];
   return new Promise((resolve) => {
     const started = performance.now();
@@ -32,7 +42,13 @@ function timed(command: string, args: string[], options: { cwd?: string; env?: N
     child.on('close', (code) => {
       const rss = /maxrss=(\d+)/.exec(output);
       const cpu = /cpu=([\d.]+)\+([\d.]+)/.exec(output);
-      resolve({ seconds: (performance.now() - started) / 1000, code: code ?? -1, output, maxRssKb: rss ? Number(rss[1]) : undefined, cpuSeconds: cpu ? Number(cpu[1]) + Number(cpu[2]) : undefined });
+      resolve({
+        seconds: (performance.now() - started) / 1000,
+        code: code ?? -1,
+        output,
+        maxRssKb: rss ? Number(rss[1]) : undefined,
+        cpuSeconds: cpu ? Number(cpu[1]) + Number(cpu[2]) : undefined,
+      });
     });
   });
 }
@@ -40,19 +56,32 @@ function timed(command: string, args: string[], options: { cwd?: string; env?: N
 function inventory(hosts: TestHost[]): string {
   const dir = mkdtempSync(join(tmpdir(), 'reconcile-bench-'));
   const lines = ['defaults:', '  user: daniel', '  become: true', 'hosts:'];
-  for (const h of hosts) lines.push(`  ${h.name}:`, `    address: ${h.address}`, `    identity_file: ${h.identity_file}`, `    known_hosts: ${h.known_hosts}`);
+  for (const h of hosts)
+    lines.push(`  ${h.name}:`, `    address: ${h.address}`, `    identity_file: ${h.identity_file}`, `    known_hosts: ${h.known_hosts}`);
   writeFileSync(join(dir, 'hosts.yaml'), `${lines.join('\n')}\n`);
   writeFileSync(join(dir, 'setup.yaml'), readFileSync(join(root, 'setup.yaml')));
-  writeFileSync(join(dir, 'hosts.ini'), hosts.map((h) =>
-    `${h.name} ansible_host=${h.address} ansible_user=daniel ansible_ssh_private_key_file=${h.identity_file} ` +
-    `ansible_ssh_common_args='-o UserKnownHostsFile=${h.known_hosts} -o StrictHostKeyChecking=yes'`).join('\n') + '\n');
+  writeFileSync(
+    join(dir, 'hosts.ini'),
+    hosts
+      .map(
+        (h) =>
+          `${h.name} ansible_host=${h.address} ansible_user=daniel ansible_ssh_private_key_file=${h.identity_file} ` +
+          `ansible_ssh_common_args='-o UserKnownHostsFile=${h.known_hosts} -o StrictHostKeyChecking=yes'`,
+      )
+      .join('\n') + '\n',
+  );
   return dir;
 }
 
 const reconcile = (dir: string, ...args: string[]) =>
-  timed(process.execPath, [join(root, 'bin/reconcile.js'), ...args, '--state-dir', join(dir, 'state'), '--concurrency', '20'], { cwd: dir, memory: true });
+  timed(process.execPath, [join(root, 'bin/reconcile.js'), ...args, '--state-dir', join(dir, 'state'), '--concurrency', '20'], {
+    cwd: dir,
+    memory: true,
+  });
 const ansible = (dir: string, ...args: string[]) =>
-  timed('ansible-playbook', ['-i', join(dir, 'hosts.ini'), join(ansibleDir, 'playbook.yml'), ...args], { env: { ANSIBLE_CONFIG: join(ansibleDir, 'ansible.cfg') } });
+  timed('ansible-playbook', ['-i', join(dir, 'hosts.ini'), join(ansibleDir, 'playbook.yml'), ...args], {
+    env: { ANSIBLE_CONFIG: join(ansibleDir, 'ansible.cfg') },
+  });
 
 function expectOk(what: string, run: Timed, codes = [0]): Timed {
   if (!codes.includes(run.code)) throw new Error(`${what} exited ${run.code}:\n${run.output.slice(-2000)}`);
@@ -61,7 +90,10 @@ function expectOk(what: string, run: Timed, codes = [0]): Timed {
 
 /** The raw OpenSSH floor: one connection running the same fact script (what reconcile sends). */
 async function floor(host: TestHost, script: string): Promise<Timed> {
-  return expectOk('ssh floor', await timed('ssh', [...sshOptions(host), `${host.user}@${host.address}`, 'sudo -n sh -s'], { input: script }));
+  return expectOk(
+    'ssh floor',
+    await timed('ssh', [...sshOptions(host), `${host.user}@${host.address}`, 'sudo -n sh -s'], { input: script }),
+  );
 }
 
 /** Each host's fact script, made before any timing starts. */
@@ -82,7 +114,11 @@ const fmt = (xs: number[]) => {
 async function main(): Promise<void> {
   if (spawnSync('ansible-playbook', ['--version']).status !== 0) throw new Error('ansible-playbook not found: apt-get install ansible');
   await ensureImage((line) => console.error(line));
-  const cases = { A: { r: [] as number[], a: [] as number[] }, B: { r: [] as number[], a: [] as number[] }, C: { r: [] as number[], a: [] as number[] } };
+  const cases = {
+    A: { r: [] as number[], a: [] as number[] },
+    B: { r: [] as number[], a: [] as number[] },
+    C: { r: [] as number[], a: [] as number[] },
+  };
   const floors: number[] = [];
   for (let i = 0; i < RUNS; i++) {
     const [r, a] = await Promise.all([bootHost(`bench-r${i}`), bootHost(`bench-a${i}`)]);
@@ -96,7 +132,9 @@ async function main(): Promise<void> {
       cases.C.r.push(expectOk('reconcile check', await reconcile(rd, 'check')).seconds);
       cases.C.a.push(expectOk('ansible --check', await ansible(ad, '--check', '--diff')).seconds);
       floors.push((await floor(r, (await factScripts(rd)).get(r.name)!)).seconds);
-      console.error(`run ${i + 1}/${RUNS}: A ${cases.A.r.at(-1)!.toFixed(2)}/${cases.A.a.at(-1)!.toFixed(2)} B ${cases.B.r.at(-1)!.toFixed(2)}/${cases.B.a.at(-1)!.toFixed(2)} C ${cases.C.r.at(-1)!.toFixed(2)}/${cases.C.a.at(-1)!.toFixed(2)} floor ${floors.at(-1)!.toFixed(2)}`);
+      console.error(
+        `run ${i + 1}/${RUNS}: A ${cases.A.r.at(-1)!.toFixed(2)}/${cases.A.a.at(-1)!.toFixed(2)} B ${cases.B.r.at(-1)!.toFixed(2)}/${cases.B.a.at(-1)!.toFixed(2)} C ${cases.C.r.at(-1)!.toFixed(2)}/${cases.C.a.at(-1)!.toFixed(2)} floor ${floors.at(-1)!.toFixed(2)}`,
+      );
     } finally {
       await Promise.all([stopHost(r.name), stopHost(a.name)]);
     }
@@ -118,7 +156,7 @@ async function main(): Promise<void> {
     '',
     `Raw OpenSSH floor (\`ssh host 'sudo -n sh -s' < fact-script\`): ${fmt(floors)}; reconcile check / floor: ${(stats(cases.C.r).median / stats(floors).median).toFixed(1)}x.`,
     '',
-    '| no-op check of N hosts at once | reconcile wall time | peak memory | raw floor: N parallel `ssh host \'sudo -n sh -s\' < fact-script` |',
+    "| no-op check of N hosts at once | reconcile wall time | peak memory | raw floor: N parallel `ssh host 'sudo -n sh -s' < fact-script` |",
     '| --- | --- | --- | --- |',
     ...fleet.map((f) => `| ${f.hosts} | ${fmt(f.seconds)} | ${(Math.max(...f.rssKb) / 1024).toFixed(0)} MB | ${fmt(f.floor)} |`),
     '',
@@ -132,9 +170,11 @@ async function main(): Promise<void> {
     '',
     'examples/fleet (one Prefect server, N worker hosts on one LAN, each worker with its git checkout), converged, then checked:',
     '',
-    '| workers | check wall time | control-side CPU time | peak memory | raw floor: N + 1 parallel `ssh host \'sudo -n sh -s\' < fact-script` |',
+    "| workers | check wall time | control-side CPU time | peak memory | raw floor: N + 1 parallel `ssh host 'sudo -n sh -s' < fact-script` |",
     '| --- | --- | --- | --- | --- |',
-    ...prefectFleet.map((f) => `| ${f.workers} | ${fmt(f.seconds)} | ${fmt(f.cpu)} | ${(Math.max(...f.rssKb) / 1024).toFixed(0)} MB | ${fmt(f.floor)} |`),
+    ...prefectFleet.map(
+      (f) => `| ${f.workers} | ${fmt(f.seconds)} | ${fmt(f.cpu)} | ${(Math.max(...f.rssKb) / 1024).toFixed(0)} MB | ${fmt(f.floor)} |`,
+    ),
   ].join('\n');
   console.log(table);
   writeFileSync(join(root, 'bench/RESULTS.md'), `# Benchmark results\n\nWritten by \`npm run bench\`.\n\n${table}\n`);
@@ -146,15 +186,22 @@ async function main(): Promise<void> {
  */
 async function jumpChecks(): Promise<{ direct: number[]; behind: number[]; directFloor: number[]; behindFloor: number[] }> {
   const front = await bootHost('bench-jump');
-  const inner = await bootHost('bench-behind', { behind: front.name }).catch(async (error) => {
+  const inner = await bootHost('bench-behind', { behind: front.name }).catch(async (error: unknown) => {
     await stopHost(front.name);
     throw error;
   });
   try {
     const direct = inventory([front]);
     const behind = inventory([inner]);
-    writeFileSync(join(behind, 'hosts.yaml'), readFileSync(join(behind, 'hosts.yaml'), 'utf8').replace(/^hosts:$/m,
-      `jump_hosts:\n  jump:\n    address: ${front.address}\n    identity_file: ${front.identity_file}\n    known_hosts: ${front.known_hosts}\nhosts:`).replace(/(known_hosts: .*\n)$/, '$1    jump: jump\n'));
+    writeFileSync(
+      join(behind, 'hosts.yaml'),
+      readFileSync(join(behind, 'hosts.yaml'), 'utf8')
+        .replace(
+          /^hosts:$/m,
+          `jump_hosts:\n  jump:\n    address: ${front.address}\n    identity_file: ${front.identity_file}\n    known_hosts: ${front.known_hosts}\nhosts:`,
+        )
+        .replace(/(known_hosts: .*\n)$/, '$1    jump: jump\n'),
+    );
     expectOk('apply on the jump host', await reconcile(direct, 'apply'));
     expectOk('apply behind the jump host', await reconcile(behind, 'apply'));
     const [directScript, behindScript] = [(await factScripts(direct)).get(front.name)!, (await factScripts(behind)).get(inner.name)!];
@@ -177,8 +224,13 @@ const PREFECT_FLEET = [2, 5, 10];
 function prefectFleet(server: TestHost, workers: TestHost[], repo: ServedRepo): string {
   const dir = inventory([server, ...workers]);
   const names = ['prefect-server', ...workers.map((_, i) => `worker-${i + 1}`)];
-  const hosts = [server, ...workers].map((h, i) => `  ${names[i]}:\n    address: ${h.address}\n    identity_file: ${h.identity_file}\n    known_hosts: ${h.known_hosts}`);
-  writeFileSync(join(dir, 'hosts.yaml'), `defaults:\n  user: daniel\n  become: true\nhosts:\n${hosts.join('\n')}\ngroups:\n  server: [prefect-server]\n  workers: [${names.slice(1).join(', ')}]\n`);
+  const hosts = [server, ...workers].map(
+    (h, i) => `  ${names[i]}:\n    address: ${h.address}\n    identity_file: ${h.identity_file}\n    known_hosts: ${h.known_hosts}`,
+  );
+  writeFileSync(
+    join(dir, 'hosts.yaml'),
+    `defaults:\n  user: daniel\n  become: true\nhosts:\n${hosts.join('\n')}\ngroups:\n  server: [prefect-server]\n  workers: [${names.slice(1).join(', ')}]\n`,
+  );
   writeFileSync(join(dir, 'setup.yaml'), withProjectAt(readFileSync(join(root, 'examples/fleet/setup.yaml'), 'utf8'), repo, repo.head()));
   return dir;
 }
@@ -194,14 +246,18 @@ async function prefectFleetChecks(): Promise<{ workers: number; seconds: number[
   try {
     for (let i = 0; i <= PREFECT_FLEET.at(-1)!; i += 4) {
       const count = Math.min(4, PREFECT_FLEET.at(-1)! + 1 - i);
-      const booted = await Promise.allSettled(Array.from({ length: count }, (_, j) => bootHost(`bench-p${i + j}`, { lan, binds: [repo.bind] })));
+      const booted = await Promise.allSettled(
+        Array.from({ length: count }, (_, j) => bootHost(`bench-p${i + j}`, { lan, binds: [repo.bind] })),
+      );
       for (const b of booted) if (b.status === 'fulfilled') hosts.push(b.value);
       const failed = booted.find((b): b is PromiseRejectedResult => b.status === 'rejected');
       if (failed) throw failed.reason;
     }
     const [server, ...workers] = hosts as [TestHost, ...TestHost[]];
     // Workers get the project from git, as the example says; the image has it everywhere.
-    await Promise.all(workers.map((w) => timed('ssh', [...sshOptions(w), `daniel@${w.address}`, 'rm -rf /home/daniel/projects/projections-v2'])));
+    await Promise.all(
+      workers.map((w) => timed('ssh', [...sshOptions(w), `daniel@${w.address}`, 'rm -rf /home/daniel/projects/projections-v2'])),
+    );
     expectOk('fleet apply', await reconcile(prefectFleet(server, workers, repo), 'apply'));
     const results = [];
     for (const n of PREFECT_FLEET) {
@@ -212,10 +268,18 @@ async function prefectFleetChecks(): Promise<{ workers: number; seconds: number[
       for (let i = 0; i < RUNS; i++) {
         runs.push(expectOk(`check of the server and ${n} workers`, await reconcile(dir, 'check')));
         const started = performance.now();
-        await Promise.all([server, ...workers.slice(0, n)].map((h, j) => floor(h, scripts.get(j === 0 ? 'prefect-server' : `worker-${j}`)!)));
+        await Promise.all(
+          [server, ...workers.slice(0, n)].map((h, j) => floor(h, scripts.get(j === 0 ? 'prefect-server' : `worker-${j}`)!)),
+        );
         floors.push((performance.now() - started) / 1000);
       }
-      results.push({ workers: n, seconds: runs.map((r) => r.seconds), cpu: runs.map((r) => r.cpuSeconds ?? 0), rssKb: runs.map((r) => r.maxRssKb ?? 0), floor: floors });
+      results.push({
+        workers: n,
+        seconds: runs.map((r) => r.seconds),
+        cpu: runs.map((r) => r.cpuSeconds ?? 0),
+        rssKb: runs.map((r) => r.maxRssKb ?? 0),
+        floor: floors,
+      });
     }
     return results;
   } finally {
@@ -240,7 +304,9 @@ async function loadCost(dir: string, address: string): Promise<{ load: number[];
 }
 
 /** Boots 20 hosts, converges them once, then times no-op checks of 1, 5 and 20 of them. */
-async function fleetChecks(): Promise<{ hosts: number; seconds: number[]; rssKb: number[]; floor: number[]; load: number[]; sshG: number[] }[]> {
+async function fleetChecks(): Promise<
+  { hosts: number; seconds: number[]; rssKb: number[]; floor: number[]; load: number[]; sshG: number[] }[]
+> {
   const hosts: TestHost[] = [];
   try {
     for (let i = 0; i < FLEET.at(-1)!; i += 5) {
@@ -263,7 +329,13 @@ async function fleetChecks(): Promise<{ hosts: number; seconds: number[]; rssKb:
         await Promise.all(hosts.slice(0, n).map((h) => floor(h, scripts.get(h.name)!)));
         floors.push((performance.now() - started) / 1000);
       }
-      results.push({ hosts: n, seconds: runs.map((r) => r.seconds), rssKb: runs.map((r) => r.maxRssKb ?? 0), floor: floors, ...(await loadCost(dir, hosts[0]!.address)) });
+      results.push({
+        hosts: n,
+        seconds: runs.map((r) => r.seconds),
+        rssKb: runs.map((r) => r.maxRssKb ?? 0),
+        floor: floors,
+        ...(await loadCost(dir, hosts[0]!.address)),
+      });
     }
     return results;
   } finally {

@@ -13,4 +13,6 @@ for (let i = 0; i < runs; i++) {
 }
 seconds.sort((a, b) => a - b);
 const median = seconds[Math.floor(seconds.length / 2)]!;
-console.log(`test host boot to ssh-ready, ${runs} runs: median ${median.toFixed(2)} s, min ${seconds[0]!.toFixed(2)} s, max ${seconds.at(-1)!.toFixed(2)} s`);
+console.log(
+  `test host boot to ssh-ready, ${runs} runs: median ${median.toFixed(2)} s, min ${seconds[0]!.toFixed(2)} s, max ${seconds.at(-1)!.toFixed(2)} s`,
+);

@@ -10,7 +10,15 @@ const standalone = require('ajv/dist/standalone').default;
 
 /** The one place the validator's options are decided; src/config/schema-validator.ts loads the output. */
 function compile(schema) {
-  const ajv = new Ajv2020({ allErrors: true, verbose: true, discriminator: true, allowUnionTypes: true, strict: true, strictRequired: false, code: { source: true } });
+  const ajv = new Ajv2020({
+    allErrors: true,
+    verbose: true,
+    discriminator: true,
+    allowUnionTypes: true,
+    strict: true,
+    strictRequired: false,
+    code: { source: true },
+  });
   // Editor-facing annotations: yaml-language-server shows patternErrorMessage; reconcile uses both.
   ajv.addKeyword({ keyword: 'patternErrorMessage', schemaType: 'string' });
   ajv.addKeyword({ keyword: 'x-type-error', schemaType: 'string' });

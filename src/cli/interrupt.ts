@@ -40,9 +40,13 @@ function quit(signal: StopSignal): void {
 
 function onSignal(signal: StopSignal): void {
   if (interruption.aborted) {
-    process.stderr.write(`\nreconcile: ${signal} again: quitting now; a host may be left in the middle of a step (the next apply finishes it)\n`);
+    process.stderr.write(
+      `\nreconcile: ${signal} again: quitting now; a host may be left in the middle of a step (the next apply finishes it)\n`,
+    );
     process.exit(SIGNAL_EXIT_CODES[signal]);
   }
-  process.stderr.write(`\nreconcile: ${signal}: stopping at the next safe point (a step already running on a host is finished, and what it left half-done is put back); ${signal === 'SIGINT' ? 'Ctrl-C' : 'the signal'} again quits at once\n`);
+  process.stderr.write(
+    `\nreconcile: ${signal}: stopping at the next safe point (a step already running on a host is finished, and what it left half-done is put back); ${signal === 'SIGINT' ? 'Ctrl-C' : 'the signal'} again quits at once\n`,
+  );
   controller.abort(signal);
 }

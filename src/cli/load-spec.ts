@@ -9,7 +9,10 @@ import { UsageError } from './usage-error.js';
 export async function loadSelectedSpec(options: GlobalOptions, secrets: SecretMode = 'resolve'): Promise<Spec> {
   const loaded = await loadSpec(options.inventory, options.file, secrets);
   const timeout = options.timeout;
-  const spec = timeout === undefined ? loaded : { ...loaded, hosts: loaded.hosts.map((h) => ({ ...h, target: { ...h.target, connectTimeoutMs: timeout * 1000 } })) };
+  const spec =
+    timeout === undefined
+      ? loaded
+      : { ...loaded, hosts: loaded.hosts.map((h) => ({ ...h, target: { ...h.target, connectTimeoutMs: timeout * 1000 } })) };
   const selected = options.limit ? limited(spec, options.limit, options.inventory) : spec;
   // validate reads no secrets and reaches no host: it has nothing to ask for.
   return options.askBecomePass && secrets === 'resolve' ? withAskedBecomePassword(selected) : selected;

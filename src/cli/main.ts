@@ -9,7 +9,7 @@ import { toolVersion } from './version.js';
 function stopWritingWhenTheReaderLeaves(stream: NodeJS.WriteStream): void {
   stream.on('error', (error: NodeJS.ErrnoException) => {
     if (error.code !== 'EPIPE') throw error;
-    stream.write = (() => true) as typeof stream.write;
+    stream.write = () => true;
   });
 }
 stopWritingWhenTheReaderLeaves(process.stdout);

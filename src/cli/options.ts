@@ -23,7 +23,13 @@ export interface GlobalOptions {
 }
 
 export function parseLimit(value: string, previous: string[] = []): string[] {
-  return [...previous, ...value.split(',').map((s) => s.trim()).filter(Boolean)];
+  return [
+    ...previous,
+    ...value
+      .split(',')
+      .map((s) => s.trim())
+      .filter(Boolean),
+  ];
 }
 
 export function parsePositiveInt(value: string): number {
@@ -40,7 +46,7 @@ export function parseSeconds(value: string): number {
 
 /** Colour only for people: not with --no-color, NO_COLOR, --json or a pipe. */
 export function useColor(options: GlobalOptions): boolean {
-  return options.color && !options.json && !('NO_COLOR' in process.env) && process.stdout.isTTY === true;
+  return options.color && !options.json && !('NO_COLOR' in process.env) && process.stdout.isTTY;
 }
 
 /** A wait that must end: 0 would mean no limit at all, so it is refused. */

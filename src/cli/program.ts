@@ -53,7 +53,7 @@ export type Runner = (path: CommandPath, load: () => Promise<Action>, options: G
 
 export const commandPath = (command: Command): CommandPath => {
   const names: string[] = [];
-  for (let c: Command | null = command; c?.parent; c = c.parent) names.unshift(c.name());
+  for (let c: Command | null = command; c.parent; c = c.parent) names.unshift(c.name());
   return names.join(' ');
 };
 
@@ -109,15 +109,31 @@ export function buildProgram(version: string, run: Runner): Command {
     .option('--json', 'machine-readable output')
     .option('--no-color', 'plain output (also NO_COLOR=1)')
     .addOption(new Option('--concurrency <n>', 'hosts worked on at once').default(10).argParser(parsePositiveInt))
-    .option('--dry-run', 'change nothing anywhere: show the plan (apply, the bare command) or what would be installed or removed (schedule)')
+    .option(
+      '--dry-run',
+      'change nothing anywhere: show the plan (apply, the bare command) or what would be installed or removed (schedule)',
+    )
     .option('--accept-new-host-keys', 'trust and record hosts missing from known_hosts (a changed key is always refused)')
     .option('-K, --ask-become-pass', "ask once for the login user's sudo password (hosts with become: true)")
-    .addOption(new Option('--timeout <seconds>', 'connect timeout for every host, more than 0 (overrides connect_timeout in the inventory)').argParser(parsePositiveSeconds))
-    .addOption(new Option('--lock-timeout <seconds>', "wait this long for another run's lock on a host").default(60).argParser(parseSeconds))
-    .option('--state-dir <dir>', 'where run records and the key for secret hashes go (default $XDG_STATE_HOME/reconcile, i.e. ~/.local/state/reconcile)')
+    .addOption(
+      new Option(
+        '--timeout <seconds>',
+        'connect timeout for every host, more than 0 (overrides connect_timeout in the inventory)',
+      ).argParser(parsePositiveSeconds),
+    )
+    .addOption(
+      new Option('--lock-timeout <seconds>', "wait this long for another run's lock on a host").default(60).argParser(parseSeconds),
+    )
+    .option(
+      '--state-dir <dir>',
+      'where run records and the key for secret hashes go (default $XDG_STATE_HOME/reconcile, i.e. ~/.local/state/reconcile)',
+    )
     .addOption(new Option('--keep-runs <days>', 'delete run records older than this').default(90).argParser(parsePositiveInt))
     .option('--metrics-file <file>', 'write Prometheus metrics here after apply and check (node_exporter textfile collector)')
-    .option('--on-drift <command>', 'after check or apply: run this shell command with the JSON report on stdin when drift or errors are found')
+    .option(
+      '--on-drift <command>',
+      'after check or apply: run this shell command with the JSON report on stdin when drift or errors are found',
+    )
     .option('--retry-failed', 'try again an upgrade that was rolled back (otherwise it is not retried until the spec changes)')
     .addHelpText('after', EXAMPLES)
     .showHelpAfterError('(run reconcile --help for usage)')
@@ -125,58 +141,96 @@ export function buildProgram(version: string, run: Runner): Command {
   program.configureHelp({ showGlobalOptions: true });
 
   /** The action of a command: options checked against their scope (and `refuse`), then its code loaded and run. */
-  const action = (load: (command: Command, args: string[]) => Promise<Action>, refuse?: (options: GlobalOptions, args: string[]) => void) => async (...args: unknown[]) => {
-    const command = args.at(-1) as Command;
-    const path = commandPath(command);
-    refuseOptionsOutOfScope(command, path);
-    refuse?.(command.optsWithGlobals<GlobalOptions>(), args.slice(0, -2) as string[]);
-    await run(path, () => load(command, args.slice(0, -2) as string[]), command.optsWithGlobals<GlobalOptions>());
-  };
+  const action =
+    (load: (command: Command, args: string[]) => Promise<Action>, refuse?: (options: GlobalOptions, args: string[]) => void) =>
+    async (...args: unknown[]) => {
+      const command = args.at(-1) as Command;
+      const path = commandPath(command);
+      refuseOptionsOutOfScope(command, path);
+      refuse?.(command.optsWithGlobals<GlobalOptions>(), args.slice(0, -2) as string[]);
+      await run(path, () => load(command, args.slice(0, -2) as string[]), command.optsWithGlobals<GlobalOptions>());
+    };
 
-  program.command('init').argument('[dir]', 'where to write the files', '.')
+  program
+    .command('init')
+    .argument('[dir]', 'where to write the files', '.')
     .description('write a starter hosts.yaml and setup.yaml (the single-box Prefect setup) and their schemas; never overwrites')
     .option('--address <addr>', "the host's address or ssh_config alias")
     .option('--user <name>', 'the login user on the host (default: yours)')
-    .action(action(async (command, [dir]) => {
-      const { initCommand } = await import('./commands/init.js');
-      return (options) => initCommand(dir ?? '.', { ...command.opts(), json: options.json });
-    }));
-  program.command('validate').description('check both spec files against their schemas; nothing is sent to any host')
+    .action(
+      action(async (command, [dir]) => {
+        const { initCommand } = await import('./commands/init.js');
+        return (options) => initCommand(dir ?? '.', { ...command.opts(), json: options.json });
+      }),
+    );
+  program
+    .command('validate')
+    .description('check both spec files against their schemas; nothing is sent to any host')
     .action(action(async () => (await import('./commands/validate.js')).validateCommand));
-  program.command('plan').description('show, per host, every action apply would take (exit 2 when there are changes)')
+  program
+    .command('plan')
+    .description('show, per host, every action apply would take (exit 2 when there are changes)')
     .option('-o, --out <file>', 'also save the plan, for `reconcile apply FILE`')
     .action(action(async () => (await import('./commands/reconcile.js')).planCommand));
-  program.command('apply').argument('[plan]', 'a plan saved by `reconcile plan -o`: apply exactly it, or nothing if a host changed since')
+  program
+    .command('apply')
+    .argument('[plan]', 'a plan saved by `reconcile plan -o`: apply exactly it, or nothing if a host changed since')
     .description('converge every host to the desired state (with --dry-run: only show the plan, like `reconcile plan`)')
-    .action(action(async (_command, [planFile]) => {
-      const commands = await import('./commands/reconcile.js');
-      return (options) => (options.dryRun ? commands.planCommand(options) : commands.applyCommand(options, planFile));
-    }, ({ dryRun }, [planFile]) => {
-      if (planFile !== undefined && dryRun) {
-        throw new UsageError(`--dry-run with a saved plan: ${planFile} is already what apply would do; apply it with reconcile apply ${planFile}, or see the current plan with reconcile plan`);
-      }
-    }));
-  program.command('check').description('read-only drift check: exit 0 in sync, 2 drift, 1 error')
+    .action(
+      action(
+        async (_command, [planFile]) => {
+          const commands = await import('./commands/reconcile.js');
+          return (options) => (options.dryRun ? commands.planCommand(options) : commands.applyCommand(options, planFile));
+        },
+        ({ dryRun }, [planFile]) => {
+          if (planFile !== undefined && dryRun) {
+            throw new UsageError(
+              `--dry-run with a saved plan: ${planFile} is already what apply would do; apply it with reconcile apply ${planFile}, or see the current plan with reconcile plan`,
+            );
+          }
+        },
+      ),
+    );
+  program
+    .command('check')
+    .description('read-only drift check: exit 0 in sync, 2 drift, 1 error')
     .action(action(async () => (await import('./commands/reconcile.js')).checkCommand));
-  const history = program.command('history').description('list recent apply and check runs (newest first); --limit: only runs that touched those hosts')
+  const history = program
+    .command('history')
+    .description('list recent apply and check runs (newest first); --limit: only runs that touched those hosts')
     .addOption(new Option('-n, --count <n>', 'how many').default(20).argParser(parsePositiveInt))
     .action(action(async () => (await import('./commands/history.js')).historyCommand));
-  history.command('show').argument('<id>', 'a run id from reconcile history, or latest').description('print one run record')
-    .action(action(async (_command, [id]) => {
-      const { showRunCommand } = await import('./commands/history.js');
-      return (options) => showRunCommand(options, id!);
-    }));
-  const schedule = program.command('schedule').description('run `reconcile check` on this machine on a schedule (systemd timer, else cron)');
-  schedule.command('install').description('install the scheduled check; the options given with it (-i, -f, --limit, --timeout, …) go into the check it runs')
+  history
+    .command('show')
+    .argument('<id>', 'a run id from reconcile history, or latest')
+    .description('print one run record')
+    .action(
+      action(async (_command, [id]) => {
+        const { showRunCommand } = await import('./commands/history.js');
+        return (options) => showRunCommand(options, id!);
+      }),
+    );
+  const schedule = program
+    .command('schedule')
+    .description('run `reconcile check` on this machine on a schedule (systemd timer, else cron)');
+  schedule
+    .command('install')
+    .description('install the scheduled check; the options given with it (-i, -f, --limit, --timeout, …) go into the check it runs')
     .option('--every <interval>', 'e.g. 15m or 1h (a systemd timer where systemd runs, else cron)')
     .option('--cron <expr>', 'a five-field cron expression (always a crontab entry)')
-    .action(action(async (command) => {
-      const { installSchedule } = await import('./commands/schedule.js');
-      return (options) => installSchedule({ ...options, ...command.opts() });
-    }));
-  schedule.command('status').description("what is installed, and the last check's result")
+    .action(
+      action(async (command) => {
+        const { installSchedule } = await import('./commands/schedule.js');
+        return (options) => installSchedule({ ...options, ...command.opts() });
+      }),
+    );
+  schedule
+    .command('status')
+    .description("what is installed, and the last check's result")
     .action(action(async () => (await import('./commands/schedule.js')).scheduleStatus));
-  schedule.command('remove').description('remove the scheduled check')
+  schedule
+    .command('remove')
+    .description('remove the scheduled check')
     .action(action(async () => (await import('./commands/schedule.js')).removeSchedule));
   program.action(async (_o: unknown, command: Command) => {
     if (!command.opts().dryRun) return void command.help({ error: true });

@@ -21,8 +21,12 @@ export async function askHidden(question: string, why: string): Promise<string> 
     };
     const onData = (chunk: Buffer) => {
       for (const ch of chunk.toString('utf8')) {
-        if (ch === '\r' || ch === '\n') return (finish(), resolve(answer));
-        if (ch === '\u0003') return (finish(), reject(new UsageError('interrupted')));
+        if (ch === '\r' || ch === '\n' || ch === '\u0003') {
+          finish();
+          if (ch === '\u0003') reject(new UsageError('interrupted'));
+          else resolve(answer);
+          return;
+        }
         answer = ch === '\u007f' || ch === '\b' ? answer.slice(0, -1) : answer + ch;
       }
     };

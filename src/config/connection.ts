@@ -24,7 +24,12 @@ interface Entry {
  * Every host's connection target, in inventory order. ssh_config is resolved for all of them (and
  * for their jump hosts) at once: one short `ssh -G` each, in parallel.
  */
-export async function resolveTargets(inventory: Inventory, secrets: Secret[], source: YamlSource, problems: Diagnostic[]): Promise<HostTarget[]> {
+export async function resolveTargets(
+  inventory: Inventory,
+  secrets: Secret[],
+  source: YamlSource,
+  problems: Diagnostic[],
+): Promise<HostTarget[]> {
   const read = readOnce();
   const context = { source, problems, read };
   const entries = Object.entries(inventory.hosts).map(([name, host]) => entryOf(name, host, inventory.defaults ?? {}, ['hosts', name]));
@@ -35,11 +40,15 @@ export async function resolveTargets(inventory: Inventory, secrets: Secret[], so
     if (!hops.has(key)) hops.set(key, resolveHop(hop, sshConfig, inventory, context));
     return hops.get(key)!;
   };
-  return Promise.all(entries.map(async (entry, i) => {
-    const target = connectionTarget(entry, configs[i]!, secrets, context);
-    const chain = jumpChain(entry, configs[i]!);
-    return chain.length === 0 ? target : { ...target, jumps: await Promise.all(chain.map((hop) => hopTarget(hop, entry.connection.ssh_config))) };
-  }));
+  return Promise.all(
+    entries.map(async (entry, i) => {
+      const target = connectionTarget(entry, configs[i]!, secrets, context);
+      const chain = jumpChain(entry, configs[i]!);
+      return chain.length === 0
+        ? target
+        : { ...target, jumps: await Promise.all(chain.map((hop) => hopTarget(hop, entry.connection.ssh_config))) };
+    }),
+  );
 }
 
 interface Context {
@@ -78,8 +87,12 @@ function parseHop(hop: string): Connection & { address: string } {
   const at = hop.lastIndexOf('@');
   const user = at > 0 ? hop.slice(0, at) : undefined;
   const rest = hop.slice(at + 1);
-  const withPort = /^\[(.+)\]:(\d+)$/.exec(rest) ?? (/^([^:]+):(\d+)$/.exec(rest) as RegExpExecArray | null);
-  return { address: withPort ? withPort[1]! : rest.replace(/^\[(.*)\]$/, '$1'), ...(user ? { user } : {}), ...(withPort ? { port: Number(withPort[2]) } : {}) };
+  const withPort = /^\[(.+)\]:(\d+)$/.exec(rest) ?? /^([^:]+):(\d+)$/.exec(rest);
+  return {
+    address: withPort ? withPort[1]! : rest.replace(/^\[(.*)\]$/, '$1'),
+    ...(user ? { user } : {}),
+    ...(withPort ? { port: Number(withPort[2]) } : {}),
+  };
 }
 
 /** What hosts.yaml says, completed by what ssh_config says (as for ssh(1)); hosts.yaml wins. */
@@ -109,7 +122,10 @@ function becomePasswordOf(entry: Entry, secrets: Secret[], { source, problems }:
   const secret = secrets.find((s) => s.name === wanted);
   if (!secret) {
     const at = entry.own('become_password_secret') ? [...entry.at, 'become_password_secret'] : ['defaults', 'become_password_secret'];
-    const message = `'${wanted}' is not a secret declared in setup.yaml's secrets${didYouMean(wanted, secrets.map((s) => s.name))}`;
+    const message = `'${wanted}' is not a secret declared in setup.yaml's secrets${didYouMean(
+      wanted,
+      secrets.map((s) => s.name),
+    )}`;
     problems.push({ file: source.file, ...positionAt(source, at), message });
   }
   return secret?.value;
@@ -124,7 +140,11 @@ async function sshConfigOf(entry: Entry, { source, problems, read }: Context): P
   if (connection.connection === 'local') return {};
   const explicit = connection.ssh_config === undefined ? undefined : expandHome(connection.ssh_config);
   const problem = (message: string) => {
-    const at = entry.own('ssh_config') ? [...entry.at, 'ssh_config'] : connection.ssh_config !== undefined ? ['defaults', 'ssh_config'] : entry.at;
+    const at = entry.own('ssh_config')
+      ? [...entry.at, 'ssh_config']
+      : connection.ssh_config !== undefined
+        ? ['defaults', 'ssh_config']
+        : entry.at;
     problems.push({ file: source.file, ...positionAt(source, at), message });
   };
   const path = explicit ?? expandHome('~/.ssh/config');
@@ -132,10 +152,14 @@ async function sshConfigOf(entry: Entry, { source, problems, read }: Context): P
   try {
     text = read(path);
   } catch (error) {
-    if (explicit) return (problem(`cannot read ssh_config ${path}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`), {});
+    if (explicit)
+      return (problem(`cannot read ssh_config ${path}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`), {});
   }
   try {
-    return (await sshConfigFromSsh({ host: entry.address, configFile: explicit, user: connection.user, port: connection.port })) ?? sshConfigFor(text ?? '', entry.address);
+    return (
+      (await sshConfigFromSsh({ host: entry.address, configFile: explicit, user: connection.user, port: connection.port })) ??
+      sshConfigFor(text ?? '', entry.address)
+    );
   } catch (error) {
     return (problem((error as Error).message), {});
   }

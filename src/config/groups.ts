@@ -45,10 +45,17 @@ export function resolveGroups(inventory: Inventory, source: YamlSource, problems
   }
 
   // Each host's groups, nearest last, worked out once: every resource's hosts: asks for them.
-  const membership = new Map(hostNames.map((host) => {
-    const found = distances(host, groups, cyclic);
-    return [host, groupNames.filter((g) => found.has(g)).sort((a, b) => found.get(b)! - found.get(a)! || groupNames.indexOf(a) - groupNames.indexOf(b))];
-  }));
+  const membership = new Map(
+    hostNames.map((host) => {
+      const found = distances(host, groups, cyclic);
+      return [
+        host,
+        groupNames
+          .filter((g) => found.has(g))
+          .sort((a, b) => found.get(b)! - found.get(a)! || groupNames.indexOf(a) - groupNames.indexOf(b)),
+      ];
+    }),
+  );
   return {
     of: (host) => membership.get(host) ?? [],
     hosts: (names) => hostNames.filter((h) => names.includes(h) || membership.get(h)!.some((g) => names.includes(g))),

@@ -15,7 +15,6 @@ import { didYouMean } from './suggest.js';
 import { interpolateValue, interpolateVariables, stringifyVariables, type InterpolationProblem, type Variables } from './variables.js';
 import { loadYaml, positionAt, type YamlSource } from './yaml-source.js';
 
-
 /** A resource as it applies to one host: variables filled in, name and dependencies known. */
 export interface DeclaredResource {
   name: string;
@@ -64,8 +63,10 @@ const MAX_ALIAS_EXPANSIONS = 100;
 export async function loadSpec(inventoryFile: string, setupFile: string, secretMode: SecretMode = 'resolve'): Promise<Spec> {
   const [inventorySource, setupSource] = await Promise.all([loadYaml(inventoryFile), loadYaml(setupFile)]);
   const problems: Diagnostic[] = [];
-  const inventory = inventorySource.ok ? toPlain<Inventory>(inventorySource.value, 'hosts', problems) : fail(inventorySource.diagnostics, problems);
-  const setup = setupSource.ok ? toPlain<Setup>(setupSource.value, 'setup', problems) : fail(setupSource.diagnostics, problems);
+  if (!inventorySource.ok) problems.push(...inventorySource.diagnostics);
+  if (!setupSource.ok) problems.push(...setupSource.diagnostics);
+  const inventory = inventorySource.ok ? toPlain(inventorySource.value, 'hosts', problems) : undefined;
+  const setup = setupSource.ok ? toPlain(setupSource.value, 'setup', problems) : undefined;
   if (!inventory || !setup || problems.length > 0 || !inventorySource.ok || !setupSource.ok) throw new SpecError(sortDiagnostics(problems));
 
   const secrets = resolveSecrets(setup.secrets, secretMode, setupSource.value, problems);
@@ -78,7 +79,8 @@ export async function loadSpec(inventoryFile: string, setupFile: string, secretM
   );
   checkCrossHostReferences(hosts, setupSource.value, problems);
   // A message may quote a filled-in value (a resource named by its line): no secret in it.
-  if (problems.length > 0) throw new SpecError(sortDiagnostics(problems).map((p) => ({ ...p, message: withoutSecrets(p.message, secrets) })));
+  if (problems.length > 0)
+    throw new SpecError(sortDiagnostics(problems).map((p) => ({ ...p, message: withoutSecrets(p.message, secrets) })));
   return {
     inventoryFile,
     setupFile,
@@ -88,24 +90,29 @@ export async function loadSpec(inventoryFile: string, setupFile: string, secretM
   };
 }
 
-function fail(diagnostics: Diagnostic[], problems: Diagnostic[]): undefined {
-  problems.push(...diagnostics);
-  return undefined;
+/** What each schema describes once a document has passed it. */
+interface SchemaShapes {
+  hosts: Inventory;
+  setup: Setup;
 }
 
 /** YAML document to plain data, refusing alias bombs, then checked against its schema. */
-function toPlain<T>(source: YamlSource, schema: 'hosts' | 'setup', problems: Diagnostic[]): T | undefined {
+function toPlain<K extends keyof SchemaShapes>(source: YamlSource, schema: K, problems: Diagnostic[]): SchemaShapes[K] | undefined {
   let value: unknown;
   try {
     value = source.doc.toJS({ maxAliasCount: MAX_ALIAS_EXPANSIONS });
   } catch (error) {
     const at = firstAliasOffset(source);
-    problems.push({ file: source.file, ...source.position(at), message: `YAML: ${(error as Error).message} (aliases may expand at most ${MAX_ALIAS_EXPANSIONS} times)` });
+    problems.push({
+      file: source.file,
+      ...source.position(at),
+      message: `YAML: ${(error as Error).message} (aliases may expand at most ${MAX_ALIAS_EXPANSIONS} times)`,
+    });
     return undefined;
   }
   const diagnostics = validateAgainstSchema(schema, value, source);
   problems.push(...diagnostics);
-  return diagnostics.length === 0 ? (value as T) : undefined;
+  return diagnostics.length === 0 ? (value as SchemaShapes[K]) : undefined;
 }
 
 function firstAliasOffset(source: YamlSource): number {
@@ -128,22 +135,44 @@ interface HostContext {
   others: Variables;
 }
 
-function resolveHost(name: string, host: Host, target: HostTarget, context: HostContext, inventorySource: YamlSource, setupSource: YamlSource, problems: Diagnostic[]): HostSpec {
+function resolveHost(
+  name: string,
+  host: Host,
+  target: HostTarget,
+  context: HostContext,
+  inventorySource: YamlSource,
+  setupSource: YamlSource,
+  problems: Diagnostic[],
+): HostSpec {
   const { setup, secrets, groups } = context;
   const vars = resolveVariables(name, { ...host, address: target.address }, context, inventorySource, setupSource, problems);
   const applies = (r: Resource) => r.hosts === undefined || groups.hosts(r.hosts).includes(name);
-  const resources = resolveResources(name, setup, applies, withSecrets(vars, secrets, setupSource, problems), setupSource, problems, groups);
+  const resources = resolveResources(
+    name,
+    setup,
+    applies,
+    withSecrets(vars, secrets, setupSource, problems),
+    setupSource,
+    problems,
+    groups,
+  );
   for (const [index, r] of resources.entries()) checkSecretExposure(r, index, secrets, setupSource, problems);
   return { target, groups: groups.of(name), vars, resources };
 }
-
 
 /**
  * setup.yaml's vars, then the host's groups' group_vars (farthest first), then its own vars; the
  * built-ins last. A value may use the built-ins, other hosts' values and the host's other variables
  * as layered: `project_dir: "{{ home }}/app"` follows a `home` that hosts.yaml overrides.
  */
-function resolveVariables(name: string, host: Host, { inventory, setup, groups, others }: HostContext, inventorySource: YamlSource, setupSource: YamlSource, problems: Diagnostic[]): Variables {
+function resolveVariables(
+  name: string,
+  host: Host,
+  { inventory, setup, groups, others }: HostContext,
+  inventorySource: YamlSource,
+  setupSource: YamlSource,
+  problems: Diagnostic[],
+): Variables {
   const builtins = { address: host.address, host_name: name, groups: groups.of(name).join(',') };
   const layers = [
     { vars: setup.vars, source: setupSource, at: ['vars'] },
@@ -153,11 +182,21 @@ function resolveVariables(name: string, host: Host, { inventory, setup, groups, 
   const raw: Record<string, string> = {};
   const origin = new Map<string, (typeof layers)[number]>();
   for (const layer of layers) {
-    for (const [key, value] of Object.entries(stringifyVariables(layer.vars))) (raw[key] = value), origin.set(key, layer);
+    for (const [key, value] of Object.entries(stringifyVariables(layer.vars))) {
+      raw[key] = value;
+      origin.set(key, layer);
+    }
   }
   const found: InterpolationProblem[] = [];
   const values = interpolateVariables(raw, { ...others, ...builtins }, found);
-  for (const layer of layers) report(found.filter((p) => origin.get(String(p.field[0])) === layer), layer.source, layer.at, problems, name);
+  for (const layer of layers)
+    report(
+      found.filter((p) => origin.get(String(p.field[0])) === layer),
+      layer.source,
+      layer.at,
+      problems,
+      name,
+    );
   return { ...others, ...values, ...builtins };
 }
 
@@ -170,7 +209,10 @@ function inventoryValues(inventory: Inventory, targets: HostTarget[], groups: Gr
   const values: Record<string, string> = {};
   Object.entries(inventory.hosts).forEach(([name, host], i) => {
     const builtins = { address: targets[i]!.address, host_name: name };
-    const raw = { ...Object.assign({}, ...groups.of(name).map((g) => inventory.group_vars?.[g] ?? {})), ...host.vars };
+    const raw = Object.assign({}, ...groups.of(name).map((g) => inventory.group_vars?.[g] ?? {}), host.vars) as Record<
+      string,
+      string | number | boolean
+    >;
     // Problems in these values are reported where the host itself is resolved.
     const own = interpolateValue(stringifyVariables(raw), builtins, []);
     for (const [key, value] of Object.entries({ ...own, ...builtins })) values[`hosts.${name}.${key}`] = value;
@@ -181,18 +223,33 @@ function inventoryValues(inventory: Inventory, targets: HostTarget[], groups: Gr
 /** Secrets are used like variables; a name cannot be both. */
 function withSecrets(vars: Variables, secrets: Secret[], source: YamlSource, problems: Diagnostic[]): Variables {
   for (const { name } of secrets) {
-    if (name in vars) problems.push({ file: source.file, ...positionAt(source, ['secrets', name]), message: `'${name}' is both a variable and a secret; rename one of them` });
+    if (name in vars)
+      problems.push({
+        file: source.file,
+        ...positionAt(source, ['secrets', name]),
+        message: `'${name}' is both a variable and a secret; rename one of them`,
+      });
   }
   return { ...vars, ...Object.fromEntries(secrets.map((s) => [s.name, s.value])) };
 }
 
 /** A resource holding a secret must not leave it readable by every user on the host. */
-function checkSecretExposure(resource: DeclaredResource, index: number, secrets: Secret[], source: YamlSource, problems: Diagnostic[]): void {
+function checkSecretExposure(
+  resource: DeclaredResource,
+  index: number,
+  secrets: Secret[],
+  source: YamlSource,
+  problems: Diagnostic[],
+): void {
   const text = JSON.stringify(resource.spec);
   const held = secrets.find((s) => text.includes(JSON.stringify(s.value).slice(1, -1)));
   const exposure = held && resourceType(resource.spec.kind).exposure?.(resource.spec);
   if (!held || !exposure) return;
-  const problem = { file: source.file, ...positionAt(source, ['resources', index, ...exposure.field]), message: `secret '${held.name}' in ${resource.name}: ${exposure.message}` };
+  const problem = {
+    file: source.file,
+    ...positionAt(source, ['resources', index, ...exposure.field]),
+    message: `secret '${held.name}' in ${resource.name}: ${exposure.message}`,
+  };
   // Every host shares setup.yaml: say it once.
   if (!problems.some((p) => p.line === problem.line && p.col === problem.col && p.message === problem.message)) problems.push(problem);
 }
@@ -209,10 +266,13 @@ function otherHostOf(token: string, groups: Groups, self: string): Omit<HostReso
 function checkTargeting(setup: Setup, groups: Groups, source: YamlSource, problems: Diagnostic[]): void {
   setup.resources.forEach((r, i) => {
     if (r.hosts === undefined) return;
-    const at = (path: FieldPath, message: string) => problems.push({ file: source.file, ...positionAt(source, ['resources', i, 'hosts', ...path]), message });
+    const at = (path: FieldPath, message: string) =>
+      problems.push({ file: source.file, ...positionAt(source, ['resources', i, 'hosts', ...path]), message });
     const unknown = r.hosts.filter((name) => !groups.names().includes(name));
-    for (const name of unknown) at([r.hosts.indexOf(name)], `'${name}' is neither a host nor a group of hosts.yaml${didYouMean(name, groups.names())}`);
-    if (unknown.length === 0 && groups.hosts(r.hosts).length === 0) at([], `${r.hosts.join(', ')} holds no host: this resource would go nowhere`);
+    for (const name of unknown)
+      at([r.hosts.indexOf(name)], `'${name}' is neither a host nor a group of hosts.yaml${didYouMean(name, groups.names())}`);
+    if (unknown.length === 0 && groups.hosts(r.hosts).length === 0)
+      at([], `${r.hosts.join(', ')} holds no host: this resource would go nowhere`);
   });
 }
 
@@ -231,7 +291,11 @@ function checkCrossHostReferences(hosts: HostSpec[], source: YamlSource, problem
       const kind = wait.token.slice(0, wait.token.indexOf(':') + 1);
       const value = wait.token.slice(kind.length);
       const candidates = tokens.filter((t) => t.startsWith(kind)).map((t) => t.slice(kind.length));
-      problems.push({ file: source.file, ...positionAt(source, wait.at), message: `'${value}' is not ${wait.what} of host '${wait.host}' (its resources' hosts: leave it out?)${didYouMean(value, candidates)}` });
+      problems.push({
+        file: source.file,
+        ...positionAt(source, wait.at),
+        message: `'${value}' is not ${wait.what} of host '${wait.host}' (its resources' hosts: leave it out?)${didYouMean(value, candidates)}`,
+      });
     }
   }
   const waitsFor = new Map(hosts.map((h) => [h.target.name, [...new Set(waitsOf(h).map((w) => w.host))]]));
@@ -239,7 +303,11 @@ function checkCrossHostReferences(hosts: HostSpec[], source: YamlSource, problem
     const trail = hostCycle(host.target.name, waitsFor);
     if (trail && trail[0] === [...trail].sort()[0]) {
       const first = waitsOf(host)[0]!;
-      problems.push({ file: source.file, ...positionAt(source, first.at), message: `hosts wait for each other in a circle: ${trail.join(' -> ')} -> ${trail[0]}` });
+      problems.push({
+        file: source.file,
+        ...positionAt(source, first.at),
+        message: `hosts wait for each other in a circle: ${trail.join(' -> ')} -> ${trail[0]}`,
+      });
     }
   }
 }
@@ -258,7 +326,15 @@ function hostCycle(start: string, waitsFor: Map<string, string[]>): string[] | u
   return walk(start, [start]);
 }
 
-function resolveResources(hostName: string, setup: Setup, applies: (r: Resource) => boolean, vars: Variables, source: YamlSource, problems: Diagnostic[], groups: Groups): DeclaredResource[] {
+function resolveResources(
+  hostName: string,
+  setup: Setup,
+  applies: (r: Resource) => boolean,
+  vars: Variables,
+  source: YamlSource,
+  problems: Diagnostic[],
+  groups: Groups,
+): DeclaredResource[] {
   const found: InterpolationProblem[] = [];
   // Resources for other hosts stay as written (they passed the schema so), keeping every index in place.
   const specs = setup.resources.map((r, i) => (applies(r) ? interpolateValue(r, vars, found, [i]) : r));
@@ -269,7 +345,9 @@ function resolveResources(hostName: string, setup: Setup, applies: (r: Resource)
   if (schemaProblems.length > 0) return [];
 
   const specDir = dirname(resolve(source.file));
-  const named = specs.map((spec, i) => ({ spec, index: i, name: spec.name ?? resourceType(spec.kind).defaultName(spec) })).filter(({ index }) => applies(setup.resources[index]!));
+  const named = specs
+    .map((spec, i) => ({ spec, index: i, name: spec.name ?? resourceType(spec.kind).defaultName(spec) }))
+    .filter(({ index }) => applies(setup.resources[index]!));
   const at = (index: number, field: FieldPath) => ({ file: source.file, ...positionAt(source, ['resources', index, ...field]) });
 
   const firstIndex = new Map<string, number>();
@@ -278,7 +356,10 @@ function resolveResources(hostName: string, setup: Setup, applies: (r: Resource)
     if (first === undefined) firstIndex.set(name, index);
     else {
       const firstLine = positionAt(source, ['resources', first]).line;
-      problems.push({ ...at(index, spec.name ? ['name'] : []), message: `duplicate resource '${name}' (first declared at line ${firstLine}); give one of them a different name` });
+      problems.push({
+        ...at(index, spec.name ? ['name'] : []),
+        message: `duplicate resource '${name}' (first declared at line ${firstLine}); give one of them a different name`,
+      });
     }
     for (const problem of resourceType(spec.kind).check?.(spec, { specDir }) ?? []) {
       problems.push({ ...at(index, problem.field), message: problem.message });
@@ -298,14 +379,24 @@ function resolveResources(hostName: string, setup: Setup, applies: (r: Resource)
       else if (elsewhere) waits.get(name)!.push({ ...elsewhere, what: ref.what, at: ['resources', index, ...ref.field] });
       else {
         const value = ref.token.replace(/^[a-z]+:/, '');
-        const candidates = [...providers.keys()].filter((t) => t.startsWith(ref.token.split(':')[0] + ':')).map((t) => t.replace(/^[a-z]+:/, ''));
-        problems.push({ ...at(index, ref.field), message: `'${value}' is not ${ref.what} declared in this file${didYouMean(value, candidates)}` });
+        const candidates = [...providers.keys()]
+          .filter((t) => t.startsWith(`${ref.token.split(':')[0]!}:`))
+          .map((t) => t.replace(/^[a-z]+:/, ''));
+        problems.push({
+          ...at(index, ref.field),
+          message: `'${value}' is not ${ref.what} declared in this file${didYouMean(value, candidates)}`,
+        });
       }
     }
   }
   const declared = named.map(({ spec, index, name }) => ({ name, spec, dependsOn: dependencies.get(name)!, index }));
   reportCycles(declared, at, problems);
-  return declared.map(({ name, spec, dependsOn }) => ({ name, spec, dependsOn, ...(waits.get(name)!.length > 0 ? { waitsFor: waits.get(name)! } : {}) }));
+  return declared.map(({ name, spec, dependsOn }) => ({
+    name,
+    spec,
+    dependsOn,
+    ...(waits.get(name)!.length > 0 ? { waitsFor: waits.get(name)! } : {}),
+  }));
 }
 
 function reportCycles(
@@ -335,7 +426,6 @@ function report(found: InterpolationProblem[], source: YamlSource, prefix: Field
     problems.push({ file: source.file, ...positionAt(source, [...prefix, ...p.field]), message: `${p.message} (host '${hostName}')` });
   }
 }
-
 
 function hashSources(sources: YamlSource[]): string {
   const hash = createHash('sha256');

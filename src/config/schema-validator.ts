@@ -43,12 +43,15 @@ export function validateAgainstSchema(name: SchemaName, value: unknown, source: 
 function relevantErrors(errors: ErrorObject[]): ErrorObject[] {
   const oneOfs = errors.filter((e) => e.keyword === 'oneOf');
   // A bad mapping key is reported by the keyword that failed inside propertyNames; ajv adds a vaguer repeat.
-  return errors.filter((e) => e.keyword !== 'propertyNames').filter(
-    (e) =>
-      !oneOfs.some(
-        (o) => o !== e && e.schemaPath.startsWith(o.schemaPath.replace(/\/oneOf$/, '/oneOf/')) && e.instancePath.startsWith(o.instancePath),
-      ),
-  );
+  return errors
+    .filter((e) => e.keyword !== 'propertyNames')
+    .filter(
+      (e) =>
+        !oneOfs.some(
+          (o) =>
+            o !== e && e.schemaPath.startsWith(o.schemaPath.replace(/\/oneOf$/, '/oneOf/')) && e.instancePath.startsWith(o.instancePath),
+        ),
+    );
 }
 
 function pathOf(error: ErrorObject): string[] {
@@ -65,7 +68,11 @@ function locate(error: ErrorObject, source: YamlSource, root: Schema): Diagnosti
   return { file: source.file, ...position, message };
 }
 
-type Description = { field: string[]; message: string; at: 'value' | 'key' };
+interface Description {
+  field: string[];
+  message: string;
+  at: 'value' | 'key';
+}
 
 function describe(error: ErrorObject, path: string[], root: Schema): Description {
   const parent = (error.parentSchema ?? {}) as Schema;
@@ -76,7 +83,11 @@ function describe(error: ErrorObject, path: string[], root: Schema): Description
     case 'unevaluatedProperties': {
       const key = String(params.additionalProperty ?? params.unevaluatedProperty);
       const known = knownKeys(parent, root);
-      return { field: [...path, key], at: 'key', message: `unknown key '${key}'${didYouMean(key, known) || `; allowed: ${known.join(', ')}`}` };
+      return {
+        field: [...path, key],
+        at: 'key',
+        message: `unknown key '${key}'${didYouMean(key, known) || `; allowed: ${known.join(', ')}`}`,
+      };
     }
     case 'required':
       return { field: path, at: 'value', message: `${label}missing required key '${String(params.missingProperty)}'` };
@@ -84,21 +95,32 @@ function describe(error: ErrorObject, path: string[], root: Schema): Description
       return describeDiscriminator(params, path, root);
     case 'type': {
       const hint = parent['x-type-error'];
-      return { field: path, at: 'value', message: `${label}${typeof hint === 'string' ? hint : `must be ${article(String(params.type))}, not ${kindOf(error.data)}`}` };
+      return {
+        field: path,
+        at: 'value',
+        message: `${label}${typeof hint === 'string' ? hint : `must be ${article(String(params.type))}, not ${kindOf(error.data)}`}`,
+      };
     }
     case 'enum':
     case 'const': {
       const allowed = (params.allowedValues as unknown[] | undefined) ?? [params.allowedValue];
-      return { field: path, at: 'value', message: `${label}must be ${allowed.map((v) => JSON.stringify(v)).join(' or ')}, not ${JSON.stringify(error.data)}${didYouMean(String(error.data), allowed.map(String))}` };
+      return {
+        field: path,
+        at: 'value',
+        message: `${label}must be ${allowed.map((v) => JSON.stringify(v)).join(' or ')}, not ${JSON.stringify(error.data)}${didYouMean(String(error.data), allowed.map(String))}`,
+      };
     }
     case 'pattern': {
-      const custom = parent.patternErrorMessage;
+      const custom = typeof parent.patternErrorMessage === 'string' ? parent.patternErrorMessage : undefined;
       const key = error.propertyName;
-      if (key !== undefined) return { field: [...path, key], at: 'key', message: `'${key}': ${custom ?? `must match ${String(params.pattern)}`}` };
-      return { field: path, at: 'value', message: `${label}${typeof custom === 'string' ? custom : `must match ${String(params.pattern)}`}` };
+      if (key !== undefined)
+        return { field: [...path, key], at: 'key', message: `'${key}': ${custom ?? `must match ${String(params.pattern)}`}` };
+      return { field: path, at: 'value', message: `${label}${custom ?? `must match ${String(params.pattern)}`}` };
     }
     case 'oneOf': {
-      const forms = ((parent.oneOf as Schema[] | undefined) ?? []).map((s) => String(s.description ?? JSON.stringify(s)));
+      const forms = ((parent.oneOf as Schema[] | undefined) ?? []).map((s) =>
+        typeof s.description === 'string' ? s.description : JSON.stringify(s),
+      );
       return { field: path, at: 'value', message: `${label}must be ${forms.join(' or ')}` };
     }
     case 'minLength':
@@ -110,7 +132,11 @@ function describe(error: ErrorObject, path: string[], root: Schema): Description
       const n = Number(params.limit);
       const hint = parent['x-count-error'];
       const bound = error.keyword.startsWith('min') ? 'at least' : 'at most';
-      return { field: path, at: 'value', message: `${label}${typeof hint === 'string' ? hint : `must have ${bound} ${n} ${n === 1 ? 'entry' : 'entries'}`}` };
+      return {
+        field: path,
+        at: 'value',
+        message: `${label}${typeof hint === 'string' ? hint : `must have ${bound} ${n} ${n === 1 ? 'entry' : 'entries'}`}`,
+      };
     }
     default:
       return { field: path, at: 'value', message: `${label}${error.message ?? 'is invalid'}` };
@@ -121,7 +147,11 @@ function describeDiscriminator(params: Record<string, unknown>, path: string[], 
   const kinds = resourceKindsOf(root);
   if (params.error === 'mapping') {
     const value = String(params.tagValue);
-    return { field: [...path, 'kind'], at: 'value', message: `unknown resource kind '${value}'${didYouMean(value, kinds)}; kinds: ${kinds.join(', ')}` };
+    return {
+      field: [...path, 'kind'],
+      at: 'value',
+      message: `unknown resource kind '${value}'${didYouMean(value, kinds)}; kinds: ${kinds.join(', ')}`,
+    };
   }
   return { field: [...path, 'kind'], at: 'value', message: `kind must be a string naming a resource type: ${kinds.join(', ')}` };
 }
@@ -141,8 +171,19 @@ function kindOf(value: unknown): string {
 }
 
 function article(type: string): string {
-  const names: Record<string, string> = { object: 'a mapping', array: 'a list', integer: 'an integer', string: 'a string', number: 'a number', boolean: 'a boolean (true or false)', null: 'null' };
-  return type.split(',').map((t) => names[t] ?? t).join(' or ');
+  const names: Record<string, string> = {
+    object: 'a mapping',
+    array: 'a list',
+    integer: 'an integer',
+    string: 'a string',
+    number: 'a number',
+    boolean: 'a boolean (true or false)',
+    null: 'null',
+  };
+  return type
+    .split(',')
+    .map((t) => names[t] ?? t)
+    .join(' or ');
 }
 
 /** Keys a mapping schema allows, following allOf and local $refs (unevaluatedProperties needs this). */

@@ -18,7 +18,12 @@ export interface Secret {
 export type SecretMode = 'resolve' | 'placeholder';
 
 /** Every declared secret, or a located problem for each one that cannot be read. */
-export function resolveSecrets(sources: Record<string, SecretSource> | undefined, mode: SecretMode, setup: YamlSource, problems: Diagnostic[]): Secret[] {
+export function resolveSecrets(
+  sources: Record<string, SecretSource> | undefined,
+  mode: SecretMode,
+  setup: YamlSource,
+  problems: Diagnostic[],
+): Secret[] {
   const secrets: Secret[] = [];
   for (const [name, source] of Object.entries(sources ?? {})) {
     const at = (key: string) => ({ file: setup.file, ...positionAt(setup, ['secrets', name, key]) });
@@ -33,7 +38,11 @@ export function resolveSecrets(sources: Record<string, SecretSource> | undefined
 
 function readSecret(source: SecretSource, specDir: string): string | { problem: string } {
   if (source.env !== undefined) {
-    return process.env[source.env] ?? { problem: `environment variable ${source.env} is not set (export it before running reconcile; cron jobs need it in their environment)` };
+    return (
+      process.env[source.env] ?? {
+        problem: `environment variable ${source.env} is not set (export it before running reconcile; cron jobs need it in their environment)`,
+      }
+    );
   }
   const path = resolve(specDir, source.file!.replace(/^~(?=\/|$)/, homedir()));
   try {
@@ -47,7 +56,12 @@ function readSecret(source: SecretSource, specDir: string): string | { problem: 
  * Every occurrence of every secret's value (as `encode` spells it) replaced. Longest first: a secret
  * that contains another is replaced whole.
  */
-export function replaceSecrets(text: string, secrets: Secret[], replacement: (s: Secret) => string, encode = (value: string) => value): string {
+export function replaceSecrets(
+  text: string,
+  secrets: Secret[],
+  replacement: (s: Secret) => string,
+  encode = (value: string) => value,
+): string {
   return [...secrets]
     .sort((a, b) => b.value.length - a.value.length)
     .reduce((t, s) => (t.includes(encode(s.value)) ? t.split(encode(s.value)).join(replacement(s)) : t), text);

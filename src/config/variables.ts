@@ -32,7 +32,10 @@ export function interpolateString(text: string, vars: Variables, field: FieldPat
       const known = Object.keys(vars).sort();
       const listed = known.filter((k) => !k.startsWith('hosts.'));
       const more = known.length > listed.length ? ['hosts.NAME.KEY'] : [];
-      problems.push({ field, message: `undefined variable '${name}'${didYouMean(name, known)}; defined: ${[...listed, ...more].join(', ') || 'none'}` });
+      problems.push({
+        field,
+        message: `undefined variable '${name}'${didYouMean(name, known)}; defined: ${[...listed, ...more].join(', ') || 'none'}`,
+      });
       return whole;
     }
     return value;
@@ -42,10 +45,10 @@ export function interpolateString(text: string, vars: Variables, field: FieldPat
 /** Fills variables in every string of a plain value (mapping keys are left alone). */
 export function interpolateValue<T>(value: T, vars: Variables, problems: InterpolationProblem[], field: FieldPath = []): T {
   if (typeof value === 'string') return interpolateString(value, vars, field, problems) as T;
-  if (Array.isArray(value)) return value.map((item, i) => interpolateValue(item, vars, problems, [...field, i])) as T;
+  if (Array.isArray(value)) return (value as unknown[]).map((item, i) => interpolateValue(item, vars, problems, [...field, i])) as T;
   if (value !== null && typeof value === 'object') {
     return Object.fromEntries(
-      Object.entries(value).map(([key, item]) => [key, interpolateValue(item, vars, problems, [...field, key])]),
+      Object.entries(value as Record<string, unknown>).map(([key, item]) => [key, interpolateValue(item, vars, problems, [...field, key])]),
     ) as T;
   }
   return value;
@@ -55,13 +58,20 @@ export function interpolateValue<T>(value: T, vars: Variables, problems: Interpo
  * Fills variables that use other variables (`project_dir: "{{ home }}/app"`), each after those it
  * uses; built-ins in `base` win over a variable of the same name. A circle is a problem.
  */
-export function interpolateVariables(vars: Record<string, string>, base: Variables, problems: InterpolationProblem[]): Record<string, string> {
+export function interpolateVariables(
+  vars: Record<string, string>,
+  base: Variables,
+  problems: InterpolationProblem[],
+): Record<string, string> {
   const done: Record<string, string> = {};
   const trail: string[] = [];
   const resolve = (name: string): void => {
     if (name in done) return;
     if (trail.includes(name)) {
-      problems.push({ field: [name], message: `variables refer to each other in a circle: ${[...trail.slice(trail.indexOf(name)), name].join(' -> ')}` });
+      problems.push({
+        field: [name],
+        message: `variables refer to each other in a circle: ${[...trail.slice(trail.indexOf(name)), name].join(' -> ')}`,
+      });
       done[name] = vars[name]!;
       return;
     }

@@ -1,5 +1,5 @@
 import { stat, readFile } from 'node:fs/promises';
-import { isAlias, isMap, isScalar, isSeq, LineCounter, parseDocument, visit, type Document, type Node, type Pair } from 'yaml';
+import { isAlias, isMap, isScalar, isSeq, LineCounter, parseDocument, visit, type Document, type Node } from 'yaml';
 import type { Diagnostic } from '../model/diagnostic.js';
 
 /** A parsed YAML file that can still say where each value came from. */
@@ -32,11 +32,13 @@ export async function loadYaml(file: string): Promise<Located<YamlSource>> {
     ...position(e.pos[0]),
     message: yamlMessage(e.code, e.message),
   }));
-  problems.push(...unquotedTemplates(doc).map((offset) => ({
-    file,
-    ...position(offset),
-    message: 'YAML read this {{ … }} as a mapping, not text: a value that starts with {{ must be quoted, e.g. owner: "{{ user }}"',
-  })));
+  problems.push(
+    ...unquotedTemplates(doc).map((offset) => ({
+      file,
+      ...position(offset),
+      message: 'YAML read this {{ … }} as a mapping, not text: a value that starts with {{ must be quoted, e.g. owner: "{{ user }}"',
+    })),
+  );
   if (problems.length > 0) return { ok: false, diagnostics: problems };
   if (doc.contents === null) return { ok: false, diagnostics: [{ file, line: 0, col: 0, message: 'the file is empty' }] };
   return { ok: true, value: { file, doc, position } };
@@ -96,7 +98,7 @@ export function nodeAt(source: YamlSource, path: readonly (string | number)[]): 
   for (const segment of path) {
     if (isAlias(node)) node = node.resolve(source.doc);
     if (isMap(node)) {
-      const pair = (node.items as Pair[]).find((p) => isScalar(p.key) && String(p.key.value) === String(segment));
+      const pair = node.items.find((p) => isScalar(p.key) && String(p.key.value) === String(segment));
       if (!pair) return {};
       key = pair.key as Node;
       node = pair.value;
@@ -119,4 +121,3 @@ export function positionAt(source: YamlSource, path: readonly (string | number)[
   }
   return { line: 1, col: 1 };
 }
-

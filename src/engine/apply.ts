@@ -43,7 +43,12 @@ export interface RollbackOutcome {
  * failure is reported with what the host said and the action's diagnosis (e.g. journal lines).
  */
 export async function applyHost(
-  transport: Transport, plan: HostPlan, sudo: boolean, emit: (event: ApplyEvent) => void, replan: Replan = noReplan, signal?: AbortSignal,
+  transport: Transport,
+  plan: HostPlan,
+  sudo: boolean,
+  emit: (event: ApplyEvent) => void,
+  replan: Replan = noReplan,
+  signal?: AbortSignal,
 ): Promise<ApplyResult> {
   emit({ type: 'planned', host: plan.host, actions: plan.actions });
   return runActions({ transport, sudo, host: plan.host, emit, replan, done: [], signal }, plan.actions);
@@ -52,9 +57,7 @@ export async function applyHost(
 /** A resource's actions as its plan gives them now, from facts read again (see ReplanStep). */
 export type Replan = (resource: string) => Promise<Action[]>;
 
-const noReplan: Replan = async (resource) => {
-  throw new Error(`${resource} cannot be read again in this run`);
-};
+const noReplan: Replan = (resource) => Promise.reject(new Error(`${resource} cannot be read again in this run`));
 
 interface ApplyContext {
   transport: Transport;
@@ -80,11 +83,22 @@ async function runActions(context: ApplyContext, actions: Action[]): Promise<App
     if (failure) {
       const report = failure.started ? await failureReport(context, failure.action, failure.message) : failure.message;
       // Putting back is not cut short by the interrupt that asked for it: its health gates run in full.
-      const rolledBack = await rollBack({ ...context, signal: undefined }, actions.filter((a) => a.transaction && (a === failure.action || context.done.includes(a.id))));
-      const message = [report, ...rolledBack.map((r) => (r.restored ? `rolled back (${r.action}): ${r.detail}` : `ROLLBACK FAILED (${r.action}): ${r.detail}`))].join('\n');
+      const rolledBack = await rollBack(
+        { ...context, signal: undefined },
+        actions.filter((a) => a.transaction && (a === failure.action || context.done.includes(a.id))),
+      );
+      const message = [
+        report,
+        ...rolledBack.map((r) => (r.restored ? `rolled back (${r.action}): ${r.detail}` : `ROLLBACK FAILED (${r.action}): ${r.detail}`)),
+      ].join('\n');
       const interrupted = failure.interrupted ? { interrupted: true as const } : {};
       context.emit({ type: 'failed', host: context.host, action: failure.action, error: message, ...interrupted });
-      return { done: context.done, failed: { action: failure.action.id, error: message }, ...interrupted, ...(rolledBack.length > 0 ? { rolledBack } : {}) };
+      return {
+        done: context.done,
+        failed: { action: failure.action.id, error: message },
+        ...interrupted,
+        ...(rolledBack.length > 0 ? { rolledBack } : {}),
+      };
     }
   }
   return { done: context.done };
@@ -136,18 +150,26 @@ async function runBatch(context: ApplyContext, actions: Action[]): Promise<Failu
     if (scripts[0]!.length > 0) {
       const nonce = randomBytes(6).toString('hex');
       // The last action is complete only once its other steps are done too.
-      const onStdout = markerReader(nonce, (index) => index === finished && (index < actions.length - 1 || last.rest.length === 0) && complete());
+      const onStdout = markerReader(
+        nonce,
+        (index) => index === finished && (index < actions.length - 1 || last.rest.length === 0) && complete(),
+      );
       const result = await transport.run(batchScript(scripts, nonce), { sudo, scriptOnStdin: true, onStdout });
       if (result.code !== 0 || finished < actions.length - 1) {
         const { code, output } = actionOutput(nonce, finished, result.stdout, result.stderr);
         return { action: actions[finished]!, message: `exit ${code ?? result.code}: ${output}`, started: true };
       }
     }
-    for (const step of last.rest) await runStep(context, step, actions.at(-1)!);
+    for (const step of last.rest) await runStep(context, step, actions.at(-1));
     if (finished < actions.length) complete();
     return undefined;
   } catch (error) {
-    return { action: actions[finished]!, message: (error as Error).message, started: true, ...(error instanceof Interrupted ? { interrupted: true } : {}) };
+    return {
+      action: actions[finished]!,
+      message: (error as Error).message,
+      started: true,
+      ...(error instanceof Interrupted ? { interrupted: true } : {}),
+    };
   }
 }
 
@@ -185,7 +207,7 @@ async function rollBack(context: ApplyContext, opened: Action[]): Promise<Rollba
 }
 
 /** Runs one step (of `action`, for progress); a script's output is returned. */
-async function runStep(context: ApplyContext, step: Step, action?: Action): Promise<string | void> {
+async function runStep(context: ApplyContext, step: Step, action?: Action): Promise<string | undefined> {
   const { transport, sudo } = context;
   if ('script' in step) {
     const stdin = step.stdinBase64 === undefined ? undefined : Buffer.from(step.stdinBase64, 'base64');
@@ -239,7 +261,10 @@ async function waitForHealth(context: ApplyContext, gate: WaitStep['waitForHealt
     if (gate.failFast && Date.now() - askedAt >= FAIL_FAST_EVERY_MS) {
       askedAt = Date.now();
       const verdict = await transport.run(gate.failFast, { sudo });
-      if (verdict.code !== 0) throw new Error(`gave up waiting for ${gate.url} after ${Math.round((Date.now() - started) / 1000)}s: ${verdict.stdout.trim() || `exit ${verdict.code}`}`);
+      if (verdict.code !== 0)
+        throw new Error(
+          `gave up waiting for ${gate.url} after ${Math.round((Date.now() - started) / 1000)}s: ${verdict.stdout.trim() || `exit ${verdict.code}`}`,
+        );
     }
     if (Date.now() - saidAt >= 1000) {
       saidAt = Date.now();

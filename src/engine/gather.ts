@@ -20,7 +20,9 @@ export interface HostFacts {
  * forge a boundary; a probe that fails is reported with its resource's name.
  */
 export async function gather(
-  transport: Transport, resources: DeclaredResource[], { sudo, types, lock }: { sudo: boolean; types: ResourceTypes; lock?: { preamble: string; timeoutSeconds: number } },
+  transport: Transport,
+  resources: DeclaredResource[],
+  { sudo, types, lock }: { sudo: boolean; types: ResourceTypes; lock?: { preamble: string; timeoutSeconds: number } },
 ): Promise<HostFacts> {
   const nonce = randomBytes(8).toString('hex');
   const script = factScript(resources, nonce, types, lock?.preamble);
@@ -35,8 +37,10 @@ export async function gather(
   const actual = new Map<string, unknown>();
   resources.forEach((r, i) => {
     const section = sections.get(String(i));
-    if (!section) throw new HostError(transport.host, `reading facts failed before ${r.name}: ${result.stderr.trim() || `exit ${result.code}`}`);
-    if (section.code !== 0) throw new HostError(transport.host, `reading facts of ${r.name} failed (exit ${section.code}): ${result.stderr.trim()}`);
+    if (!section)
+      throw new HostError(transport.host, `reading facts failed before ${r.name}: ${result.stderr.trim() || `exit ${result.code}`}`);
+    if (section.code !== 0)
+      throw new HostError(transport.host, `reading facts of ${r.name} failed (exit ${section.code}): ${result.stderr.trim()}`);
     actual.set(r.name, types.of(r.spec.kind).parse(r.spec, section.output));
   });
   // Asked before the lock was ours, the answers may predate another run's changes: then ask again.
@@ -45,7 +49,11 @@ export async function gather(
   return { actual, owed: parseOwed(sections.get('owed')?.output ?? ''), bootId: sections.get('boot')?.output.trim() ?? '' };
 }
 
-async function observeAll(resources: DeclaredResource[], transport: Transport, types: ResourceTypes): Promise<Map<string, Observation<unknown>>> {
+async function observeAll(
+  resources: DeclaredResource[],
+  transport: Transport,
+  types: ResourceTypes,
+): Promise<Map<string, Observation<unknown>>> {
   const observed = await Promise.all(
     resources.map(async (r) => [r.name, await types.of(r.spec.kind).observe?.(r.spec, transport.request)] as const),
   );
@@ -72,4 +80,3 @@ export function factScript(resources: DeclaredResource[], nonce: string, types: 
     frame('boot', 'cat /proc/sys/kernel/random/boot_id'),
   ].join('\n');
 }
-

@@ -56,20 +56,42 @@ export function lockRefusal(host: string, stdout: string, timeoutSeconds: number
  * Takes the exclusive lock for an apply; the returned function releases it. An interrupt while
  * waiting gives up at once: nothing was done yet, and closing the connection ends the wait on the host.
  */
-export async function holdExclusiveLock(transport: Transport, sudo: boolean, timeoutSeconds: number, owner: string, signal?: AbortSignal): Promise<() => Promise<void>> {
+export async function holdExclusiveLock(
+  transport: Transport,
+  sudo: boolean,
+  timeoutSeconds: number,
+  owner: string,
+  signal?: AbortSignal,
+): Promise<() => Promise<void>> {
   // Not `exec cat`: the shell outlives cat to take its note away when the run lets go.
-  const holder = await transport.start(`${lockPreamble('exclusive', timeoutSeconds, owner)}\necho ${ACQUIRED_MARKER}\ncat > /dev/null\nrm -f ${OWNER_FILE}`, { sudo });
+  const holder = await transport.start(
+    `${lockPreamble('exclusive', timeoutSeconds, owner)}\necho ${ACQUIRED_MARKER}\ncat > /dev/null\nrm -f ${OWNER_FILE}`,
+    { sudo },
+  );
   let stop = () => {};
   const interrupted = new Promise<never>((_, reject) => {
-    stop = () => reject(new HostError(transport.host, `not started: interrupted by ${String(signal?.reason)} while waiting for the run lock (nothing was done)`));
+    stop = () =>
+      reject(
+        new HostError(
+          transport.host,
+          `not started: interrupted by ${String(signal?.reason)} while waiting for the run lock (nothing was done)`,
+        ),
+      );
   });
   interrupted.catch(() => {});
   signal?.addEventListener('abort', stop);
   if (signal?.aborted) stop();
-  const { found, stdout } = await Promise.race([holder.waitFor(ACQUIRED_MARKER), interrupted]).finally(() => signal?.removeEventListener('abort', stop));
+  const { found, stdout } = await Promise.race([holder.waitFor(ACQUIRED_MARKER), interrupted]).finally(() =>
+    signal?.removeEventListener('abort', stop),
+  );
   if (!found) {
     const result = await holder.finish();
-    throw lockRefusal(transport.host, stdout, timeoutSeconds) ?? new HostError(transport.host, `could not take the run lock: ${result.stderr.trim() || `exit ${result.code}`}`);
+    throw (
+      lockRefusal(transport.host, stdout, timeoutSeconds) ??
+      new HostError(transport.host, `could not take the run lock: ${result.stderr.trim() || `exit ${result.code}`}`)
+    );
   }
-  return async () => void (await holder.finish());
+  return async () => {
+    await holder.finish();
+  };
 }

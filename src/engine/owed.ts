@@ -14,7 +14,6 @@ const OWED_DIR = HOST_STATE.owed;
 /** A fact-script fragment listing what is owed: `FILE<TAB>REASONS` per line. */
 export const owedProbe = `for rc_f in ${OWED_DIR}/*; do [ -f "$rc_f" ] && printf '%s\\t%s\\n' "\${rc_f##*/}" "$(cat "$rc_f")"; done; true`;
 
-
 /** Owed notifications are files named by the base64url of their target token, holding the reasons. */
 function owedFileName(token: string): string {
   return Buffer.from(token).toString('base64url');
@@ -61,8 +60,15 @@ export const clearOwed = (tokens: string[]) => `rm -f ${tokens.map((t) => quote(
  */
 export function owedButIdle(r: DeclaredResource, plan: ResourcePlan, owedTokens: string[]): Action[] {
   if (owedTokens.length === 0 || plan.late.length > 0) return [];
-  return [{
-    id: `forget owed ${r.name}`, resource: r.name, verb: 'update', title: `forget what was owed to ${r.name}`, fields: [],
-    because: 'an interrupted run owed it a restart, and it has nothing to restart now', steps: [{ script: clearOwed(owedTokens) }],
-  }];
+  return [
+    {
+      id: `forget owed ${r.name}`,
+      resource: r.name,
+      verb: 'update',
+      title: `forget what was owed to ${r.name}`,
+      fields: [],
+      because: 'an interrupted run owed it a restart, and it has nothing to restart now',
+      steps: [{ script: clearOwed(owedTokens) }],
+    },
+  ];
 }

@@ -23,17 +23,24 @@ export interface PlanSettings {
  */
 export function planHost(host: HostSpec, facts: HostFacts, { specDir, retryFailed, types }: PlanSettings): HostPlan {
   const ordered = dependencyOrder(host.resources, types);
-  const resourceType = types.of;
   const planOf = (r: DeclaredResource, notifiedBecause: string[]): ResourcePlan => {
     try {
-      return resourceType(r.spec.kind).plan(r.spec, facts.actual.get(r.name), { notifiedBecause, specDir, retryFailed: retryFailed ?? false });
+      return types.of(r.spec.kind).plan(r.spec, facts.actual.get(r.name), { notifiedBecause, specDir, retryFailed: retryFailed ?? false });
     } catch (error) {
-      throw new Error(`${r.name}: ${(error as Error).message}`);
+      throw new Error(`${r.name}: ${(error as Error).message}`, { cause: error });
     }
   };
 
-  const tokensOf = (r: DeclaredResource) => resourceType(r.spec.kind).provides?.(r.spec) ?? [];
-  const firstPass = new Map(ordered.map((r) => [r.name, planOf(r, tokensOf(r).flatMap((t) => facts.owed.get(t) ?? []))]));
+  const tokensOf = (r: DeclaredResource) => types.of(r.spec.kind).provides?.(r.spec) ?? [];
+  const firstPass = new Map(
+    ordered.map((r) => [
+      r.name,
+      planOf(
+        r,
+        tokensOf(r).flatMap((t) => facts.owed.get(t) ?? []),
+      ),
+    ]),
+  );
   const reasons = new Map<string, string[]>();
   for (const [token, owed] of facts.owed) reasons.set(token, [...owed]);
   for (const r of ordered) {
@@ -42,7 +49,10 @@ export function planHost(host: HostSpec, facts: HostFacts, { specDir, retryFaile
 
   // A notification is written down on the host only when it adds an action (a restart): a service
   // that is stopped is started anyway, by this run or the next, and a journal entry would cost an exec.
-  const lateIds = (r: DeclaredResource, because: string[]) => planOf(r, because).late.map((a) => a.id).join();
+  const lateIds = (r: DeclaredResource, because: string[]) =>
+    planOf(r, because)
+      .late.map((a) => a.id)
+      .join();
   const addsAction = (token: string) => ordered.some((r) => tokensOf(r).includes(token) && lateIds(r, ['notified']) !== lateIds(r, []));
   const journalled = (token: string) => facts.owed.has(token) || (reasons.has(token) && addsAction(token));
 
@@ -60,11 +70,19 @@ export function planHost(host: HostSpec, facts: HostFacts, { specDir, retryFaile
     }
     now.push(...withOwedRecorded(plan, firstPass.get(r.name)!.notifies.filter(addsAction), reasons));
     late.push(...withOwedCleared(plan.late, tokensOf(r).filter(journalled)));
-    late.push(...owedButIdle(r, plan, tokensOf(r).filter((t) => facts.owed.has(t))));
+    late.push(
+      ...owedButIdle(
+        r,
+        plan,
+        tokensOf(r).filter((t) => facts.owed.has(t)),
+      ),
+    );
   }
   const providers = (token: string) => ordered.filter((r) => tokensOf(r).includes(token));
   const gatesAfterRollback = (token: string) =>
-    providers(token).flatMap((r) => planOf(r, ['the upgrade was rolled back']).late.flatMap((a) => a.steps.filter((step) => 'waitForHealth' in step)));
+    providers(token).flatMap((r) =>
+      planOf(r, ['the upgrade was rolled back']).late.flatMap((a) => a.steps.filter((step) => 'waitForHealth' in step)),
+    );
   const actions = withTransactionsCompleted([...now, ...uniqueById(late)], gatesAfterRollback);
   return {
     host: host.target.name,
@@ -74,7 +92,9 @@ export function planHost(host: HostSpec, facts: HostFacts, { specDir, retryFaile
     actions,
     problems,
     // One note per service that does not answer, however many resources are read through it.
-    deferred: [...unreachable].map(([url, s]) => `server not answering: ${url} (${s.why}); ${s.resources.join(', ')} compared once it is up`),
+    deferred: [...unreachable].map(
+      ([url, s]) => `server not answering: ${url} (${s.why}); ${s.resources.join(', ')} compared once it is up`,
+    ),
   };
 }
 

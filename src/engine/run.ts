@@ -78,12 +78,15 @@ export async function reconcileHosts(hosts: HostSpec[], options: RunOptions): Pr
   const runs = new Map<string, Promise<HostOutcome>>();
   const outcomeOf = (host: HostSpec): Promise<HostOutcome> => {
     if (!runs.has(host.target.name)) {
-      runs.set(host.target.name, (async () => {
-        const blocked = options.mode === 'apply' ? await blockingWait(host) : undefined;
-        const result = blocked ?? (await slot(() => reconcileHost(host, { ...options, shared, waitedFor })));
-        options.emit?.({ type: 'finished', host: result.host, status: result.status, error: result.error });
-        return result;
-      })());
+      runs.set(
+        host.target.name,
+        (async () => {
+          const blocked = options.mode === 'apply' ? await blockingWait(host) : undefined;
+          const result = blocked ?? (await slot(() => reconcileHost(host, { ...options, shared, waitedFor })));
+          options.emit?.({ type: 'finished', host: result.host, status: result.status, error: result.error });
+          return result;
+        })(),
+      );
     }
     return runs.get(host.target.name)!;
   };
@@ -95,14 +98,26 @@ export async function reconcileHosts(hosts: HostSpec[], options: RunOptions): Pr
       const done = other && (await outcomeOf(other));
       if (done && (done.status === 'failed' || done.status === 'skipped')) {
         const why = `skipped: waits for ${wait.label}, ${done.status === 'failed' ? 'which failed' : `whose host was ${done.error}`}`;
-        return { host: host.target.name, address: host.target.address, status: 'skipped', error: why, after: afterLabels(host), execs: 0, ms: 0 };
+        return {
+          host: host.target.name,
+          address: host.target.address,
+          status: 'skipped',
+          error: why,
+          after: afterLabels(host),
+          execs: 0,
+          ms: 0,
+        };
       }
     }
     return undefined;
   };
   try {
     const outcomes = await Promise.all(hosts.map(outcomeOf));
-    return options.mode === 'apply' ? await Promise.all(outcomes.map((o, i) => (settledAtTheEnd(o) ? readAgain(hosts[i]!, o, { ...options, shared }) : o))) : outcomes;
+    return options.mode === 'apply'
+      ? await Promise.all(
+          outcomes.map((o, i) => (settledAtTheEnd(o) ? readAgain(hosts[i]!, o, { ...options, shared }) : Promise.resolve(o))),
+        )
+      : outcomes;
   } finally {
     await shared.close();
   }
@@ -120,12 +135,23 @@ async function readAgain(host: HostSpec, o: HostOutcome, options: RunOptions & {
   let transport: Transport | undefined;
   try {
     transport = await connect(host.target, options);
-    const lock = { preamble: lockPreamble('shared', options.lockTimeoutSeconds, lockOwner('apply')), timeoutSeconds: options.lockTimeoutSeconds };
-    const final = planHost(host, await gather(transport, host.resources, { sudo: host.target.become, types: options.types, lock }), options);
+    const lock = {
+      preamble: lockPreamble('shared', options.lockTimeoutSeconds, lockOwner('apply')),
+      timeoutSeconds: options.lockTimeoutSeconds,
+    };
+    const final = planHost(
+      host,
+      await gather(transport, host.resources, { sudo: host.target.become, types: options.types, lock }),
+      options,
+    );
     const left = notConverged(final);
     return { ...o, final, status: left ? 'failed' : o.status, error: left, execs: o.execs + transport.execCount };
   } catch (error) {
-    return { ...o, status: 'failed', error: `read again at the end of the run: ${(error as Error).message.replace(`${host.target.name}: `, '')}` };
+    return {
+      ...o,
+      status: 'failed',
+      error: `read again at the end of the run: ${(error as Error).message.replace(`${host.target.name}: `, '')}`,
+    };
   } finally {
     await transport?.close();
   }
@@ -155,7 +181,11 @@ function replanner(host: HostSpec, transport: Transport, sudo: boolean, options:
   return async (name) => {
     const resource = host.resources.find((r) => r.name === name);
     if (!resource) throw new Error(`no resource ${name} on ${host.target.name}`);
-    const fresh = planHost({ ...host, resources: [resource] }, await gather(transport, [resource], { sudo, types: options.types }), options);
+    const fresh = planHost(
+      { ...host, resources: [resource] },
+      await gather(transport, [resource], { sudo, types: options.types }),
+      options,
+    );
     if (fresh.actions.some(comparesLater)) throw new Error(fresh.deferred.join('; '));
     return fresh.actions;
   };
@@ -171,19 +201,28 @@ function notConverged(final: HostPlan): string | undefined {
 async function reconcileHost(host: HostSpec, options: RunOptions & { shared: SharedConnections }): Promise<HostOutcome> {
   const started = performance.now();
   const outcome = (fields: Partial<HostOutcome>, transport?: Transport): HostOutcome => ({
-    host: host.target.name, address: host.target.address, status: 'failed', after: afterLabels(host), execs: transport?.execCount ?? 0,
-    ms: performance.now() - started, ...fields,
+    host: host.target.name,
+    address: host.target.address,
+    status: 'failed',
+    after: afterLabels(host),
+    execs: transport?.execCount ?? 0,
+    ms: performance.now() - started,
+    ...fields,
   });
   let transport: Transport | undefined;
   let release: (() => Promise<void>) | undefined;
-  if (options.signal?.aborted) return outcome({ status: 'skipped', error: 'not started: the run was interrupted first (nothing was done)' });
+  if (options.signal?.aborted)
+    return outcome({ status: 'skipped', error: 'not started: the run was interrupted first (nothing was done)' });
   try {
     transport = await connect(host.target, options);
     const sudo = host.target.become;
     const owner = lockOwner(options.mode);
     // Reading runs share the lock inside their one fact script; apply holds it alone for the whole run.
     if (options.mode === 'apply') release = await holdExclusiveLock(transport, sudo, options.lockTimeoutSeconds, owner, options.signal);
-    const lock = options.mode === 'apply' ? undefined : { preamble: lockPreamble('shared', options.lockTimeoutSeconds, owner), timeoutSeconds: options.lockTimeoutSeconds };
+    const lock =
+      options.mode === 'apply'
+        ? undefined
+        : { preamble: lockPreamble('shared', options.lockTimeoutSeconds, owner), timeoutSeconds: options.lockTimeoutSeconds };
     const plan = planHost(host, await gather(transport, host.resources, { sudo, types: options.types, lock }), options);
     const saved = options.savedPlans?.get(host.target.name);
     if (saved && saved.factsDigest !== plan.factsDigest) {
@@ -192,7 +231,14 @@ async function reconcileHost(host: HostSpec, options: RunOptions & { shared: Sha
     }
     // A saved plan holds no secret values, so what runs is the fresh plan, once it is shown to be the same.
     if (saved && JSON.stringify((options.mask ?? same)(plan.actions)) !== JSON.stringify(saved.actions)) {
-      return outcome({ plan, error: 'the saved plan differs from what the spec asks for now (a secret or a local source file changed); nothing was applied; make a new plan' }, transport);
+      return outcome(
+        {
+          plan,
+          error:
+            'the saved plan differs from what the spec asks for now (a secret or a local source file changed); nothing was applied; make a new plan',
+        },
+        transport,
+      );
     }
     if (options.mode !== 'apply') {
       const clean = plan.actions.length === 0 && plan.problems.length === 0;
@@ -201,11 +247,19 @@ async function reconcileHost(host: HostSpec, options: RunOptions & { shared: Sha
     // What is left after apply is the outcome; problems alone on a host others come after wait for the end of the run.
     const settle = (final: HostPlan, apply?: ApplyResult) => {
       const left = notConverged(final);
-      if (left && (final.actions.length > 0 || !options.waitedFor?.has(host.target.name))) return outcome({ plan, apply, final, error: left }, transport);
+      if (left && (final.actions.length > 0 || !options.waitedFor?.has(host.target.name)))
+        return outcome({ plan, apply, final, error: left }, transport);
       return outcome({ plan, apply, final, status: apply ? 'applied' : 'converged' }, transport);
     };
     if (plan.actions.length === 0) return settle(plan);
-    const result = await applyHost(transport, plan, sudo, options.emit ?? (() => {}), replanner(host, transport, sudo, options), options.signal);
+    const result = await applyHost(
+      transport,
+      plan,
+      sudo,
+      options.emit ?? (() => {}),
+      replanner(host, transport, sudo, options),
+      options.signal,
+    );
     if (result.failed) return outcome({ plan, apply: result, error: `${result.failed.action}: ${result.failed.error}` }, transport);
     // Read again: apply's outcome is the host as it is now, not the plan's prediction.
     return settle(planHost(host, await gather(transport, host.resources, { sudo, types: options.types }), options), result);

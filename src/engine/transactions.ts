@@ -11,7 +11,14 @@ export function withTransactionsCompleted(actions: Action[], gatesAfterRollback:
   const completed = actions.map((action) => {
     const t = action.transaction;
     if (!t) return action;
-    commits.push({ id: `commit ${action.resource}`, resource: action.resource, verb: 'update', title: t.commit.title, fields: [], steps: t.commit.steps });
+    commits.push({
+      id: `commit ${action.resource}`,
+      resource: action.resource,
+      verb: 'update',
+      title: t.commit.title,
+      fields: [],
+      steps: t.commit.steps,
+    });
     const settle = t.restarts.length > 0 ? [{ script: clearOwed(t.restarts) }] : [];
     return { ...action, transaction: { ...t, rollback: [...t.rollback, ...settle, ...t.restarts.flatMap(gatesAfterRollback)] } };
   });

@@ -18,9 +18,7 @@ export function formatDiagnostic(d: Diagnostic): string {
 /** Orders diagnostics as they appear in the files, and drops exact repeats (a problem shared by several hosts). */
 export function sortDiagnostics(diagnostics: Diagnostic[]): Diagnostic[] {
   const unique = new Map(diagnostics.map((d) => [formatDiagnostic(d), d]));
-  return [...unique.values()].sort(
-    (a, b) => a.file.localeCompare(b.file) || a.line - b.line || a.col - b.col,
-  );
+  return [...unique.values()].sort((a, b) => a.file.localeCompare(b.file) || a.line - b.line || a.col - b.col);
 }
 
 /** Thrown to the CLI's error boundary when a spec cannot be used; carries every problem found. */

@@ -47,7 +47,9 @@ export class SecretMask {
 
   /** Where a secret sits in one line: the literal text before and after it, as a pattern. */
   private placeOf(line: string): { name: string; pattern: RegExp }[] {
-    const hits = this.secrets.flatMap((s) => (line.includes(s.value) ? [{ s, at: line.indexOf(s.value), end: line.lastIndexOf(s.value) + s.value.length }] : []));
+    const hits = this.secrets.flatMap((s) =>
+      line.includes(s.value) ? [{ s, at: line.indexOf(s.value), end: line.lastIndexOf(s.value) + s.value.length }] : [],
+    );
     if (hits.length === 0) return [];
     const first = hits.reduce((a, b) => (b.at < a.at ? b : a));
     const end = Math.max(...hits.map((h) => h.end));
@@ -59,7 +61,10 @@ export class SecretMask {
   bytes(content: Buffer): Buffer {
     // latin1 maps bytes to characters one to one, so the UTF-8 bytes of a secret are found as text.
     const asLatin1 = (value: string) => Buffer.from(value).toString('latin1');
-    return Buffer.from(replaceSecrets(content.toString('latin1'), this.secrets, (s) => this.marker(s.name, s.value), asLatin1), 'latin1');
+    return Buffer.from(
+      replaceSecrets(content.toString('latin1'), this.secrets, (s) => this.marker(s.name, s.value), asLatin1),
+      'latin1',
+    );
   }
 
   /** A copy of plain data with every string masked; before/after pairs and base64 stdin as above. */
@@ -74,7 +79,8 @@ export class SecretMask {
     if (value === null || typeof value !== 'object') return value;
     const copy: Record<string, unknown> = {};
     for (const [key, item] of Object.entries(value)) {
-      copy[key] = key === 'stdinBase64' && typeof item === 'string' ? this.bytes(Buffer.from(item, 'base64')).toString('base64') : this.walk(item);
+      copy[key] =
+        key === 'stdinBase64' && typeof item === 'string' ? this.bytes(Buffer.from(item, 'base64')).toString('base64') : this.walk(item);
     }
     if ('before' in copy && 'after' in copy && isTextOrNull(copy.before) && isTextOrNull(copy.after)) {
       const raw = value as { before: string | null; after: string | null };

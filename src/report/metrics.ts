@@ -36,7 +36,9 @@ export function renderMetrics(report: Report, spec: Spec): string {
     const drifted = new Set([...host.actions.map((a) => a.resource), ...host.problems.map((p) => p.split(': ')[0]!)]);
     const declared = spec.hosts.find((h) => h.target.name === host.host)?.resources.map((r) => r.name) ?? [];
     for (const resource of declared) {
-      lines.push(`reconcile_resource_drift{host="${label(host.host)}",resource="${label(resource)}"} ${host.status === 'drift' && drifted.has(resource) ? 1 : 0}`);
+      lines.push(
+        `reconcile_resource_drift{host="${label(host.host)}",resource="${label(resource)}"} ${host.status === 'drift' && drifted.has(resource) ? 1 : 0}`,
+      );
     }
   }
   return `${lines.join('\n')}\n`;

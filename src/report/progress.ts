@@ -33,7 +33,7 @@ export function liveProgress(hosts: string[]): { emit: (event: ApplyEvent) => vo
       task: async (_ctx: unknown, task: { title: string; newListr: (...args: never[]) => unknown }) => {
         const plan = await planned.get(host)!.promise;
         if (!Array.isArray(plan)) {
-          task.title = `${host}: ${plan.status === 'converged' ? 'no changes' : plan.error ?? plan.status}`;
+          task.title = `${host}: ${plan.status === 'converged' ? 'no changes' : (plan.error ?? plan.status)}`;
           if (plan.status === 'failed') throw new Error(plan.error);
           return undefined;
         }
@@ -56,7 +56,7 @@ export function liveProgress(hosts: string[]): { emit: (event: ApplyEvent) => vo
 
   const emit = (event: ApplyEvent) => {
     if (event.type === 'planned') {
-      for (const a of event.actions) actions.set(key(event.host, a.id), deferred<void>());
+      for (const a of event.actions) actions.set(key(event.host, a.id), deferred<undefined>());
       planned.get(event.host)?.resolve(event.actions);
     } else if (event.type === 'finished') {
       planned.get(event.host)?.resolve({ status: event.status, error: event.error });
@@ -64,7 +64,7 @@ export function liveProgress(hosts: string[]): { emit: (event: ApplyEvent) => vo
       titles.get(key(event.host, event.action.id))?.(event.detail);
     } else if (event.type === 'done') {
       titles.get(key(event.host, event.action.id))?.();
-      actions.get(key(event.host, event.action.id))?.resolve();
+      actions.get(key(event.host, event.action.id))?.resolve(undefined);
     } else if (event.type === 'failed') {
       actions.get(key(event.host, event.action.id))?.reject(new Error(event.error));
     }

@@ -35,7 +35,7 @@ export interface HostReport {
   host: string;
   address: string;
   status: 'in-sync' | 'drift' | 'changed' | 'failed' | 'skipped';
-  /** The inventory groups the host is in (absent in records written before groups existed). */
+  /** The inventory groups the host is in (records written before groups existed read back with none). */
   groups: string[];
   /** Resources of other hosts it comes after (HOST:UNIT): apply starts it once those hosts are done. */
   waitsFor?: string[];
@@ -56,7 +56,6 @@ export interface HostReport {
   durationMs: number;
 }
 
-
 export interface ActionReport {
   id: string;
   resource: string;
@@ -67,21 +66,42 @@ export interface ActionReport {
   diff?: string;
 }
 
-const STATUS: Record<HostOutcome['status'], HostReport['status']> = { converged: 'in-sync', changes: 'drift', applied: 'changed', failed: 'failed', skipped: 'skipped' };
+const STATUS: Record<HostOutcome['status'], HostReport['status']> = {
+  converged: 'in-sync',
+  changes: 'drift',
+  applied: 'changed',
+  failed: 'failed',
+  skipped: 'skipped',
+};
 
 /**
  * Exit codes come from outcomes: apply exits 0 only when every host is converged at the end of the
  * run (a host left with differences or problems failed); plan and check exit 2 on any difference.
  */
-export function buildReport(command: Mode, spec: Spec, outcomes: HostOutcome[], started: Date, toolVersion: string, interrupted?: StopSignal): Report {
-  const hosts = outcomes.map((o) => hostReport(o, spec.hosts.find((h) => h.target.name === o.host)));
+export function buildReport(
+  command: Mode,
+  spec: Spec,
+  outcomes: HostOutcome[],
+  started: Date,
+  toolVersion: string,
+  interrupted?: StopSignal,
+): Report {
+  const hosts = outcomes.map((o) =>
+    hostReport(
+      o,
+      spec.hosts.find((h) => h.target.name === o.host),
+    ),
+  );
   const failed = hosts.some((h) => h.status === 'failed' || h.status === 'skipped');
   const drift = hosts.some((h) => h.status === 'drift');
   const changed = hosts.some((h) => h.status === 'changed');
   const result = interrupted ? 'interrupted' : failed ? 'error' : drift ? 'drift' : changed ? 'changed' : 'in-sync';
   return {
     reconcileReport: 1,
-    id: `${started.toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z')}-${randomBytes(3).toString('hex')}`,
+    id: `${started
+      .toISOString()
+      .replace(/[-:]/g, '')
+      .replace(/\.\d+Z$/, 'Z')}-${randomBytes(3).toString('hex')}`,
     command,
     result,
     ...(interrupted ? { interrupted } : {}),
@@ -118,8 +138,19 @@ function hostReport(o: HostOutcome, spec: HostSpec | undefined): HostReport {
 }
 
 function actionReport(a: Action): ActionReport {
-  const diff = a.content && !a.content.binary
-    ? unifiedDiff(a.content).join('\n')
-    : a.content ? `binary: ${a.content.before ?? '(none)'} -> ${a.content.after}` : undefined;
-  return { id: a.id, resource: a.resource, verb: a.verb, title: a.title, ...(a.because ? { because: a.because } : {}), fields: a.fields, ...(diff ? { diff } : {}) };
+  const diff =
+    a.content && !a.content.binary
+      ? unifiedDiff(a.content).join('\n')
+      : a.content
+        ? `binary: ${a.content.before ?? '(none)'} -> ${a.content.after}`
+        : undefined;
+  return {
+    id: a.id,
+    resource: a.resource,
+    verb: a.verb,
+    title: a.title,
+    ...(a.because ? { because: a.because } : {}),
+    fields: a.fields,
+    ...(diff ? { diff } : {}),
+  };
 }

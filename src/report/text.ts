@@ -17,13 +17,15 @@ const bold = (s: Style, t: string) => paint(s, 1, t);
 /** The dry-run: per host, every action with its symbol, field changes, content diff and cause. */
 export function renderPlan(outcomes: HostOutcome[], style: Style, asCheck = false): string {
   return outcomes
-    .map((o) => [
-      hostLine(o, style, asCheck),
-      ...o.after.map((label) => `  ${cyan(style, '⧗')} after ${label}: apply starts this host once ${label.split(':')[0]} is done`),
-      ...(o.plan?.actions ?? []).flatMap((a) => renderAction(a, style)),
-      ...(o.plan?.problems ?? []).map((p) => `  ${red(style, '!')} ${p}`),
-      ...(o.plan?.deferred ?? []).map((d) => `  ${cyan(style, '…')} ${d}`),
-    ].join('\n'))
+    .map((o) =>
+      [
+        hostLine(o, style, asCheck),
+        ...o.after.map((label) => `  ${cyan(style, '⧗')} after ${label}: apply starts this host once ${label.split(':')[0]} is done`),
+        ...(o.plan?.actions ?? []).flatMap((a) => renderAction(a, style)),
+        ...(o.plan?.problems ?? []).map((p) => `  ${red(style, '!')} ${p}`),
+        ...(o.plan?.deferred ?? []).map((d) => `  ${cyan(style, '…')} ${d}`),
+      ].join('\n'),
+    )
     .join('\n\n');
 }
 
@@ -43,7 +45,11 @@ function hostLine(o: HostOutcome, style: Style, asCheck: boolean): string {
     const found = n + problems > 0 ? `drift: ${n + problems} difference${n + problems === 1 ? '' : 's'}` : 'not compared';
     return `${name}: ${yellow(style, [found, deferred].filter(Boolean).join('; '))}`;
   }
-  const counts = [n > 0 ? `${n} change${n === 1 ? '' : 's'}` : '', problems > 0 ? `${problems} problem${problems === 1 ? '' : 's'}` : '', deferred];
+  const counts = [
+    n > 0 ? `${n} change${n === 1 ? '' : 's'}` : '',
+    problems > 0 ? `${problems} problem${problems === 1 ? '' : 's'}` : '',
+    deferred,
+  ];
   return `${name}: ${yellow(style, counts.filter(Boolean).join(', '))}`;
 }
 

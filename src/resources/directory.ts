@@ -19,12 +19,20 @@ export const directory: ResourceType<Directory, PathFacts> = {
     if (actual.type !== 'absent' && actual.type !== 'directory') {
       throw new Error(`${spec.path} exists but is a ${actual.type}, not a directory; reconcile will not replace it`);
     }
-    const fields = actual.type === 'absent'
-      ? [{ field: 'mode', before: null, after: spec.mode ?? '0755' }, { field: 'owner', before: null, after: spec.owner ?? 'root' }]
-      : ownershipChanges(actual, spec, '0755');
+    const fields =
+      actual.type === 'absent'
+        ? [
+            { field: 'mode', before: null, after: spec.mode ?? '0755' },
+            { field: 'owner', before: null, after: spec.owner ?? 'root' },
+          ]
+        : ownershipChanges(actual, spec, '0755');
     if (fields.length === 0) return noChanges();
     const script = `mkdir -p ${quote(spec.path)} && ${ownershipCommands(quote(spec.path), spec, '0755')}`;
     const verb = actual.type === 'absent' ? 'create' : 'update';
-    return { now: [{ id: name, resource: name, verb, title: `directory ${spec.path}`, fields, steps: [{ script }] }], late: [], notifies: [] };
+    return {
+      now: [{ id: name, resource: name, verb, title: `directory ${spec.path}`, fields, steps: [{ script }] }],
+      late: [],
+      notifies: [],
+    };
   },
 };

@@ -61,7 +61,9 @@ export function keyValues(output: string): Map<string, string> {
 export function parsePathFacts(output: string): PathFacts {
   const facts = keyValues(output);
   const rawType = facts.get('type') ?? 'absent';
-  const type = rawType.startsWith('regular') ? 'file' : (['absent', 'directory', 'symlink'].includes(rawType) ? rawType : 'other') as PathFacts['type'];
+  const type = rawType.startsWith('regular')
+    ? 'file'
+    : ((['absent', 'directory', 'symlink'].includes(rawType) ? rawType : 'other') as PathFacts['type']);
   const content = facts.get('content');
   return {
     type,

@@ -18,12 +18,18 @@ export const file: ResourceType<File, PathFacts> = {
   location: (spec) => ({ path: spec.path }),
   references: (spec) => notifyReferences(spec.notifies),
   check: (spec, { specDir }) => {
-    if ((spec.content === undefined) === (spec.source === undefined)) return [{ field: [], message: 'a file needs exactly one of content and source' }];
+    if ((spec.content === undefined) === (spec.source === undefined))
+      return [{ field: [], message: 'a file needs exactly one of content and source' }];
     if (spec.source !== undefined) {
       try {
         readFileSync(resolve(specDir, spec.source));
       } catch (error) {
-        return [{ field: ['source'], message: `cannot read ${resolve(specDir, spec.source)}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}` }];
+        return [
+          {
+            field: ['source'],
+            message: `cannot read ${resolve(specDir, spec.source)}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`,
+          },
+        ];
       }
     }
     return [];
@@ -48,10 +54,17 @@ export const file: ResourceType<File, PathFacts> = {
       ? writeFileStep({ ...spec, content: wanted, defaultMode: '0644' })
       : { script: ownershipCommands(quote(spec.path), spec, '0644') };
     return {
-      now: [{
-        id: name, resource: name, verb: exists ? 'update' : 'create', title: `file ${spec.path}`, fields,
-        content: contentDiffers ? contentChange(spec.path, before, wanted) : undefined, steps: [step],
-      }],
+      now: [
+        {
+          id: name,
+          resource: name,
+          verb: exists ? 'update' : 'create',
+          title: `file ${spec.path}`,
+          fields,
+          content: contentDiffers ? contentChange(spec.path, before, wanted) : undefined,
+          steps: [step],
+        },
+      ],
       late: [],
       notifies: (spec.notifies ?? []).map(unitToken),
     };

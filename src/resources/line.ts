@@ -21,11 +21,20 @@ export const line: ResourceType<Line, PathFacts> = {
       new RegExp(spec.match);
       return [];
     } catch (error) {
-      return [{ field: ['match'], message: `match: ${(error as Error).message.replace(/^Invalid regular expression: /, 'not a valid regular expression: ')}` }];
+      return [
+        {
+          field: ['match'],
+          message: `match: ${(error as Error).message.replace(/^Invalid regular expression: /, 'not a valid regular expression: ')}`,
+        },
+      ];
     }
   },
   // An existing file keeps its own mode (often 0644, like ~/.bashrc): nothing here can keep a secret private.
-  exposure: () => ({ field: ['line'], message: 'a line leaves an existing file\'s mode as it is, so the secret could end up readable by every user; keep it in a file resource with mode "0600" and source or include that file' }),
+  exposure: () => ({
+    field: ['line'],
+    message:
+      'a line leaves an existing file\'s mode as it is, so the secret could end up readable by every user; keep it in a file resource with mode "0600" and source or include that file',
+  }),
   probe: (spec) => fileProbe(spec.path),
   parse: (_spec, output) => parsePathFacts(output),
   plan(spec, actual) {
@@ -41,11 +50,17 @@ export const line: ResourceType<Line, PathFacts> = {
     if (actual.type === 'file' && after === before) return noChanges();
     const ownership = actual.type === 'file' ? { owner: actual.owner, group: actual.group, mode: actual.mode } : spec;
     return {
-      now: [{
-        id: name, resource: name, verb: actual.type === 'file' ? 'update' : 'create', title: `line in ${spec.path}`, fields: [],
-        content: contentChange(spec.path, actual.content, Buffer.from(after)),
-        steps: [writeFileStep({ path: spec.path, content: Buffer.from(after), ...ownership, defaultMode: '0644' })],
-      }],
+      now: [
+        {
+          id: name,
+          resource: name,
+          verb: actual.type === 'file' ? 'update' : 'create',
+          title: `line in ${spec.path}`,
+          fields: [],
+          content: contentChange(spec.path, actual.content, Buffer.from(after)),
+          steps: [writeFileStep({ path: spec.path, content: Buffer.from(after), ...ownership, defaultMode: '0644' })],
+        },
+      ],
       late: [],
       notifies: (spec.notifies ?? []).map(unitToken),
     };

@@ -34,7 +34,13 @@ export interface PackageManager {
 }
 
 /** dpkg's abbreviated status: "ii " is installed and configured; anything else starting with i is half done. */
-const STATES: Record<string, string> = { ii: 'installed', iU: 'unpacked, not configured', iF: 'failed to configure', iH: 'half-installed', rc: 'removed, config files left' };
+const STATES: Record<string, string> = {
+  ii: 'installed',
+  iU: 'unpacked, not configured',
+  iF: 'failed to configure',
+  iH: 'half-installed',
+  rc: 'removed, config files left',
+};
 
 /** Non-interactive, waiting a bounded time for another apt or dpkg; conffile questions keep the local file. */
 const aptGet = (options: InstallOptions) =>
@@ -66,7 +72,7 @@ export const apt: PackageManager = {
     const facts: PackageFacts = { manager: 'none', installed: new Map(), available: new Map(), live: { now: 0 } };
     let current: string[] | undefined;
     for (const line of output.split('\n')) {
-      const [key, value = ''] = [line.slice(0, line.indexOf('=')), line.slice(line.indexOf('=') + 1)];
+      const [key, value] = [line.slice(0, line.indexOf('=')), line.slice(line.indexOf('=') + 1)];
       if (key === 'manager') facts.manager = value;
       else if (key === 'lists_updated') facts.listsUpdated = Number(value);
       else if (key === 'now') facts.live.now = Number(value);
@@ -74,7 +80,8 @@ export const apt: PackageManager = {
         const [name = '', status = '', version = ''] = value.split('\t');
         const abbreviation = status.slice(0, 2);
         // "un" (known, never installed) and "rc" (removed) count as not installed.
-        if (abbreviation.startsWith('i')) facts.installed.set(name, { version, state: STATES[abbreviation] ?? status.trim(), complete: abbreviation === 'ii' });
+        if (abbreviation.startsWith('i'))
+          facts.installed.set(name, { version, state: STATES[abbreviation] ?? status.trim(), complete: abbreviation === 'ii' });
       } else if (key === 'policy') facts.available.set(value, (current = []));
       else if (key === 'version' && current && !current.includes(value)) current.push(value);
     }

@@ -35,7 +35,11 @@ export const systemPackage: ResourceType<Package, PackageFacts> = {
   plan(spec, actual) {
     const name = spec.name ?? systemPackage.defaultName(spec);
     const manager = managers[actual.manager];
-    if (!manager) return { ...noChanges(), problems: [`no package manager reconcile knows on this host (${actual.manager}); it knows ${Object.keys(managers).join(', ')}`] };
+    if (!manager)
+      return {
+        ...noChanges(),
+        problems: [`no package manager reconcile knows on this host (${actual.manager}); it knows ${Object.keys(managers).join(', ')}`],
+      };
     const absent = spec.state === 'absent';
     const changing = wanted(spec).filter((w) => {
       const installed = actual.installed.get(w.name);
@@ -47,7 +51,7 @@ export const systemPackage: ResourceType<Package, PackageFacts> = {
     const fields: FieldChange[] = changing.map((w) => {
       const installed = actual.installed.get(w.name);
       const before = installed ? `${installed.version}${installed.complete ? '' : ` (${installed.state})`}` : null;
-      return { field: w.name, before, after: absent ? null : w.version ?? 'present' };
+      return { field: w.name, before, after: absent ? null : (w.version ?? 'present') };
     });
     const age = listsAge(actual);
     const listsStale = age === undefined || age > (spec.lists_max_age ?? DEFAULT_LISTS_MAX_AGE);
@@ -61,12 +65,20 @@ export const systemPackage: ResourceType<Package, PackageFacts> = {
       ? [{ script: manager.remove(requests, options) }]
       : [...(listsStale ? [{ script: manager.refresh(options) }] : []), { script: manager.install(requests, options) }];
     return {
-      now: [{
-        id: name, resource: name, verb: absent ? 'remove' : changing.some((w) => actual.installed.has(w.name)) ? 'update' : 'create',
-        title: `${absent ? 'remove' : 'install'} ${requests.join(' ')}`,
-        because: !absent && listsStale ? `package lists ${age === undefined ? 'missing' : 'older than lists_max_age'}: refreshed first` : undefined,
-        fields, steps,
-      }],
+      now: [
+        {
+          id: name,
+          resource: name,
+          verb: absent ? 'remove' : changing.some((w) => actual.installed.has(w.name)) ? 'update' : 'create',
+          title: `${absent ? 'remove' : 'install'} ${requests.join(' ')}`,
+          because:
+            !absent && listsStale
+              ? `package lists ${age === undefined ? 'missing' : 'older than lists_max_age'}: refreshed first`
+              : undefined,
+          fields,
+          steps,
+        },
+      ],
       late: [],
       notifies: [],
       problems,
@@ -79,8 +91,10 @@ function unavailable(changing: Wanted[], actual: PackageFacts): string[] {
   if (actual.listsUpdated === undefined) return [];
   return changing.flatMap((w) => {
     const versions = actual.available.get(w.name);
-    if (!versions || versions.length === 0) return [`${w.name}: no such package in this host's apt sources (apt-cache policy has no candidate); apply will fail`];
-    if (w.version && !versions.includes(w.version)) return [`${w.name}: version ${w.version} is not in this host's apt sources (they have ${versions.join(', ')}); apply will fail`];
+    if (!versions || versions.length === 0)
+      return [`${w.name}: no such package in this host's apt sources (apt-cache policy has no candidate); apply will fail`];
+    if (w.version && !versions.includes(w.version))
+      return [`${w.name}: version ${w.version} is not in this host's apt sources (they have ${versions.join(', ')}); apply will fail`];
     return [];
   });
 }

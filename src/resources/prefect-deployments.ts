@@ -5,7 +5,14 @@ import { ServiceUnreachable, type HttpCall } from '../transport/http.js';
 import { fileProbe, parsePathFacts, type PathFacts } from './facts.js';
 import { inLoginShell } from './steps.js';
 import { compareDeployment, type Fix, type Registered } from './prefect/compare.js';
-import { deploymentEntries, isMapping, PrefectYamlProblem, storedDeployment, type ProjectContext, type StoredDeployment } from './prefect/deploy-config.js';
+import {
+  deploymentEntries,
+  isMapping,
+  PrefectYamlProblem,
+  storedDeployment,
+  type ProjectContext,
+  type StoredDeployment,
+} from './prefect/deploy-config.js';
 import { Unknowable } from './prefect/flow-source.js';
 import { parsePyYaml } from './prefect/yaml11.js';
 import { afterReferences, compareWhenUp, noChanges, type ResourceType } from './types.js';
@@ -39,18 +46,19 @@ export const prefectDeployments: ResourceType<PrefectDeployments, DeploymentsFac
   kind: 'prefect_deployments',
   defaultName: (spec) => `prefect_deployments:${spec.project_dir}`,
   references: (spec) => afterReferences(spec.after),
-  probe: (spec) => [
-    fileProbe(fileOf(spec)),
-    `cd ${quote(spec.project_dir)} 2>/dev/null && [ -f ${quote(fileName(spec))} ] || exit 0`,
-    // The flow files, found by the entrypoint lines (an anchor or merge key still has one somewhere).
-    `sed -n "s/^[[:space:]-]*entrypoint:[[:space:]]*[\\"']\\{0,1\\}\\([^:\\"']*\\.py\\):.*/\\1/p" ${quote(fileName(spec))} | sort -u | while IFS= read -r rc_flow; do`,
-    `  [ -f "$rc_flow" ] && [ "$(stat -c %s "$rc_flow")" -le 1048576 ] && printf 'flow=%s\\t%s\\t%s\\n' "$(printf %s "$rc_flow" | base64 -w0)" "$(md5sum < "$rc_flow" | cut -c1-32)" "$(base64 -w0 < "$rc_flow")"`,
-    'done',
-    `if grep -q '{{' ${quote(fileName(spec))}; then printf 'env='; ${deployEnvironment(spec, 'env -0')} | base64 -w0; echo; fi`,
-    // Prefect versions a deployment by the git commit when the project is a checkout with an origin.
-    `if [ -d .git ] && command -v git >/dev/null && git -c safe.directory='*' config --get remote.origin.url >/dev/null; then printf 'git=%s\\n' "$(git -c safe.directory='*' rev-parse HEAD)"; fi`,
-    'true',
-  ].join('\n'),
+  probe: (spec) =>
+    [
+      fileProbe(fileOf(spec)),
+      `cd ${quote(spec.project_dir)} 2>/dev/null && [ -f ${quote(fileName(spec))} ] || exit 0`,
+      // The flow files, found by the entrypoint lines (an anchor or merge key still has one somewhere).
+      `sed -n "s/^[[:space:]-]*entrypoint:[[:space:]]*[\\"']\\{0,1\\}\\([^:\\"']*\\.py\\):.*/\\1/p" ${quote(fileName(spec))} | sort -u | while IFS= read -r rc_flow; do`,
+      `  [ -f "$rc_flow" ] && [ "$(stat -c %s "$rc_flow")" -le 1048576 ] && printf 'flow=%s\\t%s\\t%s\\n' "$(printf %s "$rc_flow" | base64 -w0)" "$(md5sum < "$rc_flow" | cut -c1-32)" "$(base64 -w0 < "$rc_flow")"`,
+      'done',
+      `if grep -q '{{' ${quote(fileName(spec))}; then printf 'env='; ${deployEnvironment(spec, 'env -0')} | base64 -w0; echo; fi`,
+      // Prefect versions a deployment by the git commit when the project is a checkout with an origin.
+      `if [ -d .git ] && command -v git >/dev/null && git -c safe.directory='*' config --get remote.origin.url >/dev/null; then printf 'git=%s\\n' "$(git -c safe.directory='*' rev-parse HEAD)"; fi`,
+      'true',
+    ].join('\n'),
   parse: (_spec, output) => {
     const flowFiles = new Map<string, { source: string; md5: string }>();
     let env: Map<string, string> | undefined;
@@ -60,14 +68,23 @@ export const prefectDeployments: ResourceType<PrefectDeployments, DeploymentsFac
         const [path, md5, source] = line.slice(5).split('\t');
         flowFiles.set(Buffer.from(path!, 'base64').toString(), { md5: md5!, source: Buffer.from(source ?? '', 'base64').toString('utf8') });
       } else if (line.startsWith('env=')) {
-        env = new Map(Buffer.from(line.slice(4), 'base64').toString('utf8').split('\0').filter(Boolean).map((entry) => [entry.slice(0, entry.indexOf('=')), entry.slice(entry.indexOf('=') + 1)]));
+        env = new Map(
+          Buffer.from(line.slice(4), 'base64')
+            .toString('utf8')
+            .split('\0')
+            .filter(Boolean)
+            .map((entry) => [entry.slice(0, entry.indexOf('=')), entry.slice(entry.indexOf('=') + 1)]),
+        );
       } else if (line.startsWith('git=')) gitCommit = line.slice(4).trim() || undefined;
     }
     return { file: parsePathFacts(output), flowFiles, env, gitCommit };
   },
   async observe(spec, http) {
     try {
-      const [registered, variables] = await Promise.all([readAll(http, `${api(spec)}/deployments/filter`), readAll(http, `${api(spec)}/variables/filter`)]);
+      const [registered, variables] = await Promise.all([
+        readAll(http, `${api(spec)}/deployments/filter`),
+        readAll(http, `${api(spec)}/variables/filter`),
+      ]);
       const values = new Map((variables as { name: string; value: unknown }[]).map((v) => [v.name, v.value]));
       return { into: (actual) => ({ ...actual, registered: registered as Registered[], variables: values }) };
     } catch (error) {
@@ -85,22 +102,41 @@ export const prefectDeployments: ResourceType<PrefectDeployments, DeploymentsFac
       throw error;
     }
     // Guessing "create" for each would redeploy them all, which replaces their schedules and scheduled runs.
-    if (actual.unreachable) return compareWhenUp(name, `${wanted.length} deployment${wanted.length === 1 ? '' : 's'} of ${fileOf(spec)}`, { url: api(spec), why: actual.unreachable });
+    if (actual.unreachable)
+      return compareWhenUp(name, `${wanted.length} deployment${wanted.length === 1 ? '' : 's'} of ${fileOf(spec)}`, {
+        url: api(spec),
+        why: actual.unreachable,
+      });
     const late: Action[] = [];
     const problems: string[] = [];
     for (const deployment of wanted) {
       const current = pick(actual.registered ?? [], deployment);
-      const compared = current ? compareDeployment(deployment, current, (how) => fixCommand(deployment, how)) : { fields: [], problems: [] };
+      const compared = current
+        ? compareDeployment(deployment, current, (how) => fixCommand(deployment, how))
+        : { fields: [], problems: [] };
       problems.push(...compared.problems);
       if (current && compared.fields.length === 0) continue;
       late.push({
-        id: `deploy ${deployment.name}`, resource: name, verb: current ? 'update' : 'create', title: `deployment ${deployment.name}`,
-        because: current ? undefined : 'not registered', fields: compared.fields, steps: [{ script: deployScript(spec, deployment) }],
+        id: `deploy ${deployment.name}`,
+        resource: name,
+        verb: current ? 'update' : 'create',
+        title: `deployment ${deployment.name}`,
+        because: current ? undefined : 'not registered',
+        fields: compared.fields,
+        steps: [{ script: deployScript(spec, deployment) }],
       });
     }
     for (const stray of strays(spec, actual, wanted)) {
       if (spec.prune) {
-        late.push({ id: `delete deployment ${stray.name}`, resource: name, verb: 'remove', title: `deployment ${stray.name}`, because: `not in ${fileOf(spec)}`, fields: [], steps: [{ request: { method: 'DELETE', url: `${api(spec)}/deployments/${stray.id}` } }] });
+        late.push({
+          id: `delete deployment ${stray.name}`,
+          resource: name,
+          verb: 'remove',
+          title: `deployment ${stray.name}`,
+          because: `not in ${fileOf(spec)}`,
+          fields: [],
+          steps: [{ request: { method: 'DELETE', url: `${api(spec)}/deployments/${stray.id}` } }],
+        });
       } else {
         problems.push(`deployment ${stray.name} is on the server but not in ${fileOf(spec)} (prune: true removes it)`);
       }
@@ -122,7 +158,8 @@ async function readAll(http: HttpCall, url: string): Promise<unknown[]> {
 }
 
 function declared(spec: PrefectDeployments, actual: DeploymentsFacts): StoredDeployment[] {
-  if (actual.file.type !== 'file' || !actual.file.content) throw new PrefectYamlProblem(`${fileOf(spec)} is not a readable file on the host`);
+  if (actual.file.type !== 'file' || !actual.file.content)
+    throw new PrefectYamlProblem(`${fileOf(spec)} is not a readable file on the host`);
   let project: unknown;
   try {
     project = parsePyYaml(actual.file.content.toString('utf8'));
@@ -130,7 +167,13 @@ function declared(spec: PrefectDeployments, actual: DeploymentsFacts): StoredDep
     throw new PrefectYamlProblem(`${fileOf(spec)} is not valid YAML: ${(error as Error).message}`);
   }
   const entries = deploymentEntries(fileOf(spec), project).filter((d) => typeof d.name === 'string');
-  const context: ProjectContext = { projectDir: spec.project_dir, env: actual.env, variables: actual.variables, flowFiles: actual.flowFiles, gitCommit: actual.gitCommit };
+  const context: ProjectContext = {
+    projectDir: spec.project_dir,
+    env: actual.env,
+    variables: actual.variables,
+    flowFiles: actual.flowFiles,
+    gitCommit: actual.gitCommit,
+  };
   const all = entries.map((entry) => {
     try {
       return storedDeployment(entry, isMapping(project) ? project : {}, context);
@@ -155,7 +198,11 @@ function pick(registered: Registered[], wanted: StoredDeployment): Registered | 
 function strays(spec: PrefectDeployments, actual: DeploymentsFacts, declared: StoredDeployment[]): Registered[] {
   if (!actual.registered || (spec.names !== undefined && spec.names !== 'all')) return [];
   return actual.registered.filter(
-    (r) => !declared.some((d) => d.name === r.name) && (r.pull_steps ?? []).some((step) => Object.values(step).some((s) => (s as { directory?: string })?.directory === spec.project_dir)),
+    (r) =>
+      !declared.some((d) => d.name === r.name) &&
+      (r.pull_steps ?? []).some((step) =>
+        Object.values(step).some((s) => (s as { directory?: string } | null)?.directory === spec.project_dir),
+      ),
   );
 }
 
@@ -167,7 +214,10 @@ function deployEnvironment(spec: PrefectDeployments, command: string): string {
 
 /** `-n FUNCTION/NAME`: a bare name deploys every entry with that name (cli/deploy/_config.py _filter_matching_deploy_config). */
 function deployScript(spec: PrefectDeployments, deployment: StoredDeployment): string {
-  return deployEnvironment(spec, `${quote(`${spec.venv}/bin/prefect`)} --no-prompt deploy -n ${quote(`${deployment.functionName}/${deployment.name}`)} --prefect-file ${quote(fileName(spec))}`);
+  return deployEnvironment(
+    spec,
+    `${quote(`${spec.venv}/bin/prefect`)} --no-prompt deploy -n ${quote(`${deployment.functionName}/${deployment.name}`)} --prefect-file ${quote(fileName(spec))}`,
+  );
 }
 
 /** How a person fixes what a redeploy cannot: through Prefect's CLI, as the project's user. */

@@ -30,7 +30,9 @@ export const prefectProfile: ResourceType<PrefectProfile, ProfileFacts> = {
     const keys = Object.keys(spec.settings);
     return keys.flatMap((key, i) => {
       const same = keys.slice(0, i).find((other) => namesOf(other).includes(key));
-      return same ? [{ field: ['settings', key], message: `${key} and ${same} are one Prefect setting (${namesOf(key).join(' = ')}); keep one` }] : [];
+      return same
+        ? [{ field: ['settings', key], message: `${key} and ${same} are one Prefect setting (${namesOf(key).join(' = ')}); keep one` }]
+        : [];
     });
   },
   probe: (spec) =>
@@ -66,12 +68,17 @@ export const prefectProfile: ResourceType<PrefectProfile, ProfileFacts> = {
     const makeHome = `install -d -o ${quote(spec.user)} -g "$(id -gn ${quote(spec.user)})" -m 0700 ${quote(actual.prefectHome)}`;
     const write = writeFileStep({ path, content: Buffer.from(after), owner: spec.user, mode: '0600', defaultMode: '0600' });
     return {
-      now: [{
-        id: name, resource: name, verb: actual.file.type === 'file' ? 'update' : 'create', title: `profile ${spec.profile} in ${path}`,
-        // Key-level changes only: the whole file is the user's, and a file diff would bury them.
-        fields,
-        steps: [{ script: `[ -d ${quote(actual.prefectHome)} ] || ${makeHome}` }, write],
-      }],
+      now: [
+        {
+          id: name,
+          resource: name,
+          verb: actual.file.type === 'file' ? 'update' : 'create',
+          title: `profile ${spec.profile} in ${path}`,
+          // Key-level changes only: the whole file is the user's, and a file diff would bury them.
+          fields,
+          steps: [{ script: `[ -d ${quote(actual.prefectHome)} ] || ${makeHome}` }, write],
+        },
+      ],
       late: [],
       // A running server or worker read its profile when it started: a change reaches it by a restart.
       notifies: (spec.notifies ?? []).map(unitToken),

@@ -31,23 +31,36 @@ export const prefectWorkPool: ResourceType<PrefectWorkPool, PoolFacts> = {
   },
   plan(spec, actual) {
     const name = spec.name ?? prefectWorkPool.defaultName(spec);
-    if (actual.unreachable) return compareWhenUp(name, `work pool ${spec.pool}`, { url: spec.api_url.replace(/\/$/, ''), why: actual.unreachable });
+    if (actual.unreachable)
+      return compareWhenUp(name, `work pool ${spec.pool}`, { url: spec.api_url.replace(/\/$/, ''), why: actual.unreachable });
     const pool = actual.server?.pool;
     if (pool && pool.type !== spec.type) {
-      throw new Error(`pool ${spec.pool} has type ${pool.type} on the server, not ${spec.type}; a pool's type cannot change: delete it by hand (prefect work-pool delete ${spec.pool}) to let reconcile create it`);
+      throw new Error(
+        `pool ${spec.pool} has type ${pool.type} on the server, not ${spec.type}; a pool's type cannot change: delete it by hand (prefect work-pool delete ${spec.pool}) to let reconcile create it`,
+      );
     }
-    const wanted = { is_paused: spec.paused ?? false, ...('concurrency_limit' in spec ? { concurrency_limit: spec.concurrency_limit ?? null } : {}) };
+    const wanted = {
+      is_paused: spec.paused ?? false,
+      ...('concurrency_limit' in spec ? { concurrency_limit: spec.concurrency_limit ?? null } : {}),
+    };
     const fields: FieldChange[] = Object.entries(wanted)
-      .filter(([key, value]) => !pool || pool[key as keyof typeof wanted] !== value)
+      .filter(([key, value]) => pool?.[key as keyof typeof wanted] !== value)
       .map(([key, value]) => ({ field: key, before: pool ? String(pool[key as keyof typeof wanted]) : null, after: String(value) }));
     const problems = heartbeatProblems(spec, actual);
     if (pool && fields.length === 0) return { ...noChanges(), problems };
     const patch: HttpRequest = { method: 'PATCH', url: poolUrl(spec), body: wanted };
-    const create: HttpRequest = { method: 'POST', url: `${spec.api_url.replace(/\/$/, '')}/work_pools/`, body: { name: spec.pool, type: spec.type, ...wanted } };
+    const create: HttpRequest = {
+      method: 'POST',
+      url: `${spec.api_url.replace(/\/$/, '')}/work_pools/`,
+      body: { name: spec.pool, type: spec.type, ...wanted },
+    };
     const action: Action = pool
       ? { id: name, resource: name, verb: 'update', title: `work pool ${spec.pool}`, fields, steps: [{ request: patch }] }
       : {
-          id: name, resource: name, verb: 'create', title: `work pool ${spec.pool}`,
+          id: name,
+          resource: name,
+          verb: 'create',
+          title: `work pool ${spec.pool}`,
           fields: [{ field: 'type', before: null, after: spec.type }, ...fields],
           // A worker started first may have created the pool already: then it is updated instead.
           steps: [{ request: create, onConflict: patch }],
@@ -59,7 +72,9 @@ export const prefectWorkPool: ResourceType<PrefectWorkPool, PoolFacts> = {
 async function newestHeartbeatAge(spec: PrefectWorkPool, http: HttpCall): Promise<number | undefined> {
   const response = await http('POST', `${poolUrl(spec)}/workers/filter`, {});
   if (response.status !== 200 || !Array.isArray(response.body)) return undefined;
-  const times = (response.body as { last_heartbeat_time?: string }[]).map((w) => Date.parse(w.last_heartbeat_time ?? '')).filter(Number.isFinite);
+  const times = (response.body as { last_heartbeat_time?: string }[])
+    .map((w) => Date.parse(w.last_heartbeat_time ?? ''))
+    .filter(Number.isFinite);
   return times.length === 0 ? undefined : Math.max(0, (Date.now() - Math.max(...times)) / 1000);
 }
 
@@ -68,7 +83,9 @@ function heartbeatProblems(spec: PrefectWorkPool, actual: PoolFacts): string[] {
   if (within === undefined || !actual.server?.pool) return [];
   const age = actual.live?.heartbeatAge;
   if (age !== undefined && age <= within) return [];
-  return [`no worker heartbeat in pool ${spec.pool} within ${within}s (${age === undefined ? 'none ever' : `last ${Math.round(age)}s ago`})`];
+  return [
+    `no worker heartbeat in pool ${spec.pool} within ${within}s (${age === undefined ? 'none ever' : `last ${Math.round(age)}s ago`})`,
+  ];
 }
 
 /** The pool as the server has it (and, when asked, its newest worker heartbeat). */

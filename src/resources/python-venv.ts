@@ -4,7 +4,15 @@ import { command, quote } from '../shell/quote.js';
 import { keyValues } from './facts.js';
 import { asUser } from './steps.js';
 import { noChanges, notifyReferences, unitToken, type ResourceType } from './types.js';
-import { downloadScript, downloadsDir, failedUpgrade, snapshotRoot, takeSnapshot, upgradeRecordsProbe, upgradeTransaction } from './venv-snapshot.js';
+import {
+  downloadScript,
+  downloadsDir,
+  failedUpgrade,
+  snapshotRoot,
+  takeSnapshot,
+  upgradeRecordsProbe,
+  upgradeTransaction,
+} from './venv-snapshot.js';
 
 interface VenvFacts {
   exists: boolean;
@@ -43,7 +51,10 @@ export const pythonVenv: ResourceType<PythonVenv, VenvFacts> = {
   defaultName: (spec) => `python_venv:${spec.path}`,
   location: (spec) => ({ path: spec.path }),
   references: (spec) => notifyReferences(spec.notifies),
-  exposure: () => ({ field: ['packages'], message: 'package requirements reach pip on its command line, which every user on the host can read in the process list' }),
+  exposure: () => ({
+    field: ['packages'],
+    message: 'package requirements reach pip on its command line, which every user on the host can read in the process list',
+  }),
   probe: (spec) => {
     const venv = quote(spec.path);
     // One awk over every METADATA file rather than a few processes per installed package.
@@ -58,8 +69,12 @@ ${upgradeRecordsProbe(spec)}`;
     for (const [key, value] of keyValues(output)) if (key.startsWith('package:')) packages.set(normalise(key.slice(8)), value.trim());
     const facts = keyValues(output);
     return {
-      exists: facts.get('exists') === 'yes', hasPip: facts.get('pip') === 'yes', packages, openSnapshot: facts.get('upgrade-open'),
-      failedUpgrade: facts.get('upgrade-failed'), migratedBy: facts.get('upgrade-migrated'),
+      exists: facts.get('exists') === 'yes',
+      hasPip: facts.get('pip') === 'yes',
+      packages,
+      openSnapshot: facts.get('upgrade-open'),
+      failedUpgrade: facts.get('upgrade-failed'),
+      migratedBy: facts.get('upgrade-migrated'),
     };
   },
   plan(spec, actual, { retryFailed }) {
@@ -75,23 +90,61 @@ ${upgradeRecordsProbe(spec)}`;
     const requirements = wrong.map(([, , r]) => r);
     // An upgrade installs what its first action downloaded; pip still reaches its index for anything else.
     const fromDownloads = upgrade ? ['--find-links', downloadsDir(spec)] : [];
-    const pip = [`${spec.path}/bin/pip`, 'install', '--disable-pip-version-check', '--quiet', ...(spec.pip_args ?? []), ...fromDownloads, ...requirements];
+    const pip = [
+      `${spec.path}/bin/pip`,
+      'install',
+      '--disable-pip-version-check',
+      '--quiet',
+      ...(spec.pip_args ?? []),
+      ...fromDownloads,
+      ...requirements,
+    ];
     // A half-made venv is made again from scratch (--clear): it holds nothing pip put there.
     const create = `${quote(spec.python ?? '/usr/bin/python3')} -m venv${halfMade ? ' --clear' : ''} ${quote(spec.path)}`;
     const installAction: Action = {
-      id: name, resource: name, verb: actual.exists ? 'update' : 'create', title: `venv ${spec.path}`,
+      id: name,
+      resource: name,
+      verb: actual.exists ? 'update' : 'create',
+      title: `venv ${spec.path}`,
       because: halfMade ? 'the venv is half-made (no pip: created without ensurepip, i.e. without python3-venv?)' : undefined,
       fields: wrong.map(([pkg, version]) => ({ field: pkg, before: actual.packages.get(pkg) ?? null, after: version })),
-      steps: [
-        ...(actual.exists && !halfMade ? [] : [{ script: asUser(owner, create) }]),
-        { script: asUser(owner, command(...pip)) },
-      ],
+      steps: [...(actual.exists && !halfMade ? [] : [{ script: asUser(owner, create) }]), { script: asUser(owner, command(...pip)) }],
     };
-    const download: Action[] = upgrade && !actual.openSnapshot ? [{
-      id: `download ${name}`, resource: name, verb: 'update', title: `download ${requirements.join(' ')} for ${spec.path}`,
-      because: 'resolved before anything is stopped or snapshotted: a pin pip cannot resolve changes nothing', fields: [], prepares: true,
-      steps: [{ script: downloadScript(spec, owner, asUser(owner, command(`${spec.path}/bin/pip`, 'download', '--disable-pip-version-check', '--quiet', '-d', downloadsDir(spec), ...(spec.pip_args ?? []), ...requirements))) }],
-    }] : [];
+    const download: Action[] =
+      upgrade && !actual.openSnapshot
+        ? [
+            {
+              id: `download ${name}`,
+              resource: name,
+              verb: 'update',
+              title: `download ${requirements.join(' ')} for ${spec.path}`,
+              because: 'resolved before anything is stopped or snapshotted: a pin pip cannot resolve changes nothing',
+              fields: [],
+              prepares: true,
+              steps: [
+                {
+                  script: downloadScript(
+                    spec,
+                    owner,
+                    asUser(
+                      owner,
+                      command(
+                        `${spec.path}/bin/pip`,
+                        'download',
+                        '--disable-pip-version-check',
+                        '--quiet',
+                        '-d',
+                        downloadsDir(spec),
+                        ...(spec.pip_args ?? []),
+                        ...requirements,
+                      ),
+                    ),
+                  ),
+                },
+              ],
+            },
+          ]
+        : [];
     return {
       now: [...download, ...transactionStart(spec, name, actual, wrong), ...(install ? [installAction] : [])],
       late: [],
@@ -107,21 +160,34 @@ ${upgradeRecordsProbe(spec)}`;
 function transactionStart(spec: PythonVenv, name: string, actual: VenvFacts, wrong: ReturnType<typeof pins>): Action[] {
   const transaction = upgradeTransaction(spec);
   if (actual.openSnapshot) {
-    return [{
-      id: `resume upgrade ${name}`, resource: name, verb: 'update', title: `resume the upgrade of ${spec.path} begun by an interrupted run`,
-      because: `snapshot ${snapshotRoot(spec)}/${actual.openSnapshot} is still open: finished now, or put back if a step or gate fails`,
-      fields: [], steps: [{ script: `test -f ${quote(`${snapshotRoot(spec)}/open`)}` }], transaction,
-    }];
+    return [
+      {
+        id: `resume upgrade ${name}`,
+        resource: name,
+        verb: 'update',
+        title: `resume the upgrade of ${spec.path} begun by an interrupted run`,
+        because: `snapshot ${snapshotRoot(spec)}/${actual.openSnapshot} is still open: finished now, or put back if a step or gate fails`,
+        fields: [],
+        steps: [{ script: `test -f ${quote(`${snapshotRoot(spec)}/open`)}` }],
+        transaction,
+      },
+    ];
   }
   if (!actual.exists || !actual.hasPip || wrong.length === 0) return [];
   const before = wrong.map(([pkg]) => `${pkg}==${actual.packages.get(pkg) ?? '(none)'}`);
   const databases = spec.upgrade?.databases ?? [];
-  return [{
-    id: `snapshot ${name}`, resource: name, verb: 'create',
-    title: `snapshot ${spec.path}${databases.map((db) => ` and ${db}`).join('')} before the upgrade`,
-    because: `into ${snapshotRoot(spec)}/; if a step or health gate fails: ${transaction.undo}`,
-    fields: [], steps: [{ script: takeSnapshot(spec, { before, after: wrong.map(([, , r]) => r) }) }], transaction,
-  }];
+  return [
+    {
+      id: `snapshot ${name}`,
+      resource: name,
+      verb: 'create',
+      title: `snapshot ${spec.path}${databases.map((db) => ` and ${db}`).join('')} before the upgrade`,
+      because: `into ${snapshotRoot(spec)}/; if a step or health gate fails: ${transaction.undo}`,
+      fields: [],
+      steps: [{ script: takeSnapshot(spec, { before, after: wrong.map(([, , r]) => r) }) }],
+      transaction,
+    },
+  ];
 }
 
 /** Release numbers compared part by part (3.10.0 > 3.9.1); enough for the exact pins a venv takes. */

@@ -29,7 +29,7 @@ const registry: Registry = {
 };
 
 export function resourceType(kind: Resource['kind']): ResourceType {
-  return registry[kind] as ResourceType;
+  return registry[kind];
 }
 
 /** What the engine is given to work with (it imports no resource module itself). */

@@ -24,7 +24,10 @@ export function ownershipCommands(target: string, wanted: Ownership, defaultMode
 /** For a file that holds a secret: a problem when its mode lets every user read it. */
 export function readableByAll(mode: string | undefined, defaultMode: string): SpecProblem | undefined {
   if ((parseInt(mode ?? defaultMode, 8) & 0o004) === 0) return undefined;
-  return { field: mode === undefined ? [] : ['mode'], message: `mode ${mode ?? `${defaultMode} (the default)`} lets every user on the host read it; set mode: "0600" (or "0640" with a group)` };
+  return {
+    field: mode === undefined ? [] : ['mode'],
+    message: `mode ${mode ?? `${defaultMode} (the default)`} lets every user on the host read it; set mode: "0600" (or "0640" with a group)`,
+  };
 }
 
 export interface WriteFile extends Ownership {
@@ -96,7 +99,8 @@ export function ownershipChanges(actual: PathFacts, wanted: Ownership, defaultMo
   if (actual.mode !== mode) changes.push({ field: 'mode', before: actual.mode ?? null, after: mode });
   const owner = wanted.owner ?? 'root';
   if (actual.owner !== owner) changes.push({ field: 'owner', before: actual.owner ?? null, after: owner });
-  if (wanted.group !== undefined && actual.group !== wanted.group) changes.push({ field: 'group', before: actual.group ?? null, after: wanted.group });
+  if (wanted.group !== undefined && actual.group !== wanted.group)
+    changes.push({ field: 'group', before: actual.group ?? null, after: wanted.group });
   return changes;
 }
 

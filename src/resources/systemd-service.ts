@@ -49,9 +49,13 @@ const daemonReload: Action = {
 const VERIFY_UNIT = [
   'rc_verify=$(systemd-analyze verify %s 2>&1); rc=$?',
   // Here-documents, not printf: %s is this command's placeholder for the file.
-  'cat <<RC_VERIFY', '$rc_verify', 'RC_VERIFY',
+  'cat <<RC_VERIFY',
+  '$rc_verify',
+  'RC_VERIFY',
   '[ "$rc" -eq 0 ] || exit "$rc"',
-  'if grep -F -e %s <<RC_VERIFY | grep -qi ignoring', '$rc_verify', 'RC_VERIFY',
+  'if grep -F -e %s <<RC_VERIFY | grep -qi ignoring',
+  '$rc_verify',
+  'RC_VERIFY',
   "then echo 'systemd would ignore part of this unit (above)'; exit 1; fi",
 ].join('\n');
 
@@ -70,11 +74,18 @@ export const systemdService: ResourceType<SystemdService, ServiceFacts> = {
   // Enabling a unit without [Install] does nothing (systemctl calls it static): the plan would never converge.
   check: (spec) =>
     (spec.enabled ?? true) && !/^\s*\[Install\]\s*$/m.test(spec.content)
-      ? [{ field: spec.enabled === undefined ? ['content'] : ['enabled'], message: 'a unit without an [Install] section cannot be enabled; add [Install] with WantedBy=multi-user.target, or set enabled: false' }]
+      ? [
+          {
+            field: spec.enabled === undefined ? ['content'] : ['enabled'],
+            message:
+              'a unit without an [Install] section cannot be enabled; add [Install] with WantedBy=multi-user.target, or set enabled: false',
+          },
+        ]
       : [],
   exposure: () => ({
     field: ['content'],
-    message: 'unit files are readable by every user and `systemctl show` prints Environment=; put the secret in a file of mode 0600 (a file resource) and name it in EnvironmentFile=',
+    message:
+      'unit files are readable by every user and `systemctl show` prints Environment=; put the secret in a file of mode 0600 (a file resource) and name it in EnvironmentFile=',
   }),
   probe: (spec) =>
     `${fileProbe(`${UNIT_DIR}/${spec.unit}`, sha256(Buffer.from(spec.content)))}\necho ${SECTION}\n` +
@@ -113,10 +124,20 @@ export const systemdService: ResourceType<SystemdService, ServiceFacts> = {
     const now: Action[] = [];
     if (unitChanged) {
       now.push({
-        id: name, resource: name, verb: actual.unitFile.type === 'file' ? 'update' : 'create', title: `unit ${path}`, fields: [],
+        id: name,
+        resource: name,
+        verb: actual.unitFile.type === 'file' ? 'update' : 'create',
+        title: `unit ${path}`,
+        fields: [],
         content: contentChange(path, actual.unitFile.type === 'file' ? actual.unitFile.content : undefined, wanted),
         steps: [
-          ...(keepsPrevious(spec, actual, true) ? [{ script: `[ -f ${keptUnit(spec.unit)} ] || { mkdir -p ${quote(KEPT_DIR)} && cp -p ${quote(path)} ${keptUnit(spec.unit)}; }` }] : []),
+          ...(keepsPrevious(spec, actual, true)
+            ? [
+                {
+                  script: `[ -f ${keptUnit(spec.unit)} ] || { mkdir -p ${quote(KEPT_DIR)} && cp -p ${quote(path)} ${keptUnit(spec.unit)}; }`,
+                },
+              ]
+            : []),
           // systemd-analyze needs the real unit name, so it checks a copy under that name (not a temp name).
           writeFileStep({ path, content: wanted, owner: 'root', mode: '0644', defaultMode: '0644', validate: VERIFY_UNIT }),
         ],
@@ -127,8 +148,13 @@ export const systemdService: ResourceType<SystemdService, ServiceFacts> = {
     if (actual.keptUnit && !startsOrRestarts && !unitChanged) {
       // Kept by a run that died after the gate passed, or for a service no longer started: nothing to go back to.
       late.push({
-        id: `forget kept unit ${spec.unit}`, resource: name, verb: 'update', title: `forget the previous ${spec.unit} kept for a rollback`, fields: [],
-        because: 'no start or restart of this unit is pending', steps: [{ script: `rm -f ${keptUnit(spec.unit)}` }],
+        id: `forget kept unit ${spec.unit}`,
+        resource: name,
+        verb: 'update',
+        title: `forget the previous ${spec.unit} kept for a rollback`,
+        fields: [],
+        because: 'no start or restart of this unit is pending',
+        steps: [{ script: `rm -f ${keptUnit(spec.unit)}` }],
       });
     }
     return {
@@ -136,9 +162,10 @@ export const systemdService: ResourceType<SystemdService, ServiceFacts> = {
       late,
       // The restart a changed unit needs is owed from the moment the file is written.
       notifies: unitChanged && actual.activeState === 'active' ? [unitToken(spec.unit)] : [],
-      problems: actual.live && !actual.live.healthy && !startsOrRestarts
-        ? [`running but unhealthy: ${spec.health!.url} (${actual.live.detail})`]
-        : [],
+      problems:
+        actual.live && !actual.live.healthy && !startsOrRestarts
+          ? [`running but unhealthy: ${spec.health!.url} (${actual.live.detail})`]
+          : [],
     };
   },
 };
@@ -146,8 +173,15 @@ export const systemdService: ResourceType<SystemdService, ServiceFacts> = {
 function lateActions(spec: SystemdService, actual: ServiceFacts, name: string, unitChanged: boolean, notifiedBecause: string[]): Action[] {
   const unit = quote(spec.unit);
   const late: Action[] = [];
-  const action = (verb: Action['verb'], script: string, because?: string): Action =>
-    ({ id: `${verb} ${spec.unit}`, resource: name, verb, title: `${verb} ${spec.unit}`, fields: [], because, steps: [{ script }] });
+  const action = (verb: Action['verb'], script: string, because?: string): Action => ({
+    id: `${verb} ${spec.unit}`,
+    resource: name,
+    verb,
+    title: `${verb} ${spec.unit}`,
+    fields: [],
+    because,
+    steps: [{ script }],
+  });
   const touchesUnit = (spec.state ?? 'running') === 'running' || (spec.enabled ?? true);
   if ((unitChanged || actual.needDaemonReload) && touchesUnit) late.push(daemonReload);
 
@@ -198,7 +232,11 @@ function gated(spec: SystemdService, actual: ServiceFacts, unitChanged: boolean,
       ...(kept ? [{ script: `rm -f ${keptUnit(spec.unit)}` }] : []),
     ],
     onFailure: kept
-      ? [{ script: `if [ -f ${keptUnit(spec.unit)} ]; then cp -p ${keptUnit(spec.unit)} ${path}.reconcile-kept && mv -f ${path}.reconcile-kept ${path} && rm -f ${keptUnit(spec.unit)}; fi\nsystemctl daemon-reload && systemctl restart ${unit}` }]
+      ? [
+          {
+            script: `if [ -f ${keptUnit(spec.unit)} ]; then cp -p ${keptUnit(spec.unit)} ${path}.reconcile-kept && mv -f ${path}.reconcile-kept ${path} && rm -f ${keptUnit(spec.unit)}; fi\nsystemctl daemon-reload && systemctl restart ${unit}`,
+          },
+        ]
       : undefined,
     diagnose: journal(spec.unit),
   };

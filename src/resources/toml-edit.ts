@@ -39,11 +39,11 @@ export function setKeys(text: string, table: string, updates: Map<string, string
       continue;
     }
     if (current !== table) continue;
-    if (lines[i]!.trim() !== '' ) lastLineOfTable = i;
+    if (lines[i]!.trim() !== '') lastLineOfTable = i;
     const kv = KEY_VALUE.exec(lines[i]!);
     const key = kv && unquoteKey(kv[1]!);
     if (key && pending.has(key)) {
-      lines[i] = `${kv![1]} = ${tomlString(pending.get(key)!)}`;
+      lines[i] = `${kv[1]} = ${tomlString(pending.get(key)!)}`;
       pending.delete(key);
     }
   }
@@ -67,7 +67,10 @@ export function tomlString(value: string): string {
 }
 
 function normalizeTableName(name: string): string {
-  return name.split('.').map((part) => unquoteKey(part.trim())).join('.');
+  return name
+    .split('.')
+    .map((part) => unquoteKey(part.trim()))
+    .join('.');
 }
 
 function unquoteKey(key: string): string {

@@ -3,7 +3,6 @@ import type { Action } from '../model/plan.js';
 import type { HttpCall } from '../transport/http.js';
 import type { Resource } from '../model/generated/setup.js';
 
-
 /** A problem a resource module finds in its own spec, beyond what the schema can say. */
 export interface SpecProblem {
   field: FieldPath;
@@ -120,10 +119,20 @@ export const noChanges = (): ResourcePlan => ({ now: [], late: [], notifies: [] 
  */
 export function compareWhenUp(resource: string, title: string, unreachable: { url: string; why: string }): ResourcePlan {
   return {
-    now: [], notifies: [], problems: [], unreachable,
-    late: [{
-      id: `compare ${resource}`, resource, verb: 'update', title, fields: [],
-      because: `${unreachable.url} does not answer: compared once it is up, and only what differs is changed`, steps: [{ replan: { resource } }],
-    }],
+    now: [],
+    notifies: [],
+    problems: [],
+    unreachable,
+    late: [
+      {
+        id: `compare ${resource}`,
+        resource,
+        verb: 'update',
+        title,
+        fields: [],
+        because: `${unreachable.url} does not answer: compared once it is up, and only what differs is changed`,
+        steps: [{ replan: { resource } }],
+      },
+    ],
   };
 }

@@ -19,7 +19,8 @@ export const UPGRADES_DIR = HOST_STATE.upgrades;
 const DEFAULT_KEEP = 3;
 
 /** SQLite's online backup: a consistent copy even while a server writes (WAL included). */
-const SQLITE_BACKUP = 'import sqlite3, sys; s = sqlite3.connect(sys.argv[1]); d = sqlite3.connect(sys.argv[2]); s.backup(d); d.close(); s.close()';
+const SQLITE_BACKUP =
+  'import sqlite3, sys; s = sqlite3.connect(sys.argv[1]); d = sqlite3.connect(sys.argv[2]); s.backup(d); d.close(); s.close()';
 
 export const snapshotRoot = (spec: PythonVenv) => `${UPGRADES_DIR}${spec.path}`;
 
@@ -45,7 +46,9 @@ export function failedUpgrade(record: string | undefined): { pins: string; when:
  * `upgrade-failed=PINS` for the last one rolled back and `upgrade-migrated=PINS` for the last one ended.
  */
 export const upgradeRecordsProbe = (spec: PythonVenv) =>
-  (['open', 'failed', 'migrated'] as const).map((name) => `if [ -f ${recordOf(spec, name)} ]; then echo "upgrade-${name}=$(head -n 1 ${recordOf(spec, name)})"; fi`).join('\n');
+  (['open', 'failed', 'migrated'] as const)
+    .map((name) => `if [ -f ${recordOf(spec, name)} ]; then echo "upgrade-${name}=$(head -n 1 ${recordOf(spec, name)})"; fi`)
+    .join('\n');
 
 interface Change {
   /** `name==version` pins before and after, for the manifest. */
@@ -171,6 +174,9 @@ export function upgradeTransaction(spec: PythonVenv): Transaction {
     undo: `stop ${services.join(', ') || 'nothing'}; put back ${spec.path}${databases.map((db) => ` and ${db}`).join('')} from the snapshot in ${snapshotRoot(spec)}/; start ${services.length > 0 ? 'them again, health-checked' : 'nothing'}`,
     rollback: [{ script: rollbackScript(spec) }],
     restarts: services.map(unitToken),
-    commit: { title: `end the upgrade of ${spec.path} (keep the newest ${spec.upgrade?.keep ?? DEFAULT_KEEP} snapshots)`, steps: [{ script: commitScript(spec) }] },
+    commit: {
+      title: `end the upgrade of ${spec.path} (keep the newest ${spec.upgrade?.keep ?? DEFAULT_KEEP} snapshots)`,
+      steps: [{ script: commitScript(spec) }],
+    },
   };
 }

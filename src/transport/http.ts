@@ -31,8 +31,8 @@ export async function jsonRequest(
   const port = Number(target.port || (target.protocol === 'https:' ? 443 : 80));
   if (target.protocol !== 'http:') throw new Error(`${url}: only http:// is supported`);
   for (let attempt = 0; ; attempt++) {
-    const socket = await connect(target.hostname, port).catch((error: Error) => {
-      throw new ServiceUnreachable(`${target.host}: ${error.message.replace(/^\(SSH\) Channel open failure: /, '')}`);
+    const socket = await connect(target.hostname, port).catch((error: unknown) => {
+      throw new ServiceUnreachable(`${target.host}: ${(error as Error).message.replace(/^\(SSH\) Channel open failure: /, '')}`);
     });
     const response = await send(method, target, port, body, socket, timeoutMs);
     if (response.status !== 503 || attempt >= retries) return response;
@@ -40,7 +40,14 @@ export async function jsonRequest(
   }
 }
 
-function send(method: string, target: URL, port: number, body: unknown, socket: Duplex | undefined, timeoutMs: number): Promise<HttpResponse> {
+function send(
+  method: string,
+  target: URL,
+  port: number,
+  body: unknown,
+  socket: Duplex | undefined,
+  timeoutMs: number,
+): Promise<HttpResponse> {
   const payload = body === undefined ? undefined : Buffer.from(JSON.stringify(body));
   const options: ClientRequestArgs = {
     method,
@@ -48,7 +55,7 @@ function send(method: string, target: URL, port: number, body: unknown, socket: 
     port,
     path: `${target.pathname}${target.search}`,
     headers: { 'content-type': 'application/json', connection: 'close', ...(payload ? { 'content-length': payload.length } : {}) },
-    ...(socket ? { createConnection: () => socket as never } : {}),
+    ...(socket ? { createConnection: () => socket } : {}),
   };
   return new Promise((resolve, reject) => {
     // Our own timer: a tunnelled SSH channel has no socket timeout, and a hung service must not hang us.
@@ -70,7 +77,11 @@ function send(method: string, target: URL, port: number, body: unknown, socket: 
     });
     req.on('error', (error: NodeJS.ErrnoException) => {
       clearTimeout(timer);
-      reject(['ECONNREFUSED', 'EHOSTUNREACH', 'ENETUNREACH', 'ECONNRESET'].includes(error.code ?? '') ? new ServiceUnreachable(`${target.host}: ${error.message}`) : error);
+      reject(
+        ['ECONNREFUSED', 'EHOSTUNREACH', 'ENETUNREACH', 'ECONNRESET'].includes(error.code ?? '')
+          ? new ServiceUnreachable(`${target.host}: ${error.message}`)
+          : error,
+      );
     });
     req.end(payload);
   });

@@ -21,7 +21,10 @@ export interface IdentityOptions {
 
 /** One of the agent's keys on its own, so that keys are tried in OpenSSH's order, not the agent's. */
 class OneAgentKey extends BaseAgent<ParsedKey> {
-  constructor(private readonly agent: InstanceType<typeof OpenSSHAgent>, private readonly key: ParsedKey) {
+  constructor(
+    private readonly agent: InstanceType<typeof OpenSSHAgent>,
+    private readonly key: ParsedKey,
+  ) {
     super();
   }
 

@@ -14,8 +14,7 @@ export interface KnownHostsEntry {
 }
 
 export type HostKeyVerdict =
-  | { trusted: true }
-  | { trusted: false; reason: 'unknown' | 'changed' | 'revoked' | 'cert-authority-only'; entry?: KnownHostsEntry };
+  { trusted: true } | { trusted: false; reason: 'unknown' | 'changed' | 'revoked' | 'cert-authority-only'; entry?: KnownHostsEntry };
 
 export function parseKnownHosts(text: string): KnownHostsEntry[] {
   const entries: KnownHostsEntry[] = [];
@@ -36,7 +35,13 @@ export function hostPattern(address: string, port: number): string {
   return port === 22 ? address : `[${address}]:${port}`;
 }
 
-export function verifyHostKey(entries: KnownHostsEntry[], address: string, port: number, keyType: string, keyBase64: string): HostKeyVerdict {
+export function verifyHostKey(
+  entries: KnownHostsEntry[],
+  address: string,
+  port: number,
+  keyType: string,
+  keyBase64: string,
+): HostKeyVerdict {
   const name = hostPattern(address, port);
   const matching = entries.filter((e) => hostFieldMatches(e.hosts, name));
   const revoked = matching.find((e) => e.marker === '@revoked' && e.key === keyBase64);
@@ -53,7 +58,15 @@ export function verifyHostKey(entries: KnownHostsEntry[], address: string, port:
 }
 
 /** ssh2's host key algorithms, in its default order of preference. */
-const HOST_KEY_ALGORITHMS = ['ssh-ed25519', 'ecdsa-sha2-nistp256', 'ecdsa-sha2-nistp384', 'ecdsa-sha2-nistp521', 'rsa-sha2-512', 'rsa-sha2-256', 'ssh-rsa'];
+const HOST_KEY_ALGORITHMS = [
+  'ssh-ed25519',
+  'ecdsa-sha2-nistp256',
+  'ecdsa-sha2-nistp384',
+  'ecdsa-sha2-nistp521',
+  'rsa-sha2-512',
+  'rsa-sha2-256',
+  'ssh-rsa',
+];
 
 /** known_hosts records an RSA key as ssh-rsa; the host signs with it under the SHA-2 names too. */
 const algorithmsFor = (keyType: string) => (keyType === 'ssh-rsa' ? ['rsa-sha2-512', 'rsa-sha2-256', 'ssh-rsa'] : [keyType]);
@@ -65,7 +78,9 @@ const algorithmsFor = (keyType: string) => (keyType === 'ssh-rsa' ? ['rsa-sha2-5
  */
 export function hostKeyAlgorithms(entries: KnownHostsEntry[], address: string, port: number): string[] {
   const name = hostPattern(address, port);
-  const known = new Set(entries.filter((e) => e.marker === undefined && hostFieldMatches(e.hosts, name)).flatMap((e) => algorithmsFor(e.keyType)));
+  const known = new Set(
+    entries.filter((e) => e.marker === undefined && hostFieldMatches(e.hosts, name)).flatMap((e) => algorithmsFor(e.keyType)),
+  );
   return [...HOST_KEY_ALGORITHMS.filter((a) => known.has(a)), ...HOST_KEY_ALGORITHMS.filter((a) => !known.has(a))];
 }
 
@@ -92,7 +107,13 @@ export function patternListMatches(patterns: string[], name: string): boolean {
 }
 
 function globMatches(pattern: string, name: string): boolean {
-  const regex = new RegExp(`^${pattern.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.')}$`, 'i');
+  const regex = new RegExp(
+    `^${pattern
+      .replace(/[.+^${}()|[\]\\]/g, '\\$&')
+      .replace(/\*/g, '.*')
+      .replace(/\?/g, '.')}$`,
+    'i',
+  );
   return regex.test(name);
 }
 

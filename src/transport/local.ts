@@ -1,7 +1,15 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { userInfo } from 'node:os';
 import { jsonRequest, type HttpCall } from './http.js';
-import { runningScript, shellCommand, sudoRefusal, type ExecResult, type RunningScript, type RunOptions, type Transport } from './transport.js';
+import {
+  runningScript,
+  shellCommand,
+  sudoRefusal,
+  type ExecResult,
+  type RunningScript,
+  type RunOptions,
+  type Transport,
+} from './transport.js';
 
 /** Runs the same scripts on this machine, without SSH (`connection: local`). */
 export class LocalTransport implements Transport {
@@ -34,7 +42,7 @@ export class LocalTransport implements Transport {
     });
   }
 
-  async start(script: string, options: RunOptions = {}): Promise<RunningScript> {
+  start(script: string, options: RunOptions = {}): Promise<RunningScript> {
     this.execCount++;
     const asRoot = options.sudo === true && userInfo().uid !== 0;
     const child = spawn('/bin/sh', ['-c', shellCommand(script, asRoot).command], { stdio: ['pipe', 'pipe', 'pipe'], detached: true });
@@ -42,15 +50,19 @@ export class LocalTransport implements Transport {
     this.running.add(child);
     child.stdout.on('data', running.stdout);
     child.stderr.on('data', running.stderr);
-    child.on('close', (code) => (this.running.delete(child), running.exited(code ?? 255)));
+    child.on('close', (code) => {
+      this.running.delete(child);
+      running.exited(code ?? 255);
+    });
     child.stdin.on('error', () => {});
-    return running;
+    return Promise.resolve(running);
   }
 
-  request: HttpCall = (method, url, body, timeoutMs) => jsonRequest(method, url, body, async () => undefined, timeoutMs);
+  request: HttpCall = (method, url, body, timeoutMs) => jsonRequest(method, url, body, () => Promise.resolve(undefined), timeoutMs);
 
-  async close(): Promise<void> {
+  close(): Promise<void> {
     // Its own process group (detached): the shell and what it waits on (flock, cat) end together.
     for (const child of this.running) if (child.pid) process.kill(-child.pid, 'SIGTERM');
+    return Promise.resolve();
   }
 }

@@ -31,7 +31,14 @@ export interface SshQuery {
  * to undefined when there is no ssh binary; the caller then falls back to `sshConfigFor`.
  */
 export function sshConfigFromSsh(query: SshQuery): Promise<SshConfigHost | undefined> {
-  const args = ['-G', ...(query.configFile ? ['-F', query.configFile] : []), ...(query.user ? ['-l', query.user] : []), ...(query.port ? ['-p', String(query.port)] : []), '--', query.host];
+  const args = [
+    '-G',
+    ...(query.configFile ? ['-F', query.configFile] : []),
+    ...(query.user ? ['-l', query.user] : []),
+    ...(query.port ? ['-p', String(query.port)] : []),
+    '--',
+    query.host,
+  ];
   return new Promise((resolve, reject) => {
     execFile('ssh', args, { timeout: 10_000 }, (error, stdout, stderr) => {
       if ((error as NodeJS.ErrnoException | null)?.code === 'ENOENT') resolve(undefined);
@@ -49,7 +56,8 @@ export function parseSshG(output: string, asked: string): SshConfigHost {
     if (at > 0) values.set(line.slice(0, at), [...(values.get(line.slice(0, at)) ?? []), line.slice(at + 1)]);
   }
   const first = (keyword: string) => values.get(keyword)?.[0];
-  const seconds = (keyword: string) => (/^\d+$/.test(first(keyword) ?? '') && Number(first(keyword)) > 0 ? Number(first(keyword)) : undefined);
+  const seconds = (keyword: string) =>
+    /^\d+$/.test(first(keyword) ?? '') && Number(first(keyword)) > 0 ? Number(first(keyword)) : undefined;
   const found: SshConfigHost = {
     hostName: first('hostname'),
     user: first('user'),
@@ -62,14 +70,26 @@ export function parseSshG(output: string, asked: string): SshConfigHost {
   };
   // Older ssh prints IdentityFile as written: its ~ and tokens are expanded here, as ssh expands them.
   const identityFiles = (values.get('identityfile') ?? []).map((file) => expandTokens(file, { ...found, asked }));
-  return { ...found, identityFiles, userKnownHostsFile: found.userKnownHostsFile && expandTokens(found.userKnownHostsFile, { ...found, asked }) };
+  return {
+    ...found,
+    identityFiles,
+    userKnownHostsFile: found.userKnownHostsFile && expandTokens(found.userKnownHostsFile, { ...found, asked }),
+  };
 }
 
 /** ssh_config(5) TOKENS for the keywords above, and a leading `~`. */
 function expandTokens(value: string, host: SshConfigHost & { asked: string }): string {
   const tokens: Record<string, string> = {
-    '%': '%', h: host.hostName ?? host.asked, n: host.asked, r: host.user ?? '', p: String(host.port ?? 22),
-    u: userInfo().username, d: homedir(), i: String(userInfo().uid), l: hostname().split('.')[0]!, L: hostname(),
+    '%': '%',
+    h: host.hostName ?? host.asked,
+    n: host.asked,
+    r: host.user ?? '',
+    p: String(host.port ?? 22),
+    u: userInfo().username,
+    d: homedir(),
+    i: String(userInfo().uid),
+    l: hostname().split('.')[0]!,
+    L: hostname(),
   };
   return value.replace(/^~(?=\/|$)/, homedir()).replace(/%([%hnrpudilL])/g, (_m, t: string) => tokens[t]!);
 }

@@ -7,7 +7,17 @@ import type { HostTarget } from '../model/target.js';
 import { jsonRequest, type HttpCall } from './http.js';
 import { identities } from './identities.js';
 import { fingerprint, hostKeyAlgorithms, hostPattern, parseKnownHosts, verifyHostKey, type HostKeyVerdict } from './known-hosts.js';
-import { checkBecomePassword, HostError, runningScript, shellCommand, sudoRefusal, type ExecResult, type RunningScript, type RunOptions, type Transport } from './transport.js';
+import {
+  checkBecomePassword,
+  HostError,
+  runningScript,
+  shellCommand,
+  sudoRefusal,
+  type ExecResult,
+  type RunningScript,
+  type RunOptions,
+  type Transport,
+} from './transport.js';
 
 export interface SshOptions {
   /** Trust and record a host that known_hosts does not list yet (never a changed key). */
@@ -48,11 +58,13 @@ export class SshTransport implements Transport {
   static async connect(target: HostTarget, options: SshOptions = {}): Promise<SshTransport> {
     // Jump connections nobody shares are this transport's own, closed with it.
     const own = target.jumps?.length && !options.shared ? new SharedConnections() : undefined;
-    const sock = target.jumps?.length ? await throughJumps(target, target.jumps, { ...options, shared: options.shared ?? own! }).catch(async (error) => {
-      await own?.close();
-      throw error;
-    }) : undefined;
-    const ssh = await openConnection(target, options, sock).catch(async (error) => {
+    const sock = target.jumps?.length
+      ? await throughJumps(target, target.jumps, { ...options, shared: options.shared ?? own! }).catch(async (error: unknown) => {
+          await own?.close();
+          throw error;
+        })
+      : undefined;
+    const ssh = await openConnection(target, options, sock).catch(async (error: unknown) => {
       await own?.close();
       throw error;
     });
@@ -60,9 +72,12 @@ export class SshTransport implements Transport {
     if (target.become && target.becomePassword !== undefined && target.user !== 'root') {
       transport.becomePassword = await checkBecomePassword(target.name, target.becomePassword, async (command, stdin) => {
         transport.execCount++;
-        const result = await ssh.execCommand(command, { stdin: stdin === undefined ? undefined : Readable.from([Buffer.from(stdin)]), noTrim: true });
+        const result = await ssh.execCommand(command, {
+          stdin: stdin === undefined ? undefined : Readable.from([Buffer.from(stdin)]),
+          noTrim: true,
+        });
         return { code: result.code ?? 255, stdout: result.stdout, stderr: result.stderr };
-      }).catch(async (error: Error) => {
+      }).catch((error: unknown) => {
         ssh.dispose();
         throw error;
       });
@@ -76,9 +91,11 @@ export class SshTransport implements Transport {
     const { command, stdin } = shellCommand(script, asRoot, options, this.becomePassword);
     const input = stdin === undefined ? undefined : Readable.from([Buffer.from(stdin)]);
     if (this.lostBecause) throw this.connectionLost();
-    const result = await this.ssh.execCommand(command, { stdin: input, noTrim: true, onStdout: options.onStdout }).catch((error: Error) => {
-      throw new HostError(this.host, `connection lost: ${this.lostBecause ?? error.message}`);
-    });
+    const result = await this.ssh
+      .execCommand(command, { stdin: input, noTrim: true, onStdout: options.onStdout })
+      .catch((error: unknown) => {
+        throw new HostError(this.host, `connection lost: ${this.lostBecause ?? (error as Error).message}`);
+      });
     if (result.code === null && this.lostBecause) throw this.connectionLost();
     const outcome = { code: result.code ?? 255, stdout: result.stdout, stderr: result.stderr };
     if (asRoot) {
@@ -96,7 +113,10 @@ export class SshTransport implements Transport {
     return new Promise((resolve, reject) => {
       const { command, stdin } = shellCommand(script, asRoot, {}, this.becomePassword);
       connection.exec(command, (error: Error | undefined, channel: ClientChannel) => {
-        if (error) return reject(new HostError(this.host, `connection lost: ${error.message}`));
+        if (error) {
+          reject(new HostError(this.host, `connection lost: ${error.message}`));
+          return;
+        }
         // The password line, when there is one; stdin stays open, as the script's lifeline.
         if (stdin !== undefined) channel.write(stdin);
         const running = runningScript(() => channel.end());
@@ -145,7 +165,11 @@ async function openConnection(target: HostTarget, options: SshOptions, sock?: Du
   const known = parseKnownHosts(await readFile(target.knownHosts, 'utf8').catch(() => ''));
   let refusal: HostError | undefined;
   let keyToRecord: string | undefined;
-  const auth = await identities(target.user, target.identityFiles, { agentSocket: process.env.SSH_AUTH_SOCK, identitiesOnly: target.identitiesOnly, askPassphrase: options.askPassphrase });
+  const auth = await identities(target.user, target.identityFiles, {
+    agentSocket: process.env.SSH_AUTH_SOCK,
+    identitiesOnly: target.identitiesOnly,
+    askPassphrase: options.askPassphrase,
+  });
   const ssh = new NodeSSH();
   try {
     await ssh.connect({
@@ -172,7 +196,10 @@ async function openConnection(target: HostTarget, options: SshOptions, sock?: Du
   } catch (error) {
     ssh.dispose();
     const leftOut = auth.leftOut.length > 0 ? ` (${auth.leftOut.join('; ')})` : '';
-    throw refusal ?? new HostError(target.name, `cannot connect to ${target.user}@${target.address}:${target.port}: ${(error as Error).message}${leftOut}`);
+    throw (
+      refusal ??
+      new HostError(target.name, `cannot connect to ${target.user}@${target.address}:${target.port}: ${(error as Error).message}${leftOut}`)
+    );
   }
   if (keyToRecord) await recordHostKey(target.knownHosts, keyToRecord);
   return ssh;
@@ -223,4 +250,3 @@ export class SharedConnections {
     this.open.clear();
   }
 }
-

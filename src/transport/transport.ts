@@ -44,17 +44,32 @@ export interface RunningScript {
   finish(): Promise<ExecResult>;
 }
 
+/** Where a running script's channel delivers its output and its end (plain functions, safe to pass as listeners). */
+interface ScriptOutputSinks {
+  stdout: (chunk: Buffer) => void;
+  stderr: (chunk: Buffer) => void;
+  exited: (code: number) => void;
+}
+
 /** Collects a running script's output and answers RunningScript's questions about it. */
-export function runningScript(closeStdin: () => void): RunningScript & { stdout(chunk: Buffer): void; stderr(chunk: Buffer): void; exited(code: number): void } {
+export function runningScript(closeStdin: () => void): RunningScript & ScriptOutputSinks {
   let stdout = '';
   let stderr = '';
   let code: number | undefined;
   const waiters: (() => void)[] = [];
   const notify = () => waiters.splice(0).forEach((w) => w());
   return {
-    stdout: (chunk) => ((stdout += chunk.toString()), notify()),
-    stderr: (chunk) => (stderr += chunk.toString()),
-    exited: (c) => ((code = c), notify()),
+    stdout: (chunk) => {
+      stdout += chunk.toString();
+      notify();
+    },
+    stderr: (chunk) => {
+      stderr += chunk.toString();
+    },
+    exited: (c) => {
+      code = c;
+      notify();
+    },
     waitFor(text) {
       return new Promise((resolve) => {
         const check = () => {
@@ -68,7 +83,10 @@ export function runningScript(closeStdin: () => void): RunningScript & { stdout(
     finish() {
       closeStdin();
       return new Promise((resolve) => {
-        const check = () => (code !== undefined ? resolve({ code, stdout, stderr }) : waiters.push(check));
+        const check = () => {
+          if (code !== undefined) resolve({ code, stdout, stderr });
+          else waiters.push(check);
+        };
         check();
       });
     },
@@ -89,7 +107,10 @@ export class HostError extends Error {
 /** `sudo -n` refuses rather than prompts; its message is recognised so the error can say why. */
 export function sudoRefusal(host: string, result: ExecResult): HostError | undefined {
   if (result.code === 1 && /sudo: (a password is required|a terminal is required)/.test(result.stderr)) {
-    return new HostError(host, 'sudo asks for a password: give it with --ask-become-pass or become_password_secret in hosts.yaml (or allow the login user passwordless sudo)');
+    return new HostError(
+      host,
+      'sudo asks for a password: give it with --ask-become-pass or become_password_secret in hosts.yaml (or allow the login user passwordless sudo)',
+    );
   }
   return undefined;
 }
@@ -100,7 +121,12 @@ export function sudoRefusal(host: string, result: ExecResult): HostError | undef
  * the first line of stdin (one byte at a time, so the rest stays for the script); `-k` makes it ask
  * every time, so that line can never reach the script, and `-p ''` keeps any prompt out of the output.
  */
-export function shellCommand(script: string, asRoot: boolean, options: RunOptions = {}, becomePassword?: string): { command: string; stdin?: Buffer | string } {
+export function shellCommand(
+  script: string,
+  asRoot: boolean,
+  options: RunOptions = {},
+  becomePassword?: string,
+): { command: string; stdin?: Buffer | string } {
   const shell = options.scriptOnStdin ? 'sh -s' : `sh -c ${quote(script)}`;
   const stdin = options.scriptOnStdin ? script : options.stdin;
   if (!asRoot) return { command: shell, stdin };
@@ -113,9 +139,16 @@ export function shellCommand(script: string, asRoot: boolean, options: RunOption
  * line would reach the script), and a wrong one fails the host now, after a single attempt, rather
  * than on every step (each a failed attempt that counts towards locking the account).
  */
-export async function checkBecomePassword(host: string, password: string, run: (command: string, stdin?: string) => Promise<ExecResult>): Promise<string | undefined> {
+export async function checkBecomePassword(
+  host: string,
+  password: string,
+  run: (command: string, stdin?: string) => Promise<ExecResult>,
+): Promise<string | undefined> {
   if ((await run('sudo -k -n true')).code === 0) return undefined;
   const tried = await run(`sudo -k -S -p '' true`, `${password}\n`);
   if (tried.code === 0) return password;
-  throw new HostError(host, `sudo did not accept the become password (tried once and not again, so the account is not locked out): ${tried.stderr.trim().split('\n').pop()}`);
+  throw new HostError(
+    host,
+    `sudo did not accept the become password (tried once and not again, so the account is not locked out): ${tried.stderr.trim().split('\n').pop()}`,
+  );
 }

@@ -11,8 +11,8 @@ import { reconcile, reconcileJson, repoSetup, workspace } from './helpers.js';
 
 const require = createRequire(import.meta.url);
 
-async function validateReport(report: unknown): Promise<string[]> {
-  const Ajv2020 = require('ajv/dist/2020.js').default as typeof import('ajv').default;
+function validateReport(report: unknown): string[] {
+  const Ajv2020 = (require('ajv/dist/2020.js') as { default: typeof import('ajv').default }).default;
   const addFormats = require('ajv-formats') as (ajv: InstanceType<typeof Ajv2020>) => void;
   const ajv = new Ajv2020({ allErrors: true, strict: false });
   addFormats(ajv);
@@ -21,7 +21,12 @@ async function validateReport(report: unknown): Promise<string[]> {
 }
 
 const snapshot = async (host: TestHost) =>
-  (await ssh(host, `stat -c "%n %Y" /etc/systemd/system/prefect-*.service ~/.bashrc ~/.prefect/profiles.toml; systemctl show -p MainPID --value prefect-server prefect-worker`)).stdout;
+  (
+    await ssh(
+      host,
+      `stat -c "%n %Y" /etc/systemd/system/prefect-*.service ~/.bashrc ~/.prefect/profiles.toml; systemctl show -p MainPID --value prefect-server prefect-worker`,
+    )
+  ).stdout;
 
 describe('reconcile check: read-only drift detection for cron', () => {
   const hosts = useTestHosts(1, 'ck');
@@ -41,7 +46,7 @@ describe('reconcile check: read-only drift detection for cron', () => {
     const result = await check();
     expect(result.code).toBe(0);
     expect(result.report).toMatchObject({ command: 'check', result: 'in-sync', exitCode: 0 });
-    expect(await validateReport(result.report)).toEqual([]);
+    expect(validateReport(result.report)).toEqual([]);
     // One remote exec (the fact script): check runs nothing else on the host.
     expect(result.hosts[0]!.execs).toBe(1);
   });
@@ -68,22 +73,32 @@ describe('reconcile check: read-only drift detection for cron', () => {
   it.each([
     ['a stopped service', 'sudo -n systemctl stop prefect-worker', 'systemd_service:prefect-worker.service'],
     ['a disabled service', 'sudo -n systemctl disable prefect-server 2>/dev/null', 'systemd_service:prefect-server.service'],
-    ['a changed deployment', `sed -i 's|horizon_days: 7|horizon_days: 14|' ~/projects/projections-v2/prefect.yaml`, 'prefect_deployments:/home/daniel/projects/projections-v2'],
-  ])('reports %s with exit 2 and the resource named', async (_what, breakIt, resource) => {
-    await ssh(host, breakIt);
-    const run = await check();
-    expect(run.code).toBe(2);
-    expect(run.hosts[0]!.actions.map((a) => a.resource)).toContain(resource);
-    expect((await reconcile(dir, 'apply')).code).toBe(0);
-    expect((await check()).code).toBe(0);
-  }, 60_000);
+    [
+      'a changed deployment',
+      `sed -i 's|horizon_days: 7|horizon_days: 14|' ~/projects/projections-v2/prefect.yaml`,
+      'prefect_deployments:/home/daniel/projects/projections-v2',
+    ],
+  ])(
+    'reports %s with exit 2 and the resource named',
+    async (_what, breakIt, resource) => {
+      await ssh(host, breakIt);
+      const run = await check();
+      expect(run.code).toBe(2);
+      expect(run.hosts[0]!.actions.map((a) => a.resource)).toContain(resource);
+      expect((await reconcile(dir, 'apply')).code).toBe(0);
+      expect((await check()).code).toBe(0);
+    },
+    60_000,
+  );
 
   it('reports a dead worker (running, but its healthcheck does not answer)', async () => {
     await ssh(host, 'sudo -n systemctl kill --kill-whom=main -s SIGSTOP prefect-worker');
     try {
       const run = await check();
       expect(run.code).toBe(2);
-      expect(run.hosts[0]!.problems.join('\n')).toMatch(/^systemd_service:prefect-worker\.service: running but unhealthy: http:\/\/127\.0\.0\.1:8080\/health/);
+      expect(run.hosts[0]!.problems.join('\n')).toMatch(
+        /^systemd_service:prefect-worker\.service: running but unhealthy: http:\/\/127\.0\.0\.1:8080\/health/,
+      );
     } finally {
       await ssh(host, 'sudo -n systemctl kill --kill-whom=main -s SIGCONT prefect-worker');
     }
@@ -95,10 +110,10 @@ describe('reconcile check: read-only drift detection for cron', () => {
     expect(runs.length).toBeGreaterThanOrEqual(8);
     expect(runs.map((r) => r.command)).toEqual(expect.arrayContaining(['check', 'apply']));
     const shown = await reconcile(dir, 'history', 'show', runs[0]!.id, '--state-dir', join(dir, 'state'));
-    expect(await validateReport(JSON.parse(shown.stdout))).toEqual([]);
+    expect(validateReport(JSON.parse(shown.stdout))).toEqual([]);
   });
 
-  it('runs the exact scheduled command in cron\'s empty environment and records the run', async () => {
+  it("runs the exact scheduled command in cron's empty environment and records the run", async () => {
     const stateDir = join(dir, 'scheduled-state');
     const dryRun = await reconcile(dir, 'schedule', 'install', '--every', '15m', '--dry-run', '--state-dir', stateDir);
     expect(dryRun.code).toBe(0);
@@ -126,7 +141,11 @@ describe('reconcile check: read-only drift detection for cron', () => {
       expect(spawnSync('crontab', ['-l'], { encoding: 'utf8' }).stdout).toMatch(/^\*\/10 \* \* \* \* mkdir -p .* 'check' '-i' /m);
       const status = await reconcile(dir, 'schedule', 'status', '--state-dir', join(dir, 'state'));
       expect(status.stdout).toContain('installed: crontab entry');
-      const runs = JSON.parse((await reconcile(dir, 'history', '--state-dir', join(dir, 'state'), '--json')).stdout) as { id: string; command: string; result: string }[];
+      const runs = JSON.parse((await reconcile(dir, 'history', '--state-dir', join(dir, 'state'), '--json')).stdout) as {
+        id: string;
+        command: string;
+        result: string;
+      }[];
       const last = runs.find((r) => r.command === 'check')!;
       expect(status.stdout).toContain(`last check: `);
       expect(status.stdout).toContain(` ${last.result} (exit ${last.result === 'in-sync' ? 0 : 2}, run ${last.id})`);
@@ -163,14 +182,19 @@ describe('locking and unreachable hosts', () => {
   it('reports an unreachable host with exit 1 and still shows the other host', async () => {
     const host = hosts[0]!;
     const dir = workspace(hosts);
-    writeFileSync(join(dir, 'hosts.yaml'), `${readFileSync(join(dir, 'hosts.yaml'), 'utf8')}  ghost:\n    address: 10.231.252.2\n    connect_timeout: 2\n`);
+    writeFileSync(
+      join(dir, 'hosts.yaml'),
+      `${readFileSync(join(dir, 'hosts.yaml'), 'utf8')}  ghost:\n    address: 10.231.252.2\n    connect_timeout: 2\n`,
+    );
     writeFileSync(join(dir, 'setup.yaml'), repoSetup());
     const run = await reconcileJson(dir, 'check', '--state-dir', join(dir, 'state'));
     expect(run.code).toBe(1);
-    expect(run.hosts.map((h) => [h.host, h.status])).toEqual([[host.name, 'in-sync'], ['ghost', 'failed']]);
+    expect(run.hosts.map((h) => [h.host, h.status])).toEqual([
+      [host.name, 'in-sync'],
+      ['ghost', 'failed'],
+    ]);
     const text = await reconcile(dir, 'check', '--state-dir', join(dir, 'state'));
     expect(text.stdout).toContain(`${host.name} (${host.address}): in sync`);
     expect(text.stdout).toContain('ghost (10.231.252.2): error: cannot connect');
   });
 });
-

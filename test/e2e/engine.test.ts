@@ -7,11 +7,13 @@ import { quote } from '../../src/shell/quote.js';
 import type { TestHost } from '../hosts/host.js';
 import { reconcile, reconcileJson, repoSetup, workspace } from './helpers.js';
 
-
 const state = (host: TestHost, script: string) => ssh(host, script).then((r) => r.stdout.trim());
 const mainPid = (host: TestHost, unit: string) => state(host, `systemctl show -p MainPID --value ${unit}`);
 const mtimes = (host: TestHost) =>
-  state(host, 'stat -c "%n %Y.%Z" /etc/systemd/system/prefect-*.service /home/daniel/.bashrc /home/daniel/.prefect/profiles.toml /home/daniel/projections-data /home/daniel/projections-data/manifests');
+  state(
+    host,
+    'stat -c "%n %Y.%Z" /etc/systemd/system/prefect-*.service /home/daniel/.bashrc /home/daniel/.prefect/profiles.toml /home/daniel/projections-data /home/daniel/projections-data/manifests',
+  );
 
 describe('engine on a fresh host: plan, apply, idempotency, drift, saved plans, owed restarts', () => {
   const hosts = useTestHosts(1, 'en');
@@ -26,10 +28,19 @@ describe('engine on a fresh host: plan, apply, idempotency, drift, saved plans, 
   it('plans everything on a fresh host, applies exactly that, and converges', async () => {
     const plan = await reconcile(dir, 'plan');
     expect(plan.code).toBe(2);
-    for (const title of ['+ install python3-venv', '+ venv /home/daniel/projects/projections-v2/.venv', '+ profile selfhost', '~ line in /home/daniel/.bashrc',
-      '+ directory /home/daniel/projections-data/manifests', '+ unit /etc/systemd/system/prefect-server.service',
-      '↻ systemctl daemon-reload', '↻ start prefect-server.service', '~ work pool projections-local', '↻ start prefect-worker.service',
-      '~ 2 deployments of /home/daniel/projects/projections-v2/prefect.yaml']) {
+    for (const title of [
+      '+ install python3-venv',
+      '+ venv /home/daniel/projects/projections-v2/.venv',
+      '+ profile selfhost',
+      '~ line in /home/daniel/.bashrc',
+      '+ directory /home/daniel/projections-data/manifests',
+      '+ unit /etc/systemd/system/prefect-server.service',
+      '↻ systemctl daemon-reload',
+      '↻ start prefect-server.service',
+      '~ work pool projections-local',
+      '↻ start prefect-worker.service',
+      '~ 2 deployments of /home/daniel/projects/projections-v2/prefect.yaml',
+    ]) {
       expect(plan.stdout).toContain(title);
     }
     // The server is not running yet: the pool and deployments are compared once it is, nothing is guessed.
@@ -42,7 +53,11 @@ describe('engine on a fresh host: plan, apply, idempotency, drift, saved plans, 
     const plannedIds = planned.hosts[0]!.actions.map((a) => a.id);
     const done = applied.hosts[0]!.done!;
     expect(done.filter((id) => plannedIds.includes(id))).toEqual(plannedIds);
-    expect(done.filter((id) => !plannedIds.includes(id))).toEqual(['prefect_work_pool:projections-local', 'deploy live-score', 'deploy nightly-projections']);
+    expect(done.filter((id) => !plannedIds.includes(id))).toEqual([
+      'prefect_work_pool:projections-local',
+      'deploy live-score',
+      'deploy nightly-projections',
+    ]);
     // The README's figures are promises: 15 planned actions, 8 execs: the run lock, the fact script,
     // one batch per stretch of scripts that ends at a health wait (package .. start server; enable +
     // start worker), the pool's and the deployments' facts read again once the server answers, one
@@ -60,7 +75,9 @@ describe('engine on a fresh host: plan, apply, idempotency, drift, saved plans, 
     expect(await state(host, 'systemctl is-enabled prefect-server prefect-worker')).toBe('enabled\nenabled');
     expect(await state(host, 'grep -c "^alias prefect-cli=" ~/.bashrc')).toBe('1');
     expect(await state(host, 'stat -c "%U %a" /home/daniel/projections-data/manifests')).toBe('daniel 755');
-    expect(await state(host, `cat /etc/systemd/system/prefect-worker.service`)).toContain(`--pool projections-local --type process --limit 2 --with-healthcheck`);
+    expect(await state(host, `cat /etc/systemd/system/prefect-worker.service`)).toContain(
+      `--pool projections-local --type process --limit 2 --with-healthcheck`,
+    );
     expect(await state(host, `cat /etc/systemd/system/prefect-server.service`)).toContain(`--host ${host.address} --port 4200`);
 
     const after = await reconcileJson(dir, 'plan');
@@ -71,7 +88,11 @@ describe('engine on a fresh host: plan, apply, idempotency, drift, saved plans, 
   }, 120_000);
 
   it('changes nothing on a second apply: no write, no reload, no restart', async () => {
-    const before = { mtimes: await mtimes(host), server: await mainPid(host, 'prefect-server'), worker: await mainPid(host, 'prefect-worker') };
+    const before = {
+      mtimes: await mtimes(host),
+      server: await mainPid(host, 'prefect-server'),
+      worker: await mainPid(host, 'prefect-worker'),
+    };
     const run = await reconcile(dir, 'apply');
     expect(run.code).toBe(0);
     expect(run.stdout).toContain('0 actions done');
@@ -87,10 +108,17 @@ describe('engine on a fresh host: plan, apply, idempotency, drift, saved plans, 
     const planned = await reconcileJson(dir, 'plan');
     expect(planned.code).toBe(2);
     expect(planned.hosts[0]!.actions.map((a) => a.id)).toEqual([
-      'systemd_service:prefect-worker.service', 'daemon-reload', 'restart prefect-worker.service']);
+      'systemd_service:prefect-worker.service',
+      'daemon-reload',
+      'restart prefect-worker.service',
+    ]);
     const text = await reconcile(dir, 'plan');
-    expect(text.stdout).toContain('-ExecStart=/home/daniel/projects/projections-v2/.venv/bin/prefect worker start --pool projections-local --type process --limit 2');
-    expect(text.stdout).toContain('+ExecStart=/home/daniel/projects/projections-v2/.venv/bin/prefect worker start --pool projections-local --type process --limit 3');
+    expect(text.stdout).toContain(
+      '-ExecStart=/home/daniel/projects/projections-v2/.venv/bin/prefect worker start --pool projections-local --type process --limit 2',
+    );
+    expect(text.stdout).toContain(
+      '+ExecStart=/home/daniel/projects/projections-v2/.venv/bin/prefect worker start --pool projections-local --type process --limit 3',
+    );
     const applied = await reconcileJson(dir, 'apply');
     expect(applied.hosts[0]!.done!).toEqual(planned.hosts[0]!.actions.map((a) => a.id));
     expect(await mainPid(host, 'prefect-server')).toBe(server);
@@ -99,7 +127,10 @@ describe('engine on a fresh host: plan, apply, idempotency, drift, saved plans, 
   }, 60_000);
 
   it('shows a hand edit as a reverse diff and restores it', async () => {
-    await ssh(host, `sudo -n sed -i 's/^RestartSec=5$/RestartSec=30/' /etc/systemd/system/prefect-server.service && sed -i '/^alias prefect-cli=/d' ~/.bashrc`);
+    await ssh(
+      host,
+      `sudo -n sed -i 's/^RestartSec=5$/RestartSec=30/' /etc/systemd/system/prefect-server.service && sed -i '/^alias prefect-cli=/d' ~/.bashrc`,
+    );
     const plan = await reconcile(dir, 'plan');
     expect(plan.code).toBe(2);
     expect(plan.stdout).toContain('-RestartSec=30\n');
@@ -136,7 +167,9 @@ describe('engine on a fresh host: plan, apply, idempotency, drift, saved plans, 
     // Run exactly the unit write's steps, as an apply that died right after them would have.
     for (const step of write.steps) {
       if (!('script' in step)) throw new Error('a unit write is made of scripts');
-      await ssh(host, `sudo -n sh -c ${quote(step.script)}`, { input: step.stdinBase64 ? Buffer.from(step.stdinBase64, 'base64').toString() : '' });
+      await ssh(host, `sudo -n sh -c ${quote(step.script)}`, {
+        input: step.stdinBase64 ? Buffer.from(step.stdinBase64, 'base64').toString() : '',
+      });
     }
     const worker = await mainPid(host, 'prefect-worker');
     const owed = await reconcileJson(dir, 'plan');
@@ -183,4 +216,3 @@ describe('host identity', () => {
     expect((await reconcile(dir, 'plan')).code).toBe(2);
   });
 });
-

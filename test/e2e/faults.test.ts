@@ -59,7 +59,9 @@ describe('faults: the SSH connection cut at random points during apply', () => {
 
   /** sha256 of each managed file on the host, and leftover temp files. */
   const onHost = async () => {
-    const out = (await ssh(host, 'sudo -n sh -c "cd /srv/faults && sha256sum f*.bin; ls -A | grep -c ^.reconcile || true"')).stdout.trim().split('\n');
+    const out = (await ssh(host, 'sudo -n sh -c "cd /srv/faults && sha256sum f*.bin; ls -A | grep -c ^.reconcile || true"')).stdout
+      .trim()
+      .split('\n');
     const leftovers = Number(out.pop());
     return { hashes: new Map(out.map((l) => [`/srv/faults/${l.split('  ')[1]}`, l.split('  ')[0]!])), leftovers };
   };
@@ -69,62 +71,75 @@ describe('faults: the SSH connection cut at random points during apply', () => {
     dir = workspace(hosts);
   });
 
-  it(`leaves every file old or new, reports what completed, and converges after (${CUTS} cuts)`, async () => {
-    want(0);
-    const clean = performance.now();
-    expect((await reconcile(dir, 'apply')).code).toBe(0);
-    const applyMs = performance.now() - clean;
+  it(
+    `leaves every file old or new, reports what completed, and converges after (${CUTS} cuts)`,
+    async () => {
+      want(0);
+      const clean = performance.now();
+      expect((await reconcile(dir, 'apply')).code).toBe(0);
+      const applyMs = performance.now() - clean;
 
-    let landed = 0;
-    let checks = 0;
-    for (let cut = 1; cut <= CUTS; cut++) {
-      want(cut);
-      const delay = 30 + Math.random() * applyMs * 0.6;
-      const running = reconcileJson(dir, 'apply', '--lock-timeout', '20');
-      await new Promise((r) => setTimeout(r, delay));
-      const killed = await cutSessions(host.name, 'daniel');
-      const run = await running;
-      const report = run.hosts[0]!;
-      if (run.code === 0) expect(report.status).toBe('changed');
-      else {
-        landed++;
-        expect(report.status, JSON.stringify(report)).toBe('failed');
-        expect(report.error).toBeTruthy();
+      let landed = 0;
+      let checks = 0;
+      for (let cut = 1; cut <= CUTS; cut++) {
+        want(cut);
+        const delay = 30 + Math.random() * applyMs * 0.6;
+        const running = reconcileJson(dir, 'apply', '--lock-timeout', '20');
+        await new Promise((r) => setTimeout(r, delay));
+        const killed = await cutSessions(host.name, 'daniel');
+        const run = await running;
+        const report = run.hosts[0]!;
+        if (run.code === 0) expect(report.status).toBe('changed');
+        else {
+          landed++;
+          expect(report.status, JSON.stringify(report)).toBe('failed');
+          expect(report.error).toBeTruthy();
+        }
+        // No remote script outlives the cut for long: the temp files are gone once it has ended.
+        await waitFor(async () => (await onHost()).leftovers === 0, 10_000);
+        const { hashes } = await onHost();
+        for (const [path, hash] of hashes) {
+          checks++;
+          expect(
+            valid.get(path)?.has(hash),
+            `${path} after cut ${cut} (${Math.round(delay)} ms, ${killed} sessions killed): neither an old nor the new content`,
+          ).toBe(true);
+        }
+        // What the run reports as done is done: those files hold this version.
+        for (const id of report.done ?? []) {
+          const path = id.replace(/^file:/, '');
+          if (valid.has(path))
+            expect(hashes.get(path), `${id} reported done after cut ${cut}`).toBe(sha(content(cut, Number(/f(\d)\.bin/.exec(path)![1]))));
+        }
       }
-      // No remote script outlives the cut for long: the temp files are gone once it has ended.
-      await waitFor(async () => (await onHost()).leftovers === 0, 10_000);
+
+      // The text report names the cut and what was done before it.
+      want(CUTS + 1);
+      const textRun = reconcile(dir, 'apply', '--lock-timeout', '20');
+      await new Promise((r) => setTimeout(r, applyMs * 0.5));
+      await cutSessions(host.name, 'daniel');
+      const text = await textRun;
+      // A cut before the plan was made has nothing to say about actions; one during the apply says what completed.
+      if (text.code !== 0)
+        expect(text.stdout).toMatch(
+          /connection lost[^]*(\d+ of \d+ actions done[^\n]*; the next apply does what is left|; 0 actions done)/,
+        );
+
+      want(CUTS + 2);
+      const final = await reconcile(dir, 'apply', '--lock-timeout', '20');
+      expect(final.code, final.stdout + final.stderr).toBe(0);
+      const after = await reconcile(dir, 'plan');
+      expect(after.code, after.stdout).toBe(0);
       const { hashes } = await onHost();
-      for (const [path, hash] of hashes) {
-        checks++;
-        expect(valid.get(path)?.has(hash), `${path} after cut ${cut} (${Math.round(delay)} ms, ${killed} sessions killed): neither an old nor the new content`).toBe(true);
-      }
-      // What the run reports as done is done: those files hold this version.
-      for (const id of report.done ?? []) {
-        const path = id.replace(/^file:/, '');
-        if (valid.has(path)) expect(hashes.get(path), `${id} reported done after cut ${cut}`).toBe(sha(content(cut, Number(path.match(/f(\d)\.bin/)![1]))));
-      }
-    }
-
-    // The text report names the cut and what was done before it.
-    want(CUTS + 1);
-    const textRun = reconcile(dir, 'apply', '--lock-timeout', '20');
-    await new Promise((r) => setTimeout(r, applyMs * 0.5));
-    await cutSessions(host.name, 'daniel');
-    const text = await textRun;
-    // A cut before the plan was made has nothing to say about actions; one during the apply says what completed.
-    if (text.code !== 0) expect(text.stdout).toMatch(/connection lost[^]*(\d+ of \d+ actions done[^\n]*; the next apply does what is left|; 0 actions done)/);
-
-    want(CUTS + 2);
-    const final = await reconcile(dir, 'apply', '--lock-timeout', '20');
-    expect(final.code, final.stdout + final.stderr).toBe(0);
-    const after = await reconcile(dir, 'plan');
-    expect(after.code, after.stdout).toBe(0);
-    const { hashes } = await onHost();
-    for (const [i] of SIZES.entries()) expect(hashes.get(`/srv/faults/f${i}.bin`)).toBe(sha(content(CUTS + 2, i)));
-    expect((await ssh(host, 'systemctl show -p Environment --value fault-demo.service')).stdout.trim()).toBe(`VERSION=${CUTS + 2}`);
-    console.log(`fault loop: ${CUTS} connection cuts injected, ${landed} landed mid-apply, ${checks} file states checked (all whole: old or new), next apply converged`);
-    expect(landed).toBeGreaterThan(0);
-  }, 60_000 + CUTS * 15_000);
+      for (const [i] of SIZES.entries()) expect(hashes.get(`/srv/faults/f${i}.bin`)).toBe(sha(content(CUTS + 2, i)));
+      expect((await ssh(host, 'systemctl show -p Environment --value fault-demo.service')).stdout.trim()).toBe(`VERSION=${CUTS + 2}`);
+      console.log(
+        `fault loop: ${CUTS} connection cuts injected, ${landed} landed mid-apply, ${checks} file states checked (all whole: old or new), next apply converged`,
+      );
+      expect(landed).toBeGreaterThan(0);
+    },
+    60_000 + CUTS * 15_000,
+  );
 
   it('reports a full disk clearly and keeps the old file whole', async () => {
     await ssh(host, 'mkdir -p /srv/small && mount -t tmpfs -o size=1m tmpfs /srv/small', { user: 'root' });
@@ -139,7 +154,9 @@ describe('faults: the SSH connection cut at random points during apply', () => {
     expect(full.code).toBe(1);
     expect(full.stdout).toMatch(new RegExp(`${host.name}: FAILED at file:/srv/small/data.bin: exit \\d+: .*No space left on device`));
     expect(full.stdout).toContain(`${host.name}: 0 of 1 actions done; the next apply does what is left`);
-    expect((await ssh(host, 'sha256sum < /srv/small/data.bin; ls -A /srv/small', { user: 'root' })).stdout).toBe(`${sha(small)}  -\ndata.bin\n`);
+    expect((await ssh(host, 'sha256sum < /srv/small/data.bin; ls -A /srv/small', { user: 'root' })).stdout).toBe(
+      `${sha(small)}  -\ndata.bin\n`,
+    );
   });
 
   it('refuses a plan saved before the host rebooted, and a fresh apply converges', async () => {

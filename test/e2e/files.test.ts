@@ -56,7 +56,11 @@ describe('files: byte-exact content, backups, validation, and hosts that fail al
     writeFileSync(join(dir, 'setup.yaml'), setup('2'));
     expect((await reconcile(dir, 'apply')).code).toBe(0);
     expect((await ssh(host, 'sudo -n cat /srv/app/app.conf')).stdout).toBe('version=2\nok\n');
-    expect((await ssh(host, 'sudo -n ls /srv/app')).stdout.split('\n').filter(Boolean).sort()).toEqual(['app.conf', 'blob.bin', 'windows.txt']);
+    expect((await ssh(host, 'sudo -n ls /srv/app')).stdout.split('\n').filter(Boolean).sort()).toEqual([
+      'app.conf',
+      'blob.bin',
+      'windows.txt',
+    ]);
     const backups = await ssh(host, 'sudo -n sh -c "cat /var/lib/reconcile/backups/srv/app/app.conf.*"');
     expect(backups.stdout).toBe('version=1\nok\n');
   });
@@ -72,22 +76,34 @@ describe('files: byte-exact content, backups, validation, and hosts that fail al
 
   it('refuses a unit file that systemd would partly ignore (a misspelt key), installing nothing', async () => {
     const unit = '[Service]\nExecStrat=/bin/true\nExecStart=/bin/sleep infinity\n[Install]\nWantedBy=multi-user.target\n';
-    writeFileSync(join(dir, 'setup.yaml'), `resources:\n  - kind: systemd_service\n    unit: typo.service\n    content: ${JSON.stringify(unit)}\n`);
+    writeFileSync(
+      join(dir, 'setup.yaml'),
+      `resources:\n  - kind: systemd_service\n    unit: typo.service\n    content: ${JSON.stringify(unit)}\n`,
+    );
     const run = await reconcile(dir, 'apply');
     expect(run.code).toBe(1);
     expect(run.stdout).toContain("Unknown key 'ExecStrat' in section [Service], ignoring.");
     expect(run.stdout).toContain('systemd would ignore part of this unit (above)');
     expect((await ssh(host, 'test -e /etc/systemd/system/typo.service && echo present || echo absent')).stdout).toBe('absent\n');
     // Spelt right, the same unit goes in.
-    writeFileSync(join(dir, 'setup.yaml'), `resources:\n  - kind: systemd_service\n    unit: typo.service\n    content: ${JSON.stringify(unit.replace('ExecStrat=/bin/true\n', ''))}\n`);
+    writeFileSync(
+      join(dir, 'setup.yaml'),
+      `resources:\n  - kind: systemd_service\n    unit: typo.service\n    content: ${JSON.stringify(unit.replace('ExecStrat=/bin/true\n', ''))}\n`,
+    );
     expect((await reconcile(dir, 'apply')).code).toBe(0);
   });
 
   it('reaches a host by its ssh_config alias: HostName, User, IdentityFile and UserKnownHostsFile from there', async () => {
     const aliasDir = mkdtempSync(join(tmpdir(), 'reconcile-alias-'));
     const sshConfig = join(aliasDir, 'ssh_config');
-    writeFileSync(sshConfig, `Host box-alias\n  HostName ${host.address}\n  User daniel\n  IdentityFile ${host.identity_file}\n  UserKnownHostsFile ${host.known_hosts}\n`);
-    writeFileSync(join(aliasDir, 'hosts.yaml'), `hosts:\n  via-alias:\n    address: box-alias\n    ssh_config: ${sshConfig}\n    become: true\n`);
+    writeFileSync(
+      sshConfig,
+      `Host box-alias\n  HostName ${host.address}\n  User daniel\n  IdentityFile ${host.identity_file}\n  UserKnownHostsFile ${host.known_hosts}\n`,
+    );
+    writeFileSync(
+      join(aliasDir, 'hosts.yaml'),
+      `hosts:\n  via-alias:\n    address: box-alias\n    ssh_config: ${sshConfig}\n    become: true\n`,
+    );
     writeFileSync(join(aliasDir, 'setup.yaml'), 'resources:\n  - kind: line\n    path: /etc/motd\n    line: "reached as {{ address }}"\n');
     const run = await reconcileJson(aliasDir, 'apply');
     expect(run.code).toBe(0);
@@ -97,7 +113,8 @@ describe('files: byte-exact content, backups, validation, and hosts that fail al
 
   it('reports an unreachable host without holding back the other', async () => {
     writeFileSync(join(dir, 'setup.yaml'), setup('4'));
-    const inventory = readFileSync(join(dir, 'hosts.yaml'), 'utf8') +
+    const inventory =
+      readFileSync(join(dir, 'hosts.yaml'), 'utf8') +
       `  ghost:\n    address: 10.231.251.2\n    connect_timeout: 30\n    identity_file: ${host.identity_file}\n    known_hosts: ${host.known_hosts}\n`;
     writeFileSync(join(dir, 'hosts.yaml'), inventory);
     // --timeout overrides the inventory's 30 s: the ghost is given up on after 2 s.
@@ -117,7 +134,10 @@ describe('local transport', () => {
     const dir = mkdtempSync(join(tmpdir(), 'reconcile-local-'));
     const target = join(dir, 'managed');
     writeFileSync(join(dir, 'hosts.yaml'), 'hosts:\n  here:\n    address: localhost\n    connection: local\n    user: root\n');
-    writeFileSync(join(dir, 'setup.yaml'), `resources:\n  - kind: directory\n    path: ${target}\n    mode: "0700"\n  - kind: line\n    path: ${target}/list\n    line: hello\n`);
+    writeFileSync(
+      join(dir, 'setup.yaml'),
+      `resources:\n  - kind: directory\n    path: ${target}\n    mode: "0700"\n  - kind: line\n    path: ${target}/list\n    line: hello\n`,
+    );
     expect((await reconcile(dir, 'plan')).code).toBe(2);
     expect((await reconcile(dir, 'apply')).code).toBe(0);
     expect(readFileSync(join(target, 'list'), 'utf8')).toBe('hello\n');

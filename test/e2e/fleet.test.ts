@@ -17,13 +17,22 @@ function fleetWorkspace(hosts: TestHost[], serverHealthTimeout = 90): string {
   const names = ['prefect-server', 'worker-1', 'worker-2'];
   let inventory = readFileSync('examples/fleet/hosts.yaml', 'utf8');
   hosts.forEach((h, i) => {
-    inventory = inventory.replace(new RegExp(`(  ${names[i]}:\\n    address: )\\S+`), `$1${h.address}\n    identity_file: ${h.identity_file}\n    known_hosts: ${h.known_hosts}`);
+    inventory = inventory.replace(
+      new RegExp(`(  ${names[i]}:\\n    address: )\\S+`),
+      `$1${h.address}\n    identity_file: ${h.identity_file}\n    known_hosts: ${h.known_hosts}`,
+    );
   });
   writeFileSync(join(dir, 'hosts.yaml'), inventory);
-  writeFileSync(join(dir, 'setup.yaml'), withProjectAt(readFileSync('examples/fleet/setup.yaml', 'utf8').replace('timeout: 90', `timeout: ${serverHealthTimeout}`), repo, repo.head()));
+  writeFileSync(
+    join(dir, 'setup.yaml'),
+    withProjectAt(
+      readFileSync('examples/fleet/setup.yaml', 'utf8').replace('timeout: 90', `timeout: ${serverHealthTimeout}`),
+      repo,
+      repo.head(),
+    ),
+  );
   return dir;
 }
-
 
 describe('one Prefect across many hosts: examples/fleet on three test hosts', () => {
   const hosts = useTestHosts(3, 'fl', { lan: true, binds: [repo.bind] });
@@ -34,11 +43,14 @@ describe('one Prefect across many hosts: examples/fleet on three test hosts', ()
   const active = async (host: TestHost, unit: string) => (await ssh(host, `systemctl is-active ${unit} || true`)).stdout.trim();
   const mainPid = async (host: TestHost, unit: string) => (await ssh(host, `systemctl show -p MainPID --value ${unit}`)).stdout.trim();
   const onlineWorkers = async () => {
-    const found = (await (await fetch(`${api()}/work_pools/projections-local/workers/filter`, { method: 'POST', body: '{}' })).json()) as { status: string }[];
+    const found = (await (await fetch(`${api()}/work_pools/projections-local/workers/filter`, { method: 'POST', body: '{}' })).json()) as {
+      status: string;
+    }[];
     return found.filter((w) => w.status === 'ONLINE').length;
   };
 
-  const checkedOut = async (host: TestHost) => (await ssh(host, 'git -C /home/daniel/projects/projections-v2 rev-parse HEAD')).stdout.trim();
+  const checkedOut = async (host: TestHost) =>
+    (await ssh(host, 'git -C /home/daniel/projects/projections-v2 rev-parse HEAD')).stdout.trim();
 
   beforeAll(async () => {
     [server, ...workers] = hosts as [TestHost, TestHost, TestHost];
@@ -51,13 +63,19 @@ describe('one Prefect across many hosts: examples/fleet on three test hosts', ()
     const plan = await reconcile(dir, 'plan');
     expect(plan.code).toBe(2);
     for (const [i, w] of workers.entries()) expect(plan.stdout).toContain(`worker-${i + 1} (${w.address}): `);
-    expect(plan.stdout.match(/⧗ after prefect-server:prefect-server\.service: apply starts this host once prefect-server is done/g)).toHaveLength(2);
+    expect(
+      plan.stdout.match(/⧗ after prefect-server:prefect-server\.service: apply starts this host once prefect-server is done/g),
+    ).toHaveLength(2);
   });
 
   it('one apply on fresh hosts: the server on the server host only, a worker on each worker host, both heartbeating', async () => {
     const applied = await reconcileJson(dir, 'apply');
     expect(applied.code, JSON.stringify(applied.hosts.map((h) => [h.host, h.status, h.error]))).toBe(0);
-    expect(applied.hosts.map((h) => [h.host, h.groups])).toEqual([['prefect-server', ['server']], ['worker-1', ['workers']], ['worker-2', ['workers']]]);
+    expect(applied.hosts.map((h) => [h.host, h.groups])).toEqual([
+      ['prefect-server', ['server']],
+      ['worker-1', ['workers']],
+      ['worker-2', ['workers']],
+    ]);
     expect(await active(server, 'prefect-server.service')).toBe('active');
     expect(await active(server, 'prefect-worker.service')).not.toBe('active');
     for (const w of workers) {
@@ -65,7 +83,8 @@ describe('one Prefect across many hosts: examples/fleet on three test hosts', ()
       expect(await active(w, 'prefect-server.service')).not.toBe('active');
     }
     // The containers share one kernel, so their monotonic clocks compare: the workers started after the server.
-    const started = async (host: TestHost, unit: string) => Number((await ssh(host, `systemctl show -p ExecMainStartTimestampMonotonic --value ${unit}`)).stdout.trim());
+    const started = async (host: TestHost, unit: string) =>
+      Number((await ssh(host, `systemctl show -p ExecMainStartTimestampMonotonic --value ${unit}`)).stdout.trim());
     const serverStart = await started(server, 'prefect-server.service');
     for (const w of workers) expect(await started(w, 'prefect-worker.service')).toBeGreaterThan(serverStart);
     await waitFor(async () => (await onlineWorkers()) === 2, 30_000);
@@ -104,11 +123,20 @@ describe('one Prefect across many hosts: examples/fleet on three test hosts', ()
     }, 60_000);
     expect(state).toBe('COMPLETED');
     // Its manifest is on exactly one worker host, written by the flow file of that host's checkout.
-    const manifests = await Promise.all(workers.map(async (w) => (await ssh(w, `cat /home/daniel/projections-data/manifests/*/live-score/${run.id}.json 2>/dev/null || true`)).stdout.trim()));
+    const manifests = await Promise.all(
+      workers.map(async (w) =>
+        (await ssh(w, `cat /home/daniel/projections-data/manifests/*/live-score/${run.id}.json 2>/dev/null || true`)).stdout.trim(),
+      ),
+    );
     const ran = manifests.filter((m) => m !== '');
     expect(ran).toHaveLength(1);
     const worker = workers[manifests.findIndex((m) => m !== '')]!;
-    expect(JSON.parse(ran[0]!)).toMatchObject({ flow_run_id: run.id, league: 'nba', source: '/home/daniel/projects/projections-v2/flows/live_score.py', cwd: '/home/daniel/projects/projections-v2' });
+    expect(JSON.parse(ran[0]!)).toMatchObject({
+      flow_run_id: run.id,
+      league: 'nba',
+      source: '/home/daniel/projects/projections-v2/flows/live_score.py',
+      cwd: '/home/daniel/projects/projections-v2',
+    });
     expect(await checkedOut(worker)).toBe(repo.head());
   }, 90_000);
 
@@ -123,12 +151,19 @@ describe('one Prefect across many hosts: examples/fleet on three test hosts', ()
     await ssh(workers[1]!, 'systemctl stop prefect-worker.service', { user: 'root' });
     const check = await reconcileJson(dir, 'check');
     expect(check.code).toBe(2);
-    expect(check.hosts.map((h) => [h.host, h.status])).toEqual([['prefect-server', 'in-sync'], ['worker-1', 'in-sync'], ['worker-2', 'drift']]);
+    expect(check.hosts.map((h) => [h.host, h.status])).toEqual([
+      ['prefect-server', 'in-sync'],
+      ['worker-1', 'in-sync'],
+      ['worker-2', 'drift'],
+    ]);
     const applied = await reconcileJson(dir, 'apply');
     expect(applied.code).toBe(0);
     expect(applied.hosts.find((h) => h.host === 'worker-2')!.done).toEqual(['start prefect-worker.service']);
     expect(await active(workers[1]!, 'prefect-worker.service')).toBe('active');
-    expect({ server: await mainPid(server, 'prefect-server.service'), worker1: await mainPid(workers[0]!, 'prefect-worker.service') }).toEqual(pids);
+    expect({
+      server: await mainPid(server, 'prefect-server.service'),
+      worker1: await mainPid(workers[0]!, 'prefect-worker.service'),
+    }).toEqual(pids);
   }, 120_000);
 
   it('a server unit that cannot start: the server host fails and rolls back, the worker hosts are skipped saying why, exit 1', async () => {
@@ -139,7 +174,9 @@ describe('one Prefect across many hosts: examples/fleet on three test hosts', ()
     const [s, w1, w2] = failed.hosts;
     expect(s!.status).toBe('failed');
     // The stand-in refuses the flag at once, so systemd restarts it: the gate gives up without waiting out its 20 s.
-    expect(s!.error).toMatch(/^restart prefect-server\.service: gave up waiting for http:\S+\/api\/health after \d+s: prefect-server\.service crashed[^]*rolled back: the previous version is in place again/);
+    expect(s!.error).toMatch(
+      /^restart prefect-server\.service: gave up waiting for http:\S+\/api\/health after \d+s: prefect-server\.service crashed[^]*rolled back: the previous version is in place again/,
+    );
     for (const w of [w1!, w2!]) {
       expect(w.status).toBe('skipped');
       expect(w.error).toBe('skipped: waits for prefect-server:prefect-server.service, which failed');

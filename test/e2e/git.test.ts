@@ -66,7 +66,9 @@ describe('git checkouts at a pinned version', () => {
     const next = repo.commit('fourth');
     const check = await reconcileJson(dir, 'check');
     expect(check.code).toBe(2);
-    expect(check.hosts[0]!.problems).toEqual([`git:${CHECKOUT}: local changes in ${CHECKOUT} (1 file: flows/live_score.py): kept, so the checkout is not moved; commit them elsewhere, or set force: true to discard them`]);
+    expect(check.hosts[0]!.problems).toEqual([
+      `git:${CHECKOUT}: local changes in ${CHECKOUT} (1 file: flows/live_score.py): kept, so the checkout is not moved; commit them elsewhere, or set force: true to discard them`,
+    ]);
     await reconcile(dir, 'apply');
     expect((await ssh(host, `tail -n 1 ${CHECKOUT}/flows/live_score.py`)).stdout).toBe('# edited on the host\n');
     pin('main', true);

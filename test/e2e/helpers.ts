@@ -10,7 +10,12 @@ export function workspace(hosts: TestHost[], options: { knownHosts?: string } = 
   const dir = mkdtempSync(join(tmpdir(), 'reconcile-e2e-'));
   const lines = ['defaults:', '  user: daniel', '  become: true', 'hosts:'];
   for (const h of hosts) {
-    lines.push(`  ${h.name}:`, `    address: ${h.address}`, `    identity_file: ${h.identity_file}`, `    known_hosts: ${options.knownHosts ?? h.known_hosts}`);
+    lines.push(
+      `  ${h.name}:`,
+      `    address: ${h.address}`,
+      `    identity_file: ${h.identity_file}`,
+      `    known_hosts: ${options.knownHosts ?? h.known_hosts}`,
+    );
   }
   writeFileSync(join(dir, 'hosts.yaml'), `${lines.join('\n')}\n`);
   writeFileSync(join(dir, 'setup.yaml'), repoSetup());
@@ -36,7 +41,10 @@ export function reconcile(dir: string, ...args: string[]): Promise<CliResult> {
 /** The same, with extra environment variables (secrets, state directories). */
 export function reconcileWithEnv(env: Record<string, string>, dir: string, ...args: string[]): Promise<CliResult> {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, [join(process.cwd(), 'bin/reconcile.js'), ...args], { cwd: dir, env: { ...process.env, NO_COLOR: '1', ...env } });
+    const child = spawn(process.execPath, [join(process.cwd(), 'bin/reconcile.js'), ...args], {
+      cwd: dir,
+      env: { ...process.env, NO_COLOR: '1', ...env },
+    });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
@@ -46,7 +54,10 @@ export function reconcileWithEnv(env: Record<string, string>, dir: string, ...ar
 }
 
 /** `reconcile ARGS --json`, parsed (schemas/report.schema.json). */
-export async function reconcileJson(dir: string, ...args: string[]): Promise<{ code: number; hosts: HostReport[]; report: Report; stderr: string }> {
+export async function reconcileJson(
+  dir: string,
+  ...args: string[]
+): Promise<{ code: number; hosts: HostReport[]; report: Report; stderr: string }> {
   const run = await reconcile(dir, ...args, '--json');
   try {
     const report = JSON.parse(run.stdout) as Report;

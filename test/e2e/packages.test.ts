@@ -12,7 +12,7 @@ const installed = async (host: TestHost, name: string) =>
 describe.each([
   ['bookworm', '3.11', 252],
   ['trixie', '3.13', 257],
-] as const)('the repo\'s setup on a fresh Debian %s host', (release, python, systemd) => {
+] as const)("the repo's setup on a fresh Debian %s host", (release, python, systemd) => {
   const hosts = useTestHosts(1, `r${release.slice(0, 2)}`, { release });
   let host: TestHost;
   let dir: string;
@@ -29,7 +29,12 @@ describe.each([
     expect(await installed(host, 'python3-venv')).toBe(false);
     expect((await ssh(host, 'ls /var/lib/apt/lists | grep -c _Packages; true')).stdout.trim()).toBe('0');
     const plan = await reconcileJson(dir, 'plan');
-    expect(plan.hosts[0]!.actions[0]).toMatchObject({ id: 'package:python3-venv', title: 'install python3-venv', because: 'package lists missing: refreshed first', fields: [{ field: 'python3-venv', before: null, after: 'present' }] });
+    expect(plan.hosts[0]!.actions[0]).toMatchObject({
+      id: 'package:python3-venv',
+      title: 'install python3-venv',
+      because: 'package lists missing: refreshed first',
+      fields: [{ field: 'python3-venv', before: null, after: 'present' }],
+    });
     const applied = await reconcile(dir, 'apply');
     expect(applied.code, applied.stdout).toBe(0);
     expect(await installed(host, 'python3-venv')).toBe(true);
@@ -66,10 +71,12 @@ describe('system packages when things go wrong', () => {
     expect((await reconcile(dir, 'apply')).code).toBe(0);
   }, 180_000);
 
-  it('says in the dry-run that a misspelt package does not exist; apply fails with apt\'s message and changes nothing', async () => {
+  it("says in the dry-run that a misspelt package does not exist; apply fails with apt's message and changes nothing", async () => {
     writeFileSync(join(dir, 'setup.yaml'), `${repoSetup()}\n  - kind: package\n    packages: [pyton3-venv]\n`);
     const plan = await reconcile(dir, 'plan');
-    expect(plan.stdout).toContain("pyton3-venv: no such package in this host's apt sources (apt-cache policy has no candidate); apply will fail");
+    expect(plan.stdout).toContain(
+      "pyton3-venv: no such package in this host's apt sources (apt-cache policy has no candidate); apply will fail",
+    );
     const applied = await reconcile(dir, 'apply');
     expect(applied.code).toBe(1);
     expect(applied.stdout).toContain('E: Unable to locate package pyton3-venv');
@@ -81,7 +88,10 @@ describe('system packages when things go wrong', () => {
     const both = workspace(hosts);
     writeFileSync(join(both, 'setup.yaml'), 'resources:\n  - kind: package\n    packages: [python3-apt]\n    lock_timeout: 3\n');
     // As unattended-upgrades would: dpkg's frontend lock, taken the way apt takes it (fcntl).
-    await ssh(a, `sudo -n systemd-run --unit=holder python3 -c "import fcntl, time; f = open('/var/lib/dpkg/lock-frontend', 'w'); fcntl.lockf(f, fcntl.LOCK_EX); time.sleep(120)"`);
+    await ssh(
+      a,
+      `sudo -n systemd-run --unit=holder python3 -c "import fcntl, time; f = open('/var/lib/dpkg/lock-frontend', 'w'); fcntl.lockf(f, fcntl.LOCK_EX); time.sleep(120)"`,
+    );
     const tryLock = `sudo -n python3 -c "import fcntl; fcntl.lockf(open('/var/lib/dpkg/lock-frontend', 'w'), fcntl.LOCK_EX | fcntl.LOCK_NB)"`;
     await waitFor(async () => (await ssh(a, tryLock, { allowFailure: true })).code !== 0);
     const started = Date.now();

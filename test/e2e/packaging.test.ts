@@ -13,18 +13,25 @@ describe('the package as a user installs it', () => {
   const root = mkdtempSync(join(tmpdir(), 'reconcile-pack-'));
   const bin = join(root, 'prefix/bin/reconcile');
   const work = join(root, 'work');
-  const sh = (command: string, cwd = work) => spawnSync('bash', ['-c', command], { cwd, encoding: 'utf8', env: { ...process.env, NO_COLOR: '1' } });
+  const sh = (command: string, cwd = work) =>
+    spawnSync('bash', ['-c', command], { cwd, encoding: 'utf8', env: { ...process.env, NO_COLOR: '1' } });
 
   beforeAll(() => {
     host = hosts[0]!;
     // From a clean clone, with no dist/: `npm pack` must build what it ships (prepack).
     const clone = join(root, 'clone');
-    const cloned = sh(`git clone --quiet ${process.cwd()} ${clone} && ln -s ${process.cwd()}/node_modules ${clone}/node_modules && test ! -e ${clone}/dist`, process.cwd());
+    const cloned = sh(
+      `git clone --quiet ${process.cwd()} ${clone} && ln -s ${process.cwd()}/node_modules ${clone}/node_modules && test ! -e ${clone}/dist`,
+      process.cwd(),
+    );
     expect(cloned.status, cloned.stderr).toBe(0);
     const packed = sh(`npm pack --pack-destination ${root} --silent 2>/dev/null | tail -n 1`, clone);
     expect(packed.status, packed.stderr).toBe(0);
     // No install script is needed (ssh2 falls back to Node's crypto); without the flag npm warns about ssh2's.
-    const installed = sh(`npm install -g --ignore-scripts --prefix ${root}/prefix ${root}/${packed.stdout.trim()} --no-audit --no-fund --prefer-offline`, process.cwd());
+    const installed = sh(
+      `npm install -g --ignore-scripts --prefix ${root}/prefix ${root}/${packed.stdout.trim()} --no-audit --no-fund --prefer-offline`,
+      process.cwd(),
+    );
     expect(installed.status, installed.stderr).toBe(0);
     expect(installed.stderr).not.toMatch(/warn/i);
     mkdirSync(work);
@@ -32,13 +39,19 @@ describe('the package as a user installs it', () => {
 
   it('starts from an empty directory: version, init, validate, plan against a host', () => {
     const version = sh(`${bin} --version`);
-    expect(version.stdout.trim()).toBe(JSON.parse(readFileSync('package.json', 'utf8')).version);
+    expect(version.stdout.trim()).toBe((JSON.parse(readFileSync('package.json', 'utf8')) as { version: string }).version);
     const init = sh(`${bin} init --address ${host.address} --user daniel`);
     expect(init.status, init.stderr).toBe(0);
     expect(init.stdout).toMatch(/reconcile validate[\s\S]*reconcile plan[\s\S]*reconcile apply/);
     // This test host's key and known_hosts, where a user would keep theirs.
     const hostsFile = join(work, 'hosts.yaml');
-    writeFileSync(hostsFile, readFileSync(hostsFile, 'utf8').replace('identity_file: ~/.ssh/id_ed25519', `identity_file: ${host.identity_file}\n    known_hosts: ${host.known_hosts}`));
+    writeFileSync(
+      hostsFile,
+      readFileSync(hostsFile, 'utf8').replace(
+        'identity_file: ~/.ssh/id_ed25519',
+        `identity_file: ${host.identity_file}\n    known_hosts: ${host.known_hosts}`,
+      ),
+    );
     expect(sh(`${bin} validate`).status).toBe(0);
     const plan = sh(`${bin} plan`);
     expect(plan.stdout).toContain('+ venv /home/daniel/projects/projections-v2/.venv');

@@ -3,19 +3,92 @@ import { ssh, useTestHosts, waitFor } from '../hosts/fixture.js';
 import type { TestHost } from '../hosts/host.js';
 
 // The stand-in must answer like Prefect 3 (shared/prefect-reference.md, prefect-source-notes.md §6).
-const WORK_POOL_KEYS = ['id', 'created', 'updated', 'name', 'description', 'type', 'base_job_template', 'is_paused',
-  'concurrency_limit', 'status', 'default_queue_id', 'storage_configuration', 'active_slots'];
-const DEPLOYMENT_KEYS = ['id', 'created', 'updated', 'name', 'version', 'description', 'flow_id', 'paused', 'schedules',
-  'concurrency_limit', 'global_concurrency_limit', 'concurrency_options', 'job_variables', 'parameters', 'tags', 'labels',
-  'work_queue_name', 'work_queue_id', 'last_polled', 'parameter_openapi_schema', 'path', 'pull_steps', 'entrypoint',
-  'storage_document_id', 'infrastructure_document_id', 'created_by', 'updated_by', 'work_pool_name', 'status',
-  'enforce_parameter_schema'];
+const WORK_POOL_KEYS = [
+  'id',
+  'created',
+  'updated',
+  'name',
+  'description',
+  'type',
+  'base_job_template',
+  'is_paused',
+  'concurrency_limit',
+  'status',
+  'default_queue_id',
+  'storage_configuration',
+  'active_slots',
+];
+const DEPLOYMENT_KEYS = [
+  'id',
+  'created',
+  'updated',
+  'name',
+  'version',
+  'description',
+  'flow_id',
+  'paused',
+  'schedules',
+  'concurrency_limit',
+  'global_concurrency_limit',
+  'concurrency_options',
+  'job_variables',
+  'parameters',
+  'tags',
+  'labels',
+  'work_queue_name',
+  'work_queue_id',
+  'last_polled',
+  'parameter_openapi_schema',
+  'path',
+  'pull_steps',
+  'entrypoint',
+  'storage_document_id',
+  'infrastructure_document_id',
+  'created_by',
+  'updated_by',
+  'work_pool_name',
+  'status',
+  'enforce_parameter_schema',
+];
 
-const FLOW_RUN_KEYS = ['id', 'created', 'updated', 'name', 'flow_id', 'state_id', 'deployment_id', 'deployment_version',
-  'work_queue_id', 'work_queue_name', 'flow_version', 'parameters', 'idempotency_key', 'context', 'empirical_policy', 'tags',
-  'labels', 'parent_task_run_id', 'state_type', 'state_name', 'run_count', 'expected_start_time', 'next_scheduled_start_time',
-  'start_time', 'end_time', 'total_run_time', 'estimated_run_time', 'estimated_start_time_delta', 'auto_scheduled',
-  'infrastructure_document_id', 'infrastructure_pid', 'created_by', 'work_pool_id', 'work_pool_name', 'state', 'job_variables'];
+const FLOW_RUN_KEYS = [
+  'id',
+  'created',
+  'updated',
+  'name',
+  'flow_id',
+  'state_id',
+  'deployment_id',
+  'deployment_version',
+  'work_queue_id',
+  'work_queue_name',
+  'flow_version',
+  'parameters',
+  'idempotency_key',
+  'context',
+  'empirical_policy',
+  'tags',
+  'labels',
+  'parent_task_run_id',
+  'state_type',
+  'state_name',
+  'run_count',
+  'expected_start_time',
+  'next_scheduled_start_time',
+  'start_time',
+  'end_time',
+  'total_run_time',
+  'estimated_run_time',
+  'estimated_start_time_delta',
+  'auto_scheduled',
+  'infrastructure_document_id',
+  'infrastructure_pid',
+  'created_by',
+  'work_pool_id',
+  'work_pool_name',
+  'state',
+  'job_variables',
+];
 
 const venv = '/home/daniel/projects/projections-v2/.venv';
 const project = '/home/daniel/projects/projections-v2';
@@ -31,7 +104,11 @@ describe('Prefect 3 stand-in on a test host', () => {
     return { status: response.status, body: (await response.json()) as unknown };
   };
   const post = async (path: string, body: unknown) => {
-    const response = await fetch(`${api}${path}`, { method: 'POST', body: JSON.stringify(body), headers: { 'content-type': 'application/json' } });
+    const response = await fetch(`${api}${path}`, {
+      method: 'POST',
+      body: JSON.stringify(body),
+      headers: { 'content-type': 'application/json' },
+    });
     return { status: response.status, body: (await response.json()) as unknown };
   };
 
@@ -40,9 +117,15 @@ describe('Prefect 3 stand-in on a test host', () => {
     api = `http://${host.address}:4200/api`;
     // Real pip installs the pinned stand-in from the image's wheelhouse, as setup.yaml will.
     // A fresh host has no venv module: from its (local) apt source first, as the setup does.
-    await ssh(host, 'sudo -n apt-get -qq update && sudo -n DEBIAN_FRONTEND=noninteractive apt-get -qq -y install --no-install-recommends python3-venv >/dev/null');
+    await ssh(
+      host,
+      'sudo -n apt-get -qq update && sudo -n DEBIAN_FRONTEND=noninteractive apt-get -qq -y install --no-install-recommends python3-venv >/dev/null',
+    );
     await ssh(host, `python3 -m venv ${venv} && ${venv}/bin/pip install -q prefect==3.8.3`);
-    await ssh(host, `sudo -n systemd-run --unit=pf-server --uid=daniel -p WorkingDirectory=${project} ${venv}/bin/prefect server start --host ${host.address} --port 4200`);
+    await ssh(
+      host,
+      `sudo -n systemd-run --unit=pf-server --uid=daniel -p WorkingDirectory=${project} ${venv}/bin/prefect server start --host ${host.address} --port 4200`,
+    );
     await waitFor(async () => (await get('/health')).body === true);
   }, 120_000);
 
@@ -72,10 +155,11 @@ describe('Prefect 3 stand-in on a test host', () => {
     expect(noType.code).toBe(1);
     expect(noType.stdout).toContain('you must supply a `--type` value');
     const inspected = await prefect('work-pool inspect projections-local --output json');
-    expect(Object.keys(JSON.parse(inspected.stdout))).toEqual(WORK_POOL_KEYS);
+    expect(Object.keys(JSON.parse(inspected.stdout) as object)).toEqual(WORK_POOL_KEYS);
     expect((await prefect('work-pool inspect nope')).stdout).toContain("Work pool 'nope' not found!");
     expect((await prefect('work-pool set-concurrency-limit projections-local 2')).stdout).toContain(
-      "Set concurrency limit for work pool 'projections-local' to 2");
+      "Set concurrency limit for work pool 'projections-local' to 2",
+    );
     expect((await get('/work_pools/projections-local')).body).toMatchObject({ concurrency_limit: 2, type: 'process', status: 'NOT_READY' });
     expect(await get('/work_pools/nope')).toEqual({ status: 404, body: { detail: 'Work pool "nope" not found.' } });
     expect((await post('/work_pools/', { name: 'prefect-internal', type: 'process' })).status).toBe(403);
@@ -89,8 +173,11 @@ describe('Prefect 3 stand-in on a test host', () => {
     const live = await get('/deployments/name/live-score/live-score');
     expect(Object.keys(live.body as object)).toEqual(DEPLOYMENT_KEYS);
     expect(live.body).toMatchObject({
-      entrypoint: 'flows/live_score.py:live_score', work_pool_name: 'projections-local', work_queue_name: 'default',
-      parameters: { league: 'nba', write_manifest: true }, tags: ['live', 'scores'],
+      entrypoint: 'flows/live_score.py:live_score',
+      work_pool_name: 'projections-local',
+      work_queue_name: 'default',
+      parameters: { league: 'nba', write_manifest: true },
+      tags: ['live', 'scores'],
       schedules: [{ schedule: { cron: '*/5 * * * *', timezone: 'America/New_York', day_or: true }, active: true }],
     });
     const nightly = (await get('/deployments/name/build-projections/nightly-projections')).body as Record<string, unknown>;
@@ -106,16 +193,20 @@ describe('Prefect 3 stand-in on a test host', () => {
     expect((await prefect('deploy -n live-score')).code).toBe(0);
     const live = (await get('/deployments/name/live-score/live-score')).body as { schedules: { schedule: { cron: string } }[] };
     expect(live.schedules.map((s) => s.schedule.cron)).toEqual(['*/2 * * * *']);
-    expect(((await get('/deployments/name/build-projections/nightly-projections')).body as { updated: string }).updated).toBe(before.updated);
+    expect(((await get('/deployments/name/build-projections/nightly-projections')).body as { updated: string }).updated).toBe(
+      before.updated,
+    );
   });
 
   // Each expectation below is a line of shared/prefect-reference.md, "How `prefect deploy` turns prefect.yaml into what the server stores".
   it('follows the real deploy: -n NAME takes every entry of that name, -n FUNCTION/NAME one; "None" on create, null on update', async () => {
     const flows = 'from prefect import flow\n\n@flow\ndef first():\n    pass\n\n@flow\ndef second():\n    pass\n';
     await ssh(host, `mkdir -p /tmp/twins/flows && cat > /tmp/twins/flows/twins.py`, { input: flows });
-    const yaml = (extra: string) => `deployments:\n  - name: same\n    entrypoint: flows/twins.py:first\n    work_pool: {name: projections-local}\n${extra}  - name: same\n    entrypoint: flows/twins.py:second\n    work_pool: {name: projections-local}\n`;
+    const yaml = (extra: string) =>
+      `deployments:\n  - name: same\n    entrypoint: flows/twins.py:first\n    work_pool: {name: projections-local}\n${extra}  - name: same\n    entrypoint: flows/twins.py:second\n    work_pool: {name: projections-local}\n`;
     await ssh(host, 'cat > /tmp/twins/prefect.yaml', { input: yaml('') });
-    const twins = (args: string) => ssh(host, `cd /tmp/twins && PREFECT_API_URL=${api} ${venv}/bin/prefect --no-prompt deploy ${args}`, { allowFailure: true });
+    const twins = (args: string) =>
+      ssh(host, `cd /tmp/twins && PREFECT_API_URL=${api} ${venv}/bin/prefect --no-prompt deploy ${args}`, { allowFailure: true });
     expect((await twins('-n second/same')).code).toBe(0);
     expect((await get('/deployments/name/first/same')).status).toBe(404);
     const created = (await get('/deployments/name/second/same')).body as { description: unknown; updated: string };
@@ -133,25 +224,53 @@ describe('Prefect 3 stand-in on a test host', () => {
     expect(created.status).toBe(201);
     const run = created.body as Record<string, unknown> & { id: string };
     expect(Object.keys(run)).toEqual(FLOW_RUN_KEYS);
-    expect(run).toMatchObject({ deployment_id: live.id, parameters: { league: 'nhl', write_manifest: true }, state_type: 'SCHEDULED', work_pool_name: 'projections-local', tags: ['live', 'scores'] });
-    const due = (await post('/work_pools/projections-local/get_scheduled_flow_runs', { scheduled_before: new Date(Date.now() + 10_000).toISOString() })).body as { flow_run: { id: string } }[];
+    expect(run).toMatchObject({
+      deployment_id: live.id,
+      parameters: { league: 'nhl', write_manifest: true },
+      state_type: 'SCHEDULED',
+      work_pool_name: 'projections-local',
+      tags: ['live', 'scores'],
+    });
+    const due = (
+      await post('/work_pools/projections-local/get_scheduled_flow_runs', { scheduled_before: new Date(Date.now() + 10_000).toISOString() })
+    ).body as { flow_run: { id: string } }[];
     expect(due.map((d) => d.flow_run.id)).toContain(run.id);
-    expect((await post('/work_pools/projections-local/get_scheduled_flow_runs', { work_queue_names: ['nope'] })).body).toEqual({ detail: "Work pool queue 'projections-local/nope' not found." });
+    expect((await post('/work_pools/projections-local/get_scheduled_flow_runs', { work_queue_names: ['nope'] })).body).toEqual({
+      detail: "Work pool queue 'projections-local/nope' not found.",
+    });
     expect((await post(`/flow_runs/${run.id}/set_state`, { state: { type: 'DONE' } })).status).toBe(422);
     expect((await post(`/flow_runs/${run.id}/set_state`, {})).status).toBe(422);
     const pending = { state: { type: 'PENDING', name: 'Pending' } };
-    expect(await post(`/flow_runs/${run.id}/set_state`, pending)).toMatchObject({ status: 201, body: { status: 'ACCEPT', details: { type: 'accept_details' }, state: { type: 'PENDING' } } });
     expect(await post(`/flow_runs/${run.id}/set_state`, pending)).toMatchObject({
-      status: 200, body: { status: 'ABORT', details: { type: 'abort_details', reason: 'This run is in a PENDING state and cannot transition to a PENDING state.' } },
+      status: 201,
+      body: { status: 'ACCEPT', details: { type: 'accept_details' }, state: { type: 'PENDING' } },
+    });
+    expect(await post(`/flow_runs/${run.id}/set_state`, pending)).toMatchObject({
+      status: 200,
+      body: {
+        status: 'ABORT',
+        details: { type: 'abort_details', reason: 'This run is in a PENDING state and cannot transition to a PENDING state.' },
+      },
     });
     expect(await get('/flow_runs/00000000-0000-0000-0000-000000000000')).toEqual({ status: 404, body: { detail: 'Flow run not found' } });
   });
 
   it('keeps job variables and schedules a redeploy leaves out, and refuses what Prefect refuses', async () => {
-    const yaml = (pool: string, schedules: string) => `deployments:\n  - name: keep\n    entrypoint: flows/live_score.py:live_score\n    work_pool: ${pool}\n${schedules}`;
-    const keep = (text: string) => ssh(host, `cat > ${project}/keep.yaml && cd ${project} && PREFECT_API_URL=${api} ${venv}/bin/prefect --no-prompt deploy -n keep --prefect-file keep.yaml`, { input: text, allowFailure: true });
-    expect((await keep(yaml('{name: projections-local, job_variables: {env: {A: "1"}}}', '    schedules: [{interval: PT1H}]\n'))).code).toBe(0);
-    const first = (await get('/deployments/name/live-score/keep')).body as { job_variables: unknown; schedules: { schedule: Record<string, unknown> }[] };
+    const yaml = (pool: string, schedules: string) =>
+      `deployments:\n  - name: keep\n    entrypoint: flows/live_score.py:live_score\n    work_pool: ${pool}\n${schedules}`;
+    const keep = (text: string) =>
+      ssh(
+        host,
+        `cat > ${project}/keep.yaml && cd ${project} && PREFECT_API_URL=${api} ${venv}/bin/prefect --no-prompt deploy -n keep --prefect-file keep.yaml`,
+        { input: text, allowFailure: true },
+      );
+    expect(
+      (await keep(yaml('{name: projections-local, job_variables: {env: {A: "1"}}}', '    schedules: [{interval: PT1H}]\n'))).code,
+    ).toBe(0);
+    const first = (await get('/deployments/name/live-score/keep')).body as {
+      job_variables: unknown;
+      schedules: { schedule: Record<string, unknown> }[];
+    };
     expect(first.schedules[0]!.schedule).toMatchObject({ interval: 3600, timezone: 'UTC' });
     expect((await keep(yaml('{name: projections-local, job_variables: {}}', '    schedules: []\n'))).code).toBe(0);
     const after = (await get('/deployments/name/live-score/keep')).body as typeof first;
@@ -167,10 +286,16 @@ describe('Prefect 3 stand-in on a test host', () => {
   });
 
   it('runs a worker that heartbeats to its pool and answers its healthcheck', async () => {
-    await ssh(host, `sudo -n systemd-run --unit=pf-worker --uid=daniel -p WorkingDirectory=${project} -E PREFECT_API_URL=${api} ${venv}/bin/prefect worker start --pool projections-local --type process --limit 2 --with-healthcheck`);
+    await ssh(
+      host,
+      `sudo -n systemd-run --unit=pf-worker --uid=daniel -p WorkingDirectory=${project} -E PREFECT_API_URL=${api} ${venv}/bin/prefect worker start --pool projections-local --type process --limit 2 --with-healthcheck`,
+    );
     await waitFor(async () => (await fetch(`http://${host.address}:8080/health`).catch(() => undefined))?.status === 200);
     expect(await (await fetch(`http://${host.address}:8080/health`)).json()).toEqual({ message: 'OK' });
-    const workers = (await post('/work_pools/projections-local/workers/filter', {})).body as { status: string; last_heartbeat_time: string }[];
+    const workers = (await post('/work_pools/projections-local/workers/filter', {})).body as {
+      status: string;
+      last_heartbeat_time: string;
+    }[];
     expect(workers).toHaveLength(1);
     expect(workers[0]!.status).toBe('ONLINE');
     expect(Date.now() - Date.parse(workers[0]!.last_heartbeat_time)).toBeLessThan(60_000);
@@ -178,7 +303,9 @@ describe('Prefect 3 stand-in on a test host', () => {
   });
 
   it('fails like the real worker when the API is unreachable and no type is given', async () => {
-    const run = await ssh(host, `PREFECT_API_URL=http://127.0.0.1:9/api ${venv}/bin/prefect worker start --pool projections-local`, { allowFailure: true });
+    const run = await ssh(host, `PREFECT_API_URL=http://127.0.0.1:9/api ${venv}/bin/prefect worker start --pool projections-local`, {
+      allowFailure: true,
+    });
     expect(run.code).toBe(1);
     expect(run.stdout).toContain("Unable to reach the Prefect API to determine the type of work pool 'projections-local'");
   });
@@ -188,11 +315,15 @@ describe('Prefect 3 stand-in on a test host', () => {
     expect((await prefect('profile create selfhost')).stdout).toContain("Profile 'selfhost' already exists.");
     const set = await ssh(host, `PREFECT_PROFILE=selfhost ${venv}/bin/prefect config set PREFECT_API_URL=${api}`);
     expect(set.stdout).toContain(`Set 'PREFECT_API_URL' to '${api}'.\nUpdated profile 'selfhost'.`);
-    expect((await ssh(host, 'cat ~/.prefect/profiles.toml')).stdout).toBe(`active = "ephemeral"\n\n[profiles.selfhost]\nPREFECT_API_URL = "${api}"\n`);
+    expect((await ssh(host, 'cat ~/.prefect/profiles.toml')).stdout).toBe(
+      `active = "ephemeral"\n\n[profiles.selfhost]\nPREFECT_API_URL = "${api}"\n`,
+    );
     const viewed = await ssh(host, `PREFECT_PROFILE=selfhost ${venv}/bin/prefect config view --output json`);
-    expect(JSON.parse(viewed.stdout)).toMatchObject({ profile: 'selfhost', settings: [{ name: 'PREFECT_API_URL', value: api, source: 'profile' }] });
+    expect(JSON.parse(viewed.stdout)).toMatchObject({
+      profile: 'selfhost',
+      settings: [{ name: 'PREFECT_API_URL', value: api, source: 'profile' }],
+    });
     const pools = await ssh(host, `PREFECT_PROFILE=selfhost ${venv}/bin/prefect work-pool ls --output json`);
-    expect(JSON.parse(pools.stdout).map((p: { name: string }) => p.name)).toContain('projections-local');
+    expect((JSON.parse(pools.stdout) as { name: string }[]).map((p) => p.name)).toContain('projections-local');
   });
 });
-

@@ -73,19 +73,30 @@ def live_score(league: str = "nba", since: str = "") -> None:
 const PROJECT = '/home/daniel/projects/projections-v2';
 const SECRET = 'sk-live-4242-do-not-print';
 
-describe("prefect.yaml read the way `prefect deploy` reads it, compared field by field", () => {
+describe('prefect.yaml read the way `prefect deploy` reads it, compared field by field', () => {
   const hosts = useTestHosts(1, 'py');
   let host: TestHost;
   let dir: string;
   const api = () => `http://${host.address}:4200/api`;
   const call = async (method: string, path: string, body?: unknown) => {
-    const response = await fetch(`${api()}${path}`, { method, body: body === undefined ? undefined : JSON.stringify(body), headers: { 'content-type': 'application/json' } });
+    const response = await fetch(`${api()}${path}`, {
+      method,
+      body: body === undefined ? undefined : JSON.stringify(body),
+      headers: { 'content-type': 'application/json' },
+    });
     const text = await response.text();
     return text ? (JSON.parse(text) as Record<string, unknown>) : {};
   };
   const registered = async () => (await call('POST', '/deployments/filter', {})) as unknown as Record<string, unknown>[];
   const byName = async (name: string) => (await registered()).find((d) => d.name === name)!;
-  const snapshot = async () => Object.fromEntries((await registered()).map((d) => [d.name, { updated: d.updated, schedules: (d.schedules as { id: string }[]).map((s) => s.id) }]));
+  type Snapshot = Record<string, { updated: unknown; schedules: string[] }>;
+  const snapshot = async (): Promise<Snapshot> =>
+    Object.fromEntries(
+      (await registered()).map((d) => [
+        d.name as string,
+        { updated: d.updated, schedules: (d.schedules as { id: string }[]).map((s) => s.id) },
+      ]),
+    );
 
   beforeAll(async () => {
     host = hosts[0]!;
@@ -96,13 +107,24 @@ describe("prefect.yaml read the way `prefect deploy` reads it, compared field by
     await call('POST', '/variables/', { name: 'owner', value: 'ops' });
     // A Secret block, as `prefect block register` and the UI make one.
     const type = await call('POST', '/block_types/', { name: 'Secret', slug: 'secret' });
-    const schema = await call('POST', '/block_schemas/', { block_type_id: type.id, fields: { secret_fields: ['value'] }, capabilities: [] });
-    await call('POST', '/block_documents/', { name: 'projections-api-key', block_type_id: type.id, block_schema_id: schema.id, data: { value: SECRET } });
+    const schema = await call('POST', '/block_schemas/', {
+      block_type_id: type.id,
+      fields: { secret_fields: ['value'] },
+      capabilities: [],
+    });
+    await call('POST', '/block_documents/', {
+      name: 'projections-api-key',
+      block_type_id: type.id,
+      block_schema_id: schema.id,
+      data: { value: SECRET },
+    });
     await ssh(host, `cat > ${PROJECT}/flows/documented.py`, { input: FLOW });
     await ssh(host, `cat > ${PROJECT}/prefect.yaml`, { input: DOCS_STYLE });
     for (const d of await registered()) await call('DELETE', `/deployments/${d.id as string}`);
     // Deployed by Prefect's own CLI (the stand-in), not by reconcile.
-    const deployed = await ssh(host, `bash -lc 'cd ${PROJECT} && PREFECT_API_URL=${api()} .venv/bin/prefect --no-prompt deploy --all'`, { allowFailure: true });
+    const deployed = await ssh(host, `bash -lc 'cd ${PROJECT} && PREFECT_API_URL=${api()} .venv/bin/prefect --no-prompt deploy --all'`, {
+      allowFailure: true,
+    });
     expect(deployed.code, deployed.stdout + deployed.stderr).toBe(0);
   }, 180_000);
 
@@ -110,8 +132,17 @@ describe("prefect.yaml read the way `prefect deploy` reads it, compared field by
     const check = await reconcile(dir, 'check');
     expect(check.code, check.stdout).toBe(0);
     const live = await byName('live-score');
-    expect(live).toMatchObject({ description: 'Poll live scores.\n\nWrites a manifest per run.', tags: ['data-eng', 'owner-ops'], enforce_parameter_schema: false, parameters: { league: 'nba', since: '2024-01-01T10:00:00' } });
-    expect(await byName('nightly-projections')).toMatchObject({ paused: true, version: '2026.1', concurrency_options: { collision_strategy: 'CANCEL_NEW', grace_period_seconds: 120 } });
+    expect(live).toMatchObject({
+      description: 'Poll live scores.\n\nWrites a manifest per run.',
+      tags: ['data-eng', 'owner-ops'],
+      enforce_parameter_schema: false,
+      parameters: { league: 'nba', since: '2024-01-01T10:00:00' },
+    });
+    expect(await byName('nightly-projections')).toMatchObject({
+      paused: true,
+      version: '2026.1',
+      concurrency_options: { collision_strategy: 'CANCEL_NEW', grace_period_seconds: 120 },
+    });
     const before = await snapshot();
     const applied = await reconcileJson(dir, 'apply');
     expect(applied.code).toBe(0);
@@ -153,22 +184,55 @@ describe("prefect.yaml read the way `prefect deploy` reads it, compared field by
     { field: 'entrypoint', name: 'nightly-projections', patch: { entrypoint: 'flows/other.py:build_projections' } },
     { field: 'pull steps', name: 'nightly-projections', patch: { pull_steps: [] } },
     { field: 'concurrency limit', name: 'nightly-projections', patch: { concurrency_limit: 5 } },
-    { field: 'collision_strategy', name: 'nightly-projections', patch: { concurrency_options: { collision_strategy: 'ENQUEUE', grace_period_seconds: 120 } } },
-    { field: 'grace_period_seconds', name: 'nightly-projections', patch: { concurrency_options: { collision_strategy: 'CANCEL_NEW', grace_period_seconds: 60 } } },
-    { field: 'schedule', name: 'live-score', patch: { schedules: [{ schedule: { cron: '0 6 * * 1-5', timezone: 'America/New_York' }, active: true, parameters: {}, slug: 'weekday-mornings' }, { schedule: { interval: 7200, timezone: 'UTC' }, active: true }] } },
+    {
+      field: 'collision_strategy',
+      name: 'nightly-projections',
+      patch: { concurrency_options: { collision_strategy: 'ENQUEUE', grace_period_seconds: 120 } },
+    },
+    {
+      field: 'grace_period_seconds',
+      name: 'nightly-projections',
+      patch: { concurrency_options: { collision_strategy: 'CANCEL_NEW', grace_period_seconds: 60 } },
+    },
+    {
+      field: 'schedule',
+      name: 'live-score',
+      patch: {
+        schedules: [
+          { schedule: { cron: '0 6 * * 1-5', timezone: 'America/New_York' }, active: true, parameters: {}, slug: 'weekday-mornings' },
+          { schedule: { interval: 7200, timezone: 'UTC' }, active: true },
+        ],
+      },
+    },
     { field: 'schedule', name: 'live-score', schedule: 'cron', patch: { max_scheduled_runs: 5 } },
     { field: 'schedule', name: 'live-score', schedule: 'cron', patch: { slug: 'renamed' } },
     { field: 'schedule', name: 'live-score', schedule: 'cron', patch: { parameters: { league: 'khl' } } },
     { field: 'schedule', name: 'live-score', schedule: 'cron', patch: { active: false } },
-    { field: 'schedule', name: 'live-score', schedule: 'interval', patch: { schedule: { interval: 3600, anchor_date: '2026-03-01T00:00:00Z', timezone: 'Europe/Berlin' } } },
-    { field: 'schedule', name: 'live-score', schedule: 'interval', patch: { schedule: { interval: 3600, anchor_date: '2025-12-31T23:00:00Z', timezone: 'UTC' } } },
-    { field: 'schedule', name: 'nightly-projections', schedule: 'rrule', patch: { schedule: { rrule: 'FREQ=WEEKLY;BYDAY=MO,WE', timezone: 'UTC' } } },
+    {
+      field: 'schedule',
+      name: 'live-score',
+      schedule: 'interval',
+      patch: { schedule: { interval: 3600, anchor_date: '2026-03-01T00:00:00Z', timezone: 'Europe/Berlin' } },
+    },
+    {
+      field: 'schedule',
+      name: 'live-score',
+      schedule: 'interval',
+      patch: { schedule: { interval: 3600, anchor_date: '2025-12-31T23:00:00Z', timezone: 'UTC' } },
+    },
+    {
+      field: 'schedule',
+      name: 'nightly-projections',
+      schedule: 'rrule',
+      patch: { schedule: { rrule: 'FREQ=WEEKLY;BYDAY=MO,WE', timezone: 'UTC' } },
+    },
   ];
   for (const { field, name, patch, schedule } of serverChanges) {
     it(`finds ${field} changed on the server${schedule ? ` (${schedule}: ${Object.keys(patch as object).join(', ')})` : ''} and redeploys ${name} alone`, async () => {
       const other = name === 'live-score' ? 'nightly-projections' : 'live-score';
       const deployment = await byName(name);
-      const target = schedule && (deployment.schedules as { id: string; schedule: Record<string, unknown> }[]).find((s) => schedule in s.schedule)!;
+      const target =
+        schedule && (deployment.schedules as { id: string; schedule: Record<string, unknown> }[]).find((s) => schedule in s.schedule)!;
       await call('PATCH', `/deployments/${deployment.id as string}${target ? `/schedules/${target.id}` : ''}`, patch);
       const check = await reconcile(dir, 'check');
       expect(check.code, check.stdout).toBe(2);
@@ -184,24 +248,72 @@ describe("prefect.yaml read the way `prefect deploy` reads it, compared field by
 
   /** [what, deployment, field named in the check, text in the file, its replacement]; each stays for the next. */
   const fileChanges: [string, string, string, string, string][] = [
-    ['anchor of an interval schedule', 'live-score', 'schedule', 'anchor_date: "2026-01-01T00:00:00"', 'anchor_date: "2026-02-01T00:00:00"'],
+    [
+      'anchor of an interval schedule',
+      'live-score',
+      'schedule',
+      'anchor_date: "2026-01-01T00:00:00"',
+      'anchor_date: "2026-02-01T00:00:00"',
+    ],
     ['parameters of a schedule', 'live-score', 'schedule', 'parameters: {league: nhl}', 'parameters: {league: ahl}'],
     ['slug of a schedule', 'live-score', 'schedule', 'slug: weekday-mornings', 'slug: mornings'],
-    ['timezone of a cron schedule', 'live-score', 'schedule', 'cron: "0 6 * * 1-5"\n        timezone: America/New_York', 'cron: "0 6 * * 1-5"\n        timezone: America/Chicago'],
-    ['timezone of an rrule', 'nightly-projections', 'schedule', 'FREQ=WEEKLY;BYDAY=MO,WE\n        timezone: America/New_York', 'FREQ=WEEKLY;BYDAY=MO,WE\n        timezone: Europe/Paris'],
+    [
+      'timezone of a cron schedule',
+      'live-score',
+      'schedule',
+      'cron: "0 6 * * 1-5"\n        timezone: America/New_York',
+      'cron: "0 6 * * 1-5"\n        timezone: America/Chicago',
+    ],
+    [
+      'timezone of an rrule',
+      'nightly-projections',
+      'schedule',
+      'FREQ=WEEKLY;BYDAY=MO,WE\n        timezone: America/New_York',
+      'FREQ=WEEKLY;BYDAY=MO,WE\n        timezone: Europe/Paris',
+    ],
     ['active of a schedule', 'nightly-projections', 'schedule', 'active: false', 'active: true'],
     ['paused', 'nightly-projections', 'paused', 'paused: yes', 'paused: no'],
     ['version', 'nightly-projections', 'version', 'version: "2026.1"', 'version: "2026.2"'],
-    ['description', 'nightly-projections', 'description', 'description: Rebuild the projections overnight.', 'description: Rebuild them at night.'],
+    [
+      'description',
+      'nightly-projections',
+      'description',
+      'description: Rebuild the projections overnight.',
+      'description: Rebuild them at night.',
+    ],
     ['concurrency limit', 'nightly-projections', 'concurrency limit', 'limit: 1', 'limit: 2'],
     ['collision_strategy', 'nightly-projections', 'collision_strategy', 'collision_strategy: CANCEL_NEW', 'collision_strategy: ENQUEUE'],
     ['grace_period_seconds', 'nightly-projections', 'grace_period_seconds', 'grace_period_seconds: 120', 'grace_period_seconds: 300'],
     ['tags', 'nightly-projections', 'tags', '    name: nightly-projections\n', '    name: nightly-projections\n    tags: [nightly]\n'],
     ['pull steps', 'nightly-projections', 'pull steps', '    name: nightly-projections\n', '    name: nightly-projections\n    pull: []\n'],
-    ['work queue', 'nightly-projections', 'work queue', '    name: nightly-projections\n', '    name: nightly-projections\n    work_pool: {name: projections-local, work_queue_name: nightly, job_variables: {env: {TEAM: data-eng}}}\n'],
-    ['enforce_parameter_schema', 'live-score', 'enforce_parameter_schema', '    name: live-score\n', '    name: live-score\n    enforce_parameter_schema: yes\n'],
-    ['parameters', 'live-score', 'parameters', 'parameters: {league: nba, since: 2024-01-01 10:00:00}', 'parameters: {league: nba, since: 2024-01-02 10:00:00}'],
-    ['job variables', 'live-score', 'job variables', '    name: live-score\n', '    name: live-score\n    work_pool: {name: projections-local, work_queue_name: default, job_variables: {env: {TEAM: "{{ $PROJECTIONS_TEAM }}", LEVEL: debug}}}\n'],
+    [
+      'work queue',
+      'nightly-projections',
+      'work queue',
+      '    name: nightly-projections\n',
+      '    name: nightly-projections\n    work_pool: {name: projections-local, work_queue_name: nightly, job_variables: {env: {TEAM: data-eng}}}\n',
+    ],
+    [
+      'enforce_parameter_schema',
+      'live-score',
+      'enforce_parameter_schema',
+      '    name: live-score\n',
+      '    name: live-score\n    enforce_parameter_schema: yes\n',
+    ],
+    [
+      'parameters',
+      'live-score',
+      'parameters',
+      'parameters: {league: nba, since: 2024-01-01 10:00:00}',
+      'parameters: {league: nba, since: 2024-01-02 10:00:00}',
+    ],
+    [
+      'job variables',
+      'live-score',
+      'job variables',
+      '    name: live-score\n',
+      '    name: live-score\n    work_pool: {name: projections-local, work_queue_name: default, job_variables: {env: {TEAM: "{{ $PROJECTIONS_TEAM }}", LEVEL: debug}}}\n',
+    ],
     ['the docstring', 'live-score', 'description', 'Writes a manifest per run.', 'Writes two manifests per run.'],
   ];
   for (const [what, name, field, from, to] of fileChanges) {
@@ -239,22 +351,30 @@ describe("prefect.yaml read the way `prefect deploy` reads it, compared field by
 
   it('takes an empty concurrency_limit as none, like Prefect, and reports a file Prefect rejects without losing the rest of the plan', async () => {
     const text = (await ssh(host, `cat ${PROJECT}/prefect.yaml`)).stdout;
-    const emptyLimit = text.replace(/    concurrency_limit:\n(      .*\n)+/, '    concurrency_limit:\n');
+    const emptyLimit = text.replace(/ {4}concurrency_limit:\n( {6}.*\n)+/, '    concurrency_limit:\n');
     expect(emptyLimit).not.toBe(text);
     await ssh(host, `cat > ${PROJECT}/prefect.yaml`, { input: emptyLimit });
-    const deployed = await ssh(host, `bash -lc 'cd ${PROJECT} && PREFECT_API_URL=${api()} .venv/bin/prefect --no-prompt deploy --all'`, { allowFailure: true });
+    const deployed = await ssh(host, `bash -lc 'cd ${PROJECT} && PREFECT_API_URL=${api()} .venv/bin/prefect --no-prompt deploy --all'`, {
+      allowFailure: true,
+    });
     expect(deployed.code, deployed.stdout).toBe(0);
     expect((await byName('nightly-projections')).global_concurrency_limit).toBeNull();
     expect((await reconcile(dir, 'check')).code).toBe(0);
 
-    await ssh(host, `cat > ${PROJECT}/prefect.yaml`, { input: 'deployments:\n  live-score:\n    entrypoint: flows/documented.py:live_score\n' });
-    const refused = await ssh(host, `bash -lc 'cd ${PROJECT} && PREFECT_API_URL=${api()} .venv/bin/prefect --no-prompt deploy --all'`, { allowFailure: true });
+    await ssh(host, `cat > ${PROJECT}/prefect.yaml`, {
+      input: 'deployments:\n  live-score:\n    entrypoint: flows/documented.py:live_score\n',
+    });
+    const refused = await ssh(host, `bash -lc 'cd ${PROJECT} && PREFECT_API_URL=${api()} .venv/bin/prefect --no-prompt deploy --all'`, {
+      allowFailure: true,
+    });
     expect(refused.code).toBe(1);
     expect(refused.stdout).toContain('Invalid top-level fields in config file');
     await ssh(host, 'sudo -n systemctl stop prefect-worker.service');
     const check = await reconcileJson(dir, 'check');
     expect(check.code).toBe(2);
-    expect(check.hosts[0]!.problems).toContainEqual(expect.stringContaining(`${PROJECT}/prefect.yaml: deployments: must be a list of deployments`));
+    expect(check.hosts[0]!.problems).toContainEqual(
+      expect.stringContaining(`${PROJECT}/prefect.yaml: deployments: must be a list of deployments`),
+    );
     // The host's other resources are still read and planned.
     expect(check.hosts[0]!.actions.map((a) => a.id)).toEqual(['start prefect-worker.service']);
     await ssh(host, `cat > ${PROJECT}/prefect.yaml`, { input: text });

@@ -20,7 +20,10 @@ describe('Prefect-aware resources on a fresh host, with the Prefect stand-in', (
   });
 
   it('keeps another profile and a comment in profiles.toml', async () => {
-    await ssh(host, `mkdir -p ~/.prefect && printf '%s\\n' '# written by hand' 'active = "local"' '' '[profiles.local]' 'PREFECT_API_URL = "http://127.0.0.1:4200/api"' > ~/.prefect/profiles.toml`);
+    await ssh(
+      host,
+      `mkdir -p ~/.prefect && printf '%s\\n' '# written by hand' 'active = "local"' '' '[profiles.local]' 'PREFECT_API_URL = "http://127.0.0.1:4200/api"' > ~/.prefect/profiles.toml`,
+    );
     const plan = await reconcile(dir, 'plan');
     expect(plan.stdout).toContain(`selfhost.PREFECT_API_URL: (none) -> ${api(host)}`);
   });
@@ -34,14 +37,21 @@ describe('Prefect-aware resources on a fresh host, with the Prefect stand-in', (
     expect(applied.stdout).not.toMatch(/^\S+: !/m);
     expect(await (await fetch(`${api(host)}/health`)).json()).toBe(true);
     expect(await (await fetch(`http://${host.address}:8080/health`)).json()).toEqual({ message: 'OK' });
-    const workers = (await (await fetch(`${api(host)}/work_pools/projections-local/workers/filter`, { method: 'POST', body: '{}' })).json()) as { status: string }[];
+    const workers = (await (
+      await fetch(`${api(host)}/work_pools/projections-local/workers/filter`, { method: 'POST', body: '{}' })
+    ).json()) as { status: string }[];
     expect(workers.map((w) => w.status)).toContain('ONLINE');
     expect(await getJson(`${api(host)}/work_pools/projections-local`)).toMatchObject({ type: 'process', is_paused: false });
-    for (const [flow, name] of [['live-score', 'live-score'], ['build-projections', 'nightly-projections']]) {
+    for (const [flow, name] of [
+      ['live-score', 'live-score'],
+      ['build-projections', 'nightly-projections'],
+    ]) {
       expect(await deployment(host, flow!, name!)).toMatchObject({ name, work_pool_name: 'projections-local' });
     }
     const profiles = (await ssh(host, 'cat ~/.prefect/profiles.toml; stat -c "%U %a" ~/.prefect/profiles.toml')).stdout;
-    expect(profiles).toBe(`# written by hand\nactive = "local"\n\n[profiles.local]\nPREFECT_API_URL = "http://127.0.0.1:4200/api"\n\n[profiles.selfhost]\nPREFECT_API_URL = "${api(host)}"\ndaniel 600\n`);
+    expect(profiles).toBe(
+      `# written by hand\nactive = "local"\n\n[profiles.local]\nPREFECT_API_URL = "http://127.0.0.1:4200/api"\n\n[profiles.selfhost]\nPREFECT_API_URL = "${api(host)}"\ndaniel 600\n`,
+    );
   }, 180_000);
 
   it('then plans nothing, and the next apply runs no prefect command at all', async () => {
@@ -76,7 +86,10 @@ describe('Prefect-aware resources on a fresh host, with the Prefect stand-in', (
     await ssh(host, `sudo -n systemd-run --unit=squatter python3 -m http.server 4300 --bind ${host.address}`);
     const broken = repoSetup()
       .replace('--port {{ prefect_port }}', '--port 4300')
-      .replace('url: "http://{{ prefect_host }}:{{ prefect_port }}/api/health"\n      timeout: 90', 'url: "http://{{ prefect_host }}:4300/api/health"\n      timeout: 8');
+      .replace(
+        'url: "http://{{ prefect_host }}:{{ prefect_port }}/api/health"\n      timeout: 90',
+        'url: "http://{{ prefect_host }}:4300/api/health"\n      timeout: 8',
+      );
     writeFileSync(join(dir, 'setup.yaml'), broken);
     const run = await reconcile(dir, 'apply');
     expect(run.code).toBe(1);
@@ -94,15 +107,23 @@ describe('Prefect-aware resources on a fresh host, with the Prefect stand-in', (
 
   it('takes a setting `prefect config set` wrote under its current name as the one declared under its older name', async () => {
     const url = (port: number) => `http://${host.address}:${port}/api`;
-    await ssh(host, `PREFECT_PROFILE=selfhost ~/projects/projections-v2/.venv/bin/prefect config set PREFECT_SERVER_UI_API_URL=${url(4200)}`);
-    const declaring = (port: number) => repoSetup().replace('      PREFECT_API_URL: "http://{{ prefect_host }}:{{ prefect_port }}/api"\n',
-      `      PREFECT_API_URL: "http://{{ prefect_host }}:{{ prefect_port }}/api"\n      PREFECT_UI_API_URL: "${url(port)}"\n`);
+    await ssh(
+      host,
+      `PREFECT_PROFILE=selfhost ~/projects/projections-v2/.venv/bin/prefect config set PREFECT_SERVER_UI_API_URL=${url(4200)}`,
+    );
+    const declaring = (port: number) =>
+      repoSetup().replace(
+        '      PREFECT_API_URL: "http://{{ prefect_host }}:{{ prefect_port }}/api"\n',
+        `      PREFECT_API_URL: "http://{{ prefect_host }}:{{ prefect_port }}/api"\n      PREFECT_UI_API_URL: "${url(port)}"\n`,
+      );
     writeFileSync(join(dir, 'setup.yaml'), declaring(4200));
     const same = await reconcileJson(dir, 'plan');
     expect(same.hosts[0]!.actions).toEqual([]);
     writeFileSync(join(dir, 'setup.yaml'), declaring(4300));
     const changed = await reconcileJson(dir, 'plan');
-    expect(changed.hosts[0]!.actions.flatMap((a) => a.fields)).toEqual([{ field: 'selfhost.PREFECT_UI_API_URL', before: url(4200), after: url(4300) }]);
+    expect(changed.hosts[0]!.actions.flatMap((a) => a.fields)).toEqual([
+      { field: 'selfhost.PREFECT_UI_API_URL', before: url(4200), after: url(4300) },
+    ]);
     expect((await reconcile(dir, 'apply')).code).toBe(0);
     const profile = (await ssh(host, 'cat ~/.prefect/profiles.toml')).stdout;
     expect(profile.match(/UI_API_URL/g)).toHaveLength(1);
@@ -112,10 +133,16 @@ describe('Prefect-aware resources on a fresh host, with the Prefect stand-in', (
 
   it('restarts the server and the worker when their profile changes: a running process reads it only at start', async () => {
     expect((await reconcile(dir, 'apply')).code).toBe(0);
-    const pids = async () => (await ssh(host, 'systemctl show -p MainPID --value prefect-server prefect-worker')).stdout.split('\n').filter(Boolean);
+    const pids = async () =>
+      (await ssh(host, 'systemctl show -p MainPID --value prefect-server prefect-worker')).stdout.split('\n').filter(Boolean);
     const before = await pids();
-    writeFileSync(join(dir, 'setup.yaml'), repoSetup().replace('      PREFECT_API_URL: "http://{{ prefect_host }}:{{ prefect_port }}/api"\n',
-      '      PREFECT_API_URL: "http://{{ prefect_host }}:{{ prefect_port }}/api"\n      PREFECT_LOGGING_LEVEL: DEBUG\n'));
+    writeFileSync(
+      join(dir, 'setup.yaml'),
+      repoSetup().replace(
+        '      PREFECT_API_URL: "http://{{ prefect_host }}:{{ prefect_port }}/api"\n',
+        '      PREFECT_API_URL: "http://{{ prefect_host }}:{{ prefect_port }}/api"\n      PREFECT_LOGGING_LEVEL: DEBUG\n',
+      ),
+    );
     const plan = await reconcile(dir, 'plan');
     expect(plan.stdout).toContain('↻ restart prefect-server.service (prefect_profile:daniel:selfhost changed)');
     expect(plan.stdout).toContain('↻ restart prefect-worker.service (prefect_profile:daniel:selfhost changed)');

@@ -8,22 +8,28 @@ import type { TestHost } from '../hosts/host.js';
  * Node and this checkout's built package mounted read-only, as root, checking the host itself.
  */
 describe('schedule as a systemd timer, on a host where systemd runs', () => {
-  const hosts = useTestHosts(1, 'tm', { binds: [`${realpathSync(process.execPath)}:/usr/local/bin/node`, `${process.cwd()}:/opt/reconcile`] });
+  const hosts = useTestHosts(1, 'tm', {
+    binds: [`${realpathSync(process.execPath)}:/usr/local/bin/node`, `${process.cwd()}:/opt/reconcile`],
+  });
   let host: TestHost;
   const root = (command: string) => ssh(host, command, { user: 'root' });
   const reconcile = (args: string) => root(`cd /srv/spec && /usr/local/bin/node /opt/reconcile/bin/reconcile.js ${args}`);
 
   beforeAll(async () => {
     host = hosts[0]!;
-    await root('mkdir -p /srv/spec && cd /srv/spec && printf "%s\\n" "hosts:" "  self:" "    address: 127.0.0.1" "    connection: local" > hosts.yaml'
-      + ' && printf "%s\\n" "resources:" "  - kind: directory" "    path: /srv/managed" "    mode: \\"0750\\"" > setup.yaml');
+    await root(
+      'mkdir -p /srv/spec && cd /srv/spec && printf "%s\\n" "hosts:" "  self:" "    address: 127.0.0.1" "    connection: local" > hosts.yaml' +
+        ' && printf "%s\\n" "resources:" "  - kind: directory" "    path: /srv/managed" "    mode: \\"0750\\"" > setup.yaml',
+    );
   });
 
   it('installs a timer systemd lists, whose run leaves a run record, and removes it without a trace', async () => {
     const installed = await reconcile('schedule install --every 15m');
     expect(installed.stdout).toContain('installed reconcile-check.timer (every 15m)');
     expect((await root('systemctl list-timers reconcile-check.timer --all --no-pager')).stdout).toContain('reconcile-check.timer');
-    expect((await root('systemctl is-enabled reconcile-check.timer; systemctl is-active reconcile-check.timer')).stdout).toBe('enabled\nactive\n');
+    expect((await root('systemctl is-enabled reconcile-check.timer; systemctl is-active reconcile-check.timer')).stdout).toBe(
+      'enabled\nactive\n',
+    );
 
     // What the timer would start, started now: a check of a host whose directory is missing is drift (exit 2).
     await root('systemctl start --no-block reconcile-check.service');
@@ -37,6 +43,12 @@ describe('schedule as a systemd timer, on a host where systemd runs', () => {
 
     const removed = await reconcile('schedule remove');
     expect(removed.code).toBe(0);
-    expect((await root('ls /etc/systemd/system | grep -c reconcile-check; systemctl list-timers --all --no-pager | grep -c reconcile-check; true')).stdout).toBe('0\n0\n');
+    expect(
+      (
+        await root(
+          'ls /etc/systemd/system | grep -c reconcile-check; systemctl list-timers --all --no-pager | grep -c reconcile-check; true',
+        )
+      ).stdout,
+    ).toBe('0\n0\n');
   }, 60_000);
 });

@@ -80,7 +80,9 @@ describe('secrets: read on the control machine, never shown or stored, files pri
     const plan = await run('plan');
     expect(plan.code).toBe(2);
     expect(plan.stdout).toMatch(/\+API_KEY=\[secret:api_key #[0-9a-f]{8}\]/);
-    expect(plan.stdout).toMatch(/PREFECT_API_KEY: \(none\) -> \[secret:api_key #[0-9a-f]{8}\]|PREFECT_API_KEY.*\[secret:api_key #[0-9a-f]{8}\]/);
+    expect(plan.stdout).toMatch(
+      /PREFECT_API_KEY: \(none\) -> \[secret:api_key #[0-9a-f]{8}\]|PREFECT_API_KEY.*\[secret:api_key #[0-9a-f]{8}\]/,
+    );
     expect((await run('plan', '--json')).code).toBe(2);
     expect((await run('plan', '-o', 'saved.json')).code).toBe(2);
     const applied = await run('apply', 'saved.json');
@@ -109,7 +111,10 @@ describe('secrets: read on the control machine, never shown or stored, files pri
 
   it('masks secrets in failures too: a validator that prints the new content, and a host error', async () => {
     key = `${secondKey}-3`;
-    writeFileSync(join(dir, 'setup.yaml'), setup().replace('    mode: "0600"\n    owner: daniel\n', '    mode: "0600"\n    owner: daniel\n    validate: "cat %s; exit 3"\n'));
+    writeFileSync(
+      join(dir, 'setup.yaml'),
+      setup().replace('    mode: "0600"\n    owner: daniel\n', '    mode: "0600"\n    owner: daniel\n    validate: "cat %s; exit 3"\n'),
+    );
     const failed = await run('apply');
     expect(failed.code).toBe(1);
     expect(failed.stdout).toContain('validation of the new content failed');
@@ -123,14 +128,22 @@ describe('secrets: read on the control machine, never shown or stored, files pri
     writeFileSync(join(dir, 'setup.yaml'), setup().replace('    mode: "0600"\n    owner: daniel', '    mode: "0644"\n    owner: daniel'));
     const refused = await run('plan');
     expect(refused.code).toBe(1);
-    expect(refused.stderr).toMatch(/setup\.yaml:\d+:11: secret '(api_key|db_password)' in file:\/srv\/secret-app\/app\.env: mode 0644 lets every user on the host read it; set mode: "0600"/);
+    expect(refused.stderr).toMatch(
+      /setup\.yaml:\d+:11: secret '(api_key|db_password)' in file:\/srv\/secret-app\/app\.env: mode 0644 lets every user on the host read it; set mode: "0600"/,
+    );
   });
 
   it('never printed or stored any secret value: every output, run record, metrics and saved plan grepped', () => {
     const everything = [...outputs.map((o) => o.stdout + o.stderr), allFiles(dir)].join('\n');
-    const forms = [firstKey, secondKey, `${secondKey}-3`, dbPassword].flatMap((value) => [value, Buffer.from(value).toString('base64'), JSON.stringify(value).slice(1, -1)]);
+    const forms = [firstKey, secondKey, `${secondKey}-3`, dbPassword].flatMap((value) => [
+      value,
+      Buffer.from(value).toString('base64'),
+      JSON.stringify(value).slice(1, -1),
+    ]);
     forms.push(Buffer.from(envFile(firstKey)).toString('base64'), Buffer.from(envFile(secondKey)).toString('base64'));
     for (const form of forms) expect(everything.includes(form), `found ${form}`).toBe(false);
-    console.log(`secret-leak test: ${outputs.length} runs, ${everything.length} bytes of output and state searched for ${forms.length} forms of 4 secret values`);
+    console.log(
+      `secret-leak test: ${outputs.length} runs, ${everything.length} bytes of output and state searched for ${forms.length} forms of 4 secret values`,
+    );
   });
 });

@@ -21,19 +21,33 @@ resources:
  * Runs reconcile on a pseudo-terminal (script(1)), typing `answer` once `prompt` shows; resolves with
  * the exit code and everything the terminal showed.
  */
-function onTerminal(dir: string, args: string, prompt: string, answer: string, env: Record<string, string> = {}): Promise<{ code: number; output: string }> {
-  const child = spawn('script', ['-qefc', `${process.execPath} ${join(process.cwd(), 'bin/reconcile.js')} ${args} --no-color`, '/dev/null'], { cwd: dir, env: { ...process.env, ...env } });
+function onTerminal(
+  dir: string,
+  args: string,
+  prompt: string,
+  answer: string,
+  env: Record<string, string> = {},
+): Promise<{ code: number; output: string }> {
+  const child = spawn(
+    'script',
+    ['-qefc', `${process.execPath} ${join(process.cwd(), 'bin/reconcile.js')} ${args} --no-color`, '/dev/null'],
+    { cwd: dir, env: { ...process.env, ...env } },
+  );
   let output = '';
   let typed = false;
   child.stdout.on('data', (d: Buffer) => {
     output += d.toString();
-    if (!typed && output.includes(prompt)) (typed = true, child.stdin.write(`${answer}\r`));
+    if (!typed && output.includes(prompt)) {
+      typed = true;
+      child.stdin.write(`${answer}\r`);
+    }
   });
   return new Promise((resolve) => child.on('close', (code) => resolve({ code: code ?? -1, output })));
 }
 
 /** Accepted logins on the host so far, from sshd's journal. */
-const logins = async (host: TestHost) => Number((await ssh(host, 'journalctl -u ssh --no-pager -q | grep -c "Accepted publickey" || true', { user: 'root' })).stdout.trim());
+const logins = async (host: TestHost) =>
+  Number((await ssh(host, 'journalctl -u ssh --no-pager -q | grep -c "Accepted publickey" || true', { user: 'root' })).stdout.trim());
 
 describe('connecting wherever ssh connects', () => {
   const hosts = useTestHosts(1, 'ss');
@@ -44,12 +58,16 @@ describe('connecting wherever ssh connects', () => {
   });
 
   describe('host key types: the ones known_hosts records are asked for first', () => {
-    const hostKey = async (type: string) => (await ssh(host, `cat /etc/ssh/testhost-keys/ssh_host_${type}_key.pub`, { user: 'root' })).stdout.split(' ').slice(0, 2).join(' ');
+    const hostKey = async (type: string) =>
+      (await ssh(host, `cat /etc/ssh/testhost-keys/ssh_host_${type}_key.pub`, { user: 'root' })).stdout.split(' ').slice(0, 2).join(' ');
 
     it('connects with an ECDSA-only known_hosts although the host prefers Ed25519', async () => {
       const dir = workspace([host]);
       writeFileSync(join(dir, 'known_hosts'), `${host.address} ${await hostKey('ecdsa')}\n`);
-      writeFileSync(join(dir, 'hosts.yaml'), readFileSync(join(dir, 'hosts.yaml'), 'utf8').replace(/known_hosts: .*/, `known_hosts: ${join(dir, 'known_hosts')}`));
+      writeFileSync(
+        join(dir, 'hosts.yaml'),
+        readFileSync(join(dir, 'hosts.yaml'), 'utf8').replace(/known_hosts: .*/, `known_hosts: ${join(dir, 'known_hosts')}`),
+      );
       writeFileSync(join(dir, 'setup.yaml'), 'resources:\n  - kind: directory\n    path: /srv/ecdsa\n');
       const plan = await reconcile(dir, 'plan');
       expect(plan.code, plan.stdout).toBe(2);
@@ -59,7 +77,10 @@ describe('connecting wherever ssh connects', () => {
     it('connects with an RSA-only known_hosts (an entry made years ago)', async () => {
       const dir = workspace([host]);
       writeFileSync(join(dir, 'known_hosts'), `${host.address} ${await hostKey('rsa')}\n`);
-      writeFileSync(join(dir, 'hosts.yaml'), readFileSync(join(dir, 'hosts.yaml'), 'utf8').replace(/known_hosts: .*/, `known_hosts: ${join(dir, 'known_hosts')}`));
+      writeFileSync(
+        join(dir, 'hosts.yaml'),
+        readFileSync(join(dir, 'hosts.yaml'), 'utf8').replace(/known_hosts: .*/, `known_hosts: ${join(dir, 'known_hosts')}`),
+      );
       writeFileSync(join(dir, 'setup.yaml'), 'resources:\n  - kind: directory\n    path: /srv/rsa\n');
       expect((await reconcile(dir, 'plan')).code).toBe(2);
     });
@@ -69,7 +90,10 @@ describe('connecting wherever ssh connects', () => {
       await run('ssh-keygen', ['-q', '-t', 'ecdsa', '-N', '', '-f', join(dir, 'forged')]);
       const forged = readFileSync(join(dir, 'forged.pub'), 'utf8').split(' ').slice(0, 2).join(' ');
       writeFileSync(join(dir, 'known_hosts'), `${host.address} ${forged}\n`);
-      writeFileSync(join(dir, 'hosts.yaml'), readFileSync(join(dir, 'hosts.yaml'), 'utf8').replace(/known_hosts: .*/, `known_hosts: ${join(dir, 'known_hosts')}`));
+      writeFileSync(
+        join(dir, 'hosts.yaml'),
+        readFileSync(join(dir, 'hosts.yaml'), 'utf8').replace(/known_hosts: .*/, `known_hosts: ${join(dir, 'known_hosts')}`),
+      );
       const before = await logins(host);
       const refused = await reconcile(dir, 'plan');
       expect(refused.code).toBe(1);
@@ -79,7 +103,7 @@ describe('connecting wherever ssh connects', () => {
     });
   });
 
-  describe('identities like OpenSSH: the agent\'s keys, then identity files', () => {
+  describe("identities like OpenSSH: the agent's keys, then identity files", () => {
     let dir: string;
     let key: string;
     let agentSocket: string;
@@ -91,14 +115,20 @@ describe('connecting wherever ssh connects', () => {
       key = join(dir, 'id_protected');
       writeFileSync(join(dir, 'setup.yaml'), 'resources:\n  - kind: directory\n    path: /srv/agent\n');
       await run('ssh-keygen', ['-q', '-t', 'ed25519', '-N', 'correct horse battery', '-C', 'protected', '-f', key]);
-      await ssh(host, 'install -d -m 700 -o daniel -g daniel ~daniel/.ssh && touch ~daniel/.ssh/authorized_keys && chown daniel: ~daniel/.ssh/authorized_keys', { user: 'root' });
+      await ssh(
+        host,
+        'install -d -m 700 -o daniel -g daniel ~daniel/.ssh && touch ~daniel/.ssh/authorized_keys && chown daniel: ~daniel/.ssh/authorized_keys',
+        { user: 'root' },
+      );
       await ssh(host, `cat >> ~daniel/.ssh/authorized_keys`, { user: 'root', input: readFileSync(`${key}.pub`, 'utf8') });
       agentSocket = join(dir, 'agent.sock');
       agentPid = Number(/SSH_AGENT_PID=(\d+)/.exec((await run('ssh-agent', ['-a', agentSocket])).stdout)![1]);
       // ssh-add asks the passphrase through SSH_ASKPASS when told to, without a terminal.
       const askpass = join(dir, 'askpass.sh');
       writeFileSync(askpass, "#!/bin/sh\necho 'correct horse battery'\n", { mode: 0o700 });
-      await run('ssh-add', [key], { env: { ...process.env, SSH_AUTH_SOCK: agentSocket, SSH_ASKPASS: askpass, SSH_ASKPASS_REQUIRE: 'force', DISPLAY: ':0' } });
+      await run('ssh-add', [key], {
+        env: { ...process.env, SSH_AUTH_SOCK: agentSocket, SSH_ASKPASS: askpass, SSH_ASKPASS_REQUIRE: 'force', DISPLAY: ':0' },
+      });
       writeFileSync(join(dir, 'hosts.yaml'), withKey());
     });
     afterAll(() => process.kill(agentPid));
@@ -112,19 +142,23 @@ describe('connecting wherever ssh connects', () => {
     it('the same key without the agent: a clear message, and no prompt without a terminal', async () => {
       const refused = await reconcileWithEnv({ SSH_AUTH_SOCK: '' }, dir, 'plan');
       expect(refused.code).toBe(1);
-      expect(refused.stdout).toContain(`${key} is encrypted and its key is not in ssh-agent (no agent: SSH_AUTH_SOCK is not set); load it with ssh-add ${key}, or run on a terminal to be asked its passphrase`);
+      expect(refused.stdout).toContain(
+        `${key} is encrypted and its key is not in ssh-agent (no agent: SSH_AUTH_SOCK is not set); load it with ssh-add ${key}, or run on a terminal to be asked its passphrase`,
+      );
       expect(refused.stdout + refused.stderr).not.toMatch(/Enter passphrase/);
     });
 
     it('the same key without the agent, on a terminal: its passphrase is asked once and it connects', async () => {
-      const { code, output } = await onTerminal(dir, 'plan', `Enter passphrase for ${key}: `, 'correct horse battery', { SSH_AUTH_SOCK: '' });
+      const { code, output } = await onTerminal(dir, 'plan', `Enter passphrase for ${key}: `, 'correct horse battery', {
+        SSH_AUTH_SOCK: '',
+      });
       expect(code, output).toBe(2);
       expect(output.match(/Enter passphrase for /g)).toHaveLength(1);
       expect(output).toContain('+ directory /srv/agent');
       expect(output).not.toContain('correct horse battery');
     });
 
-    it('an agent that holds other keys only: the file\'s key is still named as the one missing', async () => {
+    it("an agent that holds other keys only: the file's key is still named as the one missing", async () => {
       const agentEnv = { ...process.env, SSH_AUTH_SOCK: agentSocket };
       await run('ssh-add', ['-D'], { env: agentEnv });
       await run('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', join(dir, 'id_other')]);
@@ -148,27 +182,37 @@ ${secret ? '  become_password_secret: sudo_password\n' : ''}hosts:
 `;
     /** Every process's command line on both machines, sampled while a run goes on. */
     const watchProcessLists = () => {
-      let stop = false;
+      const sampler = { stop: false };
       const seen: string[] = [];
       const sampling = (async () => {
-        while (!stop) {
+        while (!sampler.stop) {
           seen.push((await run('ps', ['-eo', 'args'])).stdout);
           seen.push((await ssh(host, 'ps -eo args', { user: 'root' })).stdout);
         }
       })();
-      return async () => ((stop = true), await sampling, seen);
+      return async () => {
+        sampler.stop = true;
+        await sampling;
+        return seen;
+      };
     };
     const stateFiles = (stateDir: string) =>
-      readdirSync(join(stateDir, 'runs'), { recursive: true, withFileTypes: true }).filter((e) => e.isFile()).map((e) => readFileSync(join(e.parentPath, e.name), 'utf8'));
+      readdirSync(join(stateDir, 'runs'), { recursive: true, withFileTypes: true })
+        .filter((e) => e.isFile())
+        .map((e) => readFileSync(join(e.parentPath, e.name), 'utf8'));
 
     beforeAll(async () => {
-      await ssh(host, [
-        'useradd -m -s /bin/bash ops',
-        `echo 'ops:${PASSWORD}' | chpasswd`,
-        "echo 'ops ALL=(ALL:ALL) ALL' > /etc/sudoers.d/ops",
-        'install -d -m 700 -o ops -g ops ~ops/.ssh',
-        'install -m 600 -o ops -g ops /etc/ssh/testhost-authorized/daniel ~ops/.ssh/authorized_keys',
-      ].join(' && '), { user: 'root' });
+      await ssh(
+        host,
+        [
+          'useradd -m -s /bin/bash ops',
+          `echo 'ops:${PASSWORD}' | chpasswd`,
+          "echo 'ops ALL=(ALL:ALL) ALL' > /etc/sudoers.d/ops",
+          'install -d -m 700 -o ops -g ops ~ops/.ssh',
+          'install -m 600 -o ops -g ops /etc/ssh/testhost-authorized/daniel ~ops/.ssh/authorized_keys',
+        ].join(' && '),
+        { user: 'root' },
+      );
       dir = workspace([host]);
       writeFileSync(join(dir, 'setup.yaml'), SETUP);
     });
@@ -182,7 +226,12 @@ ${secret ? '  become_password_secret: sudo_password\n' : ''}hosts:
 
     it('a wrong one fails the host at once, after a single attempt', async () => {
       writeFileSync(join(dir, 'hosts.yaml'), inventory(true));
-      const failures = async () => Number((await ssh(host, 'journalctl --no-pager -q | grep -c "ops : 1 incorrect password attempt" || true', { user: 'root' })).stdout.trim());
+      const failures = async () =>
+        Number(
+          (
+            await ssh(host, 'journalctl --no-pager -q | grep -c "ops : 1 incorrect password attempt" || true', { user: 'root' })
+          ).stdout.trim(),
+        );
       const before = await failures();
       const started = performance.now();
       const wrong = await reconcileWithEnv({ SUDO_PASSWORD: 'not-the-password' }, dir, 'apply');
@@ -204,7 +253,8 @@ ${secret ? '  become_password_secret: sudo_password\n' : ''}hosts:
       const check = await reconcileWithEnv({ SUDO_PASSWORD: PASSWORD, RECONCILE_STATE_DIR: stateDir }, dir, 'check', '--json');
       expect(check.code).toBe(0);
       expect(processLists.length).toBeGreaterThan(2);
-      for (const text of [applied.stdout, applied.stderr, check.stdout, ...processLists, ...stateFiles(stateDir)]) expect(text).not.toContain(PASSWORD);
+      for (const text of [applied.stdout, applied.stderr, check.stdout, ...processLists, ...stateFiles(stateDir)])
+        expect(text).not.toContain(PASSWORD);
     });
 
     it('--ask-become-pass: asked once on a terminal (a pseudo-terminal here), converges, and leaves the password nowhere', async () => {
@@ -212,7 +262,10 @@ ${secret ? '  become_password_secret: sudo_password\n' : ''}hosts:
       writeFileSync(join(dir, 'hosts.yaml'), inventory(false));
       const stateDir = join(dir, 'state-asked');
       const stopWatching = watchProcessLists();
-      const { code, output } = await onTerminal(dir, 'apply --ask-become-pass', 'BECOME password: ', PASSWORD, { SUDO_PASSWORD: 'unused', RECONCILE_STATE_DIR: stateDir });
+      const { code, output } = await onTerminal(dir, 'apply --ask-become-pass', 'BECOME password: ', PASSWORD, {
+        SUDO_PASSWORD: 'unused',
+        RECONCILE_STATE_DIR: stateDir,
+      });
       const processLists = await stopWatching();
       expect(code, output).toBe(0);
       expect(output).toContain('hosts: 1 changed, 0 unchanged, 0 failed');
@@ -257,7 +310,12 @@ jump_hosts:
     known_hosts: ${bastionKnownHosts}
 hosts:
 ${behind.map((h) => `  ${h.name}:\n    address: ${h.address}\n    jump: ${jump}\n`).join('')}`;
-  const bastionLogins = async () => Number((await ssh(bastion, 'journalctl -u ssh --no-pager -q | grep -c "Accepted publickey for daniel" || true', { user: 'root' })).stdout.trim());
+  const bastionLogins = async () =>
+    Number(
+      (
+        await ssh(bastion, 'journalctl -u ssh --no-pager -q | grep -c "Accepted publickey for daniel" || true', { user: 'root' })
+      ).stdout.trim(),
+    );
 
   beforeAll(() => {
     dir = workspace([]);
@@ -267,7 +325,9 @@ ${behind.map((h) => `  ${h.name}:\n    address: ${h.address}\n    jump: ${jump}\
   });
 
   it('this machine has no route to the hosts behind the bastion', async () => {
-    const direct = await run('ssh', [...sshOptions({ ...inner[0]!, behind: undefined }), `daniel@${inner[0]!.address}`, 'true'], { allowFailure: true });
+    const direct = await run('ssh', [...sshOptions({ ...inner[0]!, behind: undefined }), `daniel@${inner[0]!.address}`, 'true'], {
+      allowFailure: true,
+    });
     expect(direct.code).not.toBe(0);
     expect(direct.stderr).toMatch(/No route to host|Network is unreachable/);
   });
@@ -294,7 +354,7 @@ ${behind.map((h) => `  ${h.name}:\n    address: ${h.address}\n    jump: ${jump}\
   it('takes ProxyJump from ssh_config, as ssh does', async () => {
     const config = join(dir, 'ssh_config');
     writeFileSync(config, `Host ${inner.map((h) => h.address).join(' ')}\n  ProxyJump daniel@${bastion.address}:22\n`);
-    writeFileSync(join(dir, 'hosts.yaml'), inventory('bastion').replace(/    jump: bastion\n/g, `    ssh_config: ${config}\n`));
+    writeFileSync(join(dir, 'hosts.yaml'), inventory('bastion').replace(/ {4}jump: bastion\n/g, `    ssh_config: ${config}\n`));
     const plan = await reconcile(dir, 'plan');
     expect(plan.code, plan.stdout).toBe(2);
   });

@@ -15,7 +15,7 @@ describe('test hosts: real systemd and OpenSSH in disposable containers', () => 
   });
 
   it('gives each host its own host key, and a wrong key is refused', async () => {
-    const [a, b] = hosts as [typeof hosts[0], typeof hosts[0]];
+    const [a, b] = hosts as [(typeof hosts)[0], (typeof hosts)[0]];
     const keyOf = (known: string) => readFileSync(known, 'utf8').trim().split(' ').slice(1).join(' ');
     expect(keyOf(a.known_hosts)).not.toBe(keyOf(b.known_hosts));
     const served = await ssh(a, 'cut -d" " -f1,2 /etc/ssh/testhost-keys/ssh_host_ed25519_key.pub');

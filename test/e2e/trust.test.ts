@@ -37,22 +37,33 @@ function gatedService(version: string, how: 'serves' | 'hangs' | 'crashes', time
 
 /** Runs the CLI as a child whose signals the test sends; output collected until it exits. */
 function started(dir: string, ...args: string[]) {
-  const child = spawn(process.execPath, [join(process.cwd(), 'bin/reconcile.js'), ...args], { cwd: dir, env: { ...process.env, NO_COLOR: '1' } });
+  const child = spawn(process.execPath, [join(process.cwd(), 'bin/reconcile.js'), ...args], {
+    cwd: dir,
+    env: { ...process.env, NO_COLOR: '1' },
+  });
   let stdout = '';
   let stderr = '';
   child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
   child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-  const done = new Promise<CliResult>((resolve) => child.on('close', (code, signal) => resolve({ code: code ?? (signal ? 128 : -1), stdout, stderr })));
+  const done = new Promise<CliResult>((resolve) =>
+    child.on('close', (code, signal) => resolve({ code: code ?? (signal ? 128 : -1), stdout, stderr })),
+  );
   return { child, done, output: () => stdout };
 }
 
 /** Everything on the host a run could write (outside /run, which only holds the run lock). */
 const fingerprint = (host: TestHost) =>
-  ssh(host, "find /etc /home /var/lib /opt /usr/local -xdev \\( -path /var/lib/systemd/timers -o -path /var/lib/systemd/random-seed \\) -prune -o -printf '%p %s %m %u %T@\\n' 2>/dev/null | sort | sha256sum", { user: 'root' }).then((r) => r.stdout);
+  ssh(
+    host,
+    "find /etc /home /var/lib /opt /usr/local -xdev \\( -path /var/lib/systemd/timers -o -path /var/lib/systemd/random-seed \\) -prune -o -printf '%p %s %m %u %T@\\n' 2>/dev/null | sort | sha256sum",
+    { user: 'root' },
+  ).then((r) => r.stdout);
 
 const records = (dir: string) => {
   const root = join(dir, 'state/runs');
-  return readdirSync(root).flatMap((day) => readdirSync(join(root, day)).map((f) => JSON.parse(readFileSync(join(root, day, f), 'utf8')) as Report));
+  return readdirSync(root).flatMap((day) =>
+    readdirSync(join(root, day)).map((f) => JSON.parse(readFileSync(join(root, day, f), 'utf8')) as Report),
+  );
 };
 
 describe('trust: a dry-run changes nothing, exit 0 means converged, and what is printed is what happened', () => {
@@ -62,7 +73,13 @@ describe('trust: a dry-run changes nothing, exit 0 means converged, and what is 
   const setup = (text: string) => writeFileSync(join(dir, 'setup.yaml'), text);
   const unitOnHost = async () => (await ssh(host, `cat ${UNIT}`)).stdout;
   const healthy = async () =>
-    (await ssh(host, `python3 -c "import urllib.request; urllib.request.urlopen('http://127.0.0.1:${PORT}/', timeout=2)" && echo yes || echo no`, { allowFailure: true })).stdout.trim() === 'yes';
+    (
+      await ssh(
+        host,
+        `python3 -c "import urllib.request; urllib.request.urlopen('http://127.0.0.1:${PORT}/', timeout=2)" && echo yes || echo no`,
+        { allowFailure: true },
+      )
+    ).stdout.trim() === 'yes';
 
   beforeAll(() => {
     host = hosts[0]!;
@@ -72,7 +89,13 @@ describe('trust: a dry-run changes nothing, exit 0 means converged, and what is 
   it('--dry-run writes nothing on the host, wherever it stands on the line', async () => {
     // The repo's setup on a fresh host: every resource would change something.
     const before = await fingerprint(host);
-    for (const argv of [['apply', '--dry-run'], ['--dry-run', 'apply'], ['--dry-run'], ['plan', '--dry-run'], ['--dry-run', '--json', 'apply']]) {
+    for (const argv of [
+      ['apply', '--dry-run'],
+      ['--dry-run', 'apply'],
+      ['--dry-run'],
+      ['plan', '--dry-run'],
+      ['--dry-run', '--json', 'apply'],
+    ]) {
       const run = await reconcile(dir, ...argv, '--state-dir', join(dir, 'state'));
       expect(run.code, `${argv.join(' ')}: ${run.stdout}${run.stderr}`).toBe(2);
       expect(run.stdout, argv.join(' ')).not.toMatch(/ done \(|changes? applied/);
@@ -83,7 +106,9 @@ describe('trust: a dry-run changes nothing, exit 0 means converged, and what is 
   it('counts a server that is not installed yet as something to compare later, not as a problem', async () => {
     const plan = await reconcileJson(dir, 'plan');
     expect(plan.hosts[0]!.problems).toEqual([]);
-    expect(plan.hosts[0]!.deferred).toEqual([expect.stringMatching(/^server not answering: http:\/\/[\d.]+:4200\/api .*compared once it is up$/)]);
+    expect(plan.hosts[0]!.deferred).toEqual([
+      expect.stringMatching(/^server not answering: http:\/\/[\d.]+:4200\/api .*compared once it is up$/),
+    ]);
     const text = await reconcile(dir, 'plan');
     // The README quotes this line: it is a promise.
     const quoted = /a fresh host's plan says\s+`([^`]+)`/.exec(readFileSync('README.md', 'utf8'))![1]!;
@@ -120,13 +145,15 @@ describe('trust: a dry-run changes nothing, exit 0 means converged, and what is 
     expect(run.code, run.stdout).toBe(0);
     expect(await healthy()).toBe(true);
     expect((await reconcile(dir, 'check', '--state-dir', join(dir, 'state'))).code).toBe(0);
-    expect((await ssh(host, 'test ! -e /run/lock/reconcile.owner || echo owner; ls -A /run/lock/reconcile.readers', { user: 'root' })).stdout).toBe('');
+    expect(
+      (await ssh(host, 'test ! -e /run/lock/reconcile.owner || echo owner; ls -A /run/lock/reconcile.readers', { user: 'root' })).stdout,
+    ).toBe('');
   }, 60_000);
 
   it('Ctrl-C during a health gate: the previous unit goes back, the run is recorded as interrupted, exit 130; a waiting run names the live holder', async () => {
     setup(gatedService('v2', 'hangs'));
     const apply = started(dir, 'apply', '--state-dir', join(dir, 'state'));
-    await waitFor(async () => apply.output().includes('waiting for http://127.0.0.1:8999/'), 30_000);
+    await waitFor(() => apply.output().includes('waiting for http://127.0.0.1:8999/'), 30_000);
     // Another run waits for the lock the apply holds, and names it (not a run that ended long ago).
     const waiting = await reconcile(dir, 'check', '--lock-timeout', '1');
     expect(waiting.code).toBe(1);
@@ -145,14 +172,14 @@ describe('trust: a dry-run changes nothing, exit 0 means converged, and what is 
 
   it('SIGTERM: the same, exit 143; a run killed outright mid-gate is rolled back by the next apply to the unit that last passed', async () => {
     const term = started(dir, 'apply');
-    await waitFor(async () => term.output().includes('waiting for'), 30_000);
+    await waitFor(() => term.output().includes('waiting for'), 30_000);
     term.child.kill('SIGTERM');
     expect((await term.done).code).toBe(143);
     expect(await unitOnHost()).toContain('Description=gated v1');
 
     setup(gatedService('v2', 'hangs', 6));
     const killed = started(dir, 'apply');
-    await waitFor(async () => killed.output().includes('waiting for'), 30_000);
+    await waitFor(() => killed.output().includes('waiting for'), 30_000);
     killed.child.kill('SIGKILL');
     await killed.done;
     // The new unit stayed in place, unproven.
@@ -198,7 +225,7 @@ describe('trust: a dry-run changes nothing, exit 0 means converged, and what is 
     let out = '';
     tty.stdout.on('data', (d: Buffer) => (out += d.toString()));
     const code = new Promise<number | null>((resolve) => tty.on('close', resolve));
-    await waitFor(async () => out.includes('waiting for'), 30_000);
+    await waitFor(() => out.includes('waiting for'), 30_000);
     // Ctrl-C typed at the terminal: the line discipline sends SIGINT to the foreground process.
     tty.stdin.write('\u0003');
     expect(await code).toBe(130);

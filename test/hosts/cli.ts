@@ -22,7 +22,12 @@ async function main([command, name, ...rest]: string[]): Promise<number> {
       const given = flags(rest);
       const release = given?.release ?? 'bookworm';
       if (!name || !given || !(release in RELEASES)) break;
-      const host = await bootHost(name, { keep: true, release: release as Release, behind: given.behind, log: (line) => console.error(line) });
+      const host = await bootHost(name, {
+        keep: true,
+        release: release as Release,
+        behind: given.behind,
+        log: (line) => console.error(line),
+      });
       console.log(JSON.stringify(host));
       return 0;
     }
@@ -40,8 +45,8 @@ async function main([command, name, ...rest]: string[]): Promise<number> {
 
 main(process.argv.slice(2)).then(
   (code) => (process.exitCode = code),
-  (error: Error) => {
-    console.error(`testhost: ${error.message}`);
+  (error: unknown) => {
+    console.error(`testhost: ${(error as Error).message}`);
     process.exitCode = 1;
   },
 );

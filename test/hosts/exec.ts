@@ -7,7 +7,11 @@ export interface RunResult {
 }
 
 /** Runs a program (no shell) and collects its output; rejects with the output when it fails. */
-export function run(command: string, args: string[], options: { input?: string; allowFailure?: boolean; timeoutMs?: number; env?: NodeJS.ProcessEnv } = {}): Promise<RunResult> {
+export function run(
+  command: string,
+  args: string[],
+  options: { input?: string; allowFailure?: boolean; timeoutMs?: number; env?: NodeJS.ProcessEnv } = {},
+): Promise<RunResult> {
   return new Promise((resolve, reject) => {
     const child = spawn(command, args, { stdio: ['pipe', 'pipe', 'pipe'], timeout: options.timeoutMs, env: options.env });
     let stdout = '';

@@ -16,7 +16,11 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const) {
  * Boots `count` fresh hosts (in parallel) before the tests of the enclosing describe block and
  * always stops them afterwards. A host that cannot start fails the tests loudly; nothing is skipped.
  */
-export function useTestHosts(count: number, prefix = 't', options: Pick<BootOptions, 'binds' | 'release'> & { lan?: boolean } = {}): TestHost[] {
+export function useTestHosts(
+  count: number,
+  prefix = 't',
+  options: Pick<BootOptions, 'binds' | 'release'> & { lan?: boolean } = {},
+): TestHost[] {
   const hosts: TestHost[] = [];
   let lan: number | undefined;
   beforeAll(async () => {
@@ -24,7 +28,11 @@ export function useTestHosts(count: number, prefix = 't', options: Pick<BootOpti
     // A fleet: the hosts share a LAN and reach each other.
     if (options.lan) lan = await createLan();
     const started = await Promise.allSettled(names.map((name) => bootHost(name, { ...options, lan })));
-    for (const result of started) if (result.status === 'fulfilled') (hosts.push(result.value), booted.add(result.value.name));
+    for (const result of started) {
+      if (result.status !== 'fulfilled') continue;
+      hosts.push(result.value);
+      booted.add(result.value.name);
+    }
     const failure = started.find((r): r is PromiseRejectedResult => r.status === 'rejected');
     if (failure) throw failure.reason;
   });
@@ -36,7 +44,11 @@ export function useTestHosts(count: number, prefix = 't', options: Pick<BootOpti
 }
 
 /** Runs a shell command on a test host with OpenSSH, strict host-key checking on. */
-export function ssh(host: TestHost, command: string, options: { user?: string; input?: string; allowFailure?: boolean } = {}): Promise<RunResult> {
+export function ssh(
+  host: TestHost,
+  command: string,
+  options: { user?: string; input?: string; allowFailure?: boolean } = {},
+): Promise<RunResult> {
   return run('ssh', [...sshOptions(host), `${options.user ?? host.user}@${host.address}`, command], {
     input: options.input,
     allowFailure: options.allowFailure,
@@ -45,10 +57,15 @@ export function ssh(host: TestHost, command: string, options: { user?: string; i
 }
 
 /** Polls until the check passes, or fails the test after the timeout. */
-export async function waitFor(check: () => Promise<boolean>, timeoutMs = 30_000): Promise<void> {
+export async function waitFor(check: () => boolean | Promise<boolean>, timeoutMs = 30_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
-    if (await check().catch(() => false)) return;
+    if (
+      await Promise.resolve()
+        .then(check)
+        .catch(() => false)
+    )
+      return;
     await new Promise((r) => setTimeout(r, 200));
   }
   throw new Error(`condition not met within ${timeoutMs / 1000}s`);

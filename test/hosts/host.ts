@@ -89,7 +89,12 @@ export async function createLan(): Promise<number> {
     }
     await writeFile(join(stateRoot, 'lans', String(lan), 'owner'), String(process.pid));
     await run('ip', ['link', 'del', lanBridge(lan)], { allowFailure: true });
-    for (const args of [['link', 'add', lanBridge(lan), 'type', 'bridge'], ['addr', 'add', `${lanAddresses(lan, 0).control}/24`, 'dev', lanBridge(lan)], ['link', 'set', lanBridge(lan), 'up']]) await run('ip', args);
+    for (const args of [
+      ['link', 'add', lanBridge(lan), 'type', 'bridge'],
+      ['addr', 'add', `${lanAddresses(lan, 0).control}/24`, 'dev', lanBridge(lan)],
+      ['link', 'set', lanBridge(lan), 'up'],
+    ])
+      await run('ip', args);
     return lan;
   }
   throw new Error('no free test-host LAN');
@@ -125,7 +130,8 @@ export async function bootHost(name: string, options: BootOptions = {}): Promise
   if (!NAME.test(name)) throw new Error(`test host name '${name}': use lower-case letters, digits and '-' (at most 20)`);
   await cleanLeftovers();
   await allowManyContainers();
-  if (existsSync(join(stateRoot, 'hosts', name))) throw new Error(`test host '${name}' is already running (npm run testhost -- down ${name})`);
+  if (existsSync(join(stateRoot, 'hosts', name)))
+    throw new Error(`test host '${name}' is already running (npm run testhost -- down ${name})`);
   const release = options.release ?? 'bookworm';
   const [{ image, aptRepo }, identity] = await Promise.all([ensureImage(options.log, release), clientKey()]);
   const jump = options.behind === undefined ? undefined : await readState(join(stateRoot, 'hosts', options.behind));
@@ -137,8 +143,22 @@ export async function bootHost(name: string, options: BootOptions = {}): Promise
     await mkdir(join(stateDir, 'keys'), { recursive: true });
     await mkdir(join(stateDir, 'authorized'), { recursive: true });
     // Keys of three types, as a stock sshd has; known_hosts records only the Ed25519 one.
-    await Promise.all([['ed25519'], ['ecdsa'], ['rsa', '-b', '2048']].map(([type, ...size]) =>
-      run('ssh-keygen', ['-q', '-t', type!, ...size, '-N', '', '-C', `testhost-${name}`, '-f', join(stateDir, `keys/ssh_host_${type}_key`)])));
+    await Promise.all(
+      [['ed25519'], ['ecdsa'], ['rsa', '-b', '2048']].map(([type, ...size]) =>
+        run('ssh-keygen', [
+          '-q',
+          '-t',
+          type!,
+          ...size,
+          '-N',
+          '',
+          '-C',
+          `testhost-${name}`,
+          '-f',
+          join(stateDir, `keys/ssh_host_${type}_key`),
+        ]),
+      ),
+    );
     const clientPublic = await readFile(`${identity}.pub`, 'utf8');
     await Promise.all(['daniel', 'root'].map((user) => writeFile(join(stateDir, 'authorized', user), clientPublic, { mode: 0o644 })));
     const hostPublic = (await readFile(join(stateDir, 'keys/ssh_host_ed25519_key.pub'), 'utf8')).split(' ').slice(0, 2).join(' ');
@@ -148,8 +168,18 @@ export async function bootHost(name: string, options: BootOptions = {}): Promise
     const binds = [`${aptRepo}:/srv/apt-repo`, ...(options.binds ?? [])];
     const pid = startContainer(name, slot, image, stateDir, binds);
     const state: HostState = {
-      name, address: host, port: 22, user: 'daniel', identity_file: identity,
-      known_hosts: join(stateDir, 'known_hosts'), slot, pid, owner: options.keep ? 0 : process.pid, stateDir, binds, release,
+      name,
+      address: host,
+      port: 22,
+      user: 'daniel',
+      identity_file: identity,
+      known_hosts: join(stateDir, 'known_hosts'),
+      slot,
+      pid,
+      owner: options.keep ? 0 : process.pid,
+      stateDir,
+      binds,
+      release,
       ...(jump ? { behind: publicView(jump) } : {}),
     };
     await writeFile(join(stateDir, 'state.json'), JSON.stringify(state));
@@ -159,7 +189,9 @@ export async function bootHost(name: string, options: BootOptions = {}): Promise
     // The state directory goes with the host, so the end of its boot log travels in the error.
     const bootLog = (await readFile(join(stateDir, 'boot.log'), 'utf8').catch(() => '')).split('\n').slice(-15).join('\n');
     await teardown({ name, slot, stateDir, pid: await pidOf(stateDir) }).catch(() => {});
-    throw new Error(`test host '${name}' could not start: ${(error as Error).message}\nlast lines of its boot log:\n${bootLog}`);
+    throw new Error(`test host '${name}' could not start: ${(error as Error).message}\nlast lines of its boot log:\n${bootLog}`, {
+      cause: error,
+    });
   }
 }
 
@@ -167,7 +199,12 @@ export async function bootHost(name: string, options: BootOptions = {}): Promise
  * A /30 link between the host's namespace and this machine's, or, for a host behind another, the
  * other host's namespace instead: then no route from here leads to it.
  */
-async function createNetwork(slot: number, control: string, host: string, { behindNs, lan }: { behindNs?: string; lan?: number }): Promise<void> {
+async function createNetwork(
+  slot: number,
+  control: string,
+  host: string,
+  { behindNs, lan }: { behindNs?: string; lan?: number },
+): Promise<void> {
   const ns = netns(slot);
   await run('ip', ['netns', 'del', ns], { allowFailure: true });
   await run('ip', ['link', 'del', `veth-${ns}`], { allowFailure: true });
@@ -178,9 +215,16 @@ async function createNetwork(slot: number, control: string, host: string, { behi
     ['netns', 'add', ns],
     ['link', 'add', `veth-${ns}`, 'type', 'veth', 'peer', 'name', 'eth0', 'netns', ns],
     // The machine's default route might still lead there (a gateway that knows 10/8): no route at all.
-    ...(behindNs ? [['link', 'set', `veth-${ns}`, 'netns', behindNs], ['route', 'add', 'unreachable', subnet(slot)]] : []),
+    ...(behindNs
+      ? [
+          ['link', 'set', `veth-${ns}`, 'netns', behindNs],
+          ['route', 'add', 'unreachable', subnet(slot)],
+        ]
+      : []),
     // On a LAN the host's link joins the LAN's bridge, which holds this machine's address there.
-    ...(lan === undefined ? [[...near, 'addr', 'add', `${control}/30`, 'dev', `veth-${ns}`]] : [['link', 'set', `veth-${ns}`, 'master', lanBridge(lan)]]),
+    ...(lan === undefined
+      ? [[...near, 'addr', 'add', `${control}/30`, 'dev', `veth-${ns}`]]
+      : [['link', 'set', `veth-${ns}`, 'master', lanBridge(lan)]]),
     [...near, 'link', 'set', `veth-${ns}`, 'up'],
     ['-n', ns, 'addr', 'add', `${host}/${prefix}`, 'dev', 'eth0'],
     ['-n', ns, 'link', 'set', 'eth0', 'up'],
@@ -199,18 +243,23 @@ async function createNetwork(slot: number, control: string, host: string, { behi
  * so sshd kept refusing logins "while the system boots"). So each container gets a cgroup of its own.
  */
 function ownCgroups(name: string): string[] {
-  const mounts = readFileSync('/proc/self/mountinfo', 'utf8').split('\n').map((line) => {
-    const [fields, fs = ''] = line.split(' - ');
-    const [, , , root, mountPoint] = fields!.split(' ');
-    const [type, , options = ''] = fs.split(' ');
-    return { root: root ?? '', mountPoint: mountPoint ?? '', type, options };
-  });
+  const mounts = readFileSync('/proc/self/mountinfo', 'utf8')
+    .split('\n')
+    .map((line) => {
+      const [fields, fs = ''] = line.split(' - ');
+      const [, , , root, mountPoint] = fields!.split(' ');
+      const [type, , options = ''] = fs.split(' ');
+      return { root: root ?? '', mountPoint: mountPoint ?? '', type, options };
+    });
   const dirs: string[] = [];
   for (const line of readFileSync('/proc/self/cgroup', 'utf8').trim().split('\n')) {
     const [id, controllers, path = '/'] = line.split(':');
-    const mount = id === '0'
-      ? mounts.find((m) => m.type === 'cgroup2')
-      : controllers === 'name=systemd' ? mounts.find((m) => m.type === 'cgroup' && m.options.split(',').includes('name=systemd')) : undefined;
+    const mount =
+      id === '0'
+        ? mounts.find((m) => m.type === 'cgroup2')
+        : controllers === 'name=systemd'
+          ? mounts.find((m) => m.type === 'cgroup' && m.options.split(',').includes('name=systemd'))
+          : undefined;
     if (!mount) continue;
     const relative = mount.root !== '/' && path.startsWith(mount.root) ? path.slice(mount.root.length) : path;
     dirs.push(join(mount.mountPoint, relative, `testhost-${name}`));
@@ -230,13 +279,27 @@ function startContainer(name: string, slot: number, image: string, stateDir: str
   const child = spawn(
     'sh',
     // The shell moves itself into the container's cgroups, then becomes systemd-nspawn.
-    ['-c', 'for rc_procs in "$@"; do case "$rc_procs" in --) break;; esac; echo $$ > "$rc_procs/cgroup.procs"; shift; done; shift; exec "$@"', 'sh', ...cgroups, '--', 'systemd-nspawn',
-      '--quiet', '--register=no', '--keep-unit', '--boot', '--volatile=overlay', '--console=read-only',
-      `--network-namespace-path=/run/netns/${netns(slot)}`, `--machine=testhost-${name}`, `--hostname=${name}`,
+    [
+      '-c',
+      'for rc_procs in "$@"; do case "$rc_procs" in --) break;; esac; echo $$ > "$rc_procs/cgroup.procs"; shift; done; shift; exec "$@"',
+      'sh',
+      ...cgroups,
+      '--',
+      'systemd-nspawn',
+      '--quiet',
+      '--register=no',
+      '--keep-unit',
+      '--boot',
+      '--volatile=overlay',
+      '--console=read-only',
+      `--network-namespace-path=/run/netns/${netns(slot)}`,
+      `--machine=testhost-${name}`,
+      `--hostname=${name}`,
       `--bind-ro=${join(stateDir, 'keys')}:/etc/ssh/testhost-keys`,
       `--bind-ro=${join(stateDir, 'authorized')}:/etc/ssh/testhost-authorized`,
       ...binds.map((bind) => `--bind-ro=${bind}`),
-      '-D', image,
+      '-D',
+      image,
     ],
     { detached: true, stdio: ['ignore', log, log] },
   );
@@ -251,7 +314,10 @@ async function waitForSsh(host: HostState, timeoutMs = 30_000): Promise<void> {
   while (Date.now() < deadline) {
     if (!isAlive(host.pid)) throw new Error('the container exited during boot');
     if (host.behind ? await portOpenBehind(host) : await portOpen(host.address, host.port)) {
-      const probe = await run('ssh', [...sshOptions(host), `${host.user}@${host.address}`, 'true'], { allowFailure: true, timeoutMs: 10_000 });
+      const probe = await run('ssh', [...sshOptions(host), `${host.user}@${host.address}`, 'true'], {
+        allowFailure: true,
+        timeoutMs: 10_000,
+      });
       if (probe.code === 0) return;
     }
     await new Promise((r) => setTimeout(r, 100));
@@ -261,18 +327,38 @@ async function waitForSsh(host: HostState, timeoutMs = 30_000): Promise<void> {
 
 /** OpenSSH options for reaching a test host with strict host-key checking (through the one it is behind). */
 export function sshOptions(host: TestHost): string[] {
-  const through = host.behind ? ['-o', `ProxyCommand=ssh ${sshOptions(host.behind).join(' ')} -W %h:%p ${host.behind.user}@${host.behind.address}`] : [];
+  const through = host.behind
+    ? ['-o', `ProxyCommand=ssh ${sshOptions(host.behind).join(' ')} -W %h:%p ${host.behind.user}@${host.behind.address}`]
+    : [];
   return [
-    '-i', host.identity_file, '-p', String(host.port),
-    '-o', 'BatchMode=yes', '-o', 'StrictHostKeyChecking=yes', '-o', `UserKnownHostsFile=${host.known_hosts}`,
-    '-o', 'GlobalKnownHostsFile=/dev/null', '-o', 'ConnectTimeout=5', '-o', 'LogLevel=ERROR', ...through,
+    '-i',
+    host.identity_file,
+    '-p',
+    String(host.port),
+    '-o',
+    'BatchMode=yes',
+    '-o',
+    'StrictHostKeyChecking=yes',
+    '-o',
+    `UserKnownHostsFile=${host.known_hosts}`,
+    '-o',
+    'GlobalKnownHostsFile=/dev/null',
+    '-o',
+    'ConnectTimeout=5',
+    '-o',
+    'LogLevel=ERROR',
+    ...through,
   ];
 }
 
 /** Whether sshd listens, asked from the host in front (this machine has no route there). */
 async function portOpenBehind(host: TestHost): Promise<boolean> {
   const front = host.behind!;
-  const probe = await run('ssh', [...sshOptions(front), `${front.user}@${front.address}`, `timeout 1 bash -c '</dev/tcp/${host.address}/${host.port}'`], { allowFailure: true, timeoutMs: 5000 });
+  const probe = await run(
+    'ssh',
+    [...sshOptions(front), `${front.user}@${front.address}`, `timeout 1 bash -c '</dev/tcp/${host.address}/${host.port}'`],
+    { allowFailure: true, timeoutMs: 5000 },
+  );
   return probe.code === 0;
 }
 
@@ -382,7 +468,14 @@ async function pidOf(stateDir: string): Promise<number | undefined> {
   return (await readState(stateDir))?.pid;
 }
 
-
 function publicView(s: HostState): TestHost {
-  return { name: s.name, address: s.address, port: s.port, user: s.user, identity_file: s.identity_file, known_hosts: s.known_hosts, ...(s.behind ? { behind: s.behind } : {}) };
+  return {
+    name: s.name,
+    address: s.address,
+    port: s.port,
+    user: s.user,
+    identity_file: s.identity_file,
+    known_hosts: s.known_hosts,
+    ...(s.behind ? { behind: s.behind } : {}),
+  };
 }

@@ -18,7 +18,10 @@ const mirror = process.env.RECONCILE_DEBIAN_MIRROR ?? 'http://deb.debian.org/deb
 export const RELEASES = { bookworm: 'Debian 12', trixie: 'Debian 13' } as const;
 export type Release = keyof typeof RELEASES;
 
-export async function ensureImage(log: (line: string) => void = () => {}, release: Release = 'bookworm'): Promise<{ image: string; aptRepo: string }> {
+export async function ensureImage(
+  log: (line: string) => void = () => {},
+  release: Release = 'bookworm',
+): Promise<{ image: string; aptRepo: string }> {
   await removeAbandonedBuilds();
   const packages = (await readFile(join(hostsDir, 'image/packages.txt'), 'utf8'))
     .split('\n')
@@ -50,7 +53,7 @@ async function buildOnce(target: string, log: (line: string) => void, build: (di
   await mkdir(temporary, { recursive: true });
   try {
     await build(temporary);
-    await rename(temporary, target).catch(async (error: NodeJS.ErrnoException) => {
+    await rename(temporary, target).catch(async (error: unknown) => {
       if (!existsSync(target)) throw error;
       log(`another build of ${target} finished first; keeping it`);
       await rm(temporary, { recursive: true, force: true });
@@ -70,7 +73,12 @@ async function digestTree(roots: string[]): Promise<string> {
       .filter((e) => e.isFile() && !e.name.endsWith('.pyc'))
       .map((e) => join(e.parentPath, e.name))
       .sort();
-    for (const file of files) hash.update(relative(hostsDir, file)).update('\0').update(await readFile(file)).update('\0');
+    for (const file of files)
+      hash
+        .update(relative(hostsDir, file))
+        .update('\0')
+        .update(await readFile(file))
+        .update('\0');
   }
   return hash.digest('hex');
 }
@@ -78,7 +86,6 @@ async function digestTree(roots: string[]): Promise<string> {
 function digest(text: string): string {
   return createHash('sha256').update(text).digest('hex').slice(0, 16);
 }
-
 
 /** A build whose process died (interrupted run) leaves its temporary directory; nobody else will. */
 async function removeAbandonedBuilds(): Promise<void> {
@@ -88,4 +95,3 @@ async function removeAbandonedBuilds(): Promise<void> {
     if (pid && !isAlive(pid)) await rm(join(cacheDir, entry), { recursive: true, force: true });
   }
 }
-

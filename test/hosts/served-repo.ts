@@ -16,7 +16,13 @@ export interface ServedRepo {
   commit(message: string): string;
 }
 
-const env = { ...process.env, GIT_AUTHOR_NAME: 't', GIT_AUTHOR_EMAIL: 't@example.org', GIT_COMMITTER_NAME: 't', GIT_COMMITTER_EMAIL: 't@example.org' };
+const env = {
+  ...process.env,
+  GIT_AUTHOR_NAME: 't',
+  GIT_AUTHOR_EMAIL: 't@example.org',
+  GIT_COMMITTER_NAME: 't',
+  GIT_COMMITTER_EMAIL: 't@example.org',
+};
 
 export function serveSampleProject(): ServedRepo {
   const served = mkdtempSync(join(tmpdir(), 'reconcile-git-'));
@@ -54,6 +60,7 @@ export function serveSampleProject(): ServedRepo {
 /** examples/fleet's setup.yaml (or a variant of it) with this repository at a version for `project_repo`/`project_version`. */
 export function withProjectAt(setup: string, repo: ServedRepo, version: string): string {
   const at = setup.replace(/project_repo: \S+/, `project_repo: ${repo.url}`).replace(/project_version: \S+/, `project_version: ${version}`);
-  if (!at.includes(repo.url) || !at.includes(`project_version: ${version}`)) throw new Error('examples/fleet/setup.yaml no longer has the project_repo and project_version vars');
+  if (!at.includes(repo.url) || !at.includes(`project_version: ${version}`))
+    throw new Error('examples/fleet/setup.yaml no longer has the project_repo and project_version vars');
   return at;
 }

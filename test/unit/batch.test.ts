@@ -13,7 +13,10 @@ describe('batch scripts', () => {
     ];
     const done: number[] = [];
     const local = new LocalTransport('local');
-    const result = await local.run(batchScript(actions, nonce), { scriptOnStdin: true, onStdout: markerReader(nonce, (i) => done.push(i)) });
+    const result = await local.run(batchScript(actions, nonce), {
+      scriptOnStdin: true,
+      onStdout: markerReader(nonce, (i) => done.push(i)),
+    });
     expect(result.code).toBe(7);
     expect(done).toEqual([0]);
     expect(result.stdout).toContain(`${tricky.length}\n`);
@@ -33,7 +36,9 @@ describe('batch scripts', () => {
   it('keeps the last lines of each stream of a failed step, saying how many were left out', () => {
     const logs = Array.from({ length: 40 }, (_, i) => `DEBUG log line ${i}`).join('\n');
     const shown = failureOutput('A work pool is required to deploy this flow.\n', logs, 15);
-    expect(shown).toBe(`A work pool is required to deploy this flow.\nstderr:\n(25 earlier lines not shown)\n${Array.from({ length: 15 }, (_, i) => `DEBUG log line ${i + 25}`).join('\n')}`);
+    expect(shown).toBe(
+      `A work pool is required to deploy this flow.\nstderr:\n(25 earlier lines not shown)\n${Array.from({ length: 15 }, (_, i) => `DEBUG log line ${i + 25}`).join('\n')}`,
+    );
     expect(failureOutput('', '')).toBe('no output');
     expect(failureOutput('only out\n', '')).toBe('only out');
   });

@@ -9,7 +9,11 @@ const cli = join(process.cwd(), 'bin/reconcile.js');
 describe('the CLI in pipes', () => {
   it("stops writing quietly when the reader has gone, with the command's own exit code", () => {
     // `:` exits at once, so every write of reconcile meets a closed pipe (EPIPE); pipefail gives reconcile's status.
-    for (const [args, status] of [['--help', 0], ['validate', 0], ['validate -f does-not-exist.yaml', 1]] as const) {
+    for (const [args, status] of [
+      ['--help', 0],
+      ['validate', 0],
+      ['validate -f does-not-exist.yaml', 1],
+    ] as const) {
       const piped = spawnSync('bash', ['-c', `set -o pipefail; "${process.execPath}" "${cli}" ${args} | :`], { encoding: 'utf8' });
       expect(piped.stderr).not.toMatch(/EPIPE|at .*\.js:\d+/);
       expect(piped.status).toBe(status);

@@ -9,7 +9,13 @@ describe('line edits', () => {
     ['adds the missing newline first', 'a\nb', 'c', undefined, 'a\nb\nc\n'],
     ['creates the only line of an empty file', '', 'c', undefined, 'c\n'],
     ['leaves a present line alone', 'a\nc\nb\n', 'c', undefined, 'a\nc\nb\n'],
-    ['replaces the first matching line in place', 'x\nalias p=old\ny\nalias p=other\n', 'alias p=new', '^alias p=', 'x\nalias p=new\ny\nalias p=other\n'],
+    [
+      'replaces the first matching line in place',
+      'x\nalias p=old\ny\nalias p=other\n',
+      'alias p=new',
+      '^alias p=',
+      'x\nalias p=new\ny\nalias p=other\n',
+    ],
     ['keeps CRLF line ends', 'a\r\nalias p=old\r\n', 'alias p=new', '^alias p=', 'a\r\nalias p=new\r\n'],
     ['appends with CRLF in a CRLF file', 'a\r\n', 'b', undefined, 'a\r\nb\r\n'],
   ])('%s', (_name, text, line, match, expected) => {
@@ -18,10 +24,16 @@ describe('line edits', () => {
 });
 
 describe('profiles.toml edits', () => {
-  const file = '# my profiles\nactive = "local"\n\n[profiles.local]\nPREFECT_API_URL = "http://127.0.0.1:4200/api"\n\n[profiles.selfhost]\n# the box\nPREFECT_API_URL = "http://old:4200/api"\nPREFECT_CLI_PROMPT = "false"\n';
+  const file =
+    '# my profiles\nactive = "local"\n\n[profiles.local]\nPREFECT_API_URL = "http://127.0.0.1:4200/api"\n\n[profiles.selfhost]\n# the box\nPREFECT_API_URL = "http://old:4200/api"\nPREFECT_CLI_PROMPT = "false"\n';
 
   it('reads a table, with escapes', () => {
-    expect(readTable(file, 'profiles.selfhost')).toEqual(new Map([['PREFECT_API_URL', 'http://old:4200/api'], ['PREFECT_CLI_PROMPT', 'false']]));
+    expect(readTable(file, 'profiles.selfhost')).toEqual(
+      new Map([
+        ['PREFECT_API_URL', 'http://old:4200/api'],
+        ['PREFECT_CLI_PROMPT', 'false'],
+      ]),
+    );
     expect(readTable('a = "x\\"y\\u0041"\n', '')).toEqual(new Map([['a', 'x"yA']]));
     expect(readTable(file, 'profiles.none')).toBeUndefined();
   });

@@ -9,37 +9,72 @@ import type { ResourceType, ResourceTypes } from '../../src/resources/types.js';
  * The engine knows no resource type: built here with one of its own, a "marker" that makes a
  * directory-like place and a "note" inside it, it reads, orders and plans them like any kind.
  */
-interface Fake { kind: string; name?: string; at: string; container?: boolean }
+interface Fake {
+  kind: string;
+  name?: string;
+  at: string;
+  container?: boolean;
+}
 const fake: ResourceType = {
   kind: 'file',
   defaultName: (spec) => `fake:${(spec as unknown as Fake).at}`,
-  location: (spec) => ({ path: (spec as unknown as Fake).at, ...((spec as unknown as Fake).container ? { directory: true as const } : {}) }),
+  location: (spec) => ({
+    path: (spec as unknown as Fake).at,
+    ...((spec as unknown as Fake).container ? { directory: true as const } : {}),
+  }),
   probe: (spec) => `fake_probe ${(spec as unknown as Fake).at}`,
   parse: (_spec, output) => output.trim() === 'present',
   plan: (spec, present) => {
     const at = (spec as unknown as Fake).at;
     if (present) return { now: [], late: [], notifies: [] };
-    return { now: [{ id: `make ${at}`, resource: `fake:${at}`, verb: 'create', title: `make ${at}`, fields: [], steps: [{ script: `make ${at}` }] }], late: [], notifies: [] };
+    return {
+      now: [
+        { id: `make ${at}`, resource: `fake:${at}`, verb: 'create', title: `make ${at}`, fields: [], steps: [{ script: `make ${at}` }] },
+      ],
+      late: [],
+      notifies: [],
+    };
   },
 };
 const types: ResourceTypes = { of: () => fake, prelude: 'fake_probe() { :; }' };
 
-const declared = (at: string, container = false): DeclaredResource => ({ name: `fake:${at}`, spec: { kind: 'file', at, container } as unknown as Resource, dependsOn: [] });
+const declared = (at: string, container = false): DeclaredResource => ({
+  name: `fake:${at}`,
+  spec: { kind: 'file', at, container } as unknown as Resource,
+  dependsOn: [],
+});
 // Declared inside-out: the engine puts the container first because of where they say they live.
 const host: HostSpec = {
-  target: { name: 'h', address: 'h', port: 22, user: 'u', identityFiles: [], identitiesOnly: false, knownHosts: '', become: false, connection: 'local', connectTimeoutMs: 1000 },
-  groups: [], vars: {}, resources: [declared('/srv/box/note'), declared('/srv/box', true)],
+  target: {
+    name: 'h',
+    address: 'h',
+    port: 22,
+    user: 'u',
+    identityFiles: [],
+    identitiesOnly: false,
+    knownHosts: '',
+    become: false,
+    connection: 'local',
+    connectTimeoutMs: 1000,
+  },
+  groups: [],
+  vars: {},
+  resources: [declared('/srv/box/note'), declared('/srv/box', true)],
 };
 
 describe('the engine with a resource type of its own', () => {
-  it('sends the types\' prelude and probes in one script', () => {
+  it("sends the types' prelude and probes in one script", () => {
     const script = factScript(host.resources, 'n0nce', types);
     expect(script).toContain('fake_probe() { :; }');
     expect(script.indexOf('fake_probe /srv/box/note')).toBeGreaterThan(script.indexOf('fake_probe() { :; }'));
   });
 
   it('orders by location and plans what differs; converged means no actions', () => {
-    const facts = (present: boolean) => ({ actual: new Map<string, unknown>(host.resources.map((r) => [r.name, present])), owed: new Map(), bootId: 'b' });
+    const facts = (present: boolean) => ({
+      actual: new Map<string, unknown>(host.resources.map((r) => [r.name, present])),
+      owed: new Map(),
+      bootId: 'b',
+    });
     expect(planHost(host, facts(false), { specDir: '/', types }).actions.map((a) => a.id)).toEqual(['make /srv/box', 'make /srv/box/note']);
     expect(planHost(host, facts(true), { specDir: '/', types }).actions).toEqual([]);
   });

@@ -45,7 +45,13 @@ describe('fleets: groups, targeting, values and order across hosts', () => {
     const spec = await loadSpec('examples/fleet/hosts.yaml', 'examples/fleet/setup.yaml');
     const byHost = Object.fromEntries(spec.hosts.map((h) => [h.target.name, h]));
     const kinds = (host: string) => byHost[host]!.resources.map((r) => r.name);
-    expect(kinds('prefect-server')).toEqual(expect.arrayContaining(['systemd_service:prefect-server.service', 'prefect_work_pool:projections-local', 'prefect_deployments:/home/daniel/projects/projections-v2']));
+    expect(kinds('prefect-server')).toEqual(
+      expect.arrayContaining([
+        'systemd_service:prefect-server.service',
+        'prefect_work_pool:projections-local',
+        'prefect_deployments:/home/daniel/projects/projections-v2',
+      ]),
+    );
     expect(kinds('prefect-server')).not.toContain('systemd_service:prefect-worker.service');
     for (const worker of ['worker-1', 'worker-2']) {
       expect(kinds(worker)).not.toContain('systemd_service:prefect-server.service');
@@ -62,7 +68,12 @@ describe('fleets: groups, targeting, values and order across hosts', () => {
     writeFileSync(join(dir, 'setup.yaml'), 'vars:\n  tier: default\n  region: none\n  zone: z1\n' + directory());
     const spec = await loadSpec(join(dir, 'hosts.yaml'), join(dir, 'setup.yaml'));
     const vars = (host: string) => spec.hosts.find((h) => h.target.name === host)!.vars;
-    expect([vars('worker-1').tier, vars('worker-1').region, vars('worker-1').zone, vars('worker-1').groups]).toEqual(['worker', 'eu', 'z1', 'everything,workers']);
+    expect([vars('worker-1').tier, vars('worker-1').region, vars('worker-1').zone, vars('worker-1').groups]).toEqual([
+      'worker',
+      'eu',
+      'z1',
+      'everything,workers',
+    ]);
     expect([vars('prefect-server').tier, vars('prefect-server').region]).toEqual(['host', 'eu']);
     expect(vars('worker-2')['hosts.prefect-server.tier']).toBe('host');
     expect(vars('prefect-server')['hosts.worker-1.address']).toBe('10.0.0.11');
@@ -71,18 +82,35 @@ describe('fleets: groups, targeting, values and order across hosts', () => {
   it('--limit takes group names', async () => {
     writeFileSync(join(dir, 'hosts.yaml'), HOSTS);
     writeFileSync(join(dir, 'setup.yaml'), directory());
-    const options = { inventory: join(dir, 'hosts.yaml'), file: join(dir, 'setup.yaml'), color: false, concurrency: 1, lockTimeout: 1, keepRuns: 1 };
+    const options = {
+      inventory: join(dir, 'hosts.yaml'),
+      file: join(dir, 'setup.yaml'),
+      color: false,
+      concurrency: 1,
+      lockTimeout: 1,
+      keepRuns: 1,
+    };
     expect((await loadSelectedSpec({ ...options, limit: ['workers'] })).hosts.map((h) => h.target.name)).toEqual(['worker-1', 'worker-2']);
-    expect((await loadSelectedSpec({ ...options, limit: ['server', 'worker-2'] })).hosts.map((h) => h.target.name)).toEqual(['prefect-server', 'worker-2']);
-    await expect(loadSelectedSpec({ ...options, limit: ['wrokers'] })).rejects.toThrow(/--limit: no host or group 'wrokers' in .*hosts.yaml \(did you mean 'workers'\?\)/);
+    expect((await loadSelectedSpec({ ...options, limit: ['server', 'worker-2'] })).hosts.map((h) => h.target.name)).toEqual([
+      'prefect-server',
+      'worker-2',
+    ]);
+    await expect(loadSelectedSpec({ ...options, limit: ['wrokers'] })).rejects.toThrow(
+      /--limit: no host or group 'wrokers' in .*hosts.yaml \(did you mean 'workers'\?\)/,
+    );
   });
 
-  it('apply: a host whose host failed is skipped saying why, an unrelated host goes on (local connections)', async () => {
+  it('apply: a host whose host failed is skipped saying why, an unrelated host goes on (local connections)', () => {
     const local = mkdtempSync(join(tmpdir(), 'fleet-order-'));
-    writeFileSync(join(local, 'hosts.yaml'), `defaults:\n  connection: local\nhosts:\n  server:\n    address: 127.0.0.1\n  worker:\n    address: 127.0.0.1\n  other:\n    address: 127.0.0.1\n`);
+    writeFileSync(
+      join(local, 'hosts.yaml'),
+      `defaults:\n  connection: local\nhosts:\n  server:\n    address: 127.0.0.1\n  worker:\n    address: 127.0.0.1\n  other:\n    address: 127.0.0.1\n`,
+    );
     // The server's resource cannot be read (a file where a directory is wanted): that host fails.
     writeFileSync(join(local, 'blocker'), '');
-    writeFileSync(join(local, 'setup.yaml'), `resources:
+    writeFileSync(
+      join(local, 'setup.yaml'),
+      `resources:
   - kind: directory
     hosts: [server]
     path: ${local}/blocker
@@ -98,23 +126,78 @@ describe('fleets: groups, targeting, values and order across hosts', () => {
   - kind: directory
     hosts: [other]
     path: ${local}/made
-`);
-    const run = spawnSync(process.execPath, ['bin/reconcile.js', 'apply', '--json', '-i', join(local, 'hosts.yaml'), '-f', join(local, 'setup.yaml'), '--state-dir', join(local, 'state')], { encoding: 'utf8' });
+`,
+    );
+    const run = spawnSync(
+      process.execPath,
+      [
+        'bin/reconcile.js',
+        'apply',
+        '--json',
+        '-i',
+        join(local, 'hosts.yaml'),
+        '-f',
+        join(local, 'setup.yaml'),
+        '--state-dir',
+        join(local, 'state'),
+      ],
+      { encoding: 'utf8' },
+    );
     const report = JSON.parse(run.stdout) as { hosts: { host: string; status: string; error?: string; waitsFor?: string[] }[] };
     expect(run.status).toBe(1);
-    expect(report.hosts.map((h) => [h.host, h.status])).toEqual([['server', 'failed'], ['worker', 'skipped'], ['other', 'changed']]);
-    expect(report.hosts[1]).toMatchObject({ error: 'skipped: waits for server:app.service, which failed', waitsFor: ['server:app.service'] });
+    expect(report.hosts.map((h) => [h.host, h.status])).toEqual([
+      ['server', 'failed'],
+      ['worker', 'skipped'],
+      ['other', 'changed'],
+    ]);
+    expect(report.hosts[1]).toMatchObject({
+      error: 'skipped: waits for server:app.service, which failed',
+      waitsFor: ['server:app.service'],
+    });
     expect(existsSync(join(local, 'made'))).toBe(true);
   });
 
   it.each([
-    ['a member that is neither host nor group', HOSTS.replace('[worker-1, worker-2]', '[worker-1, wroker-2]'), directory(), "hosts.yaml:11:23: 'wroker-2' is neither a host nor a group (did you mean 'worker-2'?)"],
-    ['a group holding itself', HOSTS.replace('server: [prefect-server]', 'server: [prefect-server, everything]'), directory(), 'hosts.yaml:10:11: group cycle: server -> everything -> server (a group cannot hold itself)'],
-    ['a group named like a host', HOSTS.replace('  server: [prefect-server]', '  worker-1: [prefect-server]'), directory(), "hosts.yaml:10:13: 'worker-1' is both a host and a group; rename the group"],
-    ['group_vars of no group', HOSTS.replace('  workers: { tier: worker }', '  wrkers: { tier: worker }'), directory(), "hosts.yaml:15:11: 'wrkers' is not a group (did you mean 'workers'?)"],
-    ['a resource for an unknown name', HOSTS, directory('    hosts: [wrokers]\n'), "setup.yaml:4:13: 'wrokers' is neither a host nor a group of hosts.yaml (did you mean 'workers'?)"],
-    ['another host\'s unknown value', HOSTS, 'vars:\n  api: "{{ hosts.prefect-sever.address }}"\n' + directory(), "setup.yaml:2:8: undefined variable 'hosts.prefect-sever.address' (did you mean 'hosts.prefect-server.address'?); defined: address, groups, host_name, hosts.NAME.KEY (host 'prefect-server')"],
-    ['after a unit the other host does not have', HOSTS, `resources:
+    [
+      'a member that is neither host nor group',
+      HOSTS.replace('[worker-1, worker-2]', '[worker-1, wroker-2]'),
+      directory(),
+      "hosts.yaml:11:23: 'wroker-2' is neither a host nor a group (did you mean 'worker-2'?)",
+    ],
+    [
+      'a group holding itself',
+      HOSTS.replace('server: [prefect-server]', 'server: [prefect-server, everything]'),
+      directory(),
+      'hosts.yaml:10:11: group cycle: server -> everything -> server (a group cannot hold itself)',
+    ],
+    [
+      'a group named like a host',
+      HOSTS.replace('  server: [prefect-server]', '  worker-1: [prefect-server]'),
+      directory(),
+      "hosts.yaml:10:13: 'worker-1' is both a host and a group; rename the group",
+    ],
+    [
+      'group_vars of no group',
+      HOSTS.replace('  workers: { tier: worker }', '  wrkers: { tier: worker }'),
+      directory(),
+      "hosts.yaml:15:11: 'wrkers' is not a group (did you mean 'workers'?)",
+    ],
+    [
+      'a resource for an unknown name',
+      HOSTS,
+      directory('    hosts: [wrokers]\n'),
+      "setup.yaml:4:13: 'wrokers' is neither a host nor a group of hosts.yaml (did you mean 'workers'?)",
+    ],
+    [
+      "another host's unknown value",
+      HOSTS,
+      'vars:\n  api: "{{ hosts.prefect-sever.address }}"\n' + directory(),
+      "setup.yaml:2:8: undefined variable 'hosts.prefect-sever.address' (did you mean 'hosts.prefect-server.address'?); defined: address, groups, host_name, hosts.NAME.KEY (host 'prefect-server')",
+    ],
+    [
+      'after a unit the other host does not have',
+      HOSTS,
+      `resources:
   - kind: systemd_service
     hosts: [workers]
     unit: w.service
@@ -124,8 +207,13 @@ describe('fleets: groups, targeting, values and order across hosts', () => {
     hosts: [server]
     unit: prefect-server.service
     content: "[Service]\\nExecStart=/bin/true\\n[Install]\\nWantedBy=multi-user.target\\n"
-`, "setup.yaml:5:13: 'prefect-sever.service' is not a systemd_service of host 'prefect-server' (its resources' hosts: leave it out?) (did you mean 'prefect-server.service'?)"],
-    ['hosts waiting for each other', HOSTS, `resources:
+`,
+      "setup.yaml:5:13: 'prefect-sever.service' is not a systemd_service of host 'prefect-server' (its resources' hosts: leave it out?) (did you mean 'prefect-server.service'?)",
+    ],
+    [
+      'hosts waiting for each other',
+      HOSTS,
+      `resources:
   - kind: systemd_service
     hosts: [worker-1]
     unit: a.service
@@ -136,7 +224,9 @@ describe('fleets: groups, targeting, values and order across hosts', () => {
     unit: b.service
     after: ["worker-1:a.service"]
     content: "[Service]\\nExecStart=/bin/true\\n[Install]\\nWantedBy=multi-user.target\\n"
-`, 'setup.yaml:5:13: hosts wait for each other in a circle: worker-1 -> worker-2 -> worker-1'],
+`,
+      'setup.yaml:5:13: hosts wait for each other in a circle: worker-1 -> worker-2 -> worker-1',
+    ],
   ])('%s: located, with a likely fix', async (_name, hosts, setup, expected) => {
     expect((await problems(hosts, setup))[0]).toBe(expected);
   });

@@ -6,7 +6,8 @@ import type { Git } from '../../src/model/generated/setup.js';
 const A = 'a'.repeat(40);
 const B = 'b'.repeat(40);
 const spec: Git = { kind: 'git', repo: 'file:///srv/git/project.git', path: '/home/app/project', version: 'main', user: 'app' };
-const plan = (facts: string, over: Partial<Git> = {}) => git.plan({ ...spec, ...over }, git.parse({ ...spec, ...over }, facts), { notifiedBecause: [], specDir: '/' });
+const plan = (facts: string, over: Partial<Git> = {}) =>
+  git.plan({ ...spec, ...over }, git.parse({ ...spec, ...over }, facts), { notifiedBecause: [], specDir: '/' });
 const checkout = (head: string, status = '') => `exists=yes\nhead=${head}\norigin=${spec.repo}\nwanted=${A}\n@@git-status\n${status}`;
 
 describe('git checkout', () => {
@@ -34,14 +35,18 @@ describe('git checkout', () => {
     const dirty = checkout(B, ' M flows/live_score.py\n');
     const kept = plan(dirty);
     expect(kept.now).toEqual([]);
-    expect(kept.problems).toEqual(['local changes in /home/app/project (1 file: flows/live_score.py): kept, so the checkout is not moved; commit them elsewhere, or set force: true to discard them']);
+    expect(kept.problems).toEqual([
+      'local changes in /home/app/project (1 file: flows/live_score.py): kept, so the checkout is not moved; commit them elsewhere, or set force: true to discard them',
+    ]);
     const forced = plan(dirty, { force: true });
     expect(forced.now[0]!.fields.map((f) => f.field)).toEqual(['commit', 'local changes']);
     expect((forced.now[0]!.steps[0] as { script: string }).script).toContain('git reset --quiet --hard');
   });
 
   it('says when the remote cannot be read, rather than acting on every run', () => {
-    const unreadable = plan(`exists=yes\nhead=${A}\norigin=${spec.repo}\nwanted-error=fatal: could not read from remote repository\n@@git-status\n`);
+    const unreadable = plan(
+      `exists=yes\nhead=${A}\norigin=${spec.repo}\nwanted-error=fatal: could not read from remote repository\n@@git-status\n`,
+    );
     expect(unreadable.now).toEqual([]);
     expect(unreadable.problems).toEqual(['cannot read main of file:///srv/git/project.git: fatal: could not read from remote repository']);
   });

@@ -9,15 +9,23 @@ describe('Ctrl-C with connection: local', () => {
     const dir = mkdtempSync(join(tmpdir(), 'interrupt-local-'));
     writeFileSync(join(dir, 'hosts.yaml'), 'hosts:\n  here:\n    connection: local\n    address: 127.0.0.1\n');
     // The file's validation takes 2 s: long enough to be interrupted in the middle of it.
-    writeFileSync(join(dir, 'setup.yaml'), `resources:\n  - kind: file\n    path: ${dir}/first\n    content: "one\\n"\n    validate: "touch ${dir}/validating && sleep 2 && touch ${dir}/validated && test -s %s"\n`);
+    writeFileSync(
+      join(dir, 'setup.yaml'),
+      `resources:\n  - kind: file\n    path: ${dir}/first\n    content: "one\\n"\n    validate: "touch ${dir}/validating && sleep 2 && touch ${dir}/validated && test -s %s"\n`,
+    );
     // Its own process group, as a shell gives a foreground job: a terminal's Ctrl-C goes to the whole group.
-    const child = spawn(process.execPath, [join(process.cwd(), 'bin/reconcile.js'), 'apply', '--state-dir', join(dir, 'state')], { cwd: dir, detached: true, env: { ...process.env, NO_COLOR: '1' } });
+    const child = spawn(process.execPath, [join(process.cwd(), 'bin/reconcile.js'), 'apply', '--state-dir', join(dir, 'state')], {
+      cwd: dir,
+      detached: true,
+      env: { ...process.env, NO_COLOR: '1' },
+    });
     let stdout = '';
     child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
     child.stderr.on('data', () => {});
     const code = new Promise<number | null>((resolve) => child.on('close', resolve));
     // Other tests' local runs may hold this machine's run lock a moment: interrupt once the step runs.
-    for (let waited = 0; !existsSync(join(dir, 'validating')) && waited < 15_000; waited += 100) await new Promise((r) => setTimeout(r, 100));
+    for (let waited = 0; !existsSync(join(dir, 'validating')) && waited < 15_000; waited += 100)
+      await new Promise((r) => setTimeout(r, 100));
     process.kill(-child.pid!, 'SIGINT');
     expect(await code).toBe(130);
     expect(existsSync(join(dir, 'validated'))).toBe(true);
@@ -32,7 +40,10 @@ describe('Ctrl-C with connection: local', () => {
     writeFileSync(join(dir, 'setup.yaml'), `resources:\n  - kind: file\n    path: ${dir}/made\n    content: "x\\n"\n`);
     const squatter = spawn('flock', ['-x', '/run/lock/reconcile.lock', 'sleep', '4']);
     await new Promise((r) => setTimeout(r, 300));
-    const apply = (...extra: string[]) => spawn(process.execPath, [join(process.cwd(), 'bin/reconcile.js'), 'apply', '--state-dir', join(dir, 'state'), ...extra], { cwd: dir });
+    const apply = (...extra: string[]) =>
+      spawn(process.execPath, [join(process.cwd(), 'bin/reconcile.js'), 'apply', '--state-dir', join(dir, 'state'), ...extra], {
+        cwd: dir,
+      });
     const waiting = apply();
     const code = new Promise<number | null>((resolve) => waiting.on('close', resolve));
     await new Promise((r) => setTimeout(r, 1500));
@@ -51,7 +62,9 @@ describe('Ctrl-C with connection: local', () => {
     writeFileSync(join(dir, 'setup.yaml'), `resources:\n  - kind: directory\n    path: ${dir}\n`);
     const squatter = spawn('flock', ['-x', '/run/lock/reconcile.lock', 'sleep', '5']);
     await new Promise((r) => setTimeout(r, 300));
-    const check = spawn(process.execPath, [join(process.cwd(), 'bin/reconcile.js'), 'check', '--state-dir', join(dir, 'state')], { cwd: dir });
+    const check = spawn(process.execPath, [join(process.cwd(), 'bin/reconcile.js'), 'check', '--state-dir', join(dir, 'state')], {
+      cwd: dir,
+    });
     let stderr = '';
     check.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
     const code = new Promise<number | null>((resolve) => check.on('close', resolve));

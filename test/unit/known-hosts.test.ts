@@ -30,7 +30,13 @@ describe('known_hosts verification', () => {
   });
 
   it('names the line of the entry that disagrees', () => {
-    const verdict = verifyHostKey(parseKnownHosts(`# comment\nother ssh-ed25519 ${KEY_A}\n10.0.0.5 ssh-ed25519 ${KEY_B}\n`), '10.0.0.5', 22, 'ssh-ed25519', KEY_A);
+    const verdict = verifyHostKey(
+      parseKnownHosts(`# comment\nother ssh-ed25519 ${KEY_A}\n10.0.0.5 ssh-ed25519 ${KEY_B}\n`),
+      '10.0.0.5',
+      22,
+      'ssh-ed25519',
+      KEY_A,
+    );
     expect(verdict).toMatchObject({ trusted: false, reason: 'changed', entry: { line: 3 } });
   });
 
@@ -39,11 +45,31 @@ describe('known_hosts verification', () => {
   });
 
   it.each([
-    ['nothing on record: the default order', '', ['ssh-ed25519', 'ecdsa-sha2-nistp256', 'ecdsa-sha2-nistp384', 'ecdsa-sha2-nistp521', 'rsa-sha2-512', 'rsa-sha2-256', 'ssh-rsa']],
-    ['an ECDSA entry', `10.0.0.5 ecdsa-sha2-nistp256 ${KEY_A}`, ['ecdsa-sha2-nistp256', 'ssh-ed25519', 'ecdsa-sha2-nistp384', 'ecdsa-sha2-nistp521', 'rsa-sha2-512', 'rsa-sha2-256', 'ssh-rsa']],
-    ['an RSA entry (signed with SHA-2 too)', `${hashed('10.0.0.5')} ssh-rsa ${KEY_A}`, ['rsa-sha2-512', 'rsa-sha2-256', 'ssh-rsa', 'ssh-ed25519', 'ecdsa-sha2-nistp256', 'ecdsa-sha2-nistp384', 'ecdsa-sha2-nistp521']],
-    ['RSA and ECDSA, in the default order among them', `10.0.0.5 ssh-rsa ${KEY_A}\n10.0.0.5 ecdsa-sha2-nistp256 ${KEY_B}`, ['ecdsa-sha2-nistp256', 'rsa-sha2-512', 'rsa-sha2-256', 'ssh-rsa', 'ssh-ed25519', 'ecdsa-sha2-nistp384', 'ecdsa-sha2-nistp521']],
-    ['another host\'s entry, a revoked key', `10.0.0.6 ssh-rsa ${KEY_A}\n@revoked 10.0.0.5 ssh-rsa ${KEY_B}`, ['ssh-ed25519', 'ecdsa-sha2-nistp256', 'ecdsa-sha2-nistp384', 'ecdsa-sha2-nistp521', 'rsa-sha2-512', 'rsa-sha2-256', 'ssh-rsa']],
+    [
+      'nothing on record: the default order',
+      '',
+      ['ssh-ed25519', 'ecdsa-sha2-nistp256', 'ecdsa-sha2-nistp384', 'ecdsa-sha2-nistp521', 'rsa-sha2-512', 'rsa-sha2-256', 'ssh-rsa'],
+    ],
+    [
+      'an ECDSA entry',
+      `10.0.0.5 ecdsa-sha2-nistp256 ${KEY_A}`,
+      ['ecdsa-sha2-nistp256', 'ssh-ed25519', 'ecdsa-sha2-nistp384', 'ecdsa-sha2-nistp521', 'rsa-sha2-512', 'rsa-sha2-256', 'ssh-rsa'],
+    ],
+    [
+      'an RSA entry (signed with SHA-2 too)',
+      `${hashed('10.0.0.5')} ssh-rsa ${KEY_A}`,
+      ['rsa-sha2-512', 'rsa-sha2-256', 'ssh-rsa', 'ssh-ed25519', 'ecdsa-sha2-nistp256', 'ecdsa-sha2-nistp384', 'ecdsa-sha2-nistp521'],
+    ],
+    [
+      'RSA and ECDSA, in the default order among them',
+      `10.0.0.5 ssh-rsa ${KEY_A}\n10.0.0.5 ecdsa-sha2-nistp256 ${KEY_B}`,
+      ['ecdsa-sha2-nistp256', 'rsa-sha2-512', 'rsa-sha2-256', 'ssh-rsa', 'ssh-ed25519', 'ecdsa-sha2-nistp384', 'ecdsa-sha2-nistp521'],
+    ],
+    [
+      "another host's entry, a revoked key",
+      `10.0.0.6 ssh-rsa ${KEY_A}\n@revoked 10.0.0.5 ssh-rsa ${KEY_B}`,
+      ['ssh-ed25519', 'ecdsa-sha2-nistp256', 'ecdsa-sha2-nistp384', 'ecdsa-sha2-nistp521', 'rsa-sha2-512', 'rsa-sha2-256', 'ssh-rsa'],
+    ],
   ])('offers host key algorithms as OpenSSH orders them: %s', (_name, text, expected) => {
     expect(hostKeyAlgorithms(parseKnownHosts(text), '10.0.0.5', 22)).toEqual(expected);
   });

@@ -13,21 +13,45 @@ import { sha256 } from '../../src/resources/steps.js';
 const settings = { specDir: '/', types: resourceTypes };
 const unit = '[Service]\nExecStart=/bin/true\n';
 const resources: DeclaredResource[] = [
-  { name: 'file:/srv/app/app.env', spec: { kind: 'file', path: '/srv/app/app.env', content: 'A=1\n', notifies: ['app.service'] }, dependsOn: [] },
+  {
+    name: 'file:/srv/app/app.env',
+    spec: { kind: 'file', path: '/srv/app/app.env', content: 'A=1\n', notifies: ['app.service'] },
+    dependsOn: [],
+  },
   // A notified service is converged after what notifies it (spec/load.ts).
-  { name: 'systemd_service:app.service', spec: { kind: 'systemd_service', unit: 'app.service', content: unit }, dependsOn: ['file:/srv/app/app.env'] },
+  {
+    name: 'systemd_service:app.service',
+    spec: { kind: 'systemd_service', unit: 'app.service', content: unit },
+    dependsOn: ['file:/srv/app/app.env'],
+  },
   { name: 'directory:/srv/app', spec: { kind: 'directory', path: '/srv/app' }, dependsOn: [] },
 ];
 const host: HostSpec = {
-  target: { name: 'h', address: '10.0.0.1', port: 22, user: 'root', identityFiles: [], identitiesOnly: false, knownHosts: '/dev/null', become: false, connection: 'ssh', connectTimeoutMs: 1000 },
+  target: {
+    name: 'h',
+    address: '10.0.0.1',
+    port: 22,
+    user: 'root',
+    identityFiles: [],
+    identitiesOnly: false,
+    knownHosts: '/dev/null',
+    become: false,
+    connection: 'ssh',
+    connectTimeoutMs: 1000,
+  },
   groups: [],
   vars: {},
   resources,
 };
 
-const fileFacts = (content: string, mode = '644') => parsePathFacts(`type=regular file\nmode=${mode}\nowner=root\ngroup=root\nsize=${content.length}\nsha256=${sha256(Buffer.from(content))}`);
+const fileFacts = (content: string, mode = '644') =>
+  parsePathFacts(`type=regular file\nmode=${mode}\nowner=root\ngroup=root\nsize=${content.length}\nsha256=${sha256(Buffer.from(content))}`);
 const service = (active: string, content = unit) => ({
-  unitFile: fileFacts(content), loadState: 'loaded', activeState: active, unitFileState: 'enabled', needDaemonReload: false,
+  unitFile: fileFacts(content),
+  loadState: 'loaded',
+  activeState: active,
+  unitFileState: 'enabled',
+  needDaemonReload: false,
 });
 const converged = (): HostFacts => ({
   actual: new Map<string, unknown>([
@@ -57,7 +81,9 @@ describe('planner', () => {
     const facts = converged();
     facts.actual.set('file:/srv/app/app.env', fileFacts('A=2\n'));
     const [write, restart] = planHost(host, facts, settings).actions;
-    expect(scriptOf(write!.steps[0])).toMatch(/^mkdir -p '\/var\/lib\/reconcile\/owed' && printf '%s' 'file:\/srv\/app\/app.env changed' > /);
+    expect(scriptOf(write!.steps[0])).toMatch(
+      /^mkdir -p '\/var\/lib\/reconcile\/owed' && printf '%s' 'file:\/srv\/app\/app.env changed' > /,
+    );
     expect(scriptOf(restart!.steps.at(-1))).toMatch(/^rm -f '\/var\/lib\/reconcile\/owed\//);
   });
 
@@ -68,7 +94,10 @@ describe('planner', () => {
   });
 
   it('forgets a restart owed to a service that is declared stopped, instead of keeping it forever', () => {
-    const stopped: HostSpec = { ...host, resources: resources.map((r) => (r.spec.kind === 'systemd_service' ? { ...r, spec: { ...r.spec, state: 'stopped' as const } } : r)) };
+    const stopped: HostSpec = {
+      ...host,
+      resources: resources.map((r) => (r.spec.kind === 'systemd_service' ? { ...r, spec: { ...r.spec, state: 'stopped' as const } } : r)),
+    };
     const facts = converged();
     facts.actual.set('systemd_service:app.service', service('inactive'));
     facts.owed.set('unit:app.service', ['file:/srv/app/app.env changed']);
@@ -95,13 +124,21 @@ describe('planner', () => {
   });
 });
 
-
 describe('planner: a venv upgrade is one transaction', () => {
   const venvSpec: PythonVenv = {
-    kind: 'python_venv', path: '/srv/app/.venv', owner: 'app', packages: ['prefect==3.9.0'], notifies: ['app.service'],
+    kind: 'python_venv',
+    path: '/srv/app/.venv',
+    owner: 'app',
+    packages: ['prefect==3.9.0'],
+    notifies: ['app.service'],
     upgrade: { databases: ['/srv/app/prefect.db'], keep: 2 },
   };
-  const gated = { kind: 'systemd_service' as const, unit: 'app.service', content: unit, health: { url: 'http://127.0.0.1:4200/api/health', timeout: 30 } };
+  const gated = {
+    kind: 'systemd_service' as const,
+    unit: 'app.service',
+    content: unit,
+    health: { url: 'http://127.0.0.1:4200/api/health', timeout: 30 },
+  };
   const venvHost: HostSpec = {
     ...host,
     resources: [
@@ -126,19 +163,31 @@ describe('planner: a venv upgrade is one transaction', () => {
   it('snapshots, installs, restarts and commits last; the rollback settles the owed restart and waits for health', () => {
     const actions = plan('exists=yes\npip=yes\npackage:prefect=3.8.3\n').actions;
     expect(actions.map((a) => a.id)).toEqual([
-      'download python_venv:/srv/app/.venv', 'snapshot python_venv:/srv/app/.venv', 'python_venv:/srv/app/.venv', 'restart app.service', 'commit python_venv:/srv/app/.venv',
+      'download python_venv:/srv/app/.venv',
+      'snapshot python_venv:/srv/app/.venv',
+      'python_venv:/srv/app/.venv',
+      'restart app.service',
+      'commit python_venv:/srv/app/.venv',
     ]);
     expect(actions[2]!.fields).toEqual([{ field: 'prefect', before: '3.8.3', after: '3.9.0' }]);
     // The new pins are resolved and downloaded first: that owes no restart and opens no transaction.
     expect(actions[0]!.steps).toHaveLength(1);
     expect(actions[0]!.transaction).toBeUndefined();
-    expect(scriptOf(actions[0]!.steps[0])).toMatch(/bin\/pip\W+download\W+--disable-pip-version-check\W+--quiet\W+-d\W+\/var\/lib\/reconcile\/upgrades\/srv\/app\/.venv\/downloads\W+prefect==3.9.0/);
-    expect(scriptOf(actions[2]!.steps[0])).toMatch(/bin\/pip\W+install\W.*--find-links\W+\/var\/lib\/reconcile\/upgrades\/srv\/app\/.venv\/downloads\W+prefect==3.9.0/);
+    expect(scriptOf(actions[0]!.steps[0])).toMatch(
+      /bin\/pip\W+download\W+--disable-pip-version-check\W+--quiet\W+-d\W+\/var\/lib\/reconcile\/upgrades\/srv\/app\/.venv\/downloads\W+prefect==3.9.0/,
+    );
+    expect(scriptOf(actions[2]!.steps[0])).toMatch(
+      /bin\/pip\W+install\W.*--find-links\W+\/var\/lib\/reconcile\/upgrades\/srv\/app\/.venv\/downloads\W+prefect==3.9.0/,
+    );
     const snapshot = actions[1]!;
-    expect(snapshot.because).toBe(`into /var/lib/reconcile/upgrades/srv/app/.venv/; if a step or health gate fails: stop app.service; put back /srv/app/.venv and /srv/app/prefect.db from the snapshot in /var/lib/reconcile/upgrades/srv/app/.venv/; start them again, health-checked`);
+    expect(snapshot.because).toBe(
+      `into /var/lib/reconcile/upgrades/srv/app/.venv/; if a step or health gate fails: stop app.service; put back /srv/app/.venv and /srv/app/prefect.db from the snapshot in /var/lib/reconcile/upgrades/srv/app/.venv/; start them again, health-checked`,
+    );
     // The owed restart is written down before the snapshot; the snapshot marks itself open last.
     expect(scriptOf(snapshot.steps[0])).toMatch(/^mkdir -p '\/var\/lib\/reconcile\/owed'/);
-    expect(scriptOf(snapshot.steps[1])).toMatch(/> '\/var\/lib\/reconcile\/upgrades\/srv\/app\/.venv'\/open.new && mv [^\n]+\necho "snapshot [^\n]+$/);
+    expect(scriptOf(snapshot.steps[1])).toMatch(
+      /> '\/var\/lib\/reconcile\/upgrades\/srv\/app\/.venv'\/open.new && mv [^\n]+\necho "snapshot [^\n]+$/,
+    );
     const rollback = snapshot.transaction!.rollback;
     expect(scriptOf(rollback[0])).toContain("systemctl stop 'app.service'");
     expect(scriptOf(rollback[1])).toMatch(/^rm -f '\/var\/lib\/reconcile\/owed\//);
@@ -148,7 +197,10 @@ describe('planner: a venv upgrade is one transaction', () => {
 
   it('makes no snapshot of a venv that does not exist yet or is half-made: there is nothing to go back to', () => {
     expect(plan('exists=no\n').actions.map((a) => a.id)).toEqual(['python_venv:/srv/app/.venv', 'restart app.service']);
-    expect(plan('exists=yes\npackage:prefect=3.8.3\n').actions.map((a) => a.id)).toEqual(['python_venv:/srv/app/.venv', 'restart app.service']);
+    expect(plan('exists=yes\npackage:prefect=3.8.3\n').actions.map((a) => a.id)).toEqual([
+      'python_venv:/srv/app/.venv',
+      'restart app.service',
+    ]);
   });
 
   it('journals no restart for a service that is not running: it is started either way', () => {
@@ -165,6 +217,11 @@ describe('planner: a venv upgrade is one transaction', () => {
     expect(finished.map((a) => a.id)).toEqual(['resume upgrade python_venv:/srv/app/.venv', 'commit python_venv:/srv/app/.venv']);
     expect(finished[0]!.transaction).toBeDefined();
     const midPip = plan('exists=yes\npip=yes\npackage:prefect=3.8.3\nupgrade-open=20261201T120000Z\n').actions;
-    expect(midPip.map((a) => a.id)).toEqual(['resume upgrade python_venv:/srv/app/.venv', 'python_venv:/srv/app/.venv', 'restart app.service', 'commit python_venv:/srv/app/.venv']);
+    expect(midPip.map((a) => a.id)).toEqual([
+      'resume upgrade python_venv:/srv/app/.venv',
+      'python_venv:/srv/app/.venv',
+      'restart app.service',
+      'commit python_venv:/srv/app/.venv',
+    ]);
   });
 });

@@ -33,7 +33,7 @@ describe("the repo's hosts.yaml and setup.yaml reproduce the seed", () => {
 
   it('declares the alias, profile, venv, pool, deployments and manifests directory', async () => {
     const resources = await repoResources();
-    const alias = seed.match(/^alias prefect-cli=.*$/m)![0];
+    const alias = /^alias prefect-cli=.*$/m.exec(seed)![0];
     expect(only(resources, 'line')).toEqual([expect.objectContaining({ path: '/home/daniel/.bashrc', line: alias })]);
     expect(only(resources, 'prefect_profile')).toEqual([
       expect.objectContaining({ profile: 'selfhost', settings: { PREFECT_API_URL: 'http://100.78.180.34:4200/api' } }),
@@ -51,7 +51,10 @@ describe("the repo's hosts.yaml and setup.yaml reproduce the seed", () => {
     const dir = mkdtempSync('/tmp/reconcile-inventory-');
     writeFileSync(`${dir}/hosts.yaml`, 'hosts:\n  box:\n    address: 192.0.2.7\n');
     const spec = await loadSpec(`${dir}/hosts.yaml`, 'setup.yaml');
-    const server = only(spec.hosts[0]!.resources.map((r) => r.spec), 'systemd_service')[0]!;
+    const server = only(
+      spec.hosts[0]!.resources.map((r) => r.spec),
+      'systemd_service',
+    )[0]!;
     expect(server.content).toContain('--host 192.0.2.7 --port 4200');
     expect(server.content).not.toContain('100.78.180.34');
   });
@@ -66,7 +69,10 @@ describe('schemas', () => {
   it('describe every property', () => {
     const undescribed: string[] = [];
     const walk = (node: unknown, path: string): void => {
-      if (Array.isArray(node)) return node.forEach((n, i) => walk(n, `${path}/${i}`));
+      if (Array.isArray(node)) {
+        node.forEach((n, i) => walk(n, `${path}/${i}`));
+        return;
+      }
       if (node === null || typeof node !== 'object') return;
       const schema = node as Record<string, unknown>;
       for (const [key, child] of Object.entries((schema.properties as object | undefined) ?? {})) {

@@ -20,14 +20,18 @@ interface Recording {
 }
 
 const DIR = 'test/fixtures/converged';
-const recordings = new Map(readdirSync(DIR).map((f) => [f.replace(/\.json$/, ''), JSON.parse(readFileSync(join(DIR, f), 'utf8')) as Recording]));
+const recordings = new Map(
+  readdirSync(DIR).map((f) => [f.replace(/\.json$/, ''), JSON.parse(readFileSync(join(DIR, f), 'utf8')) as Recording]),
+);
 
 /** What the host's HTTP would answer, from the recording (a call it never saw fails the test). */
-const replay = (r: Recording, answers = r.http ?? []): HttpCall => async (method, url, body) => {
-  const found = answers.find((a) => a.method === method && a.url === url && JSON.stringify(a.body) === JSON.stringify(body));
-  if (!found) throw new Error(`not recorded: ${method} ${url} ${JSON.stringify(body)}`);
-  return { status: found.status, body: structuredClone(found.answer) };
-};
+const replay =
+  (r: Recording, answers = r.http ?? []): HttpCall =>
+  (method, url, body) => {
+    const found = answers.find((a) => a.method === method && a.url === url && JSON.stringify(a.body) === JSON.stringify(body));
+    if (!found) return Promise.reject(new Error(`not recorded: ${method} ${url} ${JSON.stringify(body)}`));
+    return Promise.resolve({ status: found.status, body: structuredClone(found.answer) });
+  };
 
 async function planOf(r: Recording, probe = r.probe, http = replay(r)) {
   const type = resourceTypes.of(r.spec.kind);
@@ -39,7 +43,10 @@ async function planOf(r: Recording, probe = r.probe, http = replay(r)) {
 
 /** The recorded HTTP answers with one answer changed. */
 const answering = (r: Recording, url: RegExp, change: (answer: never) => unknown) =>
-  replay(r, (r.http ?? []).map((a) => (url.test(a.url) ? { ...a, answer: change(structuredClone(a.answer) as never) } : a)));
+  replay(
+    r,
+    (r.http ?? []).map((a) => (url.test(a.url) ? { ...a, answer: change(structuredClone(a.answer) as never) } : a)),
+  );
 
 describe('every kind, converged: nothing to do', () => {
   // Heartbeat ages are measured against the clock: it reads the time of the recording.
@@ -48,7 +55,9 @@ describe('every kind, converged: nothing to do', () => {
 
   it('has a recording for every kind the registry knows', () => {
     const kinds = new Set([...recordings.values()].map((r) => r.spec.kind));
-    const schemaKinds = (JSON.parse(readFileSync('schemas/setup.schema.json', 'utf8')) as { $defs: { resource: { oneOf: { $ref: string }[] } } }).$defs.resource.oneOf.length;
+    const schemaKinds = (
+      JSON.parse(readFileSync('schemas/setup.schema.json', 'utf8')) as { $defs: { resource: { oneOf: { $ref: string }[] } } }
+    ).$defs.resource.oneOf.length;
     expect(kinds.size).toBe(schemaKinds);
   });
 
@@ -70,15 +79,55 @@ describe('every kind, drifted: the actions that converge it', () => {
 
   it.each([
     ['package', () => planOf(r('package'), swap('package', /pkg=python3-venv\tii [^\n]*\n/, '')), ['package:python3-venv']],
-    ['python_venv', () => planOf(r('python_venv'), swap('python_venv', 'package:prefect=3.8.3', 'package:prefect=3.8.2')), [`download ${venv}`, `snapshot ${venv}`, venv]],
-    ['prefect_profile', () => planOf(r('prefect_profile'), swap('prefect_profile', /@@profiles\n[^]*$/, '@@profiles\ntype=absent\n')), [r('prefect_profile').name]],
+    [
+      'python_venv',
+      () => planOf(r('python_venv'), swap('python_venv', 'package:prefect=3.8.3', 'package:prefect=3.8.2')),
+      [`download ${venv}`, `snapshot ${venv}`, venv],
+    ],
+    [
+      'prefect_profile',
+      () => planOf(r('prefect_profile'), swap('prefect_profile', /@@profiles\n[^]*$/, '@@profiles\ntype=absent\n')),
+      [r('prefect_profile').name],
+    ],
     ['line', () => planOf(r('line'), swap('line', /^[^]*$/, 'type=absent\n')), [r('line').name]],
-    ['directory', () => planOf(r('directory-manifests'), swap('directory-manifests', 'mode=755', 'mode=700')), [r('directory-manifests').name]],
-    ['systemd_service', () => planOf(r('systemd_service-prefect-server'), swap('systemd_service-prefect-server', 'ActiveState=active', 'ActiveState=inactive')), ['start prefect-server.service']],
+    [
+      'directory',
+      () => planOf(r('directory-manifests'), swap('directory-manifests', 'mode=755', 'mode=700')),
+      [r('directory-manifests').name],
+    ],
+    [
+      'systemd_service',
+      () =>
+        planOf(r('systemd_service-prefect-server'), swap('systemd_service-prefect-server', 'ActiveState=active', 'ActiveState=inactive')),
+      ['start prefect-server.service'],
+    ],
     ['file', () => planOf(r('file'), swap('file', /sha256=[0-9a-f]+/, `sha256=${'0'.repeat(64)}`)), [r('file').name]],
     ['git', () => planOf(r('git'), swap('git', /head=[0-9a-f]+/, `head=${'1'.repeat(40)}`)), [r('git').name]],
-    ['prefect_work_pool', () => planOf(r('prefect_work_pool'), '', answering(r('prefect_work_pool'), /work_pools\/projections-local$/, (pool: { is_paused: boolean }) => ({ ...pool, is_paused: true }))), [r('prefect_work_pool').name]],
-    ['prefect_deployments', () => planOf(r('prefect_deployments'), undefined, answering(r('prefect_deployments'), /deployments\/filter$/, (all: { name: string; paused: boolean }[]) => all.map((d) => (d.name === 'live-score' ? { ...d, paused: true } : d)))), ['deploy live-score']],
+    [
+      'prefect_work_pool',
+      () =>
+        planOf(
+          r('prefect_work_pool'),
+          '',
+          answering(r('prefect_work_pool'), /work_pools\/projections-local$/, (pool: { is_paused: boolean }) => ({
+            ...pool,
+            is_paused: true,
+          })),
+        ),
+      [r('prefect_work_pool').name],
+    ],
+    [
+      'prefect_deployments',
+      () =>
+        planOf(
+          r('prefect_deployments'),
+          undefined,
+          answering(r('prefect_deployments'), /deployments\/filter$/, (all: { name: string; paused: boolean }[]) =>
+            all.map((d) => (d.name === 'live-score' ? { ...d, paused: true } : d)),
+          ),
+        ),
+      ['deploy live-score'],
+    ],
   ] as const)('%s', async (_kind, plan, ids) => {
     expect((await plan()).ids).toEqual(ids);
   });

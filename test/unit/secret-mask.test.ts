@@ -6,7 +6,13 @@ const key = Buffer.alloc(32, 7);
 const marker = /\[secret:(\w+) #([0-9a-f]{8})\]/;
 
 describe('SecretMask', () => {
-  const mask = new SecretMask([{ name: 'short', value: 'hunter22' }, { name: 'long', value: 'hunter22-and-more' }], key);
+  const mask = new SecretMask(
+    [
+      { name: 'short', value: 'hunter22' },
+      { name: 'long', value: 'hunter22-and-more' },
+    ],
+    key,
+  );
 
   it('masks every occurrence, the longer of two overlapping secrets whole', () => {
     const masked = mask.text('a=hunter22 b=hunter22-and-more c=hunter22');
@@ -37,22 +43,32 @@ describe('SecretMask', () => {
   it('leaves pairs without secrets alone and masks base64 stdin by bytes, UTF-8 secrets included', () => {
     expect(mask.pair('a', 'b')).toEqual(['a', 'b']);
     const unicode = new SecretMask([{ name: 'pin', value: 'pässwörd-☃' }], key);
-    const step = unicode.deep({ stdinBase64: Buffer.from('x=pässwörd-☃\n').toString('base64'), fields: [{ field: 'f', before: null, after: 'pässwörd-☃' }] });
+    const step = unicode.deep({
+      stdinBase64: Buffer.from('x=pässwörd-☃\n').toString('base64'),
+      fields: [{ field: 'f', before: null, after: 'pässwörd-☃' }],
+    });
     expect(Buffer.from(step.stdinBase64, 'base64').toString()).toMatch(/^x=\[secret:pin #\w{8}\]\n$/);
     expect(step.fields[0]!.after).toMatch(marker);
   });
 
   it('never lets a secret through, whatever surrounds it (property)', () => {
-    const secret = fc.string({ minLength: 8, maxLength: 40, unit: 'grapheme' }).filter((s) => !'[secret:s #0123456789abcdef]'.includes(s) && s.trim() === s && !s.includes('\n'));
+    const secret = fc
+      .string({ minLength: 8, maxLength: 40, unit: 'grapheme' })
+      .filter((s) => !'[secret:s #0123456789abcdef]'.includes(s) && s.trim() === s && !s.includes('\n'));
     fc.assert(
-      fc.property(secret, fc.array(fc.string({ unit: 'grapheme' }), { minLength: 1, maxLength: 4 }), fc.string({ unit: 'grapheme' }), (value, around, old) => {
-        const m = new SecretMask([{ name: 's', value }], key);
-        const text = around.join(value);
-        const [before, after] = m.pair(around.join(old), text);
-        expect(m.text(text).includes(value)).toBe(false);
-        expect(after!.includes(value)).toBe(false);
-        expect(before!.includes(value)).toBe(false);
-      }),
+      fc.property(
+        secret,
+        fc.array(fc.string({ unit: 'grapheme' }), { minLength: 1, maxLength: 4 }),
+        fc.string({ unit: 'grapheme' }),
+        (value, around, old) => {
+          const m = new SecretMask([{ name: 's', value }], key);
+          const text = around.join(value);
+          const [before, after] = m.pair(around.join(old), text);
+          expect(m.text(text).includes(value)).toBe(false);
+          expect(after!.includes(value)).toBe(false);
+          expect(before!.includes(value)).toBe(false);
+        },
+      ),
       { numRuns: 500 },
     );
   });

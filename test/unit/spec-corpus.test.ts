@@ -24,7 +24,11 @@ const corpus: [file: string, at: string, fragment: string][] = [
   ['setup-undefined-variable.yaml', '5:11', "undefined variable 'projet_dir' (did you mean 'project_dir'?)"],
   ['setup-malformed-reference.yaml', '4:14', "'{{ host name }}' is not a variable reference"],
   ['setup-duplicate-resource.yaml', '4:5', "duplicate resource 'directory:/srv/data' (first declared at line 2)"],
-  ['setup-after-undefined-service.yaml', '8:13', "'prefect-sever.service' is not a systemd_service declared in this file (did you mean 'prefect-server.service'?)"],
+  [
+    'setup-after-undefined-service.yaml',
+    '8:13',
+    "'prefect-sever.service' is not a systemd_service declared in this file (did you mean 'prefect-server.service'?)",
+  ],
   ['setup-notifies-undefined.yaml', '6:9', "'app.service' is not a systemd_service declared in this file"],
   ['setup-cyclic-after.yaml', '2:5', 'ordering cycle: systemd_service:a.service -> systemd_service:b.service -> systemd_service:a.service'],
   ['setup-content-and-source.yaml', '2:5', 'a file needs exactly one of content and source'],
@@ -34,7 +38,11 @@ const corpus: [file: string, at: string, fragment: string][] = [
   ['setup-line-with-newline.yaml', '4:11', 'a line cannot contain a line break'],
   ['setup-unpinned-package.yaml', '6:9', 'packages[1]: a package is pinned to one version'],
   ['setup-reserved-pool-name.yaml', '3:11', "may not start with 'prefect'"],
-  ['setup-deployment-names-form.yaml', '7:12', 'names: must be the word "all" (every deployment in the file) or a list of deployment names'],
+  [
+    'setup-deployment-names-form.yaml',
+    '7:12',
+    'names: must be the word "all" (every deployment in the file) or a list of deployment names',
+  ],
   ['setup-validate-without-placeholder.yaml', '5:15', 'the validate command must contain %s'],
   ['setup-alias-bomb.yaml', '2:8', 'aliases may expand at most 100 times'],
   ['setup-empty-resources.yaml', '3:12', 'resources: must have at least 1 entry'],
@@ -69,7 +77,11 @@ const corpus: [file: string, at: string, fragment: string][] = [
   ['setup-var-is-mapping.yaml', '3:5', 'vars.dir: must be a string or a number or a boolean (true or false), not a mapping'],
   ['setup-line-with-carriage-return.yaml', '4:11', 'line: a line cannot contain a line break'],
   ['setup-path-newline.yaml', '3:11', 'path: must be an absolute path'],
-  ['hosts-address-newline.yaml', '3:14', 'address: an address is a host name, an IPv4 or an IPv6 address, with no spaces or shell characters'],
+  [
+    'hosts-address-newline.yaml',
+    '3:14',
+    'address: an address is a host name, an IPv4 or an IPv6 address, with no spaces or shell characters',
+  ],
   ['hosts-empty-identity.yaml', '4:20', 'identity_file: must not be empty'],
   ['hosts-duplicate-host.yaml', '4:3', 'Map keys must be unique'],
   ['hosts-host-name-shell.yaml', '2:3', "'web;reboot': a host name is letters"],
@@ -80,7 +92,11 @@ const corpus: [file: string, at: string, fragment: string][] = [
   ['setup-secret-in-unit.yaml', '6:14', "secret 'token' in systemd_service:app.service: unit files are readable by every user"],
   ['setup-secret-missing-file.yaml', '2:18', "secret 'token': cannot read"],
   ['setup-enabled-without-install.yaml', '7:14', 'a unit without an [Install] section cannot be enabled'],
-  ['setup-secret-in-line.yaml', '6:11', "secret 'token' in line:/home/daniel/.bashrc:export TOKEN=[secret:token]: a line leaves an existing file's mode as it is"],
+  [
+    'setup-secret-in-line.yaml',
+    '6:11',
+    "secret 'token' in line:/home/daniel/.bashrc:export TOKEN=[secret:token]: a line leaves an existing file's mode as it is",
+  ],
   ['setup-secret-bad-env-name.yaml', '2:17', 'an environment variable name is letters'],
 ];
 

@@ -68,7 +68,7 @@ describe('arbitrary text never escapes as an exception', () => {
   beforeAll(() => mkdirSync(join(work, 'fuzz'), { recursive: true }));
 
   it('loadSpec either succeeds or reports located problems', async () => {
-    const yamlish = fc.stringMatching(/^[\w\s:\-[\]{}'"&*!|>%@`#,.?\/\\]{0,200}$/);
+    const yamlish = fc.stringMatching(/^[\w\s:\-[\]{}'"&*!|>%@`#,.?/\\]{0,200}$/);
     await fc.assert(
       fc.asyncProperty(fc.oneof(yamlish, fc.string({ unit: 'binary', maxLength: 200 })), async (text) => {
         const path = write('fuzz/case.yaml', text);

@@ -20,11 +20,21 @@ Host *
 
 describe('ssh_config', () => {
   it('fills in what a matching Host block says, the first value of each keyword winning', () => {
-    expect(sshConfigFor(config, 'prefect-box')).toEqual({ hostName: '100.78.180.34', user: 'fallback-not-first', port: 2222, identityFiles: ['~/.ssh/id prefect'] });
+    expect(sshConfigFor(config, 'prefect-box')).toEqual({
+      hostName: '100.78.180.34',
+      user: 'fallback-not-first',
+      port: 2222,
+      identityFiles: ['~/.ssh/id prefect'],
+    });
   });
 
   it('matches wildcards, honours negation, expands %h, and skips Match blocks', () => {
-    expect(sshConfigFor(config, 'db.internal')).toEqual({ hostName: 'db.internal.example.net', user: 'fallback-not-first', port: 22, userKnownHostsFile: '~/.ssh/known_hosts_internal' });
+    expect(sshConfigFor(config, 'db.internal')).toEqual({
+      hostName: 'db.internal.example.net',
+      user: 'fallback-not-first',
+      port: 22,
+      userKnownHostsFile: '~/.ssh/known_hosts_internal',
+    });
     expect(sshConfigFor(config, 'bastion.internal').hostName).toBeUndefined();
     expect(sshConfigFor(config, 'other').user).toBe('fallback-not-first');
   });

@@ -3,7 +3,6 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import type { Resource } from '../../src/model/generated/setup.js';
 import { loadSpec } from '../../src/config/load.js';
 
 const cli = join(process.cwd(), 'bin/reconcile.js');
@@ -11,7 +10,7 @@ const cli = join(process.cwd(), 'bin/reconcile.js');
 /** Every path and user the starter's resources name, as the host gets them. */
 async function placesOf(dir: string): Promise<string> {
   const spec = await loadSpec(join(dir, 'hosts.yaml'), join(dir, 'setup.yaml'), 'placeholder');
-  return spec.hosts[0]!.resources.map((r) => JSON.stringify(r.spec as Resource)).join('\n');
+  return spec.hosts[0]!.resources.map((r) => JSON.stringify(r.spec)).join('\n');
 }
 
 function init(user: string): string {
@@ -24,7 +23,14 @@ function init(user: string): string {
 describe("init's setup: every path follows its variables", () => {
   it('is right for root: home is /root, not /home/root', async () => {
     const places = await placesOf(init('root'));
-    for (const expected of ['/root/.bashrc', '/root/projections-data/manifests', '/root/.prefect/prefect.db', 'User=root', 'WorkingDirectory=/root/projects/projections-v2', 'ExecStart=/root/projects/projections-v2/.venv/bin/prefect server']) {
+    for (const expected of [
+      '/root/.bashrc',
+      '/root/projections-data/manifests',
+      '/root/.prefect/prefect.db',
+      'User=root',
+      'WorkingDirectory=/root/projects/projections-v2',
+      'ExecStart=/root/projects/projections-v2/.venv/bin/prefect server',
+    ]) {
       expect(places).toContain(expected);
     }
     expect(places).not.toContain('/home/');
@@ -33,13 +39,24 @@ describe("init's setup: every path follows its variables", () => {
   it('moves the units, alias, directories, venv and upgrade paths with project_dir, user and home', async () => {
     const dir = init('alice');
     const setup = readFileSync(join(dir, 'setup.yaml'), 'utf8');
-    const moved = setup.replace('  user: alice ', '  user: bob ').replace('  home: /home/alice ', '  home: /srv/bob ')
+    const moved = setup
+      .replace('  user: alice ', '  user: bob ')
+      .replace('  home: /home/alice ', '  home: /srv/bob ')
       .replace('project_dir: "{{ home }}/projects/projections-v2"', 'project_dir: /opt/flows');
     expect(moved).not.toBe(setup);
     writeFileSync(join(dir, 'setup.yaml'), moved);
     const places = await placesOf(dir);
-    for (const expected of ['"path":"/srv/bob/.bashrc"', '/srv/bob/projections-data/manifests', '/srv/bob/.prefect/prefect.db', 'User=bob', 'WorkingDirectory=/opt/flows', 'ExecStart=/opt/flows/.venv/bin/prefect worker',
-      '"path":"/opt/flows/.venv"', '"project_dir":"/opt/flows"', 'source /opt/flows/.venv/bin/activate']) {
+    for (const expected of [
+      '"path":"/srv/bob/.bashrc"',
+      '/srv/bob/projections-data/manifests',
+      '/srv/bob/.prefect/prefect.db',
+      'User=bob',
+      'WorkingDirectory=/opt/flows',
+      'ExecStart=/opt/flows/.venv/bin/prefect worker',
+      '"path":"/opt/flows/.venv"',
+      '"project_dir":"/opt/flows"',
+      'source /opt/flows/.venv/bin/activate',
+    ]) {
       expect(places).toContain(expected);
     }
     expect(places).not.toMatch(/alice|projections-v2/);
@@ -70,7 +87,9 @@ describe('template mistakes are found at validate, with the place and the fix', 
   it('an unquoted {{ name }}, which YAML reads as a mapping: said so with the fix, and no Node warning', () => {
     const run = validate(repo.replace('    owner: "{{ user }}"\n    packages:', '    owner: {{ user }}\n    packages:'));
     expect(run.status).toBe(1);
-    expect(run.stderr).toMatch(/^setup\.yaml:\d+:12: YAML read this \{\{ … \}\} as a mapping, not text: a value that starts with \{\{ must be quoted, e\.g\. owner: "\{\{ user \}\}"$/m);
+    expect(run.stderr).toMatch(
+      /^setup\.yaml:\d+:12: YAML read this \{\{ … \}\} as a mapping, not text: a value that starts with \{\{ must be quoted, e\.g\. owner: "\{\{ user \}\}"$/m,
+    );
     expect(run.stderr).not.toMatch(/warning|mapAsMap/i);
   });
 

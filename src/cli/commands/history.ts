@@ -13,16 +13,19 @@ interface HistoryOptions extends GlobalOptions {
 export async function historyCommand(options: HistoryOptions): Promise<ExitCode> {
   const records = await listRunRecords(options.stateDir ?? defaultStateDir(), options.count ?? 20, touching(options.limit));
   if (options.json) {
-    // Records from before groups existed have none.
-    const summary = records.map(({ hosts, ...run }) => ({ ...run, hosts: hosts.map((h) => ({ host: h.host, groups: h.groups ?? [], status: h.status })) }));
+    const summary = records.map(({ hosts, ...run }) => ({
+      ...run,
+      hosts: hosts.map((h) => ({ host: h.host, groups: h.groups, status: h.status })),
+    }));
     console.log(JSON.stringify(summary, null, 2));
     return ExitCode.ok;
   }
   if (records.length === 0) console.log('no runs recorded yet');
   for (const r of records) {
-    // Records from before groups existed have none.
-    const hosts = r.hosts.map((h) => `${h.host}${(h.groups ?? []).length > 0 ? `[${h.groups.join(',')}]` : ''}:${h.status}`).join(' ');
-    console.log(`${r.id}  ${r.startedAt.slice(0, 19).replace('T', ' ')}  ${r.command.padEnd(5)}  ${r.result.padEnd(7)}  ${(r.durationMs / 1000).toFixed(1)}s  ${hosts}`);
+    const hosts = r.hosts.map((h) => `${h.host}${h.groups.length > 0 ? `[${h.groups.join(',')}]` : ''}:${h.status}`).join(' ');
+    console.log(
+      `${r.id}  ${r.startedAt.slice(0, 19).replace('T', ' ')}  ${r.command.padEnd(5)}  ${r.result.padEnd(7)}  ${(r.durationMs / 1000).toFixed(1)}s  ${hosts}`,
+    );
   }
   return ExitCode.ok;
 }
@@ -30,7 +33,7 @@ export async function historyCommand(options: HistoryOptions): Promise<ExitCode>
 /** With --limit: only the runs that worked on one of those hosts, or on a host of one of those groups. */
 function touching(limit: string[] | undefined): ((record: Report) => boolean) | undefined {
   if (!limit) return undefined;
-  return (record) => record.hosts.some((h) => limit.includes(h.host) || (h.groups ?? []).some((g) => limit.includes(g)));
+  return (record) => record.hosts.some((h) => limit.includes(h.host) || h.groups.some((g) => limit.includes(g)));
 }
 
 /** `reconcile history show ID|latest`: the whole record. */

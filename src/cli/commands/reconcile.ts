@@ -67,7 +67,12 @@ export async function applyCommand(options: EngineOptions, planFile?: string): P
 function outcomeLines(o: HostOutcome): string[] {
   const left = o.final?.problems ?? [];
   if (!o.apply?.failed) {
-    if (o.status === 'failed' && o.final) return ['NOT CONVERGED; what still differs:', ...o.final.actions.map((a) => `  ${a.title}${a.because ? ` (${a.because})` : ''}`), ...left.map((p) => `  ! ${p}`)];
+    if (o.status === 'failed' && o.final)
+      return [
+        'NOT CONVERGED; what still differs:',
+        ...o.final.actions.map((a) => `  ${a.title}${a.because ? ` (${a.because})` : ''}`),
+        ...left.map((p) => `  ! ${p}`),
+      ];
     return o.status === 'failed' || o.status === 'skipped' ? [o.error ?? o.status] : [];
   }
   const { done, failed, rolledBack = [], interrupted } = o.apply;
@@ -75,8 +80,10 @@ function outcomeLines(o: HostOutcome): string[] {
   const stopped = interrupted ? `interrupted at ${failed.action}` : `FAILED at ${failed.action}`;
   const undone = rolledBack.filter((r) => r.restored);
   if (rolledBack.length > 0 && undone.length === rolledBack.length) {
-    return [`${stopped}; rolled back: ${undone.map((r) => r.detail).join('; ')}`,
-      'the host runs as it did before this apply (its services health-checked again); the next apply starts over'];
+    return [
+      `${stopped}; rolled back: ${undone.map((r) => r.detail).join('; ')}`,
+      'the host runs as it did before this apply (its services health-checked again); the next apply starts over',
+    ];
   }
   return [
     `${stopped}: ${interrupted ? failed.error : failed.error.split('\n')[0]}`,
@@ -92,23 +99,25 @@ async function execute(mode: Mode, options: EngineOptions, planFile?: string) {
   const spec = saved ? { ...loaded, hosts: loaded.hosts.filter((h) => saved.has(h.target.name)) } : loaded;
   // Everything below that is shown or stored passes through the mask: plans, events, errors, reports.
   const secrets = spec.secrets.length > 0 ? new SecretMask(spec.secrets, maskKey(options.stateDir ?? defaultStateDir())) : undefined;
-  const mask = <T,>(value: T): T => secrets?.deep(value) ?? value;
+  const mask = <T>(value: T): T => secrets?.deep(value) ?? value;
   const progress = mode === 'apply' && !options.json ? await progressFor(spec, options) : undefined;
   const emit = progress && ((event: ApplyEvent) => progress.emit(mask(event)));
-  const outcomes = mask(await reconcileHosts(spec.hosts, {
-    mode,
-    concurrency: options.concurrency,
-    specDir: dirname(resolve(options.file)),
-    acceptNewHostKeys: options.acceptNewHostKeys,
-    askPassphrase: process.stdin.isTTY ? passphrasePrompt() : undefined,
-    lockTimeoutSeconds: options.lockTimeout,
-    savedPlans: saved,
-    mask,
-    emit,
-    retryFailed: options.retryFailed,
-    types: resourceTypes,
-    signal: interruption,
-  }));
+  const outcomes = mask(
+    await reconcileHosts(spec.hosts, {
+      mode,
+      concurrency: options.concurrency,
+      specDir: dirname(resolve(options.file)),
+      acceptNewHostKeys: options.acceptNewHostKeys,
+      askPassphrase: process.stdin.isTTY ? passphrasePrompt() : undefined,
+      lockTimeoutSeconds: options.lockTimeout,
+      savedPlans: saved,
+      mask,
+      emit,
+      retryFailed: options.retryFailed,
+      types: resourceTypes,
+      signal: interruption,
+    }),
+  );
   await progress?.finished;
   return { spec, outcomes, report: buildReport(mode, spec, outcomes, started, toolVersion(), interruptedBy()) };
 }
@@ -184,20 +193,28 @@ function runHook(command: string, report: Report): Promise<void> {
 }
 
 async function savePlan(file: string, spec: Spec, outcomes: HostOutcome[]): Promise<void> {
-  const plan: SavedPlan = { reconcilePlan: 1, createdAt: new Date().toISOString(), specHash: spec.specHash, hosts: outcomes.flatMap((o) => (o.plan ? [o.plan] : [])) };
+  const plan: SavedPlan = {
+    reconcilePlan: 1,
+    createdAt: new Date().toISOString(),
+    specHash: spec.specHash,
+    hosts: outcomes.flatMap((o) => (o.plan ? [o.plan] : [])),
+  };
   await writeFileAtomic(file, JSON.stringify(plan, null, 2), 0o600);
 }
 
 async function loadPlan(file: string, spec: Spec): Promise<Map<string, HostPlan>> {
-  let plan: SavedPlan;
+  let parsed: Partial<Record<keyof SavedPlan, unknown>>;
   try {
-    plan = JSON.parse(await readFile(file, 'utf8')) as SavedPlan;
+    parsed = JSON.parse(await readFile(file, 'utf8')) as typeof parsed;
   } catch (error) {
     throw new UsageError(`${file}: not a readable plan file (${(error as Error).message})`);
   }
-  if (plan.reconcilePlan !== 1 || !Array.isArray(plan.hosts)) throw new UsageError(`${file}: not a plan written by reconcile plan -o`);
+  if (parsed.reconcilePlan !== 1 || !Array.isArray(parsed.hosts)) throw new UsageError(`${file}: not a plan written by reconcile plan -o`);
+  const plan = parsed as SavedPlan;
   if (plan.specHash !== spec.specHash) {
-    throw new UsageError(`${file} was made from other spec files than ${spec.inventoryFile} and ${spec.setupFile} as they are now; make a new plan`);
+    throw new UsageError(
+      `${file} was made from other spec files than ${spec.inventoryFile} and ${spec.setupFile} as they are now; make a new plan`,
+    );
   }
   return new Map(plan.hosts.map((h) => [h.host, h]));
 }

@@ -28,16 +28,32 @@ const SKIPPED = 75;
 export function scheduledCommand(options: GlobalOptions): string {
   const stateDir = resolve(options.stateDir ?? defaultStateDir());
   const tool = realpathSync(new URL('../../../bin/reconcile.js', import.meta.url));
-  const args = ['check', '-i', resolve(options.inventory), '-f', resolve(options.file), '--state-dir', stateDir,
-    '--lock-timeout', String(options.lockTimeout), '--keep-runs', String(options.keepRuns), '--concurrency', String(options.concurrency), '--no-color',
+  const args = [
+    'check',
+    '-i',
+    resolve(options.inventory),
+    '-f',
+    resolve(options.file),
+    '--state-dir',
+    stateDir,
+    '--lock-timeout',
+    String(options.lockTimeout),
+    '--keep-runs',
+    String(options.keepRuns),
+    '--concurrency',
+    String(options.concurrency),
+    '--no-color',
     ...(options.limit ? ['--limit', options.limit.join(',')] : []),
     ...(options.timeout !== undefined ? ['--timeout', String(options.timeout)] : []),
     ...(options.acceptNewHostKeys ? ['--accept-new-host-keys'] : []),
     ...(options.metricsFile ? ['--metrics-file', resolve(options.metricsFile)] : []),
-    ...(options.onDrift ? ['--on-drift', options.onDrift] : [])];
+    ...(options.onDrift ? ['--on-drift', options.onDrift] : []),
+  ];
   const run = command(process.execPath, tool, ...args);
-  return `mkdir -p ${quote(stateDir)} && cd ${quote(process.cwd())} && { flock -n -E ${SKIPPED} ${quote(join(stateDir, 'schedule.lock'))} ${run}; ` +
-    `rc=$?; [ $rc -ne ${SKIPPED} ] || echo "reconcile: the previous scheduled check is still running; this one is skipped" >&2; exit $rc; }`;
+  return (
+    `mkdir -p ${quote(stateDir)} && cd ${quote(process.cwd())} && { flock -n -E ${SKIPPED} ${quote(join(stateDir, 'schedule.lock'))} ${run}; ` +
+    `rc=$?; [ $rc -ne ${SKIPPED} ] || echo "reconcile: the previous scheduled check is still running; this one is skipped" >&2; exit $rc; }`
+  );
 }
 
 function minutesOf(every: string): number {
@@ -53,7 +69,8 @@ const usesSystemd = (options: ScheduleOptions) => !options.cron && existsSync('/
 
 function cronExpression(options: ScheduleOptions): string {
   if (options.cron) {
-    if (options.cron.trim().split(/\s+/).length !== 5 || /[\n%]/.test(options.cron)) throw new UsageError(`--cron '${options.cron}': give five cron fields, e.g. '*/15 * * * *'`);
+    if (options.cron.trim().split(/\s+/).length !== 5 || /[\n%]/.test(options.cron))
+      throw new UsageError(`--cron '${options.cron}': give five cron fields, e.g. '*/15 * * * *'`);
     return options.cron.trim();
   }
   const minutes = minutesOf(options.every!);
@@ -75,7 +92,9 @@ export async function installSchedule(options: ScheduleOptions): Promise<ExitCod
   if (usesSystemd(options)) {
     const units = systemdUnits(options);
     if (options.dryRun) {
-      console.log(`would write ${UNIT_DIR}/${UNIT}.service:\n${units.service}\nwould write ${UNIT_DIR}/${UNIT}.timer:\n${units.timer}\nand run: systemctl daemon-reload && systemctl enable --now ${UNIT}.timer`);
+      console.log(
+        `would write ${UNIT_DIR}/${UNIT}.service:\n${units.service}\nwould write ${UNIT_DIR}/${UNIT}.timer:\n${units.timer}\nand run: systemctl daemon-reload && systemctl enable --now ${UNIT}.timer`,
+      );
       console.log(`command: ${scheduledCommand(options)}`);
       return ExitCode.ok;
     }
@@ -87,7 +106,7 @@ export async function installSchedule(options: ScheduleOptions): Promise<ExitCod
     return ExitCode.ok;
   }
   // cron turns a bare % into a newline.
-  const entry = `${cronExpression(options)} ${scheduledCommand(options).replace(/%/g, "\\%")}`;
+  const entry = `${cronExpression(options)} ${scheduledCommand(options).replace(/%/g, '\\%')}`;
   if (options.dryRun) {
     console.log(`would add to the crontab of ${process.env.USER ?? 'this user'}:\n${MARKER}\n${entry}`);
     console.log(`command: ${scheduledCommand(options)}`);
@@ -105,12 +124,19 @@ export async function scheduleStatus(options: ScheduleOptions): Promise<ExitCode
   const cron = cronLines.findIndex((l) => l === MARKER);
   const [last] = (await listRunRecords(options.stateDir ?? defaultStateDir(), 50)).filter((r) => r.command === 'check');
   if (options.json) {
-    const installed = timer ? { kind: 'systemd-timer', unit: `${UNIT}.timer` } : cron >= 0 ? { kind: 'crontab', entry: cronLines[cron + 1] ?? '' } : null;
+    const installed = timer
+      ? { kind: 'systemd-timer', unit: `${UNIT}.timer` }
+      : cron >= 0
+        ? { kind: 'crontab', entry: cronLines[cron + 1] ?? '' }
+        : null;
     const lastCheck = last ? { id: last.id, startedAt: last.startedAt, result: last.result, exitCode: last.exitCode } : null;
     console.log(JSON.stringify({ installed, lastCheck }, null, 2));
     return ExitCode.ok;
   }
-  if (timer) console.log(`installed: systemd timer ${UNIT}.timer\n${spawnSync('systemctl', ['list-timers', `${UNIT}.timer`, '--no-pager'], { encoding: 'utf8' }).stdout.trim()}`);
+  if (timer)
+    console.log(
+      `installed: systemd timer ${UNIT}.timer\n${spawnSync('systemctl', ['list-timers', `${UNIT}.timer`, '--no-pager'], { encoding: 'utf8' }).stdout.trim()}`,
+    );
   else if (cron >= 0) console.log(`installed: crontab entry\n${cronLines[cron + 1] ?? ''}`);
   else console.log('not installed');
   console.log(last ? `last check: ${last.startedAt} ${last.result} (exit ${last.exitCode}, run ${last.id})` : 'last check: none recorded');
@@ -160,7 +186,8 @@ function writeCrontab(lines: string[]): void {
 }
 
 function requireCrontab(): void {
-  if (!commandExists('crontab')) throw new UsageError('no systemd here and no crontab command: install cron (apt-get install cron) or use --dry-run to see the command');
+  if (!commandExists('crontab'))
+    throw new UsageError('no systemd here and no crontab command: install cron (apt-get install cron) or use --dry-run to see the command');
 }
 
 function commandExists(name: string): boolean {

@@ -1,18 +1,22 @@
 import type { FieldChange } from '../../model/plan.js';
 import type { StoredDeployment, StoredSchedule } from './deploy-config.js';
 import { Unknowable } from './flow-source.js';
+import { textOf } from './json-text.js';
 
-/** A deployment as the server returns it (the fields a prefect.yaml can set). */
+/**
+ * A deployment as the server returns it (the fields a prefect.yaml can set). Fields with a server
+ * default are optional: the answer is JSON we do not control, compared with the default filled in.
+ */
 export interface Registered {
   id: string;
   name: string;
   entrypoint: string | null;
   description: string | null;
   version: string | null;
-  tags: string[];
-  parameters: Record<string, unknown>;
-  paused: boolean;
-  enforce_parameter_schema: boolean;
+  tags?: string[];
+  parameters?: Record<string, unknown>;
+  paused?: boolean;
+  enforce_parameter_schema?: boolean;
   global_concurrency_limit: { limit: number } | null;
   concurrency_options: { collision_strategy?: string | null; grace_period_seconds?: number | null } | null;
   work_pool_name: string | null;
@@ -62,20 +66,29 @@ export function compareDeployment(wanted: StoredDeployment, current: Registered,
   const jobVariables = current.job_variables ?? {};
   if (isEmptyObject(wanted.jobVariables) && !isEmptyObject(jobVariables)) {
     // The server ignores an empty job_variables (server/models/deployments.py update_deployment: `if job_variables:`).
-    problems.push(`${wanted.name}: prefect.yaml sets no job variables but the server keeps ${Object.keys(jobVariables).join(', ')} (a redeploy cannot clear them: ${fixCommand('delete')})`);
+    problems.push(
+      `${wanted.name}: prefect.yaml sets no job variables but the server keeps ${Object.keys(jobVariables).join(', ')} (a redeploy cannot clear them: ${fixCommand('delete')})`,
+    );
   } else {
     pairs.push(['job variables', wanted.jobVariables, jobVariables]);
   }
   if (wanted.schedules === undefined) {
     // `prefect deploy` sends schedules only when the file has some (deployments/runner.py _update).
-    if (current.schedules.length > 0) problems.push(`${wanted.name}: prefect.yaml has no schedules but the server has ${current.schedules.length} (a redeploy keeps them: ${fixCommand('clear-schedules')})`);
+    if (current.schedules.length > 0)
+      problems.push(
+        `${wanted.name}: prefect.yaml has no schedules but the server has ${current.schedules.length} (a redeploy keeps them: ${fixCommand('clear-schedules')})`,
+      );
   } else {
     const schedules = compareSchedules(wanted.name, wanted.schedules, current.schedules, fixCommand);
     problems.push(...schedules.problems);
     if (schedules.compared && !sameSchedules(wanted.schedules, schedules.compared)) {
       // The server's parameters hold what a block reference resolved to (a secret): hidden wherever the file has one.
       const resolvedAtDeploy = mergedShape(wanted.schedules.map((w) => w.parameters));
-      const text = (list: Parameters<typeof scheduleText>[0][]) => list.map((one) => scheduleText(one, resolvedAtDeploy)).sort().join(' | ');
+      const text = (list: Parameters<typeof scheduleText>[0][]) =>
+        list
+          .map((one) => scheduleText(one, resolvedAtDeploy))
+          .sort()
+          .join(' | ');
       pairs.push(['schedule', text(wanted.schedules), text(schedules.compared)]);
     }
   }
@@ -92,7 +105,10 @@ function matches(want: unknown, have: unknown): boolean {
   if (want && typeof want === 'object') {
     if (!have || typeof have !== 'object' || Array.isArray(have)) return false;
     const keys = Object.keys(want);
-    return keys.length === Object.keys(have).length && keys.every((k) => k in have && matches((want as Record<string, unknown>)[k], (have as Record<string, unknown>)[k]));
+    return (
+      keys.length === Object.keys(have).length &&
+      keys.every((k) => k in have && matches((want as Record<string, unknown>)[k], (have as Record<string, unknown>)[k]))
+    );
   }
   return want === have || (want === undefined && have === null) || (want === null && have === undefined);
 }
@@ -104,11 +120,20 @@ function matches(want: unknown, have: unknown): boolean {
  * and so does a max_scheduled_runs (the update skips None). When only the server's all have slugs,
  * Prefect refuses the update (422).
  */
-function compareSchedules(name: string, wanted: StoredSchedule[], current: RegisteredSchedule[], fixCommand: (how: Fix) => string): { compared?: RegisteredSchedule[]; problems: string[] } {
+function compareSchedules(
+  name: string,
+  wanted: StoredSchedule[],
+  current: RegisteredSchedule[],
+  fixCommand: (how: Fix) => string,
+): { compared?: RegisteredSchedule[]; problems: string[] } {
   const slugged = (list: { slug?: unknown }[]) => list.length > 0 && list.every((s) => typeof s.slug === 'string' && s.slug !== '');
   if (!slugged(current)) return { compared: current, problems: [] };
   if (!slugged(wanted)) {
-    return { problems: [`${name}: every schedule on the server has a slug but not every schedule in prefect.yaml does, so Prefect refuses a redeploy ("Please provide a slug for each schedule"); give each schedule a slug`] };
+    return {
+      problems: [
+        `${name}: every schedule on the server has a slug but not every schedule in prefect.yaml does, so Prefect refuses a redeploy ("Please provide a slug for each schedule"); give each schedule a slug`,
+      ],
+    };
   }
   const problems: string[] = [];
   const compared: RegisteredSchedule[] = [];
@@ -119,7 +144,9 @@ function compareSchedules(name: string, wanted: StoredSchedule[], current: Regis
       continue;
     }
     if (schedule.max_scheduled_runs != null) {
-      problems.push(`${name}: schedule ${String(schedule.slug)} has max_scheduled_runs ${schedule.max_scheduled_runs} on the server, which prefect.yaml cannot set and a redeploy keeps (${fix})`);
+      problems.push(
+        `${name}: schedule ${String(schedule.slug)} has max_scheduled_runs ${schedule.max_scheduled_runs} on the server, which prefect.yaml cannot set and a redeploy keeps (${fix})`,
+      );
     }
     // The rest of it a redeploy does update in place.
     compared.push({ ...schedule, max_scheduled_runs: null });
@@ -142,8 +169,14 @@ function sameSchedule(w: StoredSchedule, c: RegisteredSchedule): boolean {
   // An rrule gains a DTSTART line on the server (validators.py normalize_rrule_string).
   if (typeof currentBody.rrule === 'string') currentBody.rrule = withoutDtstart(currentBody.rrule);
   if (typeof body.rrule === 'string') body.rrule = withoutDtstart(body.rrule);
-  if (anchor !== undefined && !sameInstant(String(anchor), String(currentAnchor), String(w.schedule.timezone ?? 'UTC'))) return false;
-  return matches(body, currentBody) && matches(w.active, c.active) && matches(w.parameters, c.parameters ?? {}) && matches(w.slug, c.slug ?? null) && matches(w.max_scheduled_runs, c.max_scheduled_runs ?? null);
+  if (anchor !== undefined && !sameInstant(textOf(anchor), textOf(currentAnchor), textOf(w.schedule.timezone ?? 'UTC'))) return false;
+  return (
+    matches(body, currentBody) &&
+    matches(w.active, c.active) &&
+    matches(w.parameters, c.parameters ?? {}) &&
+    matches(w.slug, c.slug ?? null) &&
+    matches(w.max_scheduled_runs, c.max_scheduled_runs ?? null)
+  );
 }
 
 const withoutDtstart = (rrule: string) => rrule.replace(/^DTSTART[^\n]*\n/, '');
@@ -159,9 +192,28 @@ function sameInstant(wanted: string, current: string, timezone: string): boolean
 export function zonedInstant(local: string, timezone: string): number {
   const asUtc = Date.parse(`${local}Z`);
   const offsetAt = (instant: number) => {
-    const parts = Object.fromEntries(new Intl.DateTimeFormat('en-US', { timeZone: timezone, hourCycle: 'h23', year: 'numeric', month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit', second: '2-digit' })
-      .formatToParts(instant).map((p) => [p.type, p.value]));
-    const wall = Date.UTC(Number(parts.year), Number(parts.month) - 1, Number(parts.day), Number(parts.hour), Number(parts.minute), Number(parts.second));
+    const parts = Object.fromEntries(
+      new Intl.DateTimeFormat('en-US', {
+        timeZone: timezone,
+        hourCycle: 'h23',
+        year: 'numeric',
+        month: '2-digit',
+        day: '2-digit',
+        hour: '2-digit',
+        minute: '2-digit',
+        second: '2-digit',
+      })
+        .formatToParts(instant)
+        .map((p) => [p.type, p.value]),
+    );
+    const wall = Date.UTC(
+      Number(parts.year),
+      Number(parts.month) - 1,
+      Number(parts.day),
+      Number(parts.hour),
+      Number(parts.minute),
+      Number(parts.second),
+    );
     return wall - Math.floor(instant / 1000) * 1000;
   };
   let guess = asUtc - offsetAt(asUtc);
@@ -174,7 +226,9 @@ export function zonedInstant(local: string, timezone: string): number {
  * value decided at deploy time) winning, so that `redact` hides the server's value in every schedule.
  */
 function mergedShape(values: unknown[]): unknown {
-  const objects = values.filter((v): v is Record<string, unknown> => !!v && typeof v === 'object' && !Array.isArray(v) && !(v instanceof Unknowable));
+  const objects = values.filter(
+    (v): v is Record<string, unknown> => !!v && typeof v === 'object' && !Array.isArray(v) && !(v instanceof Unknowable),
+  );
   if (values.some((v) => v instanceof Unknowable)) return values.find((v) => v instanceof Unknowable);
   if (objects.length === 0) return values[0];
   const keys = [...new Set(objects.flatMap((o) => Object.keys(o)))];
@@ -182,18 +236,22 @@ function mergedShape(values: unknown[]): unknown {
 }
 
 /** One readable line per schedule, with every stored field that is not its default; `wanted` shapes what is hidden. */
-function scheduleText(s: { schedule: Record<string, unknown>; active: unknown; parameters?: unknown; slug?: unknown; max_scheduled_runs?: number | null }, wanted: unknown): string {
+function scheduleText(
+  s: { schedule: Record<string, unknown>; active: unknown; parameters?: unknown; slug?: unknown; max_scheduled_runs?: number | null },
+  wanted: unknown,
+): string {
   const body = s.schedule;
-  const zone = body.timezone ? ` ${String(body.timezone)}` : '';
-  const kind = typeof body.cron === 'string'
-    ? `cron "${body.cron}"${zone}${body.day_or === false ? ' day_or=false' : ''}`
-    : body.interval !== undefined
-      ? `interval ${Number(body.interval)}s${zone}${body.anchor_date ? ` from ${String(body.anchor_date)}` : ''}`
-      : `rrule "${withoutDtstart(String(body.rrule ?? ''))}"${zone}`;
+  const zone = body.timezone ? ` ${textOf(body.timezone)}` : '';
+  const kind =
+    typeof body.cron === 'string'
+      ? `cron "${body.cron}"${zone}${body.day_or === false ? ' day_or=false' : ''}`
+      : body.interval !== undefined
+        ? `interval ${Number(body.interval)}s${zone}${body.anchor_date ? ` from ${textOf(body.anchor_date)}` : ''}`
+        : `rrule "${withoutDtstart(textOf(body.rrule ?? ''))}"${zone}`;
   const extras = [
     s.active === false ? '(inactive)' : '',
     s.parameters && !isEmptyObject(s.parameters) ? `parameters ${canonical(redact(s.parameters, wanted))}` : '',
-    s.slug ? `slug ${String(s.slug)}` : '',
+    s.slug ? `slug ${textOf(s.slug)}` : '',
     s.max_scheduled_runs != null ? `max_scheduled_runs ${s.max_scheduled_runs}` : '',
   ].filter(Boolean);
   return [kind, ...extras].join(' ');
@@ -210,29 +268,41 @@ function show(value: unknown, wanted: unknown): string | null {
   if (value instanceof Unknowable) return value.toString();
   if (value === null || value === undefined || value === '') return null;
   if (typeof value === 'object') return canonical(redact(value, wanted));
-  return String(value);
+  return textOf(value);
 }
 
 function redact(value: unknown, wanted: unknown): unknown {
   if (wanted instanceof Unknowable) return '[decided at deploy time]';
   if (Array.isArray(value)) return value.map((v, i) => redact(v, Array.isArray(wanted) ? wanted[i] : undefined));
   if (value && typeof value === 'object') {
-    return Object.fromEntries(Object.entries(value).map(([k, v]) => {
-      const w = wanted && typeof wanted === 'object' ? (wanted as Record<string, unknown>)[k] : undefined;
-      return [k, SECRET_KEY.test(k) && typeof v !== 'object' ? '[hidden]' : redact(v, w)];
-    }));
+    return Object.fromEntries(
+      Object.entries(value).map(([k, v]) => {
+        const w = wanted && typeof wanted === 'object' ? (wanted as Record<string, unknown>)[k] : undefined;
+        return [k, SECRET_KEY.test(k) && typeof v !== 'object' ? '[hidden]' : redact(v, w)];
+      }),
+    );
   }
   return value;
 }
 
 function canonical(value: unknown): string {
   const sort = (v: unknown): unknown =>
-    Array.isArray(v) ? v.map(sort) : v && typeof v === 'object' && !(v instanceof Unknowable) ? Object.fromEntries(Object.entries(v).sort(([a], [b]) => a.localeCompare(b)).map(([k, x]) => [k, sort(x)])) : v instanceof Unknowable ? v.toString() : v;
+    Array.isArray(v)
+      ? v.map(sort)
+      : v && typeof v === 'object' && !(v instanceof Unknowable)
+        ? Object.fromEntries(
+            Object.entries(v)
+              .sort(([a], [b]) => a.localeCompare(b))
+              .map(([k, x]) => [k, sort(x)]),
+          )
+        : v instanceof Unknowable
+          ? v.toString()
+          : v;
   return JSON.stringify(sort(value));
 }
 
 function sorted(tags: unknown): unknown {
-  return Array.isArray(tags) ? [...tags].map(String).sort() : tags;
+  return Array.isArray(tags) ? tags.map(textOf).sort() : tags;
 }
 
 function isEmptyObject(v: unknown): boolean {

@@ -1,4 +1,5 @@
 import { flowFacts, Unknowable } from './flow-source.js';
+import { textOf } from './json-text.js';
 
 /**
  * What `prefect deploy -n FUNCTION/NAME` (Prefect 3.8.3, src/prefect/cli/deploy/) would store on the
@@ -59,18 +60,33 @@ export interface ProjectContext {
 export class PrefectYamlProblem extends Error {}
 
 const ACTIONS = ['build', 'push', 'pull'] as const;
-const SCHEDULE_KEYS = new Set(['cron', 'interval', 'rrule', 'timezone', 'anchor_date', 'active', 'parameters', 'slug', 'replaces', 'day_or']);
+const SCHEDULE_KEYS = new Set([
+  'cron',
+  'interval',
+  'rrule',
+  'timezone',
+  'anchor_date',
+  'active',
+  'parameters',
+  'slug',
+  'replaces',
+  'day_or',
+]);
 
 /** The deployments of a parsed prefect.yaml, validated as Prefect validates it: one bad key rejects the whole file, as it does for `prefect deploy`. */
 export function deploymentEntries(file: string, project: unknown): Record<string, unknown>[] {
   const reject = (where: string, what: string) => {
-    throw new PrefectYamlProblem(`${file}: ${where}: ${what}; Prefect rejects this too (\`prefect deploy\` prints a validation error and deploys nothing from this file)`);
+    throw new PrefectYamlProblem(
+      `${file}: ${where}: ${what}; Prefect rejects this too (\`prefect deploy\` prints a validation error and deploys nothing from this file)`,
+    );
   };
   if (project === null || project === undefined) return [];
-  if (!isMapping(project)) throw new PrefectYamlProblem(`${file}: the file is not a mapping of keys; \`prefect deploy\` cannot parse it either`);
+  if (!isMapping(project))
+    throw new PrefectYamlProblem(`${file}: the file is not a mapping of keys; \`prefect deploy\` cannot parse it either`);
   for (const action of ACTIONS) checkSteps(project[action], action, reject);
   const deployments = project.deployments ?? [];
-  if (!Array.isArray(deployments)) reject('deployments', `must be a list of deployments (a '- name: ...' item each), not ${typeName(deployments)}`);
+  if (!Array.isArray(deployments))
+    reject('deployments', `must be a list of deployments (a '- name: ...' item each), not ${typeName(deployments)}`);
   (deployments as unknown[]).forEach((entry, i) => checkDeployment(entry, i, reject));
   return deployments as Record<string, unknown>[];
 }
@@ -81,7 +97,11 @@ function checkDeployment(entry: unknown, index: number, reject: Reject): void {
   if (!isMapping(entry)) return reject(`deployments[${index}]`, `must be a mapping, not ${typeName(entry)}`);
   const where = `deployment '${typeof entry.name === 'string' ? entry.name : `#${index}`}'`;
   const expect = (key: string, ok: (v: unknown) => boolean, what: string) => {
-    if (key in entry && entry[key] !== null && !ok(entry[key])) reject(`${where}: ${key}`, `must be ${what}, not ${typeName(entry[key])} ${JSON.stringify(entry[key])}${key === 'version' ? ' (quote it: version: "1.0")' : ''}`);
+    if (key in entry && entry[key] !== null && !ok(entry[key]))
+      reject(
+        `${where}: ${key}`,
+        `must be ${what}, not ${typeName(entry[key])} ${JSON.stringify(entry[key])}${key === 'version' ? ' (quote it: version: "1.0")' : ''}`,
+      );
   };
   for (const key of ['name', 'version', 'version_type', 'description', 'flow_name', 'entrypoint']) expect(key, isString, 'a string');
   expect('tags', (v) => isString(v) || Array.isArray(v), 'a list of strings');
@@ -89,13 +109,24 @@ function checkDeployment(entry: unknown, index: number, reject: Reject): void {
   expect('enforce_parameter_schema', isLaxBool, 'true or false');
   expect('parameters', isMapping, 'a mapping');
   expect('work_pool', isMapping, 'a mapping with name, work_queue_name and job_variables');
-  expect('concurrency_limit', (v) => isInt(v) || (isMapping(v) && ['limit', 'grace_period_seconds'].every((k) => v[k] == null || isInt(v[k])) && (v.collision_strategy == null || isString(v.collision_strategy))), 'a whole number or a mapping {limit, collision_strategy, grace_period_seconds}');
+  expect(
+    'concurrency_limit',
+    (v) =>
+      isInt(v) ||
+      (isMapping(v) &&
+        ['limit', 'grace_period_seconds'].every((k) => v[k] == null || isInt(v[k])) &&
+        (v.collision_strategy == null || isString(v.collision_strategy))),
+    'a whole number or a mapping {limit, collision_strategy, grace_period_seconds}',
+  );
   if (isMapping(entry.work_pool)) {
     const pool = entry.work_pool;
-    for (const key of ['name', 'work_queue_name']) if (pool[key] != null && !isString(pool[key])) reject(`${where}: work_pool.${key}`, `must be a string, not ${typeName(pool[key])}`);
-    if ('job_variables' in pool && !isMapping(pool.job_variables)) reject(`${where}: work_pool.job_variables`, `must be a mapping, not ${typeName(pool.job_variables)}`);
+    for (const key of ['name', 'work_queue_name'])
+      if (pool[key] != null && !isString(pool[key])) reject(`${where}: work_pool.${key}`, `must be a string, not ${typeName(pool[key])}`);
+    if ('job_variables' in pool && !isMapping(pool.job_variables))
+      reject(`${where}: work_pool.job_variables`, `must be a mapping, not ${typeName(pool.job_variables)}`);
   }
-  if ('schedules' in entry && entry.schedules !== null && !Array.isArray(entry.schedules)) reject(`${where}: schedules`, 'must be a list of schedules');
+  if ('schedules' in entry && entry.schedules !== null && !Array.isArray(entry.schedules))
+    reject(`${where}: schedules`, 'must be a list of schedules');
   const schedules = [...((entry.schedules as unknown[] | null) ?? []), ...(entry.schedule != null ? [entry.schedule] : [])];
   for (const schedule of schedules) checkSchedule(schedule, where, reject);
   for (const action of ACTIONS) checkSteps(entry[action], `${where}: ${action}`, reject);
@@ -104,10 +135,19 @@ function checkDeployment(entry: unknown, index: number, reject: Reject): void {
 function checkSchedule(schedule: unknown, where: string, reject: Reject): void {
   if (!isMapping(schedule)) return reject(`${where}: schedules`, `each schedule must be a mapping, not ${typeName(schedule)}`);
   const unknown = Object.keys(schedule).filter((k) => !SCHEDULE_KEYS.has(k));
-  if (unknown.length > 0) reject(`${where}: schedules`, `unknown key ${unknown.map((k) => `'${k}'`).join(', ')} (a schedule takes ${[...SCHEDULE_KEYS].join(', ')})`);
+  if (unknown.length > 0)
+    reject(
+      `${where}: schedules`,
+      `unknown key ${unknown.map((k) => `'${k}'`).join(', ')} (a schedule takes ${[...SCHEDULE_KEYS].join(', ')})`,
+    );
   const kinds = ['cron', 'interval', 'rrule'].filter((k) => schedule[k] != null);
-  if (kinds.length !== 1) reject(`${where}: schedules`, `exactly one of 'cron', 'interval' or 'rrule' must be given (found ${kinds.length})`);
-  if (schedule.interval != null && intervalSeconds(schedule.interval) === undefined) reject(`${where}: schedules`, `interval ${JSON.stringify(schedule.interval)} is neither seconds nor an ISO 8601 duration (PT1H) nor HH:MM:SS`);
+  if (kinds.length !== 1)
+    reject(`${where}: schedules`, `exactly one of 'cron', 'interval' or 'rrule' must be given (found ${kinds.length})`);
+  if (schedule.interval != null && intervalSeconds(schedule.interval) === undefined)
+    reject(
+      `${where}: schedules`,
+      `interval ${JSON.stringify(schedule.interval)} is neither seconds nor an ISO 8601 duration (PT1H) nor HH:MM:SS`,
+    );
 }
 
 function checkSteps(steps: unknown, where: string, reject: Reject): void {
@@ -119,12 +159,21 @@ function checkSteps(steps: unknown, where: string, reject: Reject): void {
  * The entry as the server will store it after `prefect deploy -n FUNCTION/NAME`: defaults merged,
  * templates resolved in Prefect's order (blocks, variables, environment, then step outputs).
  */
-export function storedDeployment(entry: Record<string, unknown>, project: Record<string, unknown>, context: ProjectContext): StoredDeployment {
-  const hasStepOutputs = [entry.build ?? project.build, entry.push ?? project.push].some((s) => Array.isArray(s) ? s.length > 0 : isMapping(s) && Object.keys(s).length > 0);
+export function storedDeployment(
+  entry: Record<string, unknown>,
+  project: Record<string, unknown>,
+  context: ProjectContext,
+): StoredDeployment {
+  const hasStepOutputs = [entry.build ?? project.build, entry.push ?? project.push].some((s) =>
+    Array.isArray(s) ? s.length > 0 : isMapping(s) && Object.keys(s).length > 0,
+  );
   const rawPull = 'pull' in entry ? entry.pull : project.pull;
   const config = resolveTemplates(withDefaults(entry), context, hasStepOutputs) as Record<string, unknown>;
   const entrypoint = config.entrypoint;
-  const functionName = String(entry.entrypoint ?? '').split(':').at(-1) ?? '';
+  const functionName =
+    textOf(entry.entrypoint ?? '')
+      .split(':')
+      .at(-1) ?? '';
   const flowPath = typeof entrypoint === 'string' ? entrypoint.slice(0, entrypoint.lastIndexOf(':')) : '';
   const flowFile = context.flowFiles.get(flowPath);
   const flow = flowFile && typeof entrypoint === 'string' ? flowFacts(flowFile.source, entrypoint.split(':').at(-1)!) : undefined;
@@ -138,7 +187,7 @@ export function storedDeployment(entry: Record<string, unknown>, project: Record
     flowName: flow?.name ?? notReadable,
     entrypoint,
     description: config.description || (flow ? flow.description : notReadable),
-    version: config.version || (flow ? flow.version ?? context.gitCommit?.slice(0, 8) ?? flowFile!.md5 : notReadable),
+    version: config.version || (flow ? (flow.version ?? context.gitCommit?.slice(0, 8) ?? flowFile!.md5) : notReadable),
     tags: Array.isArray(config.tags) || config.tags instanceof Unknowable ? config.tags : new Unknowable('tags given as text'),
     parameters: config.parameters ?? {},
     paused: laxBool(config.paused ?? false),
@@ -146,9 +195,9 @@ export function storedDeployment(entry: Record<string, unknown>, project: Record
     workPool: pool.name ?? null,
     workQueue: pool.work_queue_name ?? 'default',
     jobVariables: pool.job_variables ?? {},
-    concurrencyLimit: limitOptions ? limitOptions.limit ?? null : limit ?? null,
-    collisionStrategy: limitOptions ? limitOptions.collision_strategy ?? null : null,
-    gracePeriodSeconds: limitOptions ? limitOptions.grace_period_seconds ?? null : null,
+    concurrencyLimit: limitOptions ? (limitOptions.limit ?? null) : (limit ?? null),
+    collisionStrategy: limitOptions ? (limitOptions.collision_strategy ?? null) : null,
+    gracePeriodSeconds: limitOptions ? (limitOptions.grace_period_seconds ?? null) : null,
     pullSteps: pullSteps(rawPull, config, context, hasStepOutputs),
     schedules: schedulesOf(config),
   };
@@ -158,11 +207,19 @@ export function storedDeployment(entry: Record<string, unknown>, project: Record
 function withDefaults(entry: Record<string, unknown>): Record<string, unknown> {
   const pool = isMapping(entry.work_pool) ? entry.work_pool : {};
   const config: Record<string, unknown> = {
-    version: null, tags: [], concurrency_limit: null, description: null, parameters: {}, ...entry,
+    version: null,
+    tags: [],
+    concurrency_limit: null,
+    description: null,
+    parameters: {},
+    ...entry,
     work_pool: { name: null, work_queue_name: null, job_variables: {}, ...pool },
   };
   if (isMapping(entry.schedule)) {
-    if ('schedules' in entry) throw new PrefectYamlProblem(`deployment '${String(entry.name)}': both 'schedule' and 'schedules' are given; Prefect refuses that (use only 'schedules')`);
+    if ('schedules' in entry)
+      throw new PrefectYamlProblem(
+        `deployment '${String(entry.name)}': both 'schedule' and 'schedules' are given; Prefect refuses that (use only 'schedules')`,
+      );
     config.schedules = [entry.schedule];
   }
   return config;
@@ -173,11 +230,15 @@ function pullSteps(raw: unknown, config: Record<string, unknown>, context: Proje
   const steps = isMapping(raw) && Object.keys(raw).length > 0 ? [raw] : raw;
   if (Array.isArray(steps) && steps.length === 0 && raw !== null) return [];
   if (Array.isArray(steps) && steps.length > 0) {
-    return applyTemplates(steps, (name) => {
-      const env = envOrKeep(name, context);
-      if (env !== 'keep' || !hasStepOutputs || name.startsWith('$') || name.startsWith('prefect.')) return env;
-      return { value: new Unknowable(`the build or push step output ${name}`) };
-    }, false);
+    return applyTemplates(
+      steps,
+      (name) => {
+        const env = envOrKeep(name, context);
+        if (env !== 'keep' || !hasStepOutputs || name.startsWith('$') || name.startsWith('prefect.')) return env;
+        return { value: new Unknowable(`the build or push step output ${name}`) };
+      },
+      false,
+    );
   }
   const image = (config.work_pool as Record<string, Record<string, unknown>>).job_variables?.image;
   if (image !== undefined) return new Unknowable('the default pull step for a custom image');
@@ -189,7 +250,13 @@ function schedulesOf(config: Record<string, unknown>): StoredSchedule[] | undefi
   if (!Array.isArray(list) || list.length === 0) return undefined;
   return list.map((raw) => {
     const s = raw as Record<string, unknown>;
-    return { schedule: scheduleBody(s), active: laxBool(s.active ?? true), parameters: s.parameters ?? {}, slug: s.slug ?? null, max_scheduled_runs: null };
+    return {
+      schedule: scheduleBody(s),
+      active: laxBool(s.active ?? true),
+      parameters: s.parameters ?? {},
+      slug: s.slug ?? null,
+      max_scheduled_runs: null,
+    };
   });
 }
 
@@ -198,7 +265,11 @@ function scheduleBody(s: Record<string, unknown>): Record<string, unknown> {
   if (s.cron != null) return { cron: s.cron, timezone: s.timezone ?? null, day_or: laxBool(s.day_or ?? true) };
   if (s.interval != null) {
     const anchor = typeof s.anchor_date === 'string' ? s.anchor_date : undefined;
-    return { interval: intervalSeconds(s.interval), ...(anchor ? { anchor_date: anchor } : {}), timezone: s.timezone ?? anchorZone(anchor) ?? 'UTC' };
+    return {
+      interval: intervalSeconds(s.interval),
+      ...(anchor ? { anchor_date: anchor } : {}),
+      timezone: s.timezone ?? anchorZone(anchor) ?? 'UTC',
+    };
   }
   const rrule = String(s.rrule);
   if (rrule.trimStart().startsWith('{')) {
@@ -223,9 +294,11 @@ export function intervalSeconds(value: unknown): number | undefined {
   if (typeof value !== 'string') return undefined;
   const text = value.trim();
   if (/^[-+]?\d+(?:\.\d+)?$/.test(text)) return Number(text);
-  const iso = /^([-+]?)P(?:(\d+(?:\.\d+)?)W)?(?:(\d+(?:\.\d+)?)D)?(?:T(?:(\d+(?:\.\d+)?)H)?(?:(\d+(?:\.\d+)?)M)?(?:(\d+(?:\.\d+)?)S)?)?$/i.exec(text);
+  const iso =
+    /^([-+]?)P(?:(\d+(?:\.\d+)?)W)?(?:(\d+(?:\.\d+)?)D)?(?:T(?:(\d+(?:\.\d+)?)H)?(?:(\d+(?:\.\d+)?)M)?(?:(\d+(?:\.\d+)?)S)?)?$/i.exec(text);
   if (iso && /\d/.test(text)) {
-    const [, sign, w, d, h, m, s] = iso.map((x) => x ?? '');
+    // Groups that did not take part are undefined, whatever RegExpMatchArray's type says.
+    const [, sign, w, d, h, m, s] = iso.map((x: string | undefined) => x ?? '');
     const total = Number(w || 0) * 604800 + Number(d || 0) * 86400 + Number(h || 0) * 3600 + Number(m || 0) * 60 + Number(s || 0);
     return sign === '-' ? -total : total;
   }
@@ -246,14 +319,22 @@ type Resolver = (name: string) => { value: unknown } | 'keep' | 'drop';
  * is dropped, as `apply_values` with `remove_notset` does).
  */
 function resolveTemplates(config: unknown, context: ProjectContext, hasStepOutputs: boolean): unknown {
-  const blocks = applyTemplates(blockReferences(config), (name) => (name.startsWith('prefect.blocks.') ? { value: new Unknowable(`the block ${name}`) } : 'keep'), false);
+  const blocks = applyTemplates(
+    blockReferences(config),
+    (name) => (name.startsWith('prefect.blocks.') ? { value: new Unknowable(`the block ${name}`) } : 'keep'),
+    false,
+  );
   const variables = applyTemplates(blocks, (name) => variable(name, context), false);
   const env = applyTemplates(variables, (name) => envOrKeep(name, context), false);
-  return applyTemplates(env, (name) => {
-    if (name.startsWith('ctx.')) return 'keep';
-    if (hasStepOutputs) return { value: new Unknowable(`the build or push step output ${name}`) };
-    return name.startsWith('$') ? { value: '' } : 'drop';
-  }, true);
+  return applyTemplates(
+    env,
+    (name) => {
+      if (name.startsWith('ctx.')) return 'keep';
+      if (hasStepOutputs) return { value: new Unknowable(`the build or push step output ${name}`) };
+      return name.startsWith('$') ? { value: '' } : 'drop';
+    },
+    true,
+  );
 }
 
 /** `{"$ref": {"block_document_id": ...}}` is replaced by the block's data: not knowable here either. */
@@ -261,7 +342,7 @@ function blockReferences(value: unknown): unknown {
   if (Array.isArray(value)) return value.map(blockReferences);
   if (!isMapping(value)) return value;
   const ref = value.$ref;
-  if (isMapping(ref) && ref.block_document_id) return new Unknowable(`the block ${String(ref.block_document_id)}`);
+  if (isMapping(ref) && ref.block_document_id) return new Unknowable(`the block ${textOf(ref.block_document_id)}`);
   return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, blockReferences(v)]));
 }
 

@@ -47,7 +47,7 @@ export function flowFacts(source: string, functionName: string): FlowFacts | und
 function flowDecoratorArguments(before: string): string | undefined {
   const at = [...before.matchAll(/^[ \t]*@(?:prefect\.)?flow\b/gm)].at(-1);
   if (!at) return undefined;
-  let rest = before.slice(at.index! + at[0].length);
+  let rest = before.slice(at.index + at[0].length);
   let args = '';
   if (rest.trimStart().startsWith('(')) {
     rest = rest.trimStart();
@@ -127,7 +127,20 @@ function stringLiteral(text: string): { value: string; length: number } | undefi
 }
 
 function unescape(c: string): string {
-  const simple: Record<string, string> = { n: '\n', t: '\t', r: '\r', '\\': '\\', "'": "'", '"': '"', '\n': '', a: '\x07', b: '\b', f: '\f', v: '\v', '0': '\0' };
+  const simple: Record<string, string> = {
+    n: '\n',
+    t: '\t',
+    r: '\r',
+    '\\': '\\',
+    "'": "'",
+    '"': '"',
+    '\n': '',
+    a: '\x07',
+    b: '\b',
+    f: '\f',
+    v: '\v',
+    '0': '\0',
+  };
   return simple[c] ?? `\\${c}`;
 }
 

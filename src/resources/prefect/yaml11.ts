@@ -18,7 +18,13 @@ const FLOAT = 'tag:yaml.org,2002:float';
 const INT = 'tag:yaml.org,2002:int';
 const TIMESTAMP = 'tag:yaml.org,2002:timestamp';
 
-const pyBool = (value: boolean, test: RegExp): ScalarTag => ({ identify: (v) => v === value, default: true, tag: BOOL, test, resolve: () => value });
+const pyBool = (value: boolean, test: RegExp): ScalarTag => ({
+  identify: (v) => v === value,
+  default: true,
+  tag: BOOL,
+  test,
+  resolve: () => value,
+});
 
 const pyFloat: ScalarTag = {
   identify: (v) => typeof v === 'number' && !Number.isInteger(v),
@@ -47,7 +53,13 @@ const pyInt: ScalarTag = {
 
 function sexagesimal(text: string): number {
   const sign = text.startsWith('-') ? -1 : 1;
-  return sign * text.replace(/^[-+]/, '').split(':').reduce((total, part) => total * 60 + Number(part), 0);
+  return (
+    sign *
+    text
+      .replace(/^[-+]/, '')
+      .split(':')
+      .reduce((total, part) => total * 60 + Number(part), 0)
+  );
 }
 
 const pyTimestamp: ScalarTag = {
@@ -60,7 +72,10 @@ const pyTimestamp: ScalarTag = {
 
 /** The ISO text pydantic writes for the date or datetime PyYAML builds from a YAML 1.1 timestamp. */
 function pydanticDateTime(source: string): string {
-  const m = /^([0-9]{4})-([0-9]{1,2})-([0-9]{1,2})(?:(?:[Tt]|[ \t]+)([0-9]{1,2}):([0-9]{2}):([0-9]{2})(?:\.([0-9]*))?(?:[ \t]*(Z|[-+][0-9]{1,2}(?::[0-9]{2})?))?)?$/.exec(source)!;
+  const m =
+    /^([0-9]{4})-([0-9]{1,2})-([0-9]{1,2})(?:(?:[Tt]|[ \t]+)([0-9]{1,2}):([0-9]{2}):([0-9]{2})(?:\.([0-9]*))?(?:[ \t]*(Z|[-+][0-9]{1,2}(?::[0-9]{2})?))?)?$/.exec(
+      source,
+    )!;
   const two = (s: string) => s.padStart(2, '0');
   const date = `${m[1]}-${two(m[2]!)}-${two(m[3]!)}`;
   if (m[4] === undefined) return date;
