@@ -2,7 +2,8 @@ import { defineConfig } from 'vitest/config';
 
 export default defineConfig({
   test: {
-    include: ['test/**/*.test.ts'],
+    // A kind's own tests live in its folder (src/resources/kinds/KIND/).
+    include: ['test/**/*.test.ts', 'src/**/*.test.ts'],
     testTimeout: 30_000,
     hookTimeout: 300_000,
     // e2e tests boot real hosts; the machine has 2 cores, so keep file parallelism modest.

@@ -1,14 +1,14 @@
 import type { Resource } from '../model/generated/setup.js';
-import { directory } from './directory.js';
-import { file } from './file.js';
-import { git } from './git.js';
-import { line } from './line.js';
-import { systemPackage } from './package.js';
-import { prefectDeployments } from './prefect-deployments.js';
-import { prefectProfile } from './prefect-profile.js';
-import { prefectWorkPool } from './prefect-work-pool.js';
-import { pythonVenv } from './python-venv.js';
-import { systemdService } from './systemd-service.js';
+import { directory } from './kinds/directory/directory.js';
+import { file } from './kinds/file/file.js';
+import { git } from './kinds/git/git.js';
+import { line } from './kinds/line/line.js';
+import { systemPackage } from './kinds/package/package.js';
+import { prefectDeployments } from './kinds/prefect_deployments/prefect-deployments.js';
+import { prefectProfile } from './kinds/prefect_profile/prefect-profile.js';
+import { prefectWorkPool } from './kinds/prefect_work_pool/prefect-work-pool.js';
+import { pythonVenv } from './kinds/python_venv/python-venv.js';
+import { systemdService } from './kinds/systemd_service/systemd-service.js';
 import { factPrelude } from './facts.js';
 import type { ResourceType, ResourceTypes } from './types.js';
 
@@ -27,6 +27,9 @@ const registry: Registry = {
   prefect_deployments: prefectDeployments,
   git,
 };
+
+/** The kinds in the registry's order: the order of the schema's resource list and the README's table. */
+export const resourceKinds = Object.keys(registry) as Resource['kind'][];
 
 export function resourceType(kind: Resource['kind']): ResourceType {
   return registry[kind];

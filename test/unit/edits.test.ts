@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { withLine } from '../../src/resources/line.js';
-import { readTable, setKeys } from '../../src/resources/toml-edit.js';
+import { withLine } from '../../src/resources/kinds/line/line.js';
+import { readTable, setKeys } from '../../src/resources/kinds/prefect_profile/toml-edit.js';
 import { command, quote } from '../../src/shell/quote.js';
 
 describe('line edits', () => {

@@ -4,7 +4,7 @@ import type { Step } from '../../src/model/plan.js';
 import { planHost } from '../../src/engine/plan.js';
 import { resourceTypes } from '../../src/resources/registry.js';
 import { parsePathFacts } from '../../src/resources/facts.js';
-import { pythonVenv } from '../../src/resources/python-venv.js';
+import { pythonVenv } from '../../src/resources/kinds/python_venv/python-venv.js';
 import type { PythonVenv } from '../../src/model/generated/setup.js';
 import type { DeclaredResource, HostSpec } from '../../src/config/load.js';
 import { sha256 } from '../../src/resources/steps.js';

@@ -87,7 +87,7 @@ describe('schemas', () => {
   });
 
   it('match the generated TypeScript types and validators (npm run gen:types)', () => {
-    expect(() => execFileSync(process.execPath, ['scripts/gen-types.mjs', '--check'], { stdio: 'pipe' })).not.toThrow();
+    expect(() => execFileSync(process.execPath, ['--import', 'tsx', 'scripts/gen-types.mjs', '--check'], { stdio: 'pipe' })).not.toThrow();
     expect(() => execFileSync(process.execPath, ['scripts/gen-validators.mjs', '--check'], { stdio: 'pipe' })).not.toThrow();
   });
 });
