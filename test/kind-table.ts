@@ -8,7 +8,7 @@ import type { HttpCall } from '../src/transport/http.js';
 /**
  * A kind's table test: a spec and what a real host answered (the fact script's section and, for
  * kinds read through an API, the HTTP answers), recorded from a test host that `reconcile apply`
- * converged (`npm run record:converged`), then changed the way drift changes them. The converged
+ * converged, then changed the way drift changes them. The converged
  * rows are the kind's idempotency proof in milliseconds: what apply leaves behind plans nothing.
  */
 export interface Recording {

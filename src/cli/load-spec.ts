@@ -1,4 +1,5 @@
-import { loadSpec, type Spec } from '../config/load.js';
+import { loadSpec } from '../config/load.js';
+import type { Spec } from '../model/spec.js';
 import type { SecretMode } from '../config/secrets.js';
 import { didYouMean } from '../config/suggest.js';
 import type { GlobalOptions } from './options.js';

@@ -5,7 +5,7 @@ import type { FieldPath } from '../model/diagnostic.js';
 import type { HostTarget } from '../model/target.js';
 import type { Diagnostic } from '../model/diagnostic.js';
 import type { Connection, Host, ReconcileInventoryHostsYaml as Inventory } from '../model/generated/hosts.js';
-import type { Secret } from './secrets.js';
+import type { Secret } from '../model/spec.js';
 import { didYouMean } from './suggest.js';
 import { positionAt, type YamlSource } from './yaml-source.js';
 

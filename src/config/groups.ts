@@ -1,5 +1,7 @@
 import type { Diagnostic } from '../model/diagnostic.js';
 import type { ReconcileInventoryHostsYaml as Inventory } from '../model/generated/hosts.js';
+import type { ReconcileDesiredStateSetupYaml as Setup } from '../model/generated/setup.js';
+import { cycleThrough } from '../model/graph.js';
 import { didYouMean } from './suggest.js';
 import { positionAt, type YamlSource } from './yaml-source.js';
 
@@ -37,10 +39,11 @@ export function resolveGroups(inventory: Inventory, source: YamlSource, problems
   }
   const cyclic = new Set<string>();
   for (const group of groupNames) {
-    const trail = cycleThrough(group, groups);
+    // Members that are groups lead on; a host ends the walk.
+    const trail = cycleThrough(group, (g) => (groups[g] ?? []).filter((member) => member in groups));
     if (trail && !cyclic.has(group)) {
       trail.forEach((g) => cyclic.add(g));
-      at(['groups', group], `group cycle: ${trail.join(' -> ')} (a group cannot hold itself)`);
+      at(['groups', group], `group cycle: ${[...trail, group].join(' -> ')} (a group cannot hold itself)`);
     }
   }
 
@@ -78,17 +81,16 @@ function distances(host: string, groups: Record<string, string[]>, cyclic: Set<s
   return found;
 }
 
-/** A path from a group back to itself through its members, if there is one. */
-function cycleThrough(start: string, groups: Record<string, string[]>): string[] | undefined {
-  const walk = (group: string, trail: string[]): string[] | undefined => {
-    for (const member of groups[group] ?? []) {
-      if (member === start) return [...trail, member];
-      if (!trail.includes(member) && groups[member]) {
-        const found = walk(member, [...trail, member]);
-        if (found) return found;
-      }
-    }
-    return undefined;
-  };
-  return walk(start, [start]);
+/** Every name in a resource's `hosts:` must be a host or a group, and the list must match some host. */
+export function checkTargeting(setup: Setup, groups: Groups, source: YamlSource, problems: Diagnostic[]): void {
+  setup.resources.forEach((r, i) => {
+    if (r.hosts === undefined) return;
+    const at = (path: (string | number)[], message: string) =>
+      problems.push({ file: source.file, ...positionAt(source, ['resources', i, 'hosts', ...path]), message });
+    const unknown = r.hosts.filter((name) => !groups.names().includes(name));
+    for (const name of unknown)
+      at([r.hosts.indexOf(name)], `'${name}' is neither a host nor a group of hosts.yaml${didYouMean(name, groups.names())}`);
+    if (unknown.length === 0 && groups.hosts(r.hosts).length === 0)
+      at([], `${r.hosts.join(', ')} holds no host: this resource would go nowhere`);
+  });
 }

@@ -4,12 +4,7 @@ import { dirname, resolve } from 'node:path';
 import type { Diagnostic } from '../model/diagnostic.js';
 import type { SecretSource } from '../model/generated/setup.js';
 import { positionAt, type YamlSource } from './yaml-source.js';
-
-/** A secret's name (as used in {{ name }}) and its value, read on the control machine. */
-export interface Secret {
-  name: string;
-  value: string;
-}
+import type { Secret } from '../model/spec.js';
 
 /**
  * `resolve` reads each value from its environment variable or file; `placeholder` reads nothing and

@@ -1,7 +1,6 @@
 import type { FieldPath } from '../model/diagnostic.js';
 import { didYouMean } from './suggest.js';
-
-export type Variables = Readonly<Record<string, string>>;
+import type { Variables } from '../model/spec.js';
 
 /** `{{ name }}`: collides with neither systemd specifiers (%h) nor shell expansions ($VAR, ${VAR}). */
 const REFERENCE = /\{\{(.*?)\}\}/g;

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type { Observation, ResourceTypes } from '../resources/types.js';
-import type { DeclaredResource } from '../config/load.js';
+import type { DeclaredResource } from '../model/spec.js';
 import { HostError, type Transport } from '../transport/transport.js';
 import { lockRefusal, waitedForLock } from './lock.js';
 import { owedProbe, parseOwed } from './owed.js';

@@ -1,5 +1,6 @@
-import type { DeclaredResource } from '../config/load.js';
+import type { DeclaredResource } from '../model/spec.js';
 import type { ResourceTypes } from '../resources/types.js';
+import { dependenciesFirst } from '../model/graph.js';
 
 /**
  * Declaration order, except that a resource comes after everything it depends on: the resources
@@ -15,17 +16,10 @@ export function dependencyOrder(resources: DeclaredResource[], types: ResourceTy
       return [r.name, new Set([...r.dependsOn, ...parents])];
     }),
   );
-  const ordered: DeclaredResource[] = [];
-  const placed = new Set<string>();
-  const visit = (r: DeclaredResource) => {
-    if (placed.has(r.name)) return;
-    placed.add(r.name);
-    for (const name of needs.get(r.name) ?? []) {
-      const dependency = resources.find((d) => d.name === name);
-      if (dependency) visit(dependency);
-    }
-    ordered.push(r);
-  };
-  resources.forEach(visit);
-  return ordered;
+  const byName = new Map(resources.map((r) => [r.name, r]));
+  const { order } = dependenciesFirst(
+    resources.map((r) => r.name),
+    (name) => [...(needs.get(name) ?? [])].filter((n) => byName.has(n)),
+  );
+  return order.map((name) => byName.get(name)!);
 }

@@ -1,4 +1,4 @@
-import type { DeclaredResource } from '../config/load.js';
+import type { DeclaredResource } from '../model/spec.js';
 import { HOST_STATE } from '../model/host-state.js';
 import type { Action } from '../model/plan.js';
 import type { ResourcePlan } from '../resources/types.js';

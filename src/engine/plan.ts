@@ -1,4 +1,4 @@
-import type { DeclaredResource, HostSpec } from '../config/load.js';
+import type { DeclaredResource, HostSpec } from '../model/spec.js';
 import type { Action, HostPlan } from '../model/plan.js';
 import type { ResourcePlan, ResourceTypes } from '../resources/types.js';
 import { factsDigest } from './digest.js';

@@ -1,5 +1,5 @@
 import type { HostTarget } from '../model/target.js';
-import type { HostSpec } from '../config/load.js';
+import type { HostSpec } from '../model/spec.js';
 import { LocalTransport } from '../transport/local.js';
 import { SharedConnections, SshTransport, type SshOptions } from '../transport/ssh.js';
 import type { Transport } from '../transport/transport.js';

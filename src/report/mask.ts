@@ -1,7 +1,8 @@
 import { createHmac, randomBytes } from 'node:crypto';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { replaceSecrets, type Secret } from '../config/secrets.js';
+import { replaceSecrets } from '../config/secrets.js';
+import type { Secret } from '../model/spec.js';
 
 /**
  * Keeps secret values out of everything reconcile shows or stores. A value is replaced by

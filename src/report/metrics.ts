@@ -1,4 +1,4 @@
-import type { Spec } from '../config/load.js';
+import type { Spec } from '../model/spec.js';
 import { writeFileAtomic } from './atomic.js';
 import type { Report } from './report.js';
 

@@ -4,7 +4,7 @@ import { resolve } from 'node:path';
 import type { Action, FieldChange } from '../model/plan.js';
 import type { RollbackOutcome } from '../engine/apply.js';
 import type { HostOutcome, Mode } from '../engine/run.js';
-import type { HostSpec, Spec } from '../config/load.js';
+import type { HostSpec, Spec } from '../model/spec.js';
 import { SIGNAL_EXIT_CODES, type SignalExitCode, type StopSignal } from '../model/signals.js';
 import { unifiedDiff } from './diff.js';
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { DeclaredResource, HostSpec } from '../../src/config/load.js';
+import type { DeclaredResource, HostSpec } from '../../src/model/spec.js';
 import { factScript } from '../../src/engine/gather.js';
 import { planHost } from '../../src/engine/plan.js';
 import type { Resource } from '../../src/model/generated/setup.js';

@@ -41,6 +41,23 @@ group_vars:
 const directory = (extra = '') => `resources:\n  - kind: directory\n    path: /srv/x\n${extra}`;
 
 describe('fleets: groups, targeting, values and order across hosts', () => {
+  it('a secret left readable is located at its own resource, when resources before it are for other hosts', async () => {
+    const setup = `secrets:
+  token: { env: HOME }
+resources:
+  - kind: directory
+    hosts: [worker-1]
+    path: /srv/a
+  - kind: file
+    hosts: [prefect-server]
+    path: /srv/token
+    content: "{{ token }}"
+`;
+    expect(await problems(HOSTS, setup)).toEqual([
+      'setup.yaml:7:5: secret \'token\' in file:/srv/token: mode 0644 (the default) lets every user on the host read it; set mode: "0600" (or "0640" with a group)',
+    ]);
+  });
+
   it('examples/fleet: the server, pool and deployments on the server, a worker on each worker host after the server', async () => {
     const spec = await loadSpec('examples/fleet/hosts.yaml', 'examples/fleet/setup.yaml');
     const byHost = Object.fromEntries(spec.hosts.map((h) => [h.target.name, h]));

@@ -6,7 +6,7 @@ import { resourceTypes } from '../../src/resources/registry.js';
 import { parsePathFacts } from '../../src/resources/facts.js';
 import { pythonVenv } from '../../src/resources/kinds/python_venv/python-venv.js';
 import type { PythonVenv } from '../../src/model/generated/setup.js';
-import type { DeclaredResource, HostSpec } from '../../src/config/load.js';
+import type { DeclaredResource, HostSpec } from '../../src/model/spec.js';
 import { sha256 } from '../../src/resources/steps.js';
 
 // Table tests for the pure planner: given these facts and this spec, expect these actions.

@@ -11,7 +11,7 @@ import { defaultStateDir, pruneRunRecords, writeRunRecord } from '../../report/r
 import { maskKey, SecretMask } from '../../report/mask.js';
 import { buildReport, type Report } from '../../report/report.js';
 import { renderEvent, renderPlan, renderSummary } from '../../report/text.js';
-import type { Spec } from '../../config/load.js';
+import type { Spec } from '../../model/spec.js';
 import { ExitCode } from '../exit-codes.js';
 import { toolVersion } from '../version.js';
 import { useColor, type GlobalOptions } from '../options.js';
