@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
-import { sshConfigFor, sshConfigFromSsh, type SshConfigHost } from '../transport/ssh-config.js';
+import { mayDifferByHost, sshConfigFor, sshConfigFromSsh, type SshConfigHost, type SshQuery } from '../transport/ssh-config.js';
 import type { FieldPath } from '../model/diagnostic.js';
 import type { HostTarget } from '../model/target.js';
 import type { Diagnostic } from '../model/diagnostic.js';
@@ -31,7 +31,7 @@ export async function resolveTargets(
   problems: Diagnostic[],
 ): Promise<HostTarget[]> {
   const read = readOnce();
-  const context = { source, problems, read };
+  const context = { source, problems, read, answers: new Map<string, Promise<SshConfigHost | undefined>>() };
   const entries = Object.entries(inventory.hosts).map(([name, host]) => entryOf(name, host, inventory.defaults ?? {}, ['hosts', name]));
   const configs = await Promise.all(entries.map((e) => sshConfigOf(e, context)));
   const hops = new Map<string, Promise<HostTarget>>();
@@ -55,6 +55,8 @@ interface Context {
   source: YamlSource;
   problems: Diagnostic[];
   read: (path: string) => string;
+  /** `ssh -G` answers that serve every host asking with the same config, user and port (see askSsh). */
+  answers: Map<string, Promise<SshConfigHost | undefined>>;
 }
 
 function entryOf(name: string, host: Host | (Connection & { address: string }), defaults: Connection, at: FieldPath): Entry {
@@ -135,7 +137,8 @@ function becomePasswordOf(entry: Entry, secrets: Secret[], { source, problems }:
  * What ssh_config says of a host, as `ssh -G` resolves it (with hosts.yaml's user and port, as ssh
  * would be run); without an ssh binary, reconcile's own reader of the file. Nothing for a local connection.
  */
-async function sshConfigOf(entry: Entry, { source, problems, read }: Context): Promise<SshConfigHost> {
+async function sshConfigOf(entry: Entry, context: Context): Promise<SshConfigHost> {
+  const { source, problems, read } = context;
   const { connection } = entry;
   if (connection.connection === 'local') return {};
   const explicit = connection.ssh_config === undefined ? undefined : expandHome(connection.ssh_config);
@@ -157,12 +160,30 @@ async function sshConfigOf(entry: Entry, { source, problems, read }: Context): P
   }
   try {
     return (
-      (await sshConfigFromSsh({ host: entry.address, configFile: explicit, user: connection.user, port: connection.port })) ??
+      (await askSsh({ host: entry.address, configFile: explicit, user: connection.user, port: connection.port }, context)) ??
       sshConfigFor(text ?? '', entry.address)
     );
   } catch (error) {
     return (problem((error as Error).message), {});
   }
+}
+
+/**
+ * `ssh -G` for one host. A fleet's hosts usually share a config that says nothing host-specific:
+ * then one answer serves every host asking with the same config file, user and port, with the
+ * host's own name in it as ssh would print it (lower case), instead of one ssh process per host.
+ */
+function askSsh(query: SshQuery, { read, answers }: Context): Promise<SshConfigHost | undefined> {
+  const files = query.configFile
+    ? [{ path: query.configFile, system: false }]
+    : [
+        { path: expandHome('~/.ssh/config'), system: false },
+        { path: '/etc/ssh/ssh_config', system: true },
+      ];
+  if (mayDifferByHost(files, read)) return sshConfigFromSsh(query);
+  const key = JSON.stringify([query.configFile, query.user, query.port]);
+  if (!answers.has(key)) answers.set(key, sshConfigFromSsh(query));
+  return answers.get(key)!.then((answer) => answer && { ...answer, hostName: query.host.toLowerCase() });
 }
 
 /** A file reader that reads each file once (an ssh_config serves every host); a failure is remembered too. */

@@ -37,8 +37,11 @@ export async function gather(
   const actual = new Map<string, unknown>();
   resources.forEach((r, i) => {
     const section = sections.get(String(i));
-    if (!section)
-      throw new HostError(transport.host, `reading facts failed before ${r.name}: ${result.stderr.trim() || `exit ${result.code}`}`);
+    if (!section) {
+      const status = new RegExp(`\\n@@rc:${nonce}:status:(\\d+)\\n`).exec(result.stdout)?.[1];
+      const why = result.stderr.trim() || (status === undefined ? 'the fact script ended early' : `exit ${status}`);
+      throw new HostError(transport.host, `reading facts failed before ${r.name}: ${why}`);
+    }
     if (section.code !== 0)
       throw new HostError(transport.host, `reading facts of ${r.name} failed (exit ${section.code}): ${result.stderr.trim()}`);
     actual.set(r.name, types.of(r.spec.kind).parse(r.spec, section.output));
@@ -67,16 +70,25 @@ function splitSections(stdout: string, nonce: string): Map<string, { output: str
   return sections;
 }
 
-/** The one script that reads a host's facts; each probe's output is framed with the run's nonce. */
+/**
+ * The one script that reads a host's facts; each probe's output is framed with the run's nonce.
+ * Probes print as they go, a few bytes at a time, and each write would cross the connection as an
+ * SSH packet of its own (hundreds per host, each decrypted and handled here: most of a check's CPU
+ * per host). dd (coreutils, on every Debian) hands the whole output over at once; the exit status,
+ * which the pipe would hide, is the last line.
+ */
 export function factScript(resources: DeclaredResource[], nonce: string, types: ResourceTypes, preamble = ''): string {
   const frame = (id: string, body: string) =>
     `printf '\\n@@rc:${nonce}:begin:${id}\\n'\n(\n${body}\n)\nprintf '\\n@@rc:${nonce}:end:${id}:%s\\n' "$?"`;
   return [
     'export LC_ALL=C',
+    'rc_facts() {',
     preamble,
     types.prelude,
     ...resources.map((r, i) => frame(String(i), types.of(r.spec.kind).probe(r.spec))),
     frame('owed', owedProbe),
     frame('boot', 'cat /proc/sys/kernel/random/boot_id'),
+    '}',
+    `{ rc_facts; printf '\\n@@rc:${nonce}:status:%s\\n' "$?"; } | dd iflag=fullblock bs=16M status=none`,
   ].join('\n');
 }

@@ -1,4 +1,6 @@
 import { execFile } from 'node:child_process';
+import { readdirSync } from 'node:fs';
+import { basename, dirname, isAbsolute, join } from 'node:path';
 import { homedir, hostname, userInfo } from 'node:os';
 import { patternListMatches } from './known-hosts.js';
 
@@ -128,4 +130,57 @@ export function sshConfigFor(text: string, host: string): SshConfigHost {
     }
   }
   return found;
+}
+
+/**
+ * ssh_config keywords after which one host's `ssh -G` answer may differ from another's in what
+ * reconcile reads (those above, and what renames or routes a host); `Match` may scope anything.
+ */
+const HOST_SPECIFIC =
+  /^\s*(hostname|user|port|identityfile|userknownhostsfile|identitiesonly|proxyjump|proxycommand|connecttimeout|serveralliveinterval|canonicalizehostname|canonicaldomains|match)\b/im;
+
+/**
+ * Whether the ssh_config files ssh would read (following Include) may answer differently for
+ * different hosts. When none of them names a keyword of HOST_SPECIFIC, every host gets the same
+ * answer but for its own lower-cased name, and one `ssh -G` serves them all. Anything this cannot
+ * follow (an Include with tokens, or a wildcard before the last path component) counts as "may".
+ */
+export function mayDifferByHost(files: { path: string; system: boolean }[], read: (path: string) => string, depth = 0): boolean {
+  if (depth > 16) return true;
+  for (const { path, system } of files) {
+    let text: string;
+    try {
+      text = read(path);
+    } catch {
+      continue; // ssh skips a config file that is not there
+    }
+    if (HOST_SPECIFIC.test(text)) return true;
+    for (const [, args] of text.matchAll(/^\s*include(?:\s*=\s*|\s+)(.*)$/gim)) {
+      const included = (args ?? '')
+        .trim()
+        .split(/\s+/)
+        .map((arg) => includedFiles(arg, system));
+      if (included.some((f) => f === undefined)) return true;
+      const next = included.flat().map((p) => ({ path: p!, system }));
+      if (mayDifferByHost(next, read, depth + 1)) return true;
+    }
+  }
+  return false;
+}
+
+/** The files an Include argument names (ssh_config(5): relative to ~/.ssh, or /etc/ssh for the system file). */
+function includedFiles(arg: string, system: boolean): string[] | undefined {
+  if (/[%$[]/.test(arg)) return undefined;
+  const expanded = arg.replace(/^~(?=\/|$)/, homedir());
+  const path = isAbsolute(expanded) ? expanded : join(system ? '/etc/ssh' : join(homedir(), '.ssh'), expanded);
+  if (!/[*?]/.test(path)) return [path];
+  if (/[*?]/.test(dirname(path))) return undefined;
+  try {
+    return readdirSync(dirname(path))
+      .filter((name) => patternListMatches([basename(path)], name))
+      .sort()
+      .map((name) => join(dirname(path), name));
+  } catch {
+    return [];
+  }
 }
