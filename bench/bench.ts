@@ -13,7 +13,7 @@ import { serveSampleProject, withProjectAt, type ServedRepo } from '../test/host
 import { ensureImage } from '../test/hosts/image.js';
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 5);
-const FLEET = [1, 5, 20];
+const FLEET = [1, 5, 20, 50];
 const root = process.cwd();
 const ansibleDir = join(root, 'bench/ansible');
 
@@ -88,11 +88,11 @@ function expectOk(what: string, run: Timed, codes = [0]): Timed {
   return run;
 }
 
-/** The raw OpenSSH floor: one connection running the same fact script (what reconcile sends). */
+/** The raw OpenSSH floor: one connection running the same fact script (what reconcile sends), with ssh's own CPU time. */
 async function floor(host: TestHost, script: string): Promise<Timed> {
   return expectOk(
     'ssh floor',
-    await timed('ssh', [...sshOptions(host), `${host.user}@${host.address}`, 'sudo -n sh -s'], { input: script }),
+    await timed('ssh', [...sshOptions(host), `${host.user}@${host.address}`, 'sudo -n sh -s'], { input: script, memory: true }),
   );
 }
 
@@ -156,11 +156,16 @@ async function main(): Promise<void> {
     '',
     `Raw OpenSSH floor (\`ssh host 'sudo -n sh -s' < fact-script\`): ${fmt(floors)}; reconcile check / floor: ${(stats(cases.C.r).median / stats(floors).median).toFixed(1)}x.`,
     '',
-    "| no-op check of N hosts at once | reconcile wall time | peak memory | raw floor: N parallel `ssh host 'sudo -n sh -s' < fact-script` |",
-    '| --- | --- | --- | --- |',
-    ...fleet.map((f) => `| ${f.hosts} | ${fmt(f.seconds)} | ${(Math.max(...f.rssKb) / 1024).toFixed(0)} MB | ${fmt(f.floor)} |`),
+    "| no-op check of N hosts at once | reconcile wall time | control-side CPU time | peak memory | raw floor: N parallel `ssh host 'sudo -n sh -s' < fact-script` | the N ssh processes' CPU time |",
+    '| --- | --- | --- | --- | --- | --- |',
+    ...fleet.map(
+      (f) =>
+        `| ${f.hosts} | ${fmt(f.seconds)} | ${fmt(f.cpu)} | ${(Math.max(...f.rssKb) / 1024).toFixed(0)} MB | ${fmt(f.floor)} | ${fmt(f.floorCpu)} |`,
+    ),
     '',
-    `Loading hosts.yaml and setup.yaml for 20 hosts, ssh_config resolved by one \`ssh -G\` per host in parallel: ${fmt(fleet.at(-1)!.load)}; one \`ssh -G\` alone: ${fmt(fleet.at(-1)!.sshG)}.`,
+    `Control-side CPU per extra host (medians, ${fleet[0]!.hosts} to ${fleet.at(-1)!.hosts} hosts): reconcile ${perExtraHost(fleet, (f) => f.cpu)} s; OpenSSH's client alone, one process per host: ${perExtraHost(fleet, (f) => f.floorCpu)} s.`,
+    '',
+    `Loading hosts.yaml and setup.yaml for ${fleet.at(-1)!.hosts} hosts (ssh_config resolved by \`ssh -G\`, one per distinct configuration when it cannot tell hosts apart): ${fmt(fleet.at(-1)!.load)}; one \`ssh -G\` alone: ${fmt(fleet.at(-1)!.sshG)}.`,
     '',
     '| no-op check of one host | reconcile | raw OpenSSH floor |',
     '| --- | --- | --- |',
@@ -303,9 +308,24 @@ async function loadCost(dir: string, address: string): Promise<{ load: number[];
   return { load, sshG };
 }
 
-/** Boots 20 hosts, converges them once, then times no-op checks of 1, 5 and 20 of them. */
+/** (CPU at the most hosts - CPU at the fewest) / the hosts between, from medians. */
+function perExtraHost<T extends { hosts: number }>(rows: T[], cpu: (row: T) => number[]): string {
+  const [first, last] = [rows[0]!, rows.at(-1)!];
+  return ((stats(cpu(last)).median - stats(cpu(first)).median) / (last.hosts - first.hosts)).toFixed(3);
+}
+
+/** Boots the largest fleet, converges it once, then times no-op checks of each size in FLEET. */
 async function fleetChecks(): Promise<
-  { hosts: number; seconds: number[]; rssKb: number[]; floor: number[]; load: number[]; sshG: number[] }[]
+  {
+    hosts: number;
+    seconds: number[];
+    cpu: number[];
+    rssKb: number[];
+    floor: number[];
+    floorCpu: number[];
+    load: number[];
+    sshG: number[];
+  }[]
 > {
   const hosts: TestHost[] = [];
   try {
@@ -321,19 +341,23 @@ async function fleetChecks(): Promise<
       const dir = inventory(hosts.slice(0, n));
       const runs = [];
       const floors = [];
+      const floorCpu = [];
       const scripts = await factScripts(dir);
       for (let i = 0; i < RUNS; i++) {
         runs.push(expectOk(`check of ${n}`, await reconcile(dir, 'check')));
         // What the same machine allows at best: the fact script over plain OpenSSH to all N hosts at once.
         const started = performance.now();
-        await Promise.all(hosts.slice(0, n).map((h) => floor(h, scripts.get(h.name)!)));
+        const sessions = await Promise.all(hosts.slice(0, n).map((h) => floor(h, scripts.get(h.name)!)));
         floors.push((performance.now() - started) / 1000);
+        floorCpu.push(sessions.reduce((sum, s) => sum + (s.cpuSeconds ?? 0), 0));
       }
       results.push({
         hosts: n,
         seconds: runs.map((r) => r.seconds),
+        cpu: runs.map((r) => r.cpuSeconds ?? 0),
         rssKb: runs.map((r) => r.maxRssKb ?? 0),
         floor: floors,
+        floorCpu,
         ...(await loadCost(dir, hosts[0]!.address)),
       });
     }
