@@ -23,6 +23,8 @@ function compile(schema) {
   ajv.addKeyword({ keyword: 'patternErrorMessage', schemaType: 'string' });
   ajv.addKeyword({ keyword: 'x-type-error', schemaType: 'string' });
   ajv.addKeyword({ keyword: 'x-count-error', schemaType: 'string' });
+  // json-schema-to-typescript's: the TypeScript type of a value the schema leaves open (any JSON).
+  ajv.addKeyword({ keyword: 'tsType', schemaType: 'string' });
   return `// Generated from schemas/*.schema.json by scripts/gen-validators.mjs; do not edit. Run: npm run gen:types\n${standalone(ajv, ajv.compile(schema))}\n`;
 }
 

@@ -8,7 +8,7 @@ import type { HttpCall } from '../src/transport/http.js';
 /**
  * A kind's table test: a spec and what a real host answered (the fact script's section and, for
  * kinds read through an API, the HTTP answers), recorded from a test host that `reconcile apply`
- * converged, then changed the way drift changes them. The converged
+ * converged (`npm run record:converged`), then changed the way drift changes them. The converged
  * rows are the kind's idempotency proof in milliseconds: what apply leaves behind plans nothing.
  */
 export interface Recording {
@@ -60,8 +60,8 @@ export interface DriftRow {
   from?: string;
   /** A changed probe: every match of `from` must exist in the recording (a stale row fails). */
   probe?: { replace: string | RegExp; with: string };
-  /** A changed HTTP answer: the recorded answer to the URL that matches, changed. */
-  answer?: { url: RegExp; change: (answer: never) => unknown };
+  /** A changed HTTP answer: the recorded answer to the URL that matches, changed (and its status, if given). */
+  answer?: { url: RegExp; change: (answer: never) => unknown; status?: number };
   expected: (r: Recording) => string[];
 }
 
@@ -98,9 +98,15 @@ export function kindTable(dir: string, rows: DriftRow[]): void {
       const probe = row.probe ? r.probe.replace(row.probe.replace, row.probe.with) : r.probe;
       if (row.probe) expect(probe, `the recording no longer has ${String(row.probe.replace)}`).not.toBe(r.probe);
       const answers = (r.http ?? []).map((a) =>
-        row.answer?.url.test(a.url) ? { ...a, answer: row.answer.change(structuredClone(a.answer) as never) } : a,
+        row.answer?.url.test(a.url)
+          ? { ...a, status: row.answer.status ?? a.status, answer: row.answer.change(structuredClone(a.answer) as never) }
+          : a,
       );
-      if (row.answer) expect(answers, `no recorded answer to ${String(row.answer.url)}`).not.toEqual(r.http);
+      if (row.answer)
+        expect(
+          r.http?.some((a) => row.answer?.url.test(a.url)),
+          `no recorded answer to ${String(row.answer.url)}`,
+        ).toBe(true);
       expect((await planOf(r, probe, answers)).ids).toEqual(row.expected(r));
     });
   });

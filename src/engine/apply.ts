@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { ServiceUnreachable, type HttpResponse } from '../transport/http.js';
+import { ServiceUnreachable, unexpectedAnswer, type HttpResponse } from '../transport/http.js';
 import type { Transport } from '../transport/transport.js';
 import { actionOutput, batchScript, failureOutput, markerReader } from './batch.js';
 import type { Action, HostPlan, HttpRequest, ScriptStep, Step, WaitStep } from '../model/plan.js';
@@ -230,7 +230,7 @@ async function runStep(context: ApplyContext, step: Step, action?: Action): Prom
 const send = (transport: Transport, r: HttpRequest) => transport.request(r.method, r.url, r.body);
 
 function expectSuccess(r: HttpRequest, response: HttpResponse): void {
-  if (response.status >= 300) throw new Error(`${r.method} ${r.url}: HTTP ${response.status} ${JSON.stringify(response.body)}`);
+  if (response.status >= 300) throw unexpectedAnswer(r.method, r.url, response);
 }
 
 /** How often a gate's `failFast` script is asked whether waiting still makes sense. */

@@ -15,6 +15,11 @@ export class ServiceUnreachable extends Error {
 /** An HTTP call from the host's point of view: over SSH it is tunnelled, so nothing is needed on the host. */
 export type HttpCall = (method: string, url: string, body?: unknown, timeoutMs?: number) => Promise<HttpResponse>;
 
+/** An answer the caller did not expect, as an error that says what was asked and what came back. */
+export function unexpectedAnswer(method: string, url: string, response: HttpResponse): Error {
+  return new Error(`${method} ${url}: HTTP ${response.status} ${JSON.stringify(response.body)}`);
+}
+
 /**
  * One JSON request over a given connection. A 503 (the Prefect server's SQLite is busy) is retried
  * with backoff, as Prefect's own client does.

@@ -62,6 +62,20 @@ export type UnitName = string;
  */
 export type PackageRequirement = string;
 /**
+ * The Prefect API as seen from the host, e.g. http://{{ prefect_host }}:4200/api.
+ *
+ * This interface was referenced by `ReconcileDesiredStateSetupYaml`'s JSON-Schema
+ * via the `definition` "prefect_api_url".
+ */
+export type PrefectApiUrl = string;
+/**
+ * Services that must be running and healthy first (the Prefect server). A service on another host is HOST:UNIT (e.g. prefect-server:prefect-server.service): apply then starts this host only once that host has converged, and skips it, saying why, when that host fails.
+ *
+ * This interface was referenced by `ReconcileDesiredStateSetupYaml`'s JSON-Schema
+ * via the `definition` "after_services".
+ */
+export type AfterServices = UnitName[];
+/**
  * A POSIX user or group name.
  *
  * This interface was referenced by `ReconcileDesiredStateSetupYaml`'s JSON-Schema
@@ -446,18 +460,12 @@ export interface PrefectWorkPool {
    * Paused pools hand out no runs. Default false.
    */
   paused?: boolean;
-  /**
-   * The Prefect API as seen from the host, e.g. http://{{ prefect_host }}:4200/api.
-   */
-  api_url: string;
+  api_url: PrefectApiUrl;
   /**
    * If set, a worker must have sent a heartbeat to this pool within this many seconds (checked after apply and by check).
    */
   worker_heartbeat_within?: number;
-  /**
-   * Services that must be running and healthy first (the Prefect server). A service on another host is HOST:UNIT (e.g. prefect-server:prefect-server.service): apply then starts this host only once that host has converged, and skips it, saying why, when that host fails.
-   */
-  after?: UnitName[];
+  after?: AfterServices;
 }
 /**
  * The deployments declared in a project's prefect.yaml on the host, kept registered on the server with 'prefect deploy'. prefect.yaml is read as `prefect deploy` reads it; each deployment that differs is redeployed alone.
@@ -496,18 +504,12 @@ export interface PrefectDeployments {
    * Prefect profile to deploy with (PREFECT_PROFILE).
    */
   profile?: string;
-  /**
-   * The Prefect API as seen from the host.
-   */
-  api_url: string;
+  api_url: PrefectApiUrl;
   /**
    * Delete deployments on the server that the file no longer declares. Default false: they are only reported.
    */
   prune?: boolean;
-  /**
-   * Services that must be running and healthy first. A service on another host is HOST:UNIT (e.g. prefect-server:prefect-server.service): apply then starts this host only once that host has converged, and skips it, saying why, when that host fails.
-   */
-  after?: UnitName[];
+  after?: AfterServices;
 }
 /**
  * A git checkout of a repository at a pinned version, made and kept by its owner. Drift: the checkout is at another commit (it moved, or the pin did), or its working tree has local changes; local changes are reported and kept unless force is true. An ssh:// or user@host: repository's host key must be in known_hosts (StrictHostKeyChecking=yes).

@@ -2,6 +2,7 @@ import type { FieldChange } from '../../../model/plan.js';
 import type { StoredDeployment, StoredSchedule } from './deploy-config.js';
 import { Unknowable } from './flow-source.js';
 import { textOf } from './json-text.js';
+import { canonicalJson } from '../../canonical-json.js';
 
 /**
  * A deployment as the server returns it (the fields a prefect.yaml can set). Fields with a server
@@ -286,19 +287,7 @@ function redact(value: unknown, wanted: unknown): unknown {
 }
 
 function canonical(value: unknown): string {
-  const sort = (v: unknown): unknown =>
-    Array.isArray(v)
-      ? v.map(sort)
-      : v && typeof v === 'object' && !(v instanceof Unknowable)
-        ? Object.fromEntries(
-            Object.entries(v)
-              .sort(([a], [b]) => a.localeCompare(b))
-              .map(([k, x]) => [k, sort(x)]),
-          )
-        : v instanceof Unknowable
-          ? v.toString()
-          : v;
-  return JSON.stringify(sort(value));
+  return canonicalJson(value, (v) => (v instanceof Unknowable ? v.toString() : undefined));
 }
 
 function sorted(tags: unknown): unknown {

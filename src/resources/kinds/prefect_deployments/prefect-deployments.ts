@@ -1,7 +1,7 @@
 import type { Action } from '../../../model/plan.js';
 import type { PrefectDeployments } from '../../../model/generated/setup.js';
 import { quote } from '../../../shell/quote.js';
-import { ServiceUnreachable, type HttpCall } from '../../../transport/http.js';
+import { ServiceUnreachable, unexpectedAnswer, type HttpCall } from '../../../transport/http.js';
 import { fileProbe, parsePathFacts, type PathFacts } from '../../facts.js';
 import { inLoginShell } from '../../steps.js';
 import { compareDeployment, type Fix, type Registered } from './compare.js';
@@ -150,7 +150,7 @@ async function readAll(http: HttpCall, url: string): Promise<unknown[]> {
   const all: unknown[] = [];
   for (let offset = 0; ; offset += 200) {
     const response = await http('POST', url, { limit: 200, offset });
-    if (response.status !== 200) throw new Error(`POST ${url}: HTTP ${response.status} ${JSON.stringify(response.body)}`);
+    if (response.status !== 200) throw unexpectedAnswer('POST', url, response);
     const page = response.body as unknown[];
     all.push(...page);
     if (page.length < 200) return all;

@@ -1,6 +1,7 @@
 import type { Action, FieldChange, HttpRequest } from '../../../model/plan.js';
 import type { PrefectWorkPool } from '../../../model/generated/setup.js';
-import { ServiceUnreachable, type HttpCall } from '../../../transport/http.js';
+import type { HttpCall } from '../../../transport/http.js';
+import { readServerObject } from '../../server-object.js';
 import { afterReferences, compareWhenUp, noChanges, type ResourceType } from '../../types.js';
 
 interface PoolFacts {
@@ -90,16 +91,10 @@ function heartbeatProblems(spec: PrefectWorkPool, actual: PoolFacts): string[] {
 
 /** The pool as the server has it (and, when asked, its newest worker heartbeat). */
 async function poolFacts(spec: PrefectWorkPool, http: HttpCall): Promise<PoolFacts> {
-  let response;
-  try {
-    response = await http('GET', poolUrl(spec));
-  } catch (error) {
-    if (error instanceof ServiceUnreachable) return { unreachable: error.message };
-    throw error;
-  }
-  if (response.status === 404) return { server: {} };
-  if (response.status !== 200) throw new Error(`GET ${poolUrl(spec)}: HTTP ${response.status} ${JSON.stringify(response.body)}`);
-  const pool = response.body as { type: string; concurrency_limit: number | null; is_paused: boolean };
+  const read = await readServerObject<{ type: string; concurrency_limit: number | null; is_paused: boolean }>(http, poolUrl(spec));
+  if ('unreachable' in read) return { unreachable: read.unreachable };
+  const pool = read.found;
+  if (!pool) return { server: {} };
   const facts: PoolFacts = { server: { pool: { type: pool.type, concurrency_limit: pool.concurrency_limit, is_paused: pool.is_paused } } };
   return spec.worker_heartbeat_within === undefined ? facts : { ...facts, live: { heartbeatAge: await newestHeartbeatAge(spec, http) } };
 }
