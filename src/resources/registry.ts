@@ -6,6 +6,7 @@ import { line } from './kinds/line/line.js';
 import { systemPackage } from './kinds/package/package.js';
 import { prefectDeployments } from './kinds/prefect_deployments/prefect-deployments.js';
 import { prefectProfile } from './kinds/prefect_profile/prefect-profile.js';
+import { prefectVariable } from './kinds/prefect_variable/prefect-variable.js';
 import { prefectWorkPool } from './kinds/prefect_work_pool/prefect-work-pool.js';
 import { pythonVenv } from './kinds/python_venv/python-venv.js';
 import { systemdService } from './kinds/systemd_service/systemd-service.js';
@@ -24,6 +25,7 @@ const registry: Registry = {
   python_venv: pythonVenv,
   prefect_profile: prefectProfile,
   prefect_work_pool: prefectWorkPool,
+  prefect_variable: prefectVariable,
   prefect_deployments: prefectDeployments,
   git,
 };

@@ -15,6 +15,7 @@ export type Resource =
   | PythonVenv
   | PrefectProfile
   | PrefectWorkPool
+  | PrefectVariable
   | PrefectDeployments
   | Git;
 /**
@@ -465,6 +466,36 @@ export interface PrefectWorkPool {
    * If set, a worker must have sent a heartbeat to this pool within this many seconds (checked after apply and by check).
    */
   worker_heartbeat_within?: number;
+  after?: AfterServices;
+}
+/**
+ * A Prefect variable on the server (what flows read with Variable.get and prefect.yaml with {{ prefect.variables.NAME }}): its JSON value and tags, read and changed through the server's REST API from the host, as the work pool is.
+ *
+ * This interface was referenced by `ReconcileDesiredStateSetupYaml`'s JSON-Schema
+ * via the `definition` "prefect_variable".
+ */
+export interface PrefectVariable {
+  /**
+   * A Prefect variable.
+   */
+  kind: 'prefect_variable';
+  name?: Name;
+  hosts?: HostList;
+  /**
+   * The variable's name on the server, e.g. default_league.
+   */
+  variable: string;
+  /**
+   * Any JSON value: a string, number, boolean, null, list or mapping, at most 5000 characters as JSON (Prefect's limit). Compared as JSON: 1 and 1.0 are the same value.
+   */
+  value: unknown;
+  /**
+   * Tags on the variable; compared without regard to order. Default none.
+   *
+   * Items: One tag.
+   */
+  tags?: string[];
+  api_url: PrefectApiUrl;
   after?: AfterServices;
 }
 /**
