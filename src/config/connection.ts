@@ -1,5 +1,4 @@
 import { readFileSync } from 'node:fs';
-import { homedir } from 'node:os';
 import { mayDifferByHost, sshConfigFor, sshConfigFromSsh, type SshConfigHost, type SshQuery } from '../transport/ssh-config.js';
 import type { FieldPath } from '../model/diagnostic.js';
 import type { HostTarget } from '../model/target.js';
@@ -8,6 +7,7 @@ import type { Connection, Host, ReconcileInventoryHostsYaml as Inventory } from 
 import type { Secret } from '../model/spec.js';
 import { didYouMean } from './suggest.js';
 import { positionAt, type YamlSource } from './yaml-source.js';
+import { expandHome } from '../shell/home.js';
 
 /** A connection to resolve: hosts.yaml's entry with the defaults under it, and where it is written. */
 interface Entry {
@@ -201,8 +201,4 @@ function readOnce(): (path: string) => string {
     if ('error' in result) throw result.error;
     return result.text;
   };
-}
-
-function expandHome(path: string): string {
-  return path === '~' || path.startsWith('~/') ? homedir() + path.slice(1) : path;
 }

@@ -1,10 +1,10 @@
 import { readFileSync } from 'node:fs';
-import { homedir } from 'node:os';
 import { dirname, resolve } from 'node:path';
 import type { Diagnostic } from '../model/diagnostic.js';
 import type { SecretSource } from '../model/generated/setup.js';
 import { positionAt, type YamlSource } from './yaml-source.js';
 import type { Secret } from '../model/spec.js';
+import { expandHome } from '../shell/home.js';
 
 /**
  * `resolve` reads each value from its environment variable or file; `placeholder` reads nothing and
@@ -39,7 +39,7 @@ function readSecret(source: SecretSource, specDir: string): string | { problem: 
       }
     );
   }
-  const path = resolve(specDir, source.file!.replace(/^~(?=\/|$)/, homedir()));
+  const path = resolve(specDir, expandHome(source.file!));
   try {
     return readFileSync(path, 'utf8').replace(/\r?\n$/, '');
   } catch (error) {

@@ -3,6 +3,7 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { replaceSecrets } from '../config/secrets.js';
 import type { Secret } from '../model/spec.js';
+import { escapeRegExp } from '../model/text.js';
 
 /**
  * Keeps secret values out of everything reconcile shows or stores. A value is replaced by
@@ -54,8 +55,12 @@ export class SecretMask {
     if (hits.length === 0) return [];
     const first = hits.reduce((a, b) => (b.at < a.at ? b : a));
     const end = Math.max(...hits.map((h) => h.end));
-    const escape = (t: string) => t.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-    return [{ name: first.s.name, pattern: new RegExp(`^(${escape(line.slice(0, first.at))})(.+?)(${escape(line.slice(end))})$`, 's') }];
+    return [
+      {
+        name: first.s.name,
+        pattern: new RegExp(`^(${escapeRegExp(line.slice(0, first.at))})(.+?)(${escapeRegExp(line.slice(end))})$`, 's'),
+      },
+    ];
   }
 
   /** Bytes (a file's content on its way to the host) with each secret's UTF-8 bytes masked. */

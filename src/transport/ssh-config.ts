@@ -3,6 +3,7 @@ import { readdirSync } from 'node:fs';
 import { basename, dirname, isAbsolute, join } from 'node:path';
 import { homedir, hostname, userInfo } from 'node:os';
 import { patternListMatches } from './known-hosts.js';
+import { expandHome } from '../shell/home.js';
 
 /** What an OpenSSH client config says about one host, for the keywords reconcile uses. */
 export interface SshConfigHost {
@@ -93,7 +94,7 @@ function expandTokens(value: string, host: SshConfigHost & { asked: string }): s
     l: hostname().split('.')[0]!,
     L: hostname(),
   };
-  return value.replace(/^~(?=\/|$)/, homedir()).replace(/%([%hnrpudilL])/g, (_m, t: string) => tokens[t]!);
+  return expandHome(value).replace(/%([%hnrpudilL])/g, (_m, t: string) => tokens[t]!);
 }
 
 const KEYWORDS: Record<string, 'hostName' | 'user' | 'port' | 'identityFiles' | 'userKnownHostsFile'> = {
@@ -171,7 +172,7 @@ export function mayDifferByHost(files: { path: string; system: boolean }[], read
 /** The files an Include argument names (ssh_config(5): relative to ~/.ssh, or /etc/ssh for the system file). */
 function includedFiles(arg: string, system: boolean): string[] | undefined {
   if (/[%$[]/.test(arg)) return undefined;
-  const expanded = arg.replace(/^~(?=\/|$)/, homedir());
+  const expanded = expandHome(arg);
   const path = isAbsolute(expanded) ? expanded : join(system ? '/etc/ssh' : join(homedir(), '.ssh'), expanded);
   if (!/[*?]/.test(path)) return [path];
   if (/[*?]/.test(dirname(path))) return undefined;

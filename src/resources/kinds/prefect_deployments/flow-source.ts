@@ -1,3 +1,5 @@
+import { escapeRegExp } from '../../../model/text.js';
+
 /**
  * What `prefect deploy` learns by importing a flow (`load_flow_from_entrypoint`), read from the
  * source instead: importing Prefect on the host costs seconds, far too much for a drift check. Only
@@ -163,8 +165,4 @@ function expandTabs(line: string): string {
   let out = '';
   for (const c of line) out += c === '\t' ? ' '.repeat(8 - (out.length % 8)) : c;
   return out;
-}
-
-function escapeRegExp(text: string): string {
-  return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 }
