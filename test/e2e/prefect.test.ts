@@ -153,4 +153,44 @@ describe('Prefect-aware resources on a fresh host, with the Prefect stand-in', (
     expect((await ssh(host, 'grep PREFECT_LOGGING_LEVEL ~/.prefect/profiles.toml')).stdout).toContain('DEBUG');
     writeFileSync(join(dir, 'setup.yaml'), repoSetup());
   }, 120_000);
+  it('a prefect_variable: created, then in sync; changed on the server and put back; changed in the spec and applied', async () => {
+    const url = `${api(host)}/variables/name/default_league`;
+    const withVariable = (tags: string) =>
+      `${repoSetup()}  - kind: prefect_variable
+    variable: default_league
+    value: { league: nba, seasons: [2024, 2025] }
+    tags: ${tags}
+    api_url: "http://{{ prefect_host }}:{{ prefect_port }}/api"
+    after: [prefect-server.service]
+`;
+    writeFileSync(join(dir, 'setup.yaml'), withVariable('[projections]'));
+    const plan = await reconcile(dir, 'plan');
+    expect(plan.stdout).toContain('+ variable default_league');
+    expect((await reconcile(dir, 'apply')).code).toBe(0);
+    expect(await getJson(url)).toMatchObject({
+      name: 'default_league',
+      value: { league: 'nba', seasons: [2024, 2025] },
+      tags: ['projections'],
+    });
+    expect((await reconcile(dir, 'check')).code).toBe(0);
+
+    // Changed by hand on the server (key order aside, the value differs): check names it, apply puts it back.
+    const patched = await fetch(url, { method: 'PATCH', body: JSON.stringify({ value: { seasons: [2024], league: 'nba' } }) });
+    expect(patched.status).toBe(204);
+    const drift = await reconcile(dir, 'check');
+    expect(drift.code).toBe(2);
+    expect(drift.stdout).toContain('prefect_variable:default_league');
+    expect(drift.stdout).toContain('value:');
+    expect((await reconcile(dir, 'apply')).code).toBe(0);
+    expect((await getJson(url)).value).toEqual({ league: 'nba', seasons: [2024, 2025] });
+
+    // Changed in the spec: only the tags travel.
+    writeFileSync(join(dir, 'setup.yaml'), withVariable('[projections, nightly]'));
+    const applied = await reconcileJson(dir, 'apply');
+    expect(applied.code).toBe(0);
+    expect(applied.hosts[0]!.done).toEqual(['prefect_variable:default_league']);
+    expect((await getJson(url)).tags).toEqual(['projections', 'nightly']);
+    expect((await reconcile(dir, 'check')).code).toBe(0);
+    writeFileSync(join(dir, 'setup.yaml'), repoSetup());
+  }, 120_000);
 });

@@ -98,6 +98,9 @@ const corpus: [file: string, at: string, fragment: string][] = [
     "secret 'token' in line:/home/daniel/.bashrc:export TOKEN=[secret:token]: a line leaves an existing file's mode as it is",
   ],
   ['setup-secret-bad-env-name.yaml', '2:17', 'an environment variable name is letters'],
+  // Refused as Prefect would refuse them, before anything reaches the server.
+  ['setup-variable-name-upper.yaml', '3:15', "variable: a Prefect variable name is lower-case letters, digits, '_' and '-'"],
+  ['setup-variable-too-long.yaml', '4:12', 'the value is over 5000 characters as JSON, which Prefect refuses'],
 ];
 
 async function problemsOf(file: string): Promise<string[]> {

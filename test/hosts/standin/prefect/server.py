@@ -177,6 +177,7 @@ class Api:
             ("POST", r"/api/variables/filter", lambda m, b: (200, page(sorted(self.store.all("variables"), key=lambda v: v["name"]), b))),
             ("GET", r"/api/variables/name/(?P<name>[^/]+)", self.read_variable),
             ("PATCH", r"/api/variables/name/(?P<name>[^/]+)", self.update_variable),
+            ("DELETE", r"/api/variables/name/(?P<name>[^/]+)", self.delete_variable),
         ]
 
     def handle(self, method, path, body, query=None):
@@ -589,6 +590,7 @@ class Api:
     # --- variables (server/api/variables.py) -------------------------------------------------
     def create_variable(self, _m, body):
         extra_keys(body, {"name", "value", "tags"})
+        check_variable(body, creating=True)
         if any(v["name"] == body.get("name") for v in self.store.all("variables")):
             raise HttpError(409, {"detail": f"A variable with the name {body.get('name')!r} already exists."})
         moment = stamp()
@@ -607,10 +609,40 @@ class Api:
         return 200, self.find_variable(m["name"])
 
     def update_variable(self, m, body):
+        extra_keys(body, {"name", "value", "tags"})
+        check_variable(body, creating=False)
         v = self.find_variable(m["name"])
         v.update({k: body[k] for k in ("value", "tags") if k in (body or {})}, updated=stamp())
         self.store.put("variables", v["id"], v)
         return 204, None
+
+    def delete_variable(self, m, _b):
+        self.store.delete("variables", self.find_variable(m["name"])["id"])
+        return 204, None
+
+
+def check_variable(body, creating):
+    """VariableCreate / VariableUpdate (server/schemas/actions.py): VariableName is lower-case letters,
+    digits, dashes and underscores, at most 255 (types/names.py); the value's JSON at most 5000
+    characters (types/__init__.py check_variable_value); name and value required on create."""
+    for key in ("name", "value"):
+        if creating and key not in body:
+            raise unprocessable("missing", ["body", key], "Field required", body)
+    name = body.get("name")
+    if name is not None:
+        if not isinstance(name, str):
+            raise unprocessable("string_type", ["body", "name"], "Input should be a valid string", body)
+        if len(name) > 255:
+            raise unprocessable("string_too_long", ["body", "name"], "String should have at most 255 characters", body)
+        if not re.match(r"^[a-z0-9-_]*$", name):
+            raise unprocessable("value_error", ["body", "name"],
+                                "Value error, Variable name must only contain lowercase letters, numbers, and dashes or underscores.", body)
+    value = body.get("value")
+    if value is not None and len(json.dumps(value, separators=(",", ":"), ensure_ascii=False)) > 5000:
+        raise unprocessable("value_error", ["body", "value"], "Value error, Variable value must be less than 5000 characters", body)
+    tags = body.get("tags")
+    if tags is not None and (not isinstance(tags, list) or not all(isinstance(t, str) for t in tags)):
+        raise unprocessable("list_type", ["body", "tags"], "Input should be a valid list of strings", body)
 
 
 def page(items, body):
