@@ -49,7 +49,7 @@ export async function planOf(r: Recording, probe = r.probe, answers = r.http ?? 
   const type = resourceTypes.of(r.spec.kind);
   const parsed = type.parse(r.spec, probe);
   const actual = type.observe ? (await type.observe(r.spec, replay(answers))).into(parsed) : parsed;
-  const plan = type.plan(r.spec, actual, { notifiedBecause: [], specDir: '/' });
+  const plan = type.plan(r.spec, actual, { specDir: '/' });
   return { ids: [...plan.now, ...plan.late].map((a) => a.id), problems: plan.problems ?? [] };
 }
 

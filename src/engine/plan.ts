@@ -23,13 +23,25 @@ export interface PlanSettings {
  */
 export function planHost(host: HostSpec, facts: HostFacts, { specDir, retryFailed, types }: PlanSettings): HostPlan {
   const ordered = dependencyOrder(host.resources, types);
-  const planOf = (r: DeclaredResource, notifiedBecause: string[]): ResourcePlan => {
+  const context = { specDir, retryFailed: retryFailed ?? false };
+  const named = <T>(r: DeclaredResource, plan: () => T): T => {
     try {
-      return types.of(r.spec.kind).plan(r.spec, facts.actual.get(r.name), { notifiedBecause, specDir, retryFailed: retryFailed ?? false });
+      return plan();
     } catch (error) {
       throw new Error(`${r.name}: ${(error as Error).message}`, { cause: error });
     }
   };
+  /** The resource's plan; notified (with reasons), its plan as notified when that adds anything. */
+  const planOf = (r: DeclaredResource, because: string[] = []): ResourcePlan =>
+    named(r, () => {
+      const type = types.of(r.spec.kind);
+      const actual = facts.actual.get(r.name);
+      const notified = because.length > 0 ? type.onNotify?.(r.spec, actual, because, context) : undefined;
+      return notified ?? type.plan(r.spec, actual, context);
+    });
+  /** Whether a notification would add anything to the resource's plan. */
+  const notifiable = (r: DeclaredResource, because: string[]) =>
+    named(r, () => types.of(r.spec.kind).onNotify?.(r.spec, facts.actual.get(r.name), because, context) !== undefined);
 
   const tokensOf = (r: DeclaredResource) => types.of(r.spec.kind).provides?.(r.spec) ?? [];
   const firstPass = new Map(
@@ -49,11 +61,7 @@ export function planHost(host: HostSpec, facts: HostFacts, { specDir, retryFaile
 
   // A notification is written down on the host only when it adds an action (a restart): a service
   // that is stopped is started anyway, by this run or the next, and a journal entry would cost an exec.
-  const lateIds = (r: DeclaredResource, because: string[]) =>
-    planOf(r, because)
-      .late.map((a) => a.id)
-      .join();
-  const addsAction = (token: string) => ordered.some((r) => tokensOf(r).includes(token) && lateIds(r, ['notified']) !== lateIds(r, []));
+  const addsAction = (token: string) => ordered.some((r) => tokensOf(r).includes(token) && notifiable(r, reasons.get(token) ?? []));
   const journalled = (token: string) => facts.owed.has(token) || (reasons.has(token) && addsAction(token));
 
   const now: Action[] = [];

@@ -39,8 +39,6 @@ export interface ResourcePlan {
 
 /** What a resource's plan may depend on besides its spec and facts. */
 export interface PlanContext {
-  /** Why other resources (or an owed notification from an interrupted run) ask this one to act. */
-  notifiedBecause: string[];
   /** The directory of setup.yaml, against which relative local paths (file sources) resolve. */
   specDir: string;
   /** Try again a change that was rolled back before (`--retry-failed`), instead of reporting it. */
@@ -84,6 +82,13 @@ export interface ResourceType<S extends Resource = Resource, A = unknown> {
   observe?(spec: S, http: HttpCall): Promise<Observation<A>>;
   /** Actions that converge the resource; none when it is converged. */
   plan(spec: S, actual: A, context: PlanContext): ResourcePlan;
+  /**
+   * The plan when other resources notify this one (they changed something it uses), or an
+   * interrupted run still owes it a notification; `because` says who and why. Undefined when being
+   * notified adds nothing (a service that is not running is started anyway). Kinds nothing can
+   * notify leave it out.
+   */
+  onNotify?(spec: S, actual: A, because: string[], context: PlanContext): ResourcePlan | undefined;
 }
 
 /** The resource types an engine works with: the registry's, or a test's own. */

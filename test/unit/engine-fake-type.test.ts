@@ -79,3 +79,65 @@ describe('the engine with a resource type of its own', () => {
     expect(planHost(host, facts(true), { specDir: '/', types }).actions).toEqual([]);
   });
 });
+
+describe('notifications, by what a kind declares', () => {
+  // A "listener" provides listen:NAME and, notified while up, reloads; the fake notifies it when it makes its place.
+  const listener: ResourceType = {
+    kind: 'line',
+    defaultName: () => 'listener',
+    provides: () => ['listen:box'],
+    probe: () => 'true',
+    parse: (_spec, output) => output.trim() === 'up',
+    plan: () => ({ now: [], late: [], notifies: [] }),
+    onNotify: (_spec, up, because) =>
+      up
+        ? {
+            now: [],
+            late: [
+              { id: 'reload', resource: 'listener', verb: 'restart', title: 'reload', fields: [], because: because.join('; '), steps: [] },
+            ],
+            notifies: [],
+          }
+        : undefined,
+  };
+  const notifying: ResourceType = {
+    ...fake,
+    plan: (spec, present) => ({ ...fake.plan(spec, present, { specDir: '/' }), notifies: present ? [] : ['listen:box'] }),
+  };
+  const both: ResourceTypes = { of: (kind) => (kind === 'line' ? listener : notifying), prelude: '' };
+  const withListener: HostSpec = {
+    ...host,
+    resources: [declared('/srv/box', true), { name: 'listener', spec: { kind: 'line' } as unknown as Resource, dependsOn: [] }],
+  };
+  const facts = (made: boolean, up: boolean, owed = new Map<string, string[]>()) => ({
+    actual: new Map<string, unknown>([
+      ['fake:/srv/box', made],
+      ['listener', up],
+    ]),
+    owed,
+    bootId: 'b',
+  });
+  const plan = (made: boolean, up: boolean, owed?: Map<string, string[]>) =>
+    planHost(withListener, facts(made, up, owed), { specDir: '/', types: both }).actions;
+
+  it('a change notifies what it names; the notification is journalled first, since it adds a reload', () => {
+    const actions = plan(false, true);
+    expect(actions.map((a) => a.id)).toContain('reload');
+    expect(actions.find((a) => a.id === 'reload')?.because).toBe('fake:/srv/box changed');
+    expect(actions.findIndex((a) => a.id === 'reload')).toBeGreaterThan(actions.findIndex((a) => a.id === 'make /srv/box'));
+    // Owed from the moment the change is made: written on the host before it, so a cut run still reloads.
+    const make = actions.find((a) => a.id === 'make /srv/box')!;
+    expect(JSON.stringify(make.steps[0])).toContain('/var/lib/reconcile/owed');
+  });
+
+  it('a notification that adds nothing (the listener is down) plans nothing for it, and nothing is journalled', () => {
+    const actions = plan(false, false);
+    expect(actions.map((a) => a.id)).not.toContain('reload');
+    expect(JSON.stringify(actions)).not.toContain('/var/lib/reconcile/owed');
+  });
+
+  it('a notification an interrupted run still owes is acted on though nothing changed now', () => {
+    const actions = plan(true, true, new Map([['listen:box', ['fake:/srv/box changed (owed)']]]));
+    expect(actions.find((a) => a.id === 'reload')?.because).toBe('fake:/srv/box changed (owed)');
+  });
+});

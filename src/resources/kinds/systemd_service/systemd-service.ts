@@ -3,7 +3,7 @@ import type { SystemdService } from '../../../model/generated/setup.js';
 import { quote } from '../../../shell/quote.js';
 import { fileProbe, keyValues, parsePathFacts, type PathFacts } from '../../facts.js';
 import { contentChange, sha256, writeFileStep } from '../../steps.js';
-import { afterReferences, unitToken, type ResourceType } from '../../types.js';
+import { afterReferences, unitToken, type ResourcePlan, type ResourceType } from '../../types.js';
 import { HOST_STATE } from '../../../model/host-state.js';
 
 interface ServiceFacts {
@@ -116,59 +116,68 @@ export const systemdService: ResourceType<SystemdService, ServiceFacts> = {
     // Asked before the unit's state was known: health only means something for a running service.
     return { into: (actual) => (actual.activeState === 'active' ? { ...actual, live } : actual) };
   },
-  plan(spec, actual, { notifiedBecause }) {
-    const name = spec.name ?? systemdService.defaultName(spec);
-    const path = `${UNIT_DIR}/${spec.unit}`;
-    const wanted = Buffer.from(spec.content);
-    const unitChanged = actual.unitFile.type !== 'file' || actual.unitFile.sha256 !== sha256(wanted);
-    const now: Action[] = [];
-    if (unitChanged) {
-      now.push({
-        id: name,
-        resource: name,
-        verb: actual.unitFile.type === 'file' ? 'update' : 'create',
-        title: `unit ${path}`,
-        fields: [],
-        content: contentChange(path, actual.unitFile.type === 'file' ? actual.unitFile.content : undefined, wanted),
-        steps: [
-          ...(keepsPrevious(spec, actual, true)
-            ? [
-                {
-                  script: `[ -f ${keptUnit(spec.unit)} ] || { mkdir -p ${quote(KEPT_DIR)} && cp -p ${quote(path)} ${keptUnit(spec.unit)}; }`,
-                },
-              ]
-            : []),
-          // systemd-analyze needs the real unit name, so it checks a copy under that name (not a temp name).
-          writeFileStep({ path, content: wanted, owner: 'root', mode: '0644', defaultMode: '0644', validate: VERIFY_UNIT }),
-        ],
-      });
-    }
-    const late = lateActions(spec, actual, name, unitChanged, notifiedBecause);
-    const startsOrRestarts = late.some((a) => a.verb === 'start' || a.verb === 'restart');
-    if (actual.keptUnit && !startsOrRestarts && !unitChanged) {
-      // Kept by a run that died after the gate passed, or for a service no longer started: nothing to go back to.
-      late.push({
-        id: `forget kept unit ${spec.unit}`,
-        resource: name,
-        verb: 'update',
-        title: `forget the previous ${spec.unit} kept for a rollback`,
-        fields: [],
-        because: 'no start or restart of this unit is pending',
-        steps: [{ script: `rm -f ${keptUnit(spec.unit)}` }],
-      });
-    }
-    return {
-      now,
-      late,
-      // The restart a changed unit needs is owed from the moment the file is written.
-      notifies: unitChanged && actual.activeState === 'active' ? [unitToken(spec.unit)] : [],
-      problems:
-        actual.live && !actual.live.healthy && !startsOrRestarts
-          ? [`running but unhealthy: ${spec.health!.url} (${actual.live.detail})`]
-          : [],
-    };
-  },
+  plan: (spec, actual) => planService(spec, actual, []),
+  // Notified, a running service is restarted (a stopped one is started anyway: nothing to add).
+  onNotify: (spec, actual, because) =>
+    (spec.state ?? 'running') === 'running' && isRunning(actual) ? planService(spec, actual, because) : undefined,
 };
+
+/** The service's plan; notified (`notifiedBecause` not empty), a running service is also restarted. */
+function planService(spec: SystemdService, actual: ServiceFacts, notifiedBecause: string[]): ResourcePlan {
+  const name = spec.name ?? systemdService.defaultName(spec);
+  const path = `${UNIT_DIR}/${spec.unit}`;
+  const wanted = Buffer.from(spec.content);
+  const unitChanged = actual.unitFile.type !== 'file' || actual.unitFile.sha256 !== sha256(wanted);
+  const now: Action[] = [];
+  if (unitChanged) {
+    now.push({
+      id: name,
+      resource: name,
+      verb: actual.unitFile.type === 'file' ? 'update' : 'create',
+      title: `unit ${path}`,
+      fields: [],
+      content: contentChange(path, actual.unitFile.type === 'file' ? actual.unitFile.content : undefined, wanted),
+      steps: [
+        ...(keepsPrevious(spec, actual, true)
+          ? [
+              {
+                script: `[ -f ${keptUnit(spec.unit)} ] || { mkdir -p ${quote(KEPT_DIR)} && cp -p ${quote(path)} ${keptUnit(spec.unit)}; }`,
+              },
+            ]
+          : []),
+        // systemd-analyze needs the real unit name, so it checks a copy under that name (not a temp name).
+        writeFileStep({ path, content: wanted, owner: 'root', mode: '0644', defaultMode: '0644', validate: VERIFY_UNIT }),
+      ],
+    });
+  }
+  const late = lateActions(spec, actual, name, unitChanged, notifiedBecause);
+  const startsOrRestarts = late.some((a) => a.verb === 'start' || a.verb === 'restart');
+  if (actual.keptUnit && !startsOrRestarts && !unitChanged) {
+    // Kept by a run that died after the gate passed, or for a service no longer started: nothing to go back to.
+    late.push({
+      id: `forget kept unit ${spec.unit}`,
+      resource: name,
+      verb: 'update',
+      title: `forget the previous ${spec.unit} kept for a rollback`,
+      fields: [],
+      because: 'no start or restart of this unit is pending',
+      steps: [{ script: `rm -f ${keptUnit(spec.unit)}` }],
+    });
+  }
+  return {
+    now,
+    late,
+    // The restart a changed unit needs is owed from the moment the file is written.
+    notifies: unitChanged && actual.activeState === 'active' ? [unitToken(spec.unit)] : [],
+    problems:
+      actual.live && !actual.live.healthy && !startsOrRestarts
+        ? [`running but unhealthy: ${spec.health!.url} (${actual.live.detail})`]
+        : [],
+  };
+}
+
+const isRunning = (actual: ServiceFacts) =>
+  actual.activeState === 'active' || actual.activeState === 'activating' || actual.activeState === 'reloading';
 
 function lateActions(spec: SystemdService, actual: ServiceFacts, name: string, unitChanged: boolean, notifiedBecause: string[]): Action[] {
   const unit = quote(spec.unit);
@@ -190,7 +199,7 @@ function lateActions(spec: SystemdService, actual: ServiceFacts, name: string, u
   if (wantEnabled && !isEnabled) late.push(action('enable', `systemctl enable ${unit}`, `is ${actual.unitFileState || 'not installed'}`));
   if (!wantEnabled && isEnabled) late.push(action('disable', `systemctl disable ${unit}`, 'is enabled'));
 
-  const running = actual.activeState === 'active' || actual.activeState === 'activating' || actual.activeState === 'reloading';
+  const running = isRunning(actual);
   if ((spec.state ?? 'running') === 'running') {
     const gatedAction = (verb: 'start' | 'restart', because: string) => {
       const command = `systemctl ${verb} ${unit}`;
