@@ -1,13 +1,8 @@
-import { spawn } from 'node:child_process';
-import { readFile } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import type { ApplyEvent } from '../../engine/apply.js';
-import type { HostPlan } from '../../model/plan.js';
 import { reconcileHosts, type HostOutcome, type Mode } from '../../engine/run.js';
-import { writeFileAtomic } from '../../report/atomic.js';
 import { resourceTypes } from '../../resources/registry.js';
-import { writeMetrics } from '../../report/metrics.js';
-import { defaultStateDir, pruneRunRecords, writeRunRecord } from '../../report/records.js';
+import { defaultStateDir } from '../../report/records.js';
 import { maskKey, SecretMask } from '../../report/mask.js';
 import { buildReport, type Report } from '../../report/report.js';
 import { renderEvent, renderPlan, renderSummary } from '../../report/text.js';
@@ -18,18 +13,11 @@ import { useColor, type GlobalOptions } from '../options.js';
 import { interruptedBy, interruption } from '../interrupt.js';
 import { askHidden } from '../prompt.js';
 import { loadSelectedSpec } from '../load-spec.js';
-import { UsageError } from '../usage-error.js';
+import { afterRun } from '../after-run.js';
+import { loadPlan, savePlan } from '../saved-plan.js';
 
 export interface EngineOptions extends GlobalOptions {
   out?: string;
-}
-
-/** A saved plan: what `plan -o` writes and `apply FILE` executes, guarded by the spec's hash and each host's facts digest. */
-interface SavedPlan {
-  reconcilePlan: 1;
-  createdAt: string;
-  specHash: string;
-  hosts: HostPlan[];
 }
 
 /** `reconcile plan` / `--dry-run`: exit 2 when anything would change. */
@@ -164,57 +152,4 @@ async function progressFor(spec: Spec, options: EngineOptions) {
 function print(report: Report, outcomes: HostOutcome[], options: EngineOptions): void {
   if (options.json) console.log(JSON.stringify(report, null, 2));
   else console.log(renderPlan(outcomes, { color: useColor(options) }, report.command === 'check'));
-}
-
-/** Run record (with pruning), metrics and the drift hook: what unattended runs leave behind. */
-async function afterRun(report: Report, spec: Spec, options: EngineOptions): Promise<void> {
-  const stateDir = options.stateDir ?? defaultStateDir();
-  await writeRunRecord(stateDir, report);
-  await pruneRunRecords(stateDir, options.keepRuns);
-  if (options.metricsFile) await writeMetrics(options.metricsFile, report, spec);
-  if (options.onDrift && (report.result === 'drift' || report.result === 'error')) await runHook(options.onDrift, report);
-}
-
-/** The hook reads the JSON report on stdin; its failure is reported but does not change the exit code. */
-function runHook(command: string, report: Report): Promise<void> {
-  return new Promise((resolvePromise) => {
-    const child = spawn('/bin/sh', ['-c', command], { stdio: ['pipe', 'inherit', 'inherit'] });
-    child.on('error', (error) => {
-      console.error(`reconcile: --on-drift command failed to start: ${error.message}`);
-      resolvePromise();
-    });
-    child.on('close', (code) => {
-      if (code !== 0) console.error(`reconcile: --on-drift command exited ${code}`);
-      resolvePromise();
-    });
-    child.stdin.on('error', () => {});
-    child.stdin.end(JSON.stringify(report));
-  });
-}
-
-async function savePlan(file: string, spec: Spec, outcomes: HostOutcome[]): Promise<void> {
-  const plan: SavedPlan = {
-    reconcilePlan: 1,
-    createdAt: new Date().toISOString(),
-    specHash: spec.specHash,
-    hosts: outcomes.flatMap((o) => (o.plan ? [o.plan] : [])),
-  };
-  await writeFileAtomic(file, JSON.stringify(plan, null, 2), 0o600);
-}
-
-async function loadPlan(file: string, spec: Spec): Promise<Map<string, HostPlan>> {
-  let parsed: Partial<Record<keyof SavedPlan, unknown>>;
-  try {
-    parsed = JSON.parse(await readFile(file, 'utf8')) as typeof parsed;
-  } catch (error) {
-    throw new UsageError(`${file}: not a readable plan file (${(error as Error).message})`);
-  }
-  if (parsed.reconcilePlan !== 1 || !Array.isArray(parsed.hosts)) throw new UsageError(`${file}: not a plan written by reconcile plan -o`);
-  const plan = parsed as SavedPlan;
-  if (plan.specHash !== spec.specHash) {
-    throw new UsageError(
-      `${file} was made from other spec files than ${spec.inventoryFile} and ${spec.setupFile} as they are now; make a new plan`,
-    );
-  }
-  return new Map(plan.hosts.map((h) => [h.host, h]));
 }
