@@ -179,7 +179,7 @@ describe('Prefect-aware resources on a fresh host, with the Prefect stand-in', (
     expect(patched.status).toBe(204);
     const drift = await reconcile(dir, 'check');
     expect(drift.code).toBe(2);
-    expect(drift.stdout).toContain('prefect_variable:default_league');
+    expect(drift.stdout).toContain('~ variable default_league');
     expect(drift.stdout).toContain('value:');
     expect((await reconcile(dir, 'apply')).code).toBe(0);
     expect((await getJson(url)).value).toEqual({ league: 'nba', seasons: [2024, 2025] });
