@@ -285,6 +285,28 @@ describe('Prefect 3 stand-in on a test host', () => {
     expect(noPool.stdout).toContain('A work pool is required to deploy this flow');
   });
 
+  it('keeps variables as Prefect 3.8.3 does: its name rule, its value limit, 409 on a second create, 204 on update and delete', async () => {
+    const send = async (method: string, path: string, body?: unknown) => {
+      const response = await fetch(`${api}${path}`, { method, ...(body === undefined ? {} : { body: JSON.stringify(body) }) });
+      return { status: response.status, body: response.status === 204 ? undefined : ((await response.json()) as unknown) };
+    };
+    const badName = await post('/variables/', { name: 'Default League', value: 1 });
+    expect(badName.status).toBe(422);
+    expect(JSON.stringify(badName.body)).toContain(
+      'Variable name must only contain lowercase letters, numbers, and dashes or underscores.',
+    );
+    expect((await post('/variables/', { name: 'too_long', value: 'x'.repeat(5000) })).status).toBe(422);
+    expect((await post('/variables/', { name: 'no_value' })).status).toBe(422);
+    const made = await post('/variables/', { name: 'std-in_1', value: { a: [1, 2] }, tags: ['t'] });
+    expect(made.status).toBe(201);
+    expect(Object.keys(made.body as object).sort()).toEqual(['created', 'id', 'name', 'tags', 'updated', 'value']);
+    expect((await post('/variables/', { name: 'std-in_1', value: 2 })).status).toBe(409);
+    expect((await send('PATCH', '/variables/name/std-in_1', { value: null, tags: [] })).status).toBe(204);
+    expect((await get('/variables/name/std-in_1')).body).toMatchObject({ value: null, tags: [] });
+    expect((await send('DELETE', '/variables/name/std-in_1')).status).toBe(204);
+    expect((await get('/variables/name/std-in_1')).status).toBe(404);
+  });
+
   it('runs a worker that heartbeats to its pool and answers its healthcheck', async () => {
     await ssh(
       host,
