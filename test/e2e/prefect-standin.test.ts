@@ -304,7 +304,15 @@ describe('Prefect 3 stand-in on a test host', () => {
     expect((await send('PATCH', '/variables/name/std-in_1', { value: null, tags: [] })).status).toBe(204);
     expect((await get('/variables/name/std-in_1')).body).toMatchObject({ value: null, tags: [] });
     expect((await send('DELETE', '/variables/name/std-in_1')).status).toBe(204);
-    expect((await get('/variables/name/std-in_1')).status).toBe(404);
+    const gone = await get('/variables/name/std-in_1');
+    expect(gone.status).toBe(404);
+    expect(gone.body).toEqual({ detail: 'Variable not found.' });
+    // A rename, and a rename onto a taken name (Prefect's integrity handler: 409).
+    await post('/variables/', { name: 'std-in_2', value: 1 });
+    await post('/variables/', { name: 'std-in_3', value: 1 });
+    expect((await send('PATCH', '/variables/name/std-in_2', { name: 'std-in_4' })).status).toBe(204);
+    expect((await get('/variables/name/std-in_4')).body).toMatchObject({ name: 'std-in_4', value: 1 });
+    expect((await send('PATCH', '/variables/name/std-in_4', { name: 'std-in_3' })).status).toBe(409);
   });
 
   it('runs a worker that heartbeats to its pool and answers its healthcheck', async () => {

@@ -603,7 +603,7 @@ class Api:
         for v in self.store.all("variables"):
             if v["name"] == name:
                 return v
-        raise not_found("Variable not found")
+        raise not_found("Variable not found.")
 
     def read_variable(self, m, _b):
         return 200, self.find_variable(m["name"])
@@ -612,7 +612,12 @@ class Api:
         extra_keys(body, {"name", "value", "tags"})
         check_variable(body, creating=False)
         v = self.find_variable(m["name"])
-        v.update({k: body[k] for k in ("value", "tags") if k in (body or {})}, updated=stamp())
+        # A new name taken by another variable trips the unique index (integrity_exception_handler).
+        if body.get("name") not in (None, v["name"]) and any(o["name"] == body["name"] for o in self.store.all("variables")):
+            raise HttpError(409, {"detail": "Data integrity conflict. This usually means a unique or foreign key constraint "
+                                            "was violated. See server logs for details."})
+        v.update({k: body[k] for k in ("name", "value", "tags") if k in (body or {}) and (k != "name" or body[k] is not None)},
+                 updated=stamp())
         self.store.put("variables", v["id"], v)
         return 204, None
 
