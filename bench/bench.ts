@@ -102,6 +102,13 @@ async function factScripts(dir: string): Promise<Map<string, string>> {
   return new Map(spec.hosts.map((h) => [h.target.name, factScript(h.resources, 'bench', resourceTypes)]));
 }
 
+/** Wall time, CPU time and peak memory of each run, for a table's columns. */
+const figures = (runs: Timed[]) => ({
+  seconds: runs.map((r) => r.seconds),
+  cpu: runs.map((r) => r.cpuSeconds ?? 0),
+  rssKb: runs.map((r) => r.maxRssKb ?? 0),
+});
+
 const stats = (xs: number[]) => {
   const sorted = [...xs].sort((a, b) => a - b);
   return { median: sorted[Math.floor(sorted.length / 2)]!, min: sorted[0]!, max: sorted.at(-1)! };
@@ -278,13 +285,7 @@ async function prefectFleetChecks(): Promise<{ workers: number; seconds: number[
         );
         floors.push((performance.now() - started) / 1000);
       }
-      results.push({
-        workers: n,
-        seconds: runs.map((r) => r.seconds),
-        cpu: runs.map((r) => r.cpuSeconds ?? 0),
-        rssKb: runs.map((r) => r.maxRssKb ?? 0),
-        floor: floors,
-      });
+      results.push({ workers: n, ...figures(runs), floor: floors });
     }
     return results;
   } finally {
@@ -357,9 +358,7 @@ async function fleetChecks(): Promise<
       }
       results.push({
         hosts: n,
-        seconds: runs.map((r) => r.seconds),
-        cpu: runs.map((r) => r.cpuSeconds ?? 0),
-        rssKb: runs.map((r) => r.maxRssKb ?? 0),
+        ...figures(runs),
         floor: floors,
         floorCpu,
         ...(await loadCost(dir, hosts[0]!.address)),

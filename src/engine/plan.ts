@@ -31,17 +31,11 @@ export function planHost(host: HostSpec, facts: HostFacts, { specDir, retryFaile
       throw new Error(`${r.name}: ${(error as Error).message}`, { cause: error });
     }
   };
-  /** The resource's plan; notified (with reasons), its plan as notified when that adds anything. */
+  /** The resource's plan when notified (with reasons); undefined when that adds nothing or nobody notifies it. */
+  const asNotified = (r: DeclaredResource, because: string[]): ResourcePlan | undefined =>
+    because.length > 0 ? named(r, () => types.of(r.spec.kind).onNotify?.(r.spec, facts.actual.get(r.name), because, context)) : undefined;
   const planOf = (r: DeclaredResource, because: string[] = []): ResourcePlan =>
-    named(r, () => {
-      const type = types.of(r.spec.kind);
-      const actual = facts.actual.get(r.name);
-      const notified = because.length > 0 ? type.onNotify?.(r.spec, actual, because, context) : undefined;
-      return notified ?? type.plan(r.spec, actual, context);
-    });
-  /** Whether a notification would add anything to the resource's plan. */
-  const notifiable = (r: DeclaredResource, because: string[]) =>
-    named(r, () => types.of(r.spec.kind).onNotify?.(r.spec, facts.actual.get(r.name), because, context) !== undefined);
+    asNotified(r, because) ?? named(r, () => types.of(r.spec.kind).plan(r.spec, facts.actual.get(r.name), context));
 
   const tokensOf = (r: DeclaredResource) => types.of(r.spec.kind).provides?.(r.spec) ?? [];
   const firstPass = new Map(
@@ -59,9 +53,19 @@ export function planHost(host: HostSpec, facts: HostFacts, { specDir, retryFaile
     for (const token of firstPass.get(r.name)!.notifies) reasons.set(token, [...(reasons.get(token) ?? []), `${r.name} changed`]);
   }
 
+  // Asked once per notified resource: its plan as notified, or undefined when that adds nothing.
+  const notified = new Map(
+    ordered.map((r) => [
+      r.name,
+      asNotified(
+        r,
+        tokensOf(r).flatMap((t) => reasons.get(t) ?? []),
+      ),
+    ]),
+  );
   // A notification is written down on the host only when it adds an action (a restart): a service
   // that is stopped is started anyway, by this run or the next, and a journal entry would cost an exec.
-  const addsAction = (token: string) => ordered.some((r) => tokensOf(r).includes(token) && notifiable(r, reasons.get(token) ?? []));
+  const addsAction = (token: string) => ordered.some((r) => tokensOf(r).includes(token) && notified.get(r.name) !== undefined);
   const journalled = (token: string) => facts.owed.has(token) || (reasons.has(token) && addsAction(token));
 
   const now: Action[] = [];
@@ -69,8 +73,7 @@ export function planHost(host: HostSpec, facts: HostFacts, { specDir, retryFaile
   const problems: string[] = [];
   const unreachable = new Map<string, { why: string; resources: string[] }>();
   for (const r of ordered) {
-    const because = tokensOf(r).flatMap((t) => reasons.get(t) ?? []);
-    const plan = because.length > 0 ? planOf(r, because) : firstPass.get(r.name)!;
+    const plan = notified.get(r.name) ?? firstPass.get(r.name)!;
     problems.push(...(plan.problems ?? []).map((p) => `${r.name}: ${p}`));
     if (plan.unreachable) {
       const service = unreachable.get(plan.unreachable.url) ?? { why: plan.unreachable.why, resources: [] };
