@@ -71,7 +71,7 @@ export async function identities(username: string, files: string[], options: Ide
 }
 
 async function privateKey(f: IdentityFile, options: IdentityOptions, agentRuns: boolean): Promise<ParsedKey | string> {
-  const parsed = utils.parseKey(f.privateText!);
+  const parsed = parsedOnce(f.privateText!);
   if (!(parsed instanceof Error)) return parsed;
   if (!/passphrase/i.test(parsed.message)) return `${f.file}: ${parsed.message}`;
   const notInAgent = `${f.file} is encrypted and its key is not in ssh-agent${agentRuns ? '' : ' (no agent: SSH_AUTH_SOCK is not set)'}; load it with ssh-add ${f.file}`;
@@ -88,8 +88,20 @@ function agentIdentities(agent: InstanceType<typeof OpenSSHAgent>): Promise<Pars
 async function readIdentityFile(file: string): Promise<IdentityFile> {
   const privateText = await readFile(file, 'utf8').catch(() => undefined);
   const publicText = await readFile(`${file}.pub`, 'utf8').catch(() => undefined);
-  const fromPublic = publicText === undefined ? undefined : utils.parseKey(publicText);
-  const fromPrivate = privateText === undefined ? undefined : utils.parseKey(privateText);
+  const fromPublic = publicText === undefined ? undefined : parsedOnce(publicText);
+  const fromPrivate = privateText === undefined ? undefined : parsedOnce(privateText);
   const key = [fromPublic, fromPrivate].find((k): k is ParsedKey => k !== undefined && !(k instanceof Error));
   return { file, privateText, publicKey: key?.getPublicSSH() };
+}
+
+/**
+ * A key file's text parsed once per run, not once per host: parsing converts the key for Node's
+ * crypto, a tenth of a connection's CPU. An encrypted key is kept as the error that asks for its
+ * passphrase; the key it opens is not kept.
+ */
+const parsedKeys = new Map<string, ParsedKey | Error>();
+
+function parsedOnce(text: string): ParsedKey | Error {
+  if (!parsedKeys.has(text)) parsedKeys.set(text, utils.parseKey(text));
+  return parsedKeys.get(text)!;
 }

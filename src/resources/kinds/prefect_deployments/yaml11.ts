@@ -8,6 +8,26 @@ import { parseDocument, type ScalarTag, type Tags } from 'yaml';
  * pydantic's JSON mode makes of the Python datetime or date, which is what Prefect sends the server.
  */
 export function parsePyYaml(text: string): unknown {
+  if (!parsedTexts.has(text)) parsedTexts.set(text, deepFreeze(parseOnce(text)));
+  return parsedTexts.get(text);
+}
+
+/**
+ * Each distinct prefect.yaml is parsed once per run: a fleet's hosts share one project, and parsing
+ * it again for each host was most of the control side's CPU per extra host. Frozen, so no reader can
+ * change what the next host gets. Errors are not kept (they are thrown again, from a fresh parse).
+ */
+const parsedTexts = new Map<string, unknown>();
+
+function deepFreeze<T>(value: T): T {
+  if (typeof value === 'object' && value !== null && !Object.isFrozen(value)) {
+    Object.freeze(value);
+    for (const child of Object.values(value)) deepFreeze(child);
+  }
+  return value;
+}
+
+function parseOnce(text: string): unknown {
   const document = parseDocument(text, { version: '1.1', merge: true, customTags: pyYamlTags, uniqueKeys: false });
   if (document.errors.length > 0) throw new Error(document.errors[0]!.message.split('\n')[0]);
   return document.toJS({ maxAliasCount: 1000 });
