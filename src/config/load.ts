@@ -91,6 +91,6 @@ function firstAliasOffset(source: YamlSource): number {
 
 function hashSources(sources: YamlSource[]): string {
   const hash = createHash('sha256');
-  for (const s of sources) hash.update(s.doc.toString()).update('\0');
+  for (const s of sources) hash.update(s.text).update('\0');
   return hash.digest('hex');
 }

@@ -5,6 +5,8 @@ import type { Diagnostic } from '../model/diagnostic.js';
 /** A parsed YAML file that can still say where each value came from. */
 export interface YamlSource {
   file: string;
+  /** The file's text as read. */
+  text: string;
   doc: Document;
   /** 1-based line and column of a character offset. */
   position(offset: number): { line: number; col: number };
@@ -41,7 +43,7 @@ export async function loadYaml(file: string): Promise<Located<YamlSource>> {
   );
   if (problems.length > 0) return { ok: false, diagnostics: problems };
   if (doc.contents === null) return { ok: false, diagnostics: [{ file, line: 0, col: 0, message: 'the file is empty' }] };
-  return { ok: true, value: { file, doc, position } };
+  return { ok: true, value: { file, text: text.value, doc, position } };
 }
 
 /** Where a mapping has a mapping as a key: `key: {{ name }}` unquoted is a flow mapping inside one. */
