@@ -1,20 +1,19 @@
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { fileURLToPath } from 'node:url';
 import type { ErrorObject, ValidateFunction } from 'ajv';
 import type { Diagnostic } from '../model/diagnostic.js';
+import { packagePath } from '../model/package-root.js';
 import { didYouMean } from './suggest.js';
 import { positionAt, type YamlSource } from './yaml-source.js';
 
 // The generated validators are CommonJS (ajv's standalone output); require() loads them.
 const require = createRequire(import.meta.url);
-const schemaDir = new URL('../../schemas/', import.meta.url);
 
 type Schema = Record<string, unknown>;
 export type SchemaName = 'hosts' | 'setup';
 
 export function readSchema(name: SchemaName | 'report'): Schema {
-  return JSON.parse(readFileSync(new URL(`${name}.schema.json`, schemaDir), 'utf8')) as Schema;
+  return JSON.parse(readFileSync(packagePath('schemas', `${name}.schema.json`), 'utf8')) as Schema;
 }
 
 const compiled = new Map<SchemaName, { validate: ValidateFunction; root: Schema }>();
@@ -23,7 +22,7 @@ const compiled = new Map<SchemaName, { validate: ValidateFunction; root: Schema 
 function validatorFor(name: SchemaName) {
   let entry = compiled.get(name);
   if (!entry) {
-    entry = { validate: require(fileURLToPath(new URL(`compiled/${name}.cjs`, schemaDir))) as ValidateFunction, root: readSchema(name) };
+    entry = { validate: require(packagePath('schemas', 'compiled', `${name}.cjs`)) as ValidateFunction, root: readSchema(name) };
     compiled.set(name, entry);
   }
   return entry;

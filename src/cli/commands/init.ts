@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import { copyFile, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { userInfo } from 'node:os';
 import { join, relative, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { packagePath } from '../../model/package-root.js';
 import { ExitCode } from '../exit-codes.js';
 import { UsageError } from '../usage-error.js';
 
@@ -16,7 +16,7 @@ export interface InitOptions {
 const PLACEHOLDER_ADDRESS = 'prefect-host.invalid';
 
 /** The installed package: the starter files are the repository's own seed setup, shipped with it. */
-const packageRoot = fileURLToPath(new URL('../../../', import.meta.url));
+const packageRoot = packagePath();
 /** The seed's host and login user, replaced by the ones given. */
 const SEED = { address: '100.78.180.34', user: 'daniel' };
 const SCHEMAS = ['hosts.schema.json', 'setup.schema.json'];

@@ -2,6 +2,7 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, realpathSync } from 'node:fs';
 import { rm, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
+import { packagePath } from '../../model/package-root.js';
 import { defaultStateDir, listRunRecords } from '../../report/records.js';
 import { command, quote } from '../../shell/quote.js';
 import { ExitCode } from '../exit-codes.js';
@@ -27,7 +28,7 @@ const SKIPPED = 75;
  */
 export function scheduledCommand(options: GlobalOptions): string {
   const stateDir = resolve(options.stateDir ?? defaultStateDir());
-  const tool = realpathSync(new URL('../../../bin/reconcile.js', import.meta.url));
+  const tool = realpathSync(packagePath('bin', 'reconcile.js'));
   const args = [
     'check',
     '-i',
