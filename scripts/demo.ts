@@ -28,7 +28,7 @@ console.log(`[demo] test host up at ${host.address}; inventory ${inventory}\n`);
 
 let failed = false;
 try {
-  for (const args of [['validate'], ['--dry-run'], ['apply'], ['check']]) {
+  for (const args of [['validate'], ['--dry-run'], ['apply', '--yes'], ['check']]) {
     console.log(`\n$ reconcile ${args.join(' ')} -i ${inventory}`);
     const run = spawnSync(process.execPath, ['bin/reconcile.js', ...args, '-i', inventory], { stdio: 'inherit' });
     // plan exits 2 when it has changes to show: that is the point of a dry-run on a fresh host.

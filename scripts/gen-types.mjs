@@ -68,8 +68,50 @@ const rows = setup.$defs.resource.oneOf.map(({ $ref }) => {
   return `| \`${kind}\` | ${setup.$defs[kind].description.replaceAll('|', '\\|')} |`;
 });
 const table = [begin, '| kind | manages |', '| --- | --- |', ...rows, end].join('\n');
+
+// The README's command reference is the program's own help (every command, its arguments and its
+// options, then each global option with the commands it applies to), so the two cannot disagree.
+const { buildProgram, OPTION_SCOPE } = await import('../src/cli/program.ts');
+const program = buildProgram('', async () => {});
+const help = program.createHelp();
+const pathOf = (command) => (command.parent ? [...pathOf(command.parent), command.name()] : []);
+const commandLines = [];
+const walk = (command) => {
+  for (const sub of command.commands) {
+    const args = sub.registeredArguments.map((a) => (a.required ? `<${a.name()}>` : `[${a.name()}]`));
+    commandLines.push([['reconcile', ...pathOf(sub), ...args].join(' '), sub.description()]);
+    for (const option of sub.options.filter((o) => o.long !== '--help')) commandLines.push([`    ${option.flags}`, option.description]);
+    walk(sub);
+  }
+};
+walk(program);
+const globalLines = program.options
+  .filter((o) => OPTION_SCOPE[o.attributeName()])
+  .map((o) => [o.flags, `${help.optionDescription(o)} [${OPTION_SCOPE[o.attributeName()].join(', ')}]`]);
+const width = Math.max(...[...commandLines, ...globalLines].map(([term]) => term.length));
+const aligned = (lines) => lines.map(([term, text]) => `${term.padEnd(width)}  ${text}`);
+const [commandsBegin, commandsEnd] = ['<!-- commands: generated from the program by npm run gen:types -->', '<!-- /commands -->'];
+const reference = [
+  commandsBegin,
+  '```',
+  ...aligned(commandLines),
+  '',
+  'Options given before or after the command; [the commands that take each]; any other is refused:',
+  ...aligned(globalLines),
+  '```',
+  commandsEnd,
+].join('\n');
+
+/** `text` with what lies between `begin` and `end` replaced by `block` (which holds both). */
+function replaceBlock(text, begin, end, block) {
+  const [before, rest] = text.split(begin);
+  if (rest === undefined) throw new Error(`${README} has no ${begin} line`);
+  return `${before}${block}${rest.slice(rest.indexOf(end) + end.length)}`;
+}
 const readme = await readFile(README, 'utf8');
-const [before, rest] = readme.split(begin);
-if (rest === undefined) throw new Error(`${README} has no ${begin} line`);
-await emit(README, `${before}${table}${rest.slice(rest.indexOf(end) + end.length)}`, 'schemas/setup.schema.json');
+await emit(
+  README,
+  replaceBlock(replaceBlock(readme, begin, end, table), commandsBegin, commandsEnd, reference),
+  'schemas/setup.schema.json',
+);
 process.exit(stale ? 1 : 0);

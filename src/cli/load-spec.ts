@@ -1,5 +1,6 @@
 import { loadSpec } from '../config/load.js';
 import type { Spec } from '../model/spec.js';
+import { formatDiagnostic } from '../model/diagnostic.js';
 import type { SecretMode } from '../config/secrets.js';
 import { didYouMean } from '../config/suggest.js';
 import type { GlobalOptions } from './options.js';
@@ -8,7 +9,10 @@ import { UsageError } from './usage-error.js';
 
 /** The spec, narrowed to the hosts --limit names (each must exist). */
 export async function loadSelectedSpec(options: GlobalOptions, secrets: SecretMode = 'resolve'): Promise<Spec> {
+  if (options.missingSpec) throw new UsageError(options.missingSpec);
   const loaded = await loadSpec(options.inventory, options.file, secrets);
+  for (const warning of loaded.warnings)
+    process.stderr.write(`${formatDiagnostic({ ...warning, message: `warning: ${warning.message}` })}\n`);
   const timeout = options.timeout;
   const spec =
     timeout === undefined

@@ -1,7 +1,10 @@
 /** Options every command accepts (commander's optsWithGlobals merges them). */
 export interface GlobalOptions {
+  /** -i and -f as given, and as commands receive them: located (see spec-location.ts). */
   inventory: string;
   file: string;
+  /** Set when neither file was given nor found: why, and how to get them. */
+  missingSpec?: string;
   limit?: string[];
   json?: boolean;
   color: boolean;
@@ -20,6 +23,8 @@ export interface GlobalOptions {
   retryFailed?: boolean;
   /** apply: show the plan only; schedule install/remove: print what would change. */
   dryRun?: boolean;
+  /** -v: 1, -vv: 2 (see model/trace.ts). */
+  verbose: number;
 }
 
 export function parseLimit(value: string, previous: string[] = []): string[] {

@@ -1,6 +1,10 @@
-import { Command, Help, Option } from 'commander';
+import { Argument, Command, Help, Option } from 'commander';
+import type { Shell } from './completion.js';
+import { commandPath, type CommandPath } from './command-path.js';
 import { ExitCode } from './exit-codes.js';
 import { parseLimit, parsePositiveInt, parsePositiveSeconds, parseSeconds, type GlobalOptions } from './options.js';
+import { didYouMean } from '../config/suggest.js';
+import { locateSpecFiles } from './spec-location.js';
 import { UsageError } from './usage-error.js';
 
 const EXAMPLES = `
@@ -15,13 +19,12 @@ Examples:
 Exit codes: 0 success or nothing to change (apply: every host converged), 2 changes pending or drift
 found, 1 error (apply: a host failed or is not converged), 130/143/129 interrupted (SIGINT/TERM/HUP).`;
 
-/** A command as a user names it: `plan`, `history show`, `schedule install`. */
-export type CommandPath = string;
-
 const READS_HOSTS = ['plan', 'apply', 'check'];
 const RECORDS = ['check', 'apply'];
 /** The scheduled check runs `reconcile check` with the options given to `schedule install`. */
 const SCHEDULED = 'schedule install';
+/** Commands about one project's schedule and history: its spec files name it (see cli/project.ts). */
+const PROJECT = [SCHEDULED, 'schedule status', 'schedule remove', 'history', 'history show'];
 
 /**
  * Which commands honour each option given before or after the command name. An option given to a
@@ -29,8 +32,8 @@ const SCHEDULED = 'schedule install';
  * what plan honours. Every option of the program must be listed (a test walks the command tree).
  */
 export const OPTION_SCOPE: Record<string, CommandPath[]> = {
-  inventory: ['validate', ...READS_HOSTS, SCHEDULED],
-  file: ['validate', ...READS_HOSTS, SCHEDULED],
+  inventory: ['validate', ...READS_HOSTS, ...PROJECT, 'completion'],
+  file: ['validate', ...READS_HOSTS, ...PROJECT],
   limit: ['validate', ...READS_HOSTS, SCHEDULED, 'history'],
   json: ['init', 'validate', ...READS_HOSTS, 'history', 'history show', 'schedule status'],
   color: ['init', 'validate', ...READS_HOSTS, 'history', 'history show', SCHEDULED, 'schedule status', 'schedule remove'],
@@ -45,23 +48,21 @@ export const OPTION_SCOPE: Record<string, CommandPath[]> = {
   metricsFile: [...RECORDS, SCHEDULED],
   onDrift: [...RECORDS, SCHEDULED],
   retryFailed: ['plan', 'apply'],
+  verbose: READS_HOSTS,
 };
 
 export type Action = (options: GlobalOptions) => Promise<ExitCode>;
 /** Loads a command's code and runs it; the CLI's entry point passes the real one, a test may record instead. */
 export type Runner = (path: CommandPath, load: () => Promise<Action>, options: GlobalOptions) => Promise<void>;
 
-export const commandPath = (command: Command): CommandPath => {
-  const names: string[] = [];
-  for (let c: Command | null = command; c.parent; c = c.parent) names.unshift(c.name());
-  return names.join(' ');
-};
+/** `apply --dry-run` and the bare `--dry-run` run the plan: they honour the plan's options, and refuse those only apply has. */
+const effectivePath = (path: CommandPath, options: GlobalOptions): CommandPath =>
+  (path === 'apply' && options.dryRun) || path === '' ? 'plan' : path;
 
 /** Refuses every option given on the line that the command does not honour. */
 function refuseOptionsOutOfScope(command: Command, path: CommandPath): void {
   const options = command.optsWithGlobals<GlobalOptions>();
-  // `apply --dry-run` and the bare `--dry-run` run the plan: they honour the plan's options, and refuse those only apply has.
-  const effective = (path === 'apply' && options.dryRun) || path === '' ? 'plan' : path;
+  const effective = effectivePath(path, options);
   const refused = Object.entries(OPTION_SCOPE)
     .filter(([key, scope]) => command.getOptionValueSourceWithGlobals(key) === 'cli' && !scope.includes(effective))
     .map(([key, scope]) => {
@@ -71,6 +72,21 @@ function refuseOptionsOutOfScope(command: Command, path: CommandPath): void {
       return `${flag} does not apply to ${what}; it applies to ${where}`;
     });
   if (refused.length > 0) throw new UsageError(refused.join('\n'));
+}
+
+/** -i and -f as the command will use them (see locateSpecFiles); files found in a directory above are named. */
+function withSpecFiles(path: CommandPath, options: GlobalOptions): GlobalOptions {
+  if (!OPTION_SCOPE.inventory!.includes(effectivePath(path, options))) return options;
+  const location = locateSpecFiles(options);
+  // A completion runs at every Tab press: it says nothing.
+  if (location.foundAbove && path !== 'completion')
+    process.stderr.write(`reconcile: using ${location.inventory} and ${location.file} (found in ${location.foundAbove})\n`);
+  return { ...options, inventory: location.inventory, file: location.file, missingSpec: location.missing };
+}
+
+function unknownCommand(word: string, program: Command): string {
+  const names = program.commands.map((c) => c.name());
+  return `unknown command '${word}'${didYouMean(word, names)}; the commands are ${names.join(', ')} (reconcile help COMMAND for one)`;
 }
 
 function flagOf(command: Command, key: string): string {
@@ -103,8 +119,14 @@ export function buildProgram(version: string, run: Runner): Command {
   const program = new ReconcileCommand('reconcile')
     .description('Declarative configuration reconciler: converge Linux hosts over SSH to the state in setup.yaml.')
     .version(version, '-V, --version', 'print the version')
-    .option('-i, --inventory <file>', 'inventory of hosts', 'hosts.yaml')
-    .option('-f, --file <file>', 'desired state', 'setup.yaml')
+    .option(
+      '-i, --inventory <file>',
+      'inventory of hosts (default: hosts.yaml beside -f, else here, else in the nearest directory above with both files)',
+    )
+    .option(
+      '-f, --file <file>',
+      'desired state (default: setup.yaml beside -i, else here, else in the nearest directory above with both files)',
+    )
     .option('--limit <names>', 'only these hosts or groups (comma-separated, repeatable)', parseLimit)
     .option('--json', 'machine-readable output')
     .option('--no-color', 'plain output (also NO_COLOR=1)')
@@ -134,6 +156,14 @@ export function buildProgram(version: string, run: Runner): Command {
       '--on-drift <command>',
       'after check or apply: run this shell command with the JSON report on stdin when drift or errors are found',
     )
+    .addOption(
+      new Option(
+        '-v, --verbose',
+        'say what happens on stderr: connection steps, keys offered, phases with times (-vv: also every script sent, secrets masked)',
+      )
+        .argParser((_value: string, previous: number) => previous + 1)
+        .default(0),
+    )
     .option('--retry-failed', 'try again an upgrade that was rolled back (otherwise it is not retried until the spec changes)')
     .addHelpText('after', EXAMPLES)
     .showHelpAfterError('(run reconcile --help for usage)')
@@ -148,7 +178,8 @@ export function buildProgram(version: string, run: Runner): Command {
       const path = commandPath(command);
       refuseOptionsOutOfScope(command, path);
       refuse?.(command.optsWithGlobals<GlobalOptions>(), args.slice(0, -2) as string[]);
-      await run(path, () => load(command, args.slice(0, -2) as string[]), command.optsWithGlobals<GlobalOptions>());
+      const options = withSpecFiles(path, command.optsWithGlobals<GlobalOptions>());
+      await run(path, () => load(command, args.slice(0, -2) as string[]), options);
     };
 
   program
@@ -175,6 +206,7 @@ export function buildProgram(version: string, run: Runner): Command {
   program
     .command('apply')
     .argument('[plan]', 'a plan saved by `reconcile plan -o`: apply exactly it, or nothing if a host changed since')
+    .option('-y, --yes', 'on a terminal, apply without showing the plan and asking first')
     .description('converge every host to the desired state (with --dry-run: only show the plan, like `reconcile plan`)')
     .action(
       action(
@@ -226,13 +258,35 @@ export function buildProgram(version: string, run: Runner): Command {
     );
   schedule
     .command('status')
-    .description("what is installed, and the last check's result")
+    .description("this project's scheduled check and its last check (see history)")
     .action(action(async () => (await import('./commands/schedule.js')).scheduleStatus));
   schedule
     .command('remove')
-    .description('remove the scheduled check')
+    .description("remove this project's scheduled check")
     .action(action(async () => (await import('./commands/schedule.js')).removeSchedule));
+  program
+    .command('completion')
+    .addArgument(
+      new Argument('<shell>', 'bash, zsh or fish; names: the host and group names --limit completes').choices([
+        'bash',
+        'zsh',
+        'fish',
+        'names',
+      ]),
+    )
+    .description('print a shell completion script: commands, options, and host and group names from the inventory')
+    .action(
+      action(async (_command, [shell]) => {
+        const { completionCommand } = await import('./commands/completion.js');
+        return (options) => completionCommand(shell as Shell | 'names', program, options);
+      }),
+    );
+  program.helpCommand('help [command]', 'show the help of a command');
+  // A word that is no command reaches the bare command's action (it runs --dry-run), which answers it.
+  program.allowExcessArguments();
   program.action(async (_o: unknown, command: Command) => {
+    const [word] = command.args;
+    if (word !== undefined) throw new UsageError(unknownCommand(word, program));
     if (!command.opts().dryRun) return void command.help({ error: true });
     return action(async () => (await import('./commands/reconcile.js')).planCommand)(_o, command);
   });

@@ -33,3 +33,23 @@ export async function askHidden(question: string, why: string): Promise<string> 
     input.on('data', onData);
   });
 }
+
+/**
+ * Asks for a line on the terminal (the answer shows as it is typed); undefined when the person
+ * presses Ctrl-C or ends the input, which is never a yes.
+ */
+export async function askLine(question: string): Promise<string | undefined> {
+  const { createInterface } = await import('node:readline/promises');
+  const lines = createInterface({ input: process.stdin, output: process.stderr });
+  const stop = new AbortController();
+  lines.on('SIGINT', () => stop.abort());
+  lines.on('close', () => stop.abort());
+  try {
+    return (await lines.question(question, { signal: stop.signal })).trim();
+  } catch {
+    process.stderr.write('\n');
+    return undefined;
+  } finally {
+    lines.close();
+  }
+}

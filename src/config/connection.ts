@@ -1,4 +1,5 @@
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
 import { mayDifferByHost, sshConfigFor, sshConfigFromSsh, type SshConfigHost, type SshQuery } from '../transport/ssh-config.js';
 import type { FieldPath } from '../model/diagnostic.js';
 import type { HostTarget } from '../model/target.js';
@@ -6,6 +7,7 @@ import type { Diagnostic } from '../model/diagnostic.js';
 import type { Connection, Host, ReconcileInventoryHostsYaml as Inventory } from '../model/generated/hosts.js';
 import type { Secret } from '../model/spec.js';
 import { didYouMean } from './suggest.js';
+import type { SpecFiles } from './spec-files.js';
 import { positionAt, type YamlSource } from './yaml-source.js';
 import { expandHome } from '../shell/home.js';
 
@@ -24,14 +26,10 @@ interface Entry {
  * Every host's connection target, in inventory order. ssh_config is resolved for all of them (and
  * for their jump hosts) at once: one short `ssh -G` each, in parallel.
  */
-export async function resolveTargets(
-  inventory: Inventory,
-  secrets: Secret[],
-  source: YamlSource,
-  problems: Diagnostic[],
-): Promise<HostTarget[]> {
+export async function resolveTargets(inventory: Inventory, secrets: Secret[], files: SpecFiles): Promise<HostTarget[]> {
   const read = readOnce();
-  const context = { source, problems, read, answers: new Map<string, Promise<SshConfigHost | undefined>>() };
+  const { inventory: source, problems, warnings } = files;
+  const context = { source, problems, warnings, read, answers: new Map<string, Promise<SshConfigHost | undefined>>() };
   const entries = Object.entries(inventory.hosts).map(([name, host]) => entryOf(name, host, inventory.defaults ?? {}, ['hosts', name]));
   const configs = await Promise.all(entries.map((e) => sshConfigOf(e, context)));
   const hops = new Map<string, Promise<HostTarget>>();
@@ -54,6 +52,7 @@ export async function resolveTargets(
 interface Context {
   source: YamlSource;
   problems: Diagnostic[];
+  warnings: Diagnostic[];
   read: (path: string) => string;
   /** `ssh -G` answers that serve every host asking with the same config, user and port (see askSsh). */
   answers: Map<string, Promise<SshConfigHost | undefined>>;
@@ -100,21 +99,47 @@ function parseHop(hop: string): Connection & { address: string } {
 /** What hosts.yaml says, completed by what ssh_config says (as for ssh(1)); hosts.yaml wins. */
 function connectionTarget(entry: Entry, ssh: SshConfigHost, secrets: Secret[], context: Context): HostTarget {
   const { connection } = entry;
-  const identityFiles = connection.identity_file !== undefined ? [connection.identity_file] : (ssh.identityFiles ?? []);
+  const identityFiles =
+    connection.identity_file !== undefined
+      ? [namedIdentityFile(entry, connection.identity_file, context)]
+      : (ssh.identityFiles ?? []).map(expandHome);
   return {
     name: entry.name,
     address: ssh.hostName ?? entry.address,
     port: connection.port ?? ssh.port ?? 22,
     user: connection.user ?? ssh.user ?? process.env.USER ?? 'root',
-    identityFiles: identityFiles.map(expandHome),
+    identityFiles,
     identitiesOnly: ssh.identitiesOnly ?? false,
     keepaliveSeconds: ssh.serverAliveIntervalSeconds,
-    knownHosts: expandHome(connection.known_hosts ?? ssh.userKnownHostsFile ?? '~/.ssh/known_hosts'),
+    knownHosts:
+      connection.known_hosts !== undefined
+        ? fromInventory(context.source, connection.known_hosts)
+        : expandHome(ssh.userKnownHostsFile ?? '~/.ssh/known_hosts'),
     become: connection.become ?? false,
     becomePassword: becomePasswordOf(entry, secrets, context),
     connection: connection.connection ?? 'ssh',
     connectTimeoutMs: (connection.connect_timeout ?? ssh.connectTimeoutSeconds ?? 10) * 1000,
   };
+}
+
+/** A path hosts.yaml gives: `~` expanded, relative to hosts.yaml's directory (not to wherever reconcile runs). */
+const fromInventory = (source: YamlSource, file: string) => resolve(dirname(source.file), expandHome(file));
+
+/**
+ * hosts.yaml's identity_file, from hosts.yaml's directory. One that is not there is said, as OpenSSH
+ * warns of it: the connection may still work with ssh-agent's keys, but it is likely a mistake.
+ */
+function namedIdentityFile(entry: Entry, file: string, { source, warnings }: Context): string {
+  const path = fromInventory(source, file);
+  if (!existsSync(path)) {
+    const at = entry.own('identity_file') ? [...entry.at, 'identity_file'] : ['defaults', 'identity_file'];
+    warnings.push({
+      file: source.file,
+      ...positionAt(source, at),
+      message: `identity_file ${path} does not exist (ssh-agent's keys are still tried)`,
+    });
+  }
+  return path;
 }
 
 /** The value of the secret `become_password_secret` names, or a located problem when no such secret is declared. */

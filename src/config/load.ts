@@ -35,7 +35,7 @@ export async function loadSpec(inventoryFile: string, setupFile: string, secretM
 
   const files = new SpecFiles(inventorySource.value, setupSource.value);
   const secrets = resolveSecrets(setup.secrets, secretMode, files.setup, files.problems);
-  const targets = await resolveTargets(inventory, secrets, files.inventory, files.problems);
+  const targets = await resolveTargets(inventory, secrets, files);
   const groups = resolveGroups(inventory, files.inventory, files.problems);
   checkTargeting(setup, groups, files.setup, files.problems);
   const sources = { inventory, setup, groups, others: inventoryValues(inventory, targets, groups) };
@@ -50,7 +50,7 @@ export async function loadSpec(inventoryFile: string, setupFile: string, secretM
   // A message may quote a filled-in value (a resource named by its line): no secret in it.
   if (files.problems.length > 0)
     throw new SpecError(sortDiagnostics(files.problems).map((p) => ({ ...p, message: withoutSecrets(p.message, secrets) })));
-  return { inventoryFile, setupFile, specHash: hashSources([files.inventory, files.setup]), hosts, secrets };
+  return { inventoryFile, setupFile, specHash: hashSources([files.inventory, files.setup]), hosts, secrets, warnings: files.warnings };
 }
 
 /** What each schema describes once a document has passed it. */

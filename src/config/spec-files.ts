@@ -7,6 +7,8 @@ import { positionAt, type YamlSource } from './yaml-source.js';
  */
 export class SpecFiles {
   readonly problems: Diagnostic[] = [];
+  /** What is likely a mistake but does not stop a run (an identity file that is not there). */
+  readonly warnings: Diagnostic[] = [];
 
   constructor(
     readonly inventory: YamlSource,

@@ -10,6 +10,8 @@ export type ApplyEvent =
   | { type: 'start'; host: string; action: Action }
   | { type: 'done'; host: string; action: Action; ms: number }
   | { type: 'waiting'; host: string; action: Action; detail: string }
+  /** Before any action: the host is waited for (another run's lock). */
+  | { type: 'host-waiting'; host: string; detail: string }
   /** `interrupted`: the action was not started, or its gate was cut short, because the run was interrupted. */
   | { type: 'failed'; host: string; action: Action; error: string; interrupted?: boolean };
 

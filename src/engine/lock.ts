@@ -32,8 +32,9 @@ export function lockPreamble(mode: 'shared' | 'exclusive', timeoutSeconds: numbe
   return [
     `exec 9>>${LOCK_FILE}`,
     `rc_flock=${mode === 'shared' ? '-s' : '-x'}`,
-    // Say when the lock was busy: what was read before it was ours (HTTP, in parallel) must be read again.
-    `if ! flock $rc_flock -n 9; then echo ${WAITED_MARKER}; if ! flock $rc_flock -w ${Math.max(0, Math.round(timeoutSeconds))} 9; then printf '${LOCKED_MARKER}%s\\n' "$(${HOLDERS})"; exit 75; fi; fi`,
+    // Say when the lock was busy, and who holds it: what was read before it was ours (HTTP, in
+    // parallel) must be read again, and a person waiting is told what for.
+    `if ! flock $rc_flock -n 9; then printf '${WAITED_MARKER}%s\\n' "$(${HOLDERS})"; if ! flock $rc_flock -w ${Math.max(0, Math.round(timeoutSeconds))} 9; then printf '${LOCKED_MARKER}%s\\n' "$(${HOLDERS})"; exit 75; fi; fi`,
     ...(mode === 'shared' ? [`mkdir -p ${READERS_DIR} 2>/dev/null; trap 'rm -f ${note}' EXIT`] : []),
     `printf '%s %s\\n' "$$" ${quote(owner)} > ${note} 2>/dev/null || true`,
   ].join('\n');
@@ -62,6 +63,7 @@ export async function holdExclusiveLock(
   timeoutSeconds: number,
   owner: string,
   signal?: AbortSignal,
+  onWait?: (holders: string) => void,
 ): Promise<() => Promise<void>> {
   // Not `exec cat`: the shell outlives cat to take its note away when the run lets go.
   const holder = await transport.start(
@@ -79,6 +81,9 @@ export async function holdExclusiveLock(
       );
   });
   interrupted.catch(() => {});
+  void holder.waitFor(WAITED_MARKER).then(({ found, stdout }) => {
+    if (found) onWait?.(stdout.slice(stdout.indexOf(WAITED_MARKER) + WAITED_MARKER.length).split('\n')[0]!);
+  });
   signal?.addEventListener('abort', stop);
   if (signal?.aborted) stop();
   const { found, stdout } = await Promise.race([holder.waitFor(ACQUIRED_MARKER), interrupted]).finally(() =>

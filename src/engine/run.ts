@@ -6,6 +6,7 @@ import type { Transport } from '../transport/transport.js';
 import { applyHost, type ApplyEvent, type ApplyResult, type Replan } from './apply.js';
 import { gather } from './gather.js';
 import { holdExclusiveLock, lockOwner, lockPreamble } from './lock.js';
+import { trace } from '../model/trace.js';
 import { comparesLater, type HostPlan } from '../model/plan.js';
 import { planHost } from './plan.js';
 import type { ResourceTypes } from '../resources/types.js';
@@ -160,6 +161,34 @@ async function readAgain(host: HostSpec, o: HostOutcome, options: RunOptions & {
 const waitsOf = (host: HostSpec) => host.resources.flatMap((r) => r.waitsFor ?? []);
 const afterLabels = (host: HostSpec) => [...new Set(waitsOf(host).map((w) => w.label))];
 
+/** -v: each phase of a host as it ends, with the time since the one before. */
+function phaseTimer(host: string): (what: string) => void {
+  let last = performance.now();
+  return (what) => {
+    trace(1, host, `${what} in ${Math.round(performance.now() - last)} ms`);
+    last = performance.now();
+  };
+}
+
+/** While apply waits for another run's lock on a host: who holds it and for how long it has waited, every second. */
+function lockWaitNotices(host: string, options: RunOptions): { waiting: (holders: string) => void; stop: () => void } {
+  let timer: NodeJS.Timeout | undefined;
+  return {
+    waiting: (holders) => {
+      const started = Date.now();
+      const say = () =>
+        options.emit?.({
+          type: 'host-waiting',
+          host,
+          detail: `waiting for the run lock, held by ${holders} (${Math.round((Date.now() - started) / 1000)}/${options.lockTimeoutSeconds} s)`,
+        });
+      say();
+      timer = setInterval(say, 1000);
+    },
+    stop: () => clearInterval(timer),
+  };
+}
+
 /** Runs at most `count` of the given tasks at once. */
 function slots(count: number): <T>(task: () => Promise<T>) => Promise<T> {
   let running = 0;
@@ -214,16 +243,26 @@ async function reconcileHost(host: HostSpec, options: RunOptions & { shared: Sha
   if (options.signal?.aborted)
     return outcome({ status: 'skipped', error: 'not started: the run was interrupted first (nothing was done)' });
   try {
+    const phase = phaseTimer(host.target.name);
     transport = await connect(host.target, options);
+    phase('connected');
     const sudo = host.target.become;
     const owner = lockOwner(options.mode);
     // Reading runs share the lock inside their one fact script; apply holds it alone for the whole run.
-    if (options.mode === 'apply') release = await holdExclusiveLock(transport, sudo, options.lockTimeoutSeconds, owner, options.signal);
+    if (options.mode === 'apply') {
+      const notices = lockWaitNotices(host.target.name, options);
+      release = await holdExclusiveLock(transport, sudo, options.lockTimeoutSeconds, owner, options.signal, notices.waiting).finally(
+        notices.stop,
+      );
+    }
     const lock =
       options.mode === 'apply'
         ? undefined
         : { preamble: lockPreamble('shared', options.lockTimeoutSeconds, owner), timeoutSeconds: options.lockTimeoutSeconds };
-    const plan = planHost(host, await gather(transport, host.resources, { sudo, types: options.types, lock }), options);
+    const facts = await gather(transport, host.resources, { sudo, types: options.types, lock });
+    phase(`facts read (${host.resources.length} resources, one exec)`);
+    const plan = planHost(host, facts, options);
+    phase(`planned: ${plan.actions.length} actions, ${plan.problems.length} problems`);
     const saved = options.savedPlans?.get(host.target.name);
     if (saved && saved.factsDigest !== plan.factsDigest) {
       const why = saved.bootId !== plan.bootId ? 'the host rebooted since it was made' : 'the host changed since it was made';
@@ -260,6 +299,7 @@ async function reconcileHost(host: HostSpec, options: RunOptions & { shared: Sha
       replanner(host, transport, sudo, options),
       options.signal,
     );
+    phase(`applied: ${result.done.length} of ${plan.actions.length} actions done`);
     if (result.failed) return outcome({ plan, apply: result, error: `${result.failed.action}: ${result.failed.error}` }, transport);
     // Read again: apply's outcome is the host as it is now, not the plan's prediction.
     return settle(planHost(host, await gather(transport, host.resources, { sudo, types: options.types }), options), result);

@@ -1,4 +1,4 @@
-import type { FieldPath } from './diagnostic.js';
+import type { Diagnostic, FieldPath } from './diagnostic.js';
 import type { Resource } from './generated/setup.js';
 import type { HostTarget } from './target.js';
 
@@ -51,4 +51,6 @@ export interface Spec {
   hosts: HostSpec[];
   /** Values to keep out of every output (see SecretMask). */
   secrets: Secret[];
+  /** Likely mistakes that do not stop a run; said on stderr. */
+  warnings: Diagnostic[];
 }

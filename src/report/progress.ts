@@ -24,25 +24,30 @@ export function liveProgress(hosts: string[]): { emit: (event: ApplyEvent) => vo
   const planned = new Map(hosts.map((h) => [h, deferred<Action[] | { status: string; error?: string }>()]));
   const actions = new Map<string, Deferred<void>>();
   const key = (host: string, id: string) => `${host}\u0000${id}`;
-  /** Sets a running action's line: how long its health gate has waited. */
-  const titles = new Map<string, (detail?: string) => void>();
+  /** Adds to a running action's line: how long its health gate has waited, then how long it took. */
+  const titles = new Map<string, (suffix: string) => void>();
+  /** A host's line while it waits before its actions (another run's lock). */
+  const hostTitles = new Map<string, (detail: string) => void>();
 
   const list = new Listr(
     hosts.map((host) => ({
       title: host,
       task: async (_ctx: unknown, task: { title: string; newListr: (...args: never[]) => unknown }) => {
+        hostTitles.set(host, (detail) => (task.title = `${host}: ${detail}`));
         const plan = await planned.get(host)!.promise;
         if (!Array.isArray(plan)) {
           task.title = `${host}: ${plan.status === 'converged' ? 'no changes' : (plan.error ?? plan.status)}`;
-          if (plan.status === 'failed') throw new Error(plan.error);
+          // listr2 shows a failed task's error in place of its title: the error carries the host's name.
+          if (plan.status === 'failed') throw new Error(task.title);
           return undefined;
         }
+        task.title = host;
         return (task.newListr as (tasks: unknown[], options: unknown) => unknown)(
           plan.map((action) => ({
             title: `${symbols[action.verb]} ${action.title}`,
             task: (_c: unknown, actionTask: { title: string }) => {
               const title = `${symbols[action.verb]} ${action.title}`;
-              titles.set(key(host, action.id), (detail) => (actionTask.title = detail ? `${title}: ${detail}` : title));
+              titles.set(key(host, action.id), (suffix) => (actionTask.title = `${title}${suffix}`));
               return actions.get(key(host, action.id))!.promise;
             },
           })),
@@ -60,13 +65,19 @@ export function liveProgress(hosts: string[]): { emit: (event: ApplyEvent) => vo
       planned.get(event.host)?.resolve(event.actions);
     } else if (event.type === 'finished') {
       planned.get(event.host)?.resolve({ status: event.status, error: event.error });
+    } else if (event.type === 'host-waiting') {
+      hostTitles.get(event.host)?.(event.detail);
     } else if (event.type === 'waiting') {
-      titles.get(key(event.host, event.action.id))?.(event.detail);
+      titles.get(key(event.host, event.action.id))?.(`: ${event.detail}`);
     } else if (event.type === 'done') {
-      titles.get(key(event.host, event.action.id))?.();
-      actions.get(key(event.host, event.action.id))?.resolve(undefined);
+      const id = key(event.host, event.action.id);
+      titles.get(id)?.(` (${(event.ms / 1000).toFixed(1)}s)`);
+      actions.get(id)?.resolve(undefined);
     } else if (event.type === 'failed') {
-      actions.get(key(event.host, event.action.id))?.reject(new Error(event.error));
+      // Shown in place of the action's title: it names the action too.
+      actions
+        .get(key(event.host, event.action.id))
+        ?.reject(new Error(`${symbols[event.action.verb]} ${event.action.title}: ${event.error}`));
     }
   };
   return { emit, finished: list.run().catch(() => undefined) };

@@ -1,6 +1,8 @@
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { hostname, userInfo } from 'node:os';
 import { resolve } from 'node:path';
+import type { Diagnostic } from '../model/diagnostic.js';
 import type { Action, FieldChange } from '../model/plan.js';
 import type { RollbackOutcome } from '../engine/apply.js';
 import type { HostOutcome, Mode } from '../engine/run.js';
@@ -29,6 +31,10 @@ export interface Report {
   inventory: string;
   setup: string;
   hosts: HostReport[];
+  /** The run reached no host: the spec files could not be used. */
+  specProblems?: Diagnostic[];
+  /** The run reached no host for another reason (a --limit that names no host, an unusable saved plan). */
+  error?: string;
 }
 
 export interface HostReport {
@@ -97,23 +103,61 @@ export function buildReport(
   const changed = hosts.some((h) => h.status === 'changed');
   const result = interrupted ? 'interrupted' : failed ? 'error' : drift ? 'drift' : changed ? 'changed' : 'in-sync';
   return {
-    reconcileReport: 1,
-    id: `${started
-      .toISOString()
-      .replace(/[-:]/g, '')
-      .replace(/\.\d+Z$/, 'Z')}-${randomBytes(3).toString('hex')}`,
+    ...runIdentity(started, toolVersion),
     command,
     result,
     ...(interrupted ? { interrupted } : {}),
     exitCode: interrupted ? SIGNAL_EXIT_CODES[interrupted] : failed || (drift && command === 'apply') ? 1 : drift ? 2 : 0,
-    startedAt: started.toISOString(),
-    durationMs: Math.round(Date.now() - started.getTime()),
-    who: `${userInfo().username}@${hostname()}`,
-    toolVersion,
     specHash: spec.specHash,
     inventory: resolve(spec.inventoryFile),
     setup: resolve(spec.setupFile),
     hosts,
+  };
+}
+
+/**
+ * The report of a run that stopped before any host (a spec that cannot be used, a usage error), so
+ * that a script reading --json gets a document in the same schema, never an empty stdout.
+ */
+export function stoppedBeforeHosts(
+  command: Mode,
+  files: { inventory: string; setup: string },
+  started: Date,
+  toolVersion: string,
+  why: { specProblems: Diagnostic[] } | { error: string },
+): Report {
+  const text = (file: string) => {
+    try {
+      return readFileSync(file, 'utf8');
+    } catch {
+      return '';
+    }
+  };
+  return {
+    ...runIdentity(started, toolVersion),
+    command,
+    result: 'error',
+    exitCode: 1,
+    specHash: createHash('sha256').update(text(files.inventory)).update('\0').update(text(files.setup)).update('\0').digest('hex'),
+    inventory: resolve(files.inventory),
+    setup: resolve(files.setup),
+    hosts: [],
+    ...why,
+  };
+}
+
+/** The fields that name a run: its id, when it started and how long it took, who ran which version. */
+function runIdentity(started: Date, toolVersion: string) {
+  return {
+    reconcileReport: 1 as const,
+    id: `${started
+      .toISOString()
+      .replace(/[-:]/g, '')
+      .replace(/\.\d+Z$/, 'Z')}-${randomBytes(3).toString('hex')}`,
+    startedAt: started.toISOString(),
+    durationMs: Math.round(Date.now() - started.getTime()),
+    who: `${userInfo().username}@${hostname()}`,
+    toolVersion,
   };
 }
 

@@ -72,18 +72,65 @@ function renderDiff(change: ContentChange, style: Style): string[] {
 /** One line per action as apply goes (plain output: not a TTY, or --json elsewhere). */
 export function renderEvent(event: ApplyEvent, style: Style): string | undefined {
   if (event.type === 'planned' || event.type === 'finished') return undefined;
+  if (event.type === 'host-waiting') return `${event.host}: ${event.detail}`;
   const label = `${event.host}: ${symbols[event.action.verb]} ${event.action.title}`;
   if (event.type === 'done') return `${label} ${green(style, 'done')} (${(event.ms / 1000).toFixed(1)}s)`;
   if (event.type === 'waiting') return `${label}: ${event.detail}`;
   if (event.type === 'failed') return `${label} ${event.interrupted ? yellow(style, 'INTERRUPTED') : red(style, 'FAILED')}: ${event.error}`;
-  return undefined;
+  return `${label}: running`;
+}
+
+const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? '' : 's'}`;
+
+/** The one line under a run: how many hosts ended how, then `tail`; red when a host failed. */
+function totalsLine(outcomes: HostOutcome[], ended: [HostOutcome['status'], string][], tail: string, style: Style): string {
+  const count = (status: HostOutcome['status']) => outcomes.filter((o) => o.status === status).length;
+  const skipped = count('skipped') > 0 ? ` (${count('skipped')} skipped)` : '';
+  const text = `hosts: ${ended.map(([status, word]) => `${count(status)} ${word}`).join(', ')}, ${count('failed')} failed${skipped}; ${tail}`;
+  return count('failed') + count('skipped') > 0 ? red(style, text) : text;
 }
 
 export function renderSummary(outcomes: HostOutcome[], ms: number, style: Style): string {
-  const count = (status: HostOutcome['status']) => outcomes.filter((o) => o.status === status).length;
   const actions = outcomes.reduce((n, o) => n + (o.apply?.done.length ?? 0), 0);
-  const failed = count('failed') + count('skipped');
-  const skipped = count('skipped') > 0 ? ` (${count('skipped')} skipped)` : '';
-  const text = `hosts: ${count('applied')} changed, ${count('converged')} unchanged, ${count('failed')} failed${skipped}; ${actions} action${actions === 1 ? '' : 's'} done in ${(ms / 1000).toFixed(1)}s`;
-  return failed > 0 ? red(style, text) : text;
+  const tail = `${plural(actions, 'action')} done in ${(ms / 1000).toFixed(1)}s`;
+  return totalsLine(
+    outcomes,
+    [
+      ['applied', 'changed'],
+      ['converged', 'unchanged'],
+    ],
+    tail,
+    style,
+  );
+}
+
+/** Under a plan or a check: the same line across every host, with what was found. */
+export function renderTotals(outcomes: HostOutcome[], style: Style, asCheck: boolean): string {
+  const actions = outcomes.flatMap((o) => o.plan?.actions ?? []);
+  const later = actions.filter(comparesLater).length;
+  const changes = actions.length - later;
+  const problems = outcomes.reduce((n, o) => n + (o.plan?.problems.length ?? 0), 0);
+  const deferred = later > 0 ? [`${later} to compare once the server answers`] : [];
+  if (asCheck) {
+    const tail = [plural(changes + problems, 'difference'), ...deferred].join(', ');
+    return totalsLine(
+      outcomes,
+      [
+        ['changes', 'drifted'],
+        ['converged', 'in sync'],
+      ],
+      tail,
+      style,
+    );
+  }
+  const tail = [plural(changes, 'change'), ...(problems > 0 ? [plural(problems, 'problem')] : []), ...deferred].join(', ');
+  return totalsLine(
+    outcomes,
+    [
+      ['changes', 'with changes'],
+      ['converged', 'unchanged'],
+    ],
+    tail,
+    style,
+  );
 }

@@ -1,5 +1,6 @@
 import { request as httpRequest, type ClientRequestArgs } from 'node:http';
 import type { Duplex } from 'node:stream';
+import { trace } from '../model/trace.js';
 
 export interface HttpResponse {
   status: number;
@@ -14,6 +15,19 @@ export class ServiceUnreachable extends Error {
 
 /** An HTTP call from the host's point of view: over SSH it is tunnelled, so nothing is needed on the host. */
 export type HttpCall = (method: string, url: string, body?: unknown, timeoutMs?: number) => Promise<HttpResponse>;
+
+/** -v: an HTTP call, its answer and how long it took. */
+export async function traced(host: string, method: string, url: string, call: () => Promise<HttpResponse>): Promise<HttpResponse> {
+  const started = performance.now();
+  try {
+    const response = await call();
+    trace(1, host, `${method} ${url}: HTTP ${response.status} in ${Math.round(performance.now() - started)} ms`);
+    return response;
+  } catch (error) {
+    trace(1, host, `${method} ${url}: ${(error as Error).message}`);
+    throw error;
+  }
+}
 
 /** An answer the caller did not expect, as an error that says what was asked and what came back. */
 export function unexpectedAnswer(method: string, url: string, response: HttpResponse): Error {

@@ -6,6 +6,8 @@ const { BaseAgent, OpenSSHAgent, utils } = ssh2;
 /** How to authenticate, in order, and why an identity file named for the host was left out. */
 export interface Identities {
   methods: AnyAuthMethod[];
+  /** Each method as -v names it: where the key comes from and what it is. */
+  offered: string[];
   /** For the error when every method fails: e.g. an encrypted key that is not in the agent. */
   leftOut: string[];
 }
@@ -61,14 +63,26 @@ export async function identities(username: string, files: string[], options: Ide
   const held = identityFiles.map(agentKeyOf).filter((k): k is ParsedKey => k !== undefined);
   const others = options.identitiesOnly ? [] : agentKeys.filter((k) => !held.includes(k));
   const methods = [...held, ...others].map(viaAgent);
+  const offered = [...held, ...others].map((k) => `ssh-agent: ${keyName(k)}`);
   const leftOut: string[] = [];
   for (const f of identityFiles.filter((f) => f.privateText !== undefined && !agentKeyOf(f))) {
     const key = await privateKey(f, options, agent !== undefined);
     if (typeof key === 'string') leftOut.push(key);
-    else methods.push({ type: 'publickey', username, key });
+    else {
+      methods.push({ type: 'publickey', username, key });
+      offered.push(`${f.file}: ${keyName(key)}`);
+    }
   }
-  return { methods, leftOut };
+  // OpenSSH would offer nothing either; saying so beats "All configured authentication methods failed".
+  if (methods.length === 0 && leftOut.length === 0) {
+    const agentSays = agent ? 'ssh-agent holds no key' : 'no ssh-agent (SSH_AUTH_SOCK is not set)';
+    const filesSay = files.length > 0 ? `none of ${files.join(', ')} exists` : 'no identity file is named';
+    leftOut.push(`no key to offer: ${agentSays}, and ${filesSay}`);
+  }
+  return { methods, offered, leftOut };
 }
+
+const keyName = (key: ParsedKey) => `${key.type}${key.comment ? ` ${key.comment}` : ''}`;
 
 async function privateKey(f: IdentityFile, options: IdentityOptions, agentRuns: boolean): Promise<ParsedKey | string> {
   const parsed = parsedOnce(f.privateText!);

@@ -1,10 +1,11 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { userInfo } from 'node:os';
-import { jsonRequest, type HttpCall } from './http.js';
+import { jsonRequest, traced, type HttpCall } from './http.js';
 import {
   runningScript,
   shellCommand,
   sudoRefusal,
+  traceScript,
   type ExecResult,
   type RunningScript,
   type RunOptions,
@@ -21,6 +22,7 @@ export class LocalTransport implements Transport {
   run(script: string, options: RunOptions = {}): Promise<ExecResult> {
     this.execCount++;
     const asRoot = options.sudo === true && userInfo().uid !== 0;
+    traceScript(this.host, script, asRoot);
     const { command, stdin } = shellCommand(script, asRoot, options);
     return new Promise((resolve, reject) => {
       // In a process group of its own, like a script on a remote host: Ctrl-C at the terminal reaches
@@ -45,6 +47,7 @@ export class LocalTransport implements Transport {
   start(script: string, options: RunOptions = {}): Promise<RunningScript> {
     this.execCount++;
     const asRoot = options.sudo === true && userInfo().uid !== 0;
+    traceScript(this.host, script, asRoot, 'started');
     const child = spawn('/bin/sh', ['-c', shellCommand(script, asRoot).command], { stdio: ['pipe', 'pipe', 'pipe'], detached: true });
     const running = runningScript(() => child.stdin.end());
     this.running.add(child);
@@ -58,7 +61,8 @@ export class LocalTransport implements Transport {
     return Promise.resolve(running);
   }
 
-  request: HttpCall = (method, url, body, timeoutMs) => jsonRequest(method, url, body, () => Promise.resolve(undefined), timeoutMs);
+  request: HttpCall = (method, url, body, timeoutMs) =>
+    traced(this.host, method, url, () => jsonRequest(method, url, body, () => Promise.resolve(undefined), timeoutMs));
 
   close(): Promise<void> {
     // Its own process group (detached): the shell and what it waits on (flock, cat) end together.

@@ -5,7 +5,9 @@ import { Readable, type Duplex } from 'node:stream';
 import { NodeSSH } from 'node-ssh';
 import type { ClientChannel } from 'ssh2';
 import type { HostTarget } from '../model/target.js';
-import { jsonRequest, type HttpCall } from './http.js';
+import { trace } from '../model/trace.js';
+import { jsonRequest, traced, type HttpCall } from './http.js';
+import { plainConnectError } from './connect-errors.js';
 import { identities } from './identities.js';
 import { fingerprint, hostKeyAlgorithms, hostPattern, parseKnownHosts, verifyHostKey, type HostKeyVerdict } from './known-hosts.js';
 import {
@@ -13,6 +15,7 @@ import {
   HostError,
   runningScript,
   shellCommand,
+  traceScript,
   sudoRefusal,
   type ExecResult,
   type RunningScript,
@@ -88,7 +91,9 @@ export class SshTransport implements Transport {
 
   async run(script: string, options: RunOptions = {}): Promise<ExecResult> {
     this.execCount++;
+    const started = performance.now();
     const asRoot = options.sudo === true && this.target.user !== 'root';
+    traceScript(this.host, script, asRoot);
     const { command, stdin } = shellCommand(script, asRoot, options, this.becomePassword);
     const input = stdin === undefined ? undefined : Readable.from([Buffer.from(stdin)]);
     if (this.lostBecause) throw this.connectionLost();
@@ -99,6 +104,7 @@ export class SshTransport implements Transport {
       });
     if (result.code === null && this.lostBecause) throw this.connectionLost();
     const outcome = { code: result.code ?? 255, stdout: result.stdout, stderr: result.stderr };
+    trace(1, this.host, `exit ${outcome.code} in ${Math.round(performance.now() - started)} ms (${outcome.stdout.length} bytes out)`);
     if (asRoot) {
       const refused = sudoRefusal(this.host, outcome);
       if (refused) throw refused;
@@ -109,6 +115,7 @@ export class SshTransport implements Transport {
   async start(script: string, options: RunOptions = {}): Promise<RunningScript> {
     this.execCount++;
     const asRoot = options.sudo === true && this.target.user !== 'root';
+    traceScript(this.host, script, asRoot, 'started');
     const connection = this.ssh.connection;
     if (!connection || this.lostBecause) throw this.connectionLost();
     return new Promise((resolve, reject) => {
@@ -130,7 +137,9 @@ export class SshTransport implements Transport {
   }
 
   request: HttpCall = (method, url, body, timeoutMs) =>
-    jsonRequest(method, url, body, (host, port) => this.ssh.forwardOut('127.0.0.1', 0, host, port), timeoutMs);
+    traced(this.host, method, url, () =>
+      jsonRequest(method, url, body, (host, port) => this.ssh.forwardOut('127.0.0.1', 0, host, port), timeoutMs),
+    );
 
   async close(): Promise<void> {
     this.ssh.dispose();
@@ -172,9 +181,28 @@ async function openConnection(target: HostTarget, options: SshOptions, sock?: Du
     askPassphrase: options.askPassphrase,
   });
   const ssh = new NodeSSH();
+  const started = performance.now();
+  trace(
+    1,
+    target.name,
+    `connecting to ${target.user}@${target.address}:${target.port}${sock ? ' through the jump host' : ''} (timeout ${target.connectTimeoutMs / 1000} s, known_hosts ${target.knownHosts})`,
+  );
+  trace(
+    1,
+    target.name,
+    `keys to offer, in order: ${auth.offered.join('; ') || 'none'}${auth.leftOut.length > 0 ? `; left out: ${auth.leftOut.join('; ')}` : ''}`,
+  );
+  const socket = sock ?? tcpConnection(target.address, target.port);
+  let tcpConnected = sock !== undefined;
+  let socketError: NodeJS.ErrnoException | undefined;
+  socket.once('error', (error: NodeJS.ErrnoException) => (socketError = error));
+  socket.once('connect', () => {
+    tcpConnected = true;
+    trace(1, target.name, `TCP connected in ${Math.round(performance.now() - started)} ms`);
+  });
   try {
     await ssh.connect({
-      sock: sock ?? tcpConnection(target.address, target.port),
+      sock: socket,
       username: target.user,
       authHandler: auth.methods,
       keepaliveInterval: (target.keepaliveSeconds ?? 0) * 1000,
@@ -185,7 +213,10 @@ async function openConnection(target: HostTarget, options: SshOptions, sock?: Du
         const type = blob.subarray(4, 4 + blob.readUInt32BE(0)).toString();
         const key = blob.toString('base64');
         const verdict = verifyHostKey(known, target.address, target.port, type, key);
-        if (verdict.trusted) return true;
+        if (verdict.trusted) {
+          trace(1, target.name, `host key ${type} ${fingerprint(key)} is the one ${target.knownHosts} records`);
+          return true;
+        }
         if (verdict.reason === 'unknown' && options.acceptNewHostKeys) {
           keyToRecord = `${hostPattern(target.address, target.port)} ${type} ${key}`;
           return true;
@@ -196,13 +227,12 @@ async function openConnection(target: HostTarget, options: SshOptions, sock?: Du
     });
   } catch (error) {
     ssh.dispose();
-    const leftOut = auth.leftOut.length > 0 ? ` (${auth.leftOut.join('; ')})` : '';
     throw (
-      refusal ??
-      new HostError(target.name, `cannot connect to ${target.user}@${target.address}:${target.port}: ${(error as Error).message}${leftOut}`)
+      refusal ?? new HostError(target.name, plainConnectError(error as Error, target, { tcpConnected, leftOut: auth.leftOut, socketError }))
     );
   }
   if (keyToRecord) await recordHostKey(target.knownHosts, keyToRecord);
+  trace(1, target.name, `authenticated as ${target.user} in ${Math.round(performance.now() - started)} ms`);
   return ssh;
 }
 

@@ -1,3 +1,4 @@
+import { trace, tracing } from '../model/trace.js';
 import { quote } from '../shell/quote.js';
 import type { HttpCall } from './http.js';
 
@@ -151,4 +152,19 @@ export async function checkBecomePassword(
     host,
     `sudo did not accept the become password (tried once and not again, so the account is not locked out): ${tried.stderr.trim().split('\n').pop()}`,
   );
+}
+
+/**
+ * -v: each script sent; -vv: with its text, as the secret mask lets it be seen. The bytes of a file
+ * travel in the script as base64 here-documents (engine/batch.ts), where the mask cannot see a secret:
+ * their lines are left out, only counted.
+ */
+export function traceScript(host: string, script: string, asRoot: boolean, how = 'exec'): void {
+  trace(1, host, `${how}${asRoot ? ' (sudo)' : ''}: a script of ${script.length} bytes`);
+  if (!tracing(2)) return;
+  const shown = script.replace(
+    /<<'([^'\n]+)'\n([\s\S]*?)\n\1\n/g,
+    (_all, end: string, body: string) => `<<'${end}'\n[${body.split('\n').length} lines of content, not shown]\n${end}\n`,
+  );
+  trace(2, host, `script:\n${shown}`);
 }

@@ -66,3 +66,32 @@ export async function reconcileJson(
     throw new Error(`not JSON (exit ${run.code}): ${run.stdout}\n${run.stderr}`);
   }
 }
+
+/**
+ * Runs reconcile on a pseudo-terminal (script(1)), typing `answer` once `prompt` shows; resolves with
+ * the exit code and everything the terminal showed.
+ */
+export function onTerminal(
+  dir: string,
+  args: string,
+  prompt: string,
+  answer: string,
+  env: Record<string, string> = {},
+): Promise<{ code: number; output: string }> {
+  const child = spawn(
+    'script',
+    // A terminal of a real size (script(1) alone gives one of 0 columns) and kind, as a person's is.
+    ['-qefc', `stty cols 160 rows 40; exec ${process.execPath} ${join(process.cwd(), 'bin/reconcile.js')} ${args} --no-color`, '/dev/null'],
+    { cwd: dir, env: { ...process.env, TERM: 'xterm', ...env } },
+  );
+  let output = '';
+  let typed = false;
+  child.stdout.on('data', (d: Buffer) => {
+    output += d.toString();
+    if (!typed && output.includes(prompt)) {
+      typed = true;
+      child.stdin.write(`${answer}\r`);
+    }
+  });
+  return new Promise((resolve) => child.on('close', (code) => resolve({ code: code ?? -1, output })));
+}

@@ -1,11 +1,11 @@
-import { spawn } from 'node:child_process';
-import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { run } from '../hosts/exec.js';
 import { ssh, useTestHosts } from '../hosts/fixture.js';
 import { bootHost, sshOptions, stopHost, type TestHost } from '../hosts/host.js';
-import { reconcile, reconcileWithEnv, repoSetup, workspace } from './helpers.js';
+import { onTerminal, reconcile, reconcileWithEnv, repoSetup, workspace } from './helpers.js';
 
 const PASSWORD = 'Tr0ub4dor&3-become';
 const SETUP = `secrets:
@@ -16,34 +16,6 @@ resources:
     content: "written as root\\n"
     mode: "0600"
 `;
-
-/**
- * Runs reconcile on a pseudo-terminal (script(1)), typing `answer` once `prompt` shows; resolves with
- * the exit code and everything the terminal showed.
- */
-function onTerminal(
-  dir: string,
-  args: string,
-  prompt: string,
-  answer: string,
-  env: Record<string, string> = {},
-): Promise<{ code: number; output: string }> {
-  const child = spawn(
-    'script',
-    ['-qefc', `${process.execPath} ${join(process.cwd(), 'bin/reconcile.js')} ${args} --no-color`, '/dev/null'],
-    { cwd: dir, env: { ...process.env, ...env } },
-  );
-  let output = '';
-  let typed = false;
-  child.stdout.on('data', (d: Buffer) => {
-    output += d.toString();
-    if (!typed && output.includes(prompt)) {
-      typed = true;
-      child.stdin.write(`${answer}\r`);
-    }
-  });
-  return new Promise((resolve) => child.on('close', (code) => resolve({ code: code ?? -1, output })));
-}
 
 /** Accepted logins on the host so far, from sshd's journal. */
 const logins = async (host: TestHost) =>
@@ -167,6 +139,33 @@ describe('connecting wherever ssh connects', () => {
       expect(refused.code).toBe(1);
       expect(refused.stdout).toContain(`${key} is encrypted and its key is not in ssh-agent; load it with ssh-add ${key}`);
     });
+
+    it('a key the host does not accept: said in words, with where the public key must be', async () => {
+      await run('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', join(dir, 'id_stranger')]);
+      writeFileSync(join(dir, 'hosts.yaml'), withKey().replace(/identity_file: .*/, `identity_file: ${join(dir, 'id_stranger')}`));
+      const refused = await reconcileWithEnv({ SSH_AUTH_SOCK: '' }, dir, 'plan');
+      expect(refused.code).toBe(1);
+      expect(refused.stdout).toContain(
+        `daniel@${host.address}:22 accepted none of the keys offered: is the public key in ~daniel/.ssh/authorized_keys`,
+      );
+      expect(refused.stdout).not.toContain('All configured authentication methods failed');
+    });
+
+    it('identity_file: relative to hosts.yaml, wherever reconcile runs; a missing one is a warning and the failure names it', async () => {
+      copyFileSync(host.identity_file, join(dir, 'id_copy'));
+      chmodSync(join(dir, 'id_copy'), 0o600);
+      writeFileSync(join(dir, 'hosts.yaml'), withKey().replace(/identity_file: .*/, 'identity_file: id_copy'));
+      const elsewhere = mkdtempSync(join(tmpdir(), 'reconcile-cwd-'));
+      const found = await reconcileWithEnv({ SSH_AUTH_SOCK: '' }, elsewhere, '-i', join(dir, 'hosts.yaml'), 'plan');
+      expect(found.stdout).toContain('+ directory /srv/agent');
+      writeFileSync(join(dir, 'hosts.yaml'), withKey().replace(/identity_file: .*/, 'identity_file: id_gone'));
+      const missing = await reconcileWithEnv({ SSH_AUTH_SOCK: '' }, dir, 'plan');
+      expect(missing.code).toBe(1);
+      expect(missing.stderr).toMatch(new RegExp(`hosts\\.yaml:\\d+:\\d+: warning: identity_file ${join(dir, 'id_gone')} does not exist`));
+      expect(missing.stdout).toContain(
+        `no key to offer: no ssh-agent (SSH_AUTH_SOCK is not set), and none of ${join(dir, 'id_gone')} exists`,
+      );
+    });
   });
 
   describe('become with a password: a login user whose sudo asks for one', () => {
@@ -262,7 +261,7 @@ ${secret ? '  become_password_secret: sudo_password\n' : ''}hosts:
       writeFileSync(join(dir, 'hosts.yaml'), inventory(false));
       const stateDir = join(dir, 'state-asked');
       const stopWatching = watchProcessLists();
-      const { code, output } = await onTerminal(dir, 'apply --ask-become-pass', 'BECOME password: ', PASSWORD, {
+      const { code, output } = await onTerminal(dir, 'apply --yes --ask-become-pass', 'BECOME password: ', PASSWORD, {
         SUDO_PASSWORD: 'unused',
         RECONCILE_STATE_DIR: stateDir,
       });

@@ -220,7 +220,7 @@ describe('trust: a dry-run changes nothing, exit 0 means converged, and what is 
   it('Ctrl-C on a terminal (the live view) is handled the same way, not exit 127', async () => {
     setup(gatedService('v4', 'hangs'));
     // A terminal of a real size: script(1) alone gives one of 0 columns.
-    const command = `stty cols 160 rows 40; exec ${process.execPath} ${join(process.cwd(), 'bin/reconcile.js')} apply`;
+    const command = `stty cols 160 rows 40; exec ${process.execPath} ${join(process.cwd(), 'bin/reconcile.js')} apply --yes`;
     const tty = spawn('script', ['-qfec', command, '/dev/null'], { cwd: dir, env: { ...process.env, TERM: 'xterm' } });
     let out = '';
     tty.stdout.on('data', (d: Buffer) => (out += d.toString()));

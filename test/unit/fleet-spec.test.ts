@@ -106,6 +106,7 @@ resources:
       concurrency: 1,
       lockTimeout: 1,
       keepRuns: 1,
+      verbose: 0,
     };
     expect((await loadSelectedSpec({ ...options, limit: ['workers'] })).hosts.map((h) => h.target.name)).toEqual(['worker-1', 'worker-2']);
     expect((await loadSelectedSpec({ ...options, limit: ['server', 'worker-2'] })).hosts.map((h) => h.target.name)).toEqual([

@@ -5,7 +5,8 @@ import { join } from 'node:path';
 import type { Command, Option } from 'commander';
 import { describe, expect, it } from 'vitest';
 import type { GlobalOptions } from '../../src/cli/options.js';
-import { buildProgram, commandPath, OPTION_SCOPE, type CommandPath } from '../../src/cli/program.js';
+import { commandPath, type CommandPath } from '../../src/cli/command-path.js';
+import { buildProgram, OPTION_SCOPE } from '../../src/cli/program.js';
 
 const cli = join(process.cwd(), 'bin/reconcile.js');
 
@@ -27,6 +28,7 @@ const SAMPLES: Record<string, [given: string | undefined, received: unknown]> = 
   metricsFile: ['/tmp/reconcile.prom', '/tmp/reconcile.prom'],
   onDrift: ['true', 'true'],
   retryFailed: [undefined, true],
+  verbose: [undefined, 1],
 };
 
 /** Every command a user can run, with the arguments it needs. */
@@ -34,7 +36,7 @@ function commands(program: Command): { path: CommandPath; words: string[] }[] {
   const found: { path: CommandPath; words: string[] }[] = [];
   const walk = (command: Command) => {
     if (command.commands.length === 0 || command.parent === null) {
-      const required = command.registeredArguments.filter((a) => a.required).map(() => 'latest');
+      const required = command.registeredArguments.filter((a) => a.required).map((a) => a.argChoices?.[0] ?? 'latest');
       found.push({ path: commandPath(command), words: [...commandPath(command).split(' ').filter(Boolean), ...required] });
     }
     command.commands.forEach(walk);
@@ -139,6 +141,7 @@ describe('every option, wherever it stands on the line, is honoured or refused',
 describe('schedule install keeps the options given with it, in either position', () => {
   it('carries each into the command it installs', () => {
     const dir = mkdtempSync(join(tmpdir(), 'reconcile-schedule-'));
+    expect(spawnSync(process.execPath, [cli, 'init', '--address', '10.0.0.9'], { cwd: dir }).status).toBe(0);
     const options = [
       '--timeout',
       '7',
@@ -203,7 +206,7 @@ describe('commands that said they took --json or --limit and ignored them', () =
     const init = JSON.parse(run(dir, 'init', '--json', '--user', 'alice', 'here').stdout) as { wrote: string[]; user: string };
     expect(init.user).toBe('alice');
     expect(init.wrote).toContain(join(dir, 'here/setup.yaml'));
-    const status = JSON.parse(run(dir, '--json', 'schedule', 'status').stdout) as { installed: unknown; lastCheck: unknown };
+    const status = JSON.parse(run(join(dir, 'here'), '--json', 'schedule', 'status').stdout) as { installed: unknown; lastCheck: unknown };
     expect(status).toHaveProperty('lastCheck');
   });
 

@@ -2,6 +2,7 @@ import { defaultStateDir, listRunRecords, readRunRecord } from '../../report/rec
 import type { Report } from '../../report/report.js';
 import { ExitCode } from '../exit-codes.js';
 import type { GlobalOptions } from '../options.js';
+import { currentProject, ranFor } from '../project.js';
 import { UsageError } from '../usage-error.js';
 
 interface HistoryOptions extends GlobalOptions {
@@ -11,7 +12,11 @@ interface HistoryOptions extends GlobalOptions {
 
 /** `reconcile history`: one line per recent run, newest first. */
 export async function historyCommand(options: HistoryOptions): Promise<ExitCode> {
-  const records = await listRunRecords(options.stateDir ?? defaultStateDir(), options.count ?? 20, touching(options.limit));
+  const records = await listRunRecords(
+    options.stateDir ?? defaultStateDir(),
+    options.count ?? 20,
+    ofThisProject(options, touching(options.limit)),
+  );
   if (options.json) {
     const summary = records.map(({ hosts, ...run }) => ({
       ...run,
@@ -30,6 +35,16 @@ export async function historyCommand(options: HistoryOptions): Promise<ExitCode>
   return ExitCode.ok;
 }
 
+/**
+ * The runs of the project -i and -f name (or that reconcile finds from here), and with --limit only
+ * those; where there is no project, every project's.
+ */
+function ofThisProject(options: HistoryOptions, also?: (record: Report) => boolean): ((record: Report) => boolean) | undefined {
+  if (options.missingSpec) return also;
+  const ours = ranFor(currentProject(options));
+  return (record) => ours(record) && (also?.(record) ?? true);
+}
+
 /** With --limit: only the runs that worked on one of those hosts, or on a host of one of those groups. */
 function touching(limit: string[] | undefined): ((record: Report) => boolean) | undefined {
   if (!limit) return undefined;
@@ -39,7 +54,7 @@ function touching(limit: string[] | undefined): ((record: Report) => boolean) | 
 /** `reconcile history show ID|latest`: the whole record. */
 export async function showRunCommand(options: HistoryOptions, id: string): Promise<ExitCode> {
   const stateDir = options.stateDir ?? defaultStateDir();
-  const record = id === 'latest' ? (await listRunRecords(stateDir, 1))[0] : await readRunRecord(stateDir, id);
+  const record = id === 'latest' ? (await listRunRecords(stateDir, 1, ofThisProject(options)))[0] : await readRunRecord(stateDir, id);
   if (!record) throw new UsageError(`no run '${id}' in ${options.stateDir ?? defaultStateDir()} (see reconcile history)`);
   console.log(JSON.stringify(record, null, 2));
   return ExitCode.ok;

@@ -5,19 +5,26 @@ import { resourceTypes } from '../../resources/registry.js';
 import { defaultStateDir } from '../../report/records.js';
 import { maskKey, SecretMask } from '../../report/mask.js';
 import { buildReport, type Report } from '../../report/report.js';
-import { renderEvent, renderPlan, renderSummary } from '../../report/text.js';
+import { renderEvent, renderPlan, renderSummary, renderTotals } from '../../report/text.js';
 import type { Spec } from '../../model/spec.js';
+import type { HostPlan } from '../../model/plan.js';
+import { traceTo } from '../../model/trace.js';
 import { ExitCode } from '../exit-codes.js';
 import { toolVersion } from '../version.js';
 import { useColor, type GlobalOptions } from '../options.js';
 import { interruptedBy, interruption } from '../interrupt.js';
-import { askHidden } from '../prompt.js';
+import { askHidden, askLine } from '../prompt.js';
 import { loadSelectedSpec } from '../load-spec.js';
 import { afterRun } from '../after-run.js';
 import { loadPlan, savePlan } from '../saved-plan.js';
+import { jsonEvenWhenStopped, stoppedRunReport } from '../json-errors.js';
+import { quote } from '../../shell/quote.js';
+import { readingStatus } from '../reading-status.js';
 
 export interface EngineOptions extends GlobalOptions {
   out?: string;
+  /** apply: no question on a terminal. */
+  yes?: boolean;
 }
 
 /** `reconcile plan` / `--dry-run`: exit 2 when anything would change. */
@@ -25,6 +32,11 @@ export async function planCommand(options: EngineOptions): Promise<ExitCode> {
   const { spec, outcomes, report } = await execute('plan', options);
   if (options.out) await savePlan(options.out, spec, outcomes);
   print(report, outcomes, options);
+  // With --json, stdout is the report alone.
+  if (options.out) {
+    const word = /^[\w./-]+$/.test(options.out) ? options.out : quote(options.out);
+    (options.json ? console.error : console.log)(`plan saved to ${options.out}: apply exactly it with reconcile apply ${word}`);
+  }
   return report.exitCode;
 }
 
@@ -36,9 +48,30 @@ export async function checkCommand(options: EngineOptions): Promise<ExitCode> {
   return report.exitCode;
 }
 
-/** `reconcile apply [PLAN]`: converge, or execute exactly a saved plan. */
+/**
+ * `reconcile apply [PLAN]`: converge, or execute exactly a saved plan. On a terminal, without --yes,
+ * the plan is shown first and applied only when the person types yes, and then exactly as shown (a
+ * host that changed meanwhile is left alone, as with a saved plan).
+ */
 export async function applyCommand(options: EngineOptions, planFile?: string): Promise<ExitCode> {
-  const { spec, outcomes, report } = await execute('apply', options, planFile);
+  const asks = planFile === undefined && !options.yes && !options.json && process.stdin.isTTY && process.stdout.isTTY;
+  let source: PlanSource = { planFile };
+  if (asks) {
+    const shown = await execute('plan', options);
+    print(shown.report, shown.outcomes, options);
+    const changes = shown.outcomes.reduce((n, o) => n + (o.plan?.actions.length ?? 0), 0);
+    if (changes === 0) return shown.report.exitCode === 2 ? ExitCode.error : shown.report.exitCode;
+    const hosts = shown.outcomes.filter((o) => (o.plan?.actions.length ?? 0) > 0).length;
+    const answer = await askLine(
+      `\nApply ${changes} change${changes === 1 ? '' : 's'} to ${hosts} host${hosts === 1 ? '' : 's'}? Only 'yes' applies them: `,
+    );
+    if (answer !== 'yes') {
+      console.log('not applied: nothing was changed');
+      return ExitCode.error;
+    }
+    source = { confirmed: { spec: shown.spec, plans: new Map(shown.outcomes.flatMap((o) => (o.plan ? [[o.host, o.plan]] : []))) } };
+  }
+  const { spec, outcomes, report } = await execute('apply', options, source);
   if (options.json) console.log(JSON.stringify(report, null, 2));
   else {
     for (const o of outcomes) for (const line of outcomeLines(o)) console.log(`${o.host}: ${line}`);
@@ -80,23 +113,36 @@ function outcomeLines(o: HostOutcome): string[] {
   ];
 }
 
-async function execute(mode: Mode, options: EngineOptions, planFile?: string) {
+/** What apply executes: the plan it makes now, a saved plan file, or the plan a person just confirmed. */
+interface PlanSource {
+  planFile?: string;
+  confirmed?: { spec: Spec; plans: Map<string, HostPlan> };
+}
+
+async function execute(mode: Mode, options: EngineOptions, { planFile, confirmed }: PlanSource = {}) {
   const started = new Date();
-  const loaded = await loadSelectedSpec(options);
-  const saved = planFile ? await loadPlan(planFile, loaded) : undefined;
+  const { loaded, saved } =
+    confirmed !== undefined
+      ? { loaded: confirmed.spec, saved: confirmed.plans }
+      : await jsonEvenWhenStopped(options, stoppedRunReport(mode, options, started), async () => {
+          const spec = await loadSelectedSpec(options);
+          return { loaded: spec, saved: planFile ? await loadPlan(planFile, spec) : undefined };
+        });
   const spec = saved ? { ...loaded, hosts: loaded.hosts.filter((h) => saved.has(h.target.name)) } : loaded;
   // Everything below that is shown or stored passes through the mask: plans, events, errors, reports.
   const secrets = spec.secrets.length > 0 ? new SecretMask(spec.secrets, maskKey(options.stateDir ?? defaultStateDir())) : undefined;
   const mask = <T>(value: T): T => secrets?.deep(value) ?? value;
+  traceTo(options.verbose, (line) => process.stderr.write(`${secrets?.text(line) ?? line}\n`));
   const progress = mode === 'apply' && !options.json ? await progressFor(spec, options) : undefined;
-  const emit = progress && ((event: ApplyEvent) => progress.emit(mask(event)));
+  const status = mode !== 'apply' && !options.json ? readingStatus(spec.hosts.map((h) => h.target.name)) : undefined;
+  const emit = progress ? (event: ApplyEvent) => progress.emit(mask(event)) : status?.emit;
   const outcomes = mask(
     await reconcileHosts(spec.hosts, {
       mode,
       concurrency: options.concurrency,
       specDir: dirname(resolve(options.file)),
       acceptNewHostKeys: options.acceptNewHostKeys,
-      askPassphrase: process.stdin.isTTY ? passphrasePrompt() : undefined,
+      askPassphrase: process.stdin.isTTY ? askPassphrase : undefined,
       lockTimeoutSeconds: options.lockTimeout,
       savedPlans: saved,
       mask,
@@ -107,6 +153,7 @@ async function execute(mode: Mode, options: EngineOptions, planFile?: string) {
     }),
   );
   await progress?.finished;
+  status?.stop();
   return { spec, outcomes, report: buildReport(mode, spec, outcomes, started, toolVersion(), interruptedBy()) };
 }
 
@@ -114,6 +161,8 @@ async function execute(mode: Mode, options: EngineOptions, planFile?: string) {
  * Asks each encrypted identity file's passphrase once per run, one question at a time however many
  * hosts connect at once; kept in memory for this run only.
  */
+const askPassphrase = passphrasePrompt();
+
 function passphrasePrompt(): (file: string) => Promise<string> {
   const asked = new Map<string, Promise<string>>();
   let queue: Promise<unknown> = Promise.resolve();
@@ -127,29 +176,47 @@ function passphrasePrompt(): (file: string) => Promise<string> {
   };
 }
 
+const RUNNING_LINE_AFTER_MS = 2000;
+
 /** A live task list on a terminal; plain lines, one per action, anywhere else (cron, pipes, CI). */
 async function progressFor(spec: Spec, options: EngineOptions) {
-  if (process.stdout.isTTY) {
+  // With -v the trace lines go to the terminal too: a redrawn view would tear them.
+  if (process.stdout.isTTY && !options.verbose) {
     const { liveProgress } = await import('../../report/progress.js');
     return liveProgress(spec.hosts.map((h) => h.target.name));
   }
   const style = { color: useColor(options) };
   // A wait says how long it has waited every 10 s, not every second: a log, not a spinner.
   const lastWaitLine = new Map<string, number>();
+  // An action is named when it starts only if it is still running 2 s later: a log without silences, not a list of every step twice.
+  const running = new Map<string, NodeJS.Timeout>();
+  const say = (event: ApplyEvent) => {
+    const line = renderEvent(event, style);
+    if (line) console.log(line);
+  };
   return {
     emit: (event: ApplyEvent) => {
-      if (event.type === 'waiting') {
+      if (event.type === 'start') {
+        running.set(event.host, setTimeout(() => say(event), RUNNING_LINE_AFTER_MS).unref());
+        return;
+      }
+      if (event.type === 'done' || event.type === 'failed') clearTimeout(running.get(event.host));
+      if (event.type === 'waiting' || event.type === 'host-waiting') {
         if (Date.now() - (lastWaitLine.get(event.host) ?? 0) < 10_000) return;
         lastWaitLine.set(event.host, Date.now());
       }
-      const line = renderEvent(event, style);
-      if (line) console.log(line);
+      say(event);
     },
     finished: Promise.resolve(),
   };
 }
 
 function print(report: Report, outcomes: HostOutcome[], options: EngineOptions): void {
-  if (options.json) console.log(JSON.stringify(report, null, 2));
-  else console.log(renderPlan(outcomes, { color: useColor(options) }, report.command === 'check'));
+  if (options.json) {
+    console.log(JSON.stringify(report, null, 2));
+    return;
+  }
+  const style = { color: useColor(options) };
+  const asCheck = report.command === 'check';
+  console.log(`${renderPlan(outcomes, style, asCheck)}\n\n${renderTotals(outcomes, style, asCheck)}`);
 }

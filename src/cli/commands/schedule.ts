@@ -1,12 +1,14 @@
 import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync, realpathSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, realpathSync } from 'node:fs';
 import { rm, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
+import { parse } from 'yaml';
 import { packagePath } from '../../model/package-root.js';
 import { defaultStateDir, listRunRecords } from '../../report/records.js';
 import { command, quote } from '../../shell/quote.js';
 import { ExitCode } from '../exit-codes.js';
 import type { GlobalOptions } from '../options.js';
+import { currentProject, projectOf, ranFor, type Project } from '../project.js';
 import { UsageError } from '../usage-error.js';
 
 export interface ScheduleOptions extends GlobalOptions {
@@ -15,11 +17,14 @@ export interface ScheduleOptions extends GlobalOptions {
   dryRun?: boolean;
 }
 
-const MARKER = '# reconcile scheduled check (reconcile schedule install; remove with reconcile schedule remove)';
-const UNIT = 'reconcile-check';
+/** Starts the comment line above each scheduled check's crontab entry; the project follows it. */
+const MARKER = '# reconcile scheduled check';
 const UNIT_DIR = '/etc/systemd/system';
 /** Overlapping runs exit with this from flock -n and are logged as skipped. */
 const SKIPPED = 75;
+
+const markerOf = (project: Project) => `${MARKER} of ${project.dir} [project ${project.id}] (remove: reconcile schedule remove there)`;
+const unitOf = (project: Project) => `reconcile-check-${project.id}`;
 
 /**
  * The exact shell line the schedule runs: absolute paths for node, reconcile, the spec files and the
@@ -51,9 +56,11 @@ export function scheduledCommand(options: GlobalOptions): string {
     ...(options.onDrift ? ['--on-drift', options.onDrift] : []),
   ];
   const run = command(process.execPath, tool, ...args);
+  const lock = quote(join(stateDir, `schedule-${projectOf({ inventory: options.inventory, setup: options.file }).id}.lock`));
+  // Silent when in sync, so cron mails only drift and errors; the run record and metrics are written either way.
   return (
-    `mkdir -p ${quote(stateDir)} && cd ${quote(process.cwd())} && { flock -n -E ${SKIPPED} ${quote(join(stateDir, 'schedule.lock'))} ${run}; ` +
-    `rc=$?; [ $rc -ne ${SKIPPED} ] || echo "reconcile: the previous scheduled check is still running; this one is skipped" >&2; exit $rc; }`
+    `mkdir -p ${quote(stateDir)} && cd ${quote(process.cwd())} && { rc_out=$(flock -n -E ${SKIPPED} ${lock} ${run}); ` +
+    `rc=$?; [ $rc -eq 0 ] || printf '%s\\n' "$rc_out"; [ $rc -ne ${SKIPPED} ] || echo "reconcile: the previous scheduled check is still running; this one is skipped" >&2; exit $rc; }`
   );
 }
 
@@ -78,98 +85,155 @@ function cronExpression(options: ScheduleOptions): string {
   return minutes < 60 ? `*/${minutes} * * * *` : `0 */${minutes / 60} * * *`;
 }
 
-function systemdUnits(options: ScheduleOptions): { service: string; timer: string } {
+function systemdUnits(options: ScheduleOptions, project: Project): { service: string; timer: string } {
   const minutes = minutesOf(options.every!);
   const calendar = minutes < 60 ? `*:0/${minutes}` : `0/${minutes / 60}:00`;
   return {
-    service: `[Unit]\nDescription=reconcile drift check\n\n[Service]\nType=oneshot\nExecStart=/bin/sh -c ${quote(scheduledCommand(options))}\n`,
-    timer: `[Unit]\nDescription=reconcile drift check every ${options.every}\n\n[Timer]\nOnCalendar=${calendar}\nPersistent=true\n\n[Install]\nWantedBy=timers.target\n`,
+    service: `[Unit]\nDescription=reconcile drift check of ${project.dir}\n\n[Service]\nType=oneshot\nExecStart=/bin/sh -c ${quote(scheduledCommand(options))}\n`,
+    timer: `[Unit]\nDescription=reconcile drift check of ${project.dir} every ${options.every}\n\n[Timer]\nOnCalendar=${calendar}\nPersistent=true\n\n[Install]\nWantedBy=timers.target\n`,
   };
 }
 
-/** `reconcile schedule install --every 15m | --cron EXPR [--dry-run]` */
+/**
+ * What would keep a scheduled check from working, found before it is installed rather than by a
+ * silent cron job: no cron daemon to run it, or a secret read from an environment variable, which
+ * cron and systemd timers do not pass on.
+ */
+function unschedulable(options: ScheduleOptions, systemd: boolean): string[] {
+  const reasons: string[] = [];
+  if (!systemd && !commandSucceeds('cat /proc/[0-9]*/comm | grep -qxE "cron|crond"'))
+    reasons.push(
+      'no cron daemon runs on this machine, so the entry would never run: start it (systemctl enable --now cron), or install as root where systemd runs (a timer)',
+    );
+  for (const [name, source] of Object.entries(secretSources(options.file)))
+    if (source.env !== undefined)
+      reasons.push(
+        `secret '${name}' comes from the environment variable ${source.env}, which a scheduled check does not get (cron and timers start with an almost empty environment): read it from a file instead (secrets: ${name}: { file: PATH }, mode 0600)`,
+      );
+  return reasons;
+}
+
+/** setup.yaml's secret sources, read plainly: the full load happens when the check runs. */
+function secretSources(file: string): Record<string, { env?: string; file?: string }> {
+  try {
+    const setup = parse(readFileSync(file, 'utf8')) as { secrets?: Record<string, { env?: string; file?: string }> } | null;
+    return setup?.secrets ?? {};
+  } catch {
+    return {};
+  }
+}
+
+/** `reconcile schedule install --every 15m | --cron EXPR [--dry-run]`: this project's check, beside any other project's. */
 export async function installSchedule(options: ScheduleOptions): Promise<ExitCode> {
   if (!options.every === !options.cron) throw new UsageError('schedule install: give exactly one of --every (e.g. 15m) and --cron EXPR');
-  if (usesSystemd(options)) {
-    const units = systemdUnits(options);
+  const project = currentProject(options);
+  const systemd = usesSystemd(options);
+  const reasons = unschedulable(options, systemd);
+  if (reasons.length > 0 && !options.dryRun) throw new UsageError(`not installed: ${reasons.join('; ')}`);
+  for (const reason of reasons) console.error(`reconcile: an install would be refused: ${reason}`);
+  if (systemd) {
+    const unit = unitOf(project);
+    const units = systemdUnits(options, project);
     if (options.dryRun) {
       console.log(
-        `would write ${UNIT_DIR}/${UNIT}.service:\n${units.service}\nwould write ${UNIT_DIR}/${UNIT}.timer:\n${units.timer}\nand run: systemctl daemon-reload && systemctl enable --now ${UNIT}.timer`,
+        `would write ${UNIT_DIR}/${unit}.service:\n${units.service}\nwould write ${UNIT_DIR}/${unit}.timer:\n${units.timer}\nand run: systemctl daemon-reload && systemctl enable --now ${unit}.timer`,
       );
       console.log(`command: ${scheduledCommand(options)}`);
       return ExitCode.ok;
     }
-    await writeFile(join(UNIT_DIR, `${UNIT}.service`), units.service);
-    await writeFile(join(UNIT_DIR, `${UNIT}.timer`), units.timer);
+    await writeFile(join(UNIT_DIR, `${unit}.service`), units.service);
+    await writeFile(join(UNIT_DIR, `${unit}.timer`), units.timer);
     execFileSync('systemctl', ['daemon-reload']);
-    execFileSync('systemctl', ['enable', '--now', `${UNIT}.timer`]);
-    console.log(`installed ${UNIT}.timer (every ${options.every})`);
+    execFileSync('systemctl', ['enable', '--now', `${unit}.timer`]);
+    console.log(`installed ${unit}.timer (every ${options.every}) for ${project.dir}`);
     return ExitCode.ok;
   }
   // cron turns a bare % into a newline.
   const entry = `${cronExpression(options)} ${scheduledCommand(options).replace(/%/g, '\\%')}`;
   if (options.dryRun) {
-    console.log(`would add to the crontab of ${process.env.USER ?? 'this user'}:\n${MARKER}\n${entry}`);
+    console.log(`would add to the crontab of ${process.env.USER ?? 'this user'}:\n${markerOf(project)}\n${entry}`);
     console.log(`command: ${scheduledCommand(options)}`);
     return ExitCode.ok;
   }
-  writeCrontab([...withoutSchedule(readCrontab()), MARKER, entry]);
-  console.log(`installed in the crontab: ${cronExpression(options)}`);
+  writeCrontab([...withoutEntryOf(readCrontab(), project), markerOf(project), entry]);
+  console.log(`installed in the crontab: ${cronExpression(options)} for ${project.dir}`);
   return ExitCode.ok;
 }
 
-/** `reconcile schedule status`: what is installed, and the last scheduled run's result. */
+/** `reconcile schedule status`: this project's schedule and last check; other projects' schedules are counted. */
 export async function scheduleStatus(options: ScheduleOptions): Promise<ExitCode> {
-  const timer = existsSync(join(UNIT_DIR, `${UNIT}.timer`));
+  const project = currentProject(options);
+  const unit = unitOf(project);
+  const timer = existsSync(join(UNIT_DIR, `${unit}.timer`));
   const cronLines = commandExists('crontab') ? readCrontab() : [];
-  const cron = cronLines.findIndex((l) => l === MARKER);
-  const [last] = (await listRunRecords(options.stateDir ?? defaultStateDir(), 50)).filter((r) => r.command === 'check');
+  const entries = cronEntries(cronLines);
+  const ours = entries.find((e) => e.project === project.id);
+  const others = entries.filter((e) => e.project !== project.id).length + otherTimers(unit);
+  const [last] = await listRunRecords(options.stateDir ?? defaultStateDir(), 1, (r) => r.command === 'check' && ranFor(project)(r));
   if (options.json) {
-    const installed = timer
-      ? { kind: 'systemd-timer', unit: `${UNIT}.timer` }
-      : cron >= 0
-        ? { kind: 'crontab', entry: cronLines[cron + 1] ?? '' }
-        : null;
+    const installed = timer ? { kind: 'systemd-timer', unit: `${unit}.timer` } : ours ? { kind: 'crontab', entry: ours.entry } : null;
     const lastCheck = last ? { id: last.id, startedAt: last.startedAt, result: last.result, exitCode: last.exitCode } : null;
-    console.log(JSON.stringify({ installed, lastCheck }, null, 2));
+    console.log(JSON.stringify({ project: project.dir, installed, lastCheck, otherProjects: others }, null, 2));
     return ExitCode.ok;
   }
+  console.log(`project: ${project.dir} (${project.inventory}, ${project.setup})`);
   if (timer)
     console.log(
-      `installed: systemd timer ${UNIT}.timer\n${spawnSync('systemctl', ['list-timers', `${UNIT}.timer`, '--no-pager'], { encoding: 'utf8' }).stdout.trim()}`,
+      `installed: systemd timer ${unit}.timer\n${spawnSync('systemctl', ['list-timers', `${unit}.timer`, '--no-pager'], { encoding: 'utf8' }).stdout.trim()}`,
     );
-  else if (cron >= 0) console.log(`installed: crontab entry\n${cronLines[cron + 1] ?? ''}`);
+  else if (ours) console.log(`installed: crontab entry\n${ours.entry}`);
   else console.log('not installed');
   console.log(last ? `last check: ${last.startedAt} ${last.result} (exit ${last.exitCode}, run ${last.id})` : 'last check: none recorded');
+  if (others > 0) console.log(`other projects with a scheduled check on this machine: ${others}`);
   return ExitCode.ok;
 }
 
-/** `reconcile schedule remove` */
+/** `reconcile schedule remove`: this project's scheduled check only. */
 export async function removeSchedule(options: ScheduleOptions): Promise<ExitCode> {
+  const project = currentProject(options);
+  const unit = unitOf(project);
   let removed = false;
-  if (existsSync(join(UNIT_DIR, `${UNIT}.timer`))) {
+  if (existsSync(join(UNIT_DIR, `${unit}.timer`))) {
     if (!options.dryRun) {
-      spawnSync('systemctl', ['disable', '--now', `${UNIT}.timer`]);
-      await rm(join(UNIT_DIR, `${UNIT}.timer`), { force: true });
-      await rm(join(UNIT_DIR, `${UNIT}.service`), { force: true });
+      spawnSync('systemctl', ['disable', '--now', `${unit}.timer`]);
+      await rm(join(UNIT_DIR, `${unit}.timer`), { force: true });
+      await rm(join(UNIT_DIR, `${unit}.service`), { force: true });
       spawnSync('systemctl', ['daemon-reload']);
     }
     removed = true;
   }
   if (commandExists('crontab')) {
     const lines = readCrontab();
-    if (lines.includes(MARKER)) {
-      if (!options.dryRun) writeCrontab(withoutSchedule(lines));
+    if (cronEntries(lines).some((e) => e.project === project.id)) {
+      if (!options.dryRun) writeCrontab(withoutEntryOf(lines, project));
       removed = true;
     }
   }
-  console.log(removed ? (options.dryRun ? 'would remove the scheduled check' : 'removed the scheduled check') : 'nothing was installed');
+  const done = options.dryRun ? 'would remove the scheduled check' : 'removed the scheduled check';
+  console.log(removed ? `${done} of ${project.dir}` : `nothing was installed for ${project.dir}`);
   return ExitCode.ok;
 }
 
-function withoutSchedule(lines: string[]): string[] {
-  const at = lines.indexOf(MARKER);
-  return at < 0 ? lines : [...lines.slice(0, at), ...lines.slice(at + 2)];
+/** The scheduled checks in a crontab: the marker line's index, the project it names and its entry. */
+function cronEntries(lines: string[]): { at: number; project: string | undefined; entry: string }[] {
+  return lines.flatMap((line, at) =>
+    line.startsWith(MARKER) ? [{ at, project: /\[project ([0-9a-f]{8})\]/.exec(line)?.[1], entry: lines[at + 1] ?? '' }] : [],
+  );
+}
+
+function withoutEntryOf(lines: string[], project: Project): string[] {
+  const drop = new Set(
+    cronEntries(lines)
+      .filter((e) => e.project === project.id)
+      .flatMap((e) => [e.at, e.at + 1]),
+  );
+  return lines.filter((_, i) => !drop.has(i));
+}
+
+/** Timers of other projects' scheduled checks. */
+function otherTimers(unit: string): number {
+  if (!existsSync(UNIT_DIR)) return 0;
+  return readdirSync(UNIT_DIR).filter((f) => /^reconcile-check-[0-9a-f]{8}\.timer$/.test(f) && f !== `${unit}.timer`).length;
 }
 
 function readCrontab(): string[] {
@@ -191,6 +255,8 @@ function requireCrontab(): void {
     throw new UsageError('no systemd here and no crontab command: install cron (apt-get install cron) or use --dry-run to see the command');
 }
 
-function commandExists(name: string): boolean {
-  return spawnSync('sh', ['-c', `command -v ${name}`]).status === 0;
+const commandExists = (name: string) => commandSucceeds(`command -v ${name}`);
+
+function commandSucceeds(shell: string): boolean {
+  return spawnSync('sh', ['-c', `${shell} >/dev/null 2>&1`]).status === 0;
 }

@@ -1,10 +1,15 @@
 import { ExitCode } from '../exit-codes.js';
 import type { GlobalOptions } from '../options.js';
 import { loadSelectedSpec } from '../load-spec.js';
+import { jsonEvenWhenStopped } from '../json-errors.js';
 
 /** `reconcile validate`: both files checked, nothing sent anywhere. */
 export async function validateCommand(options: GlobalOptions): Promise<ExitCode> {
-  const spec = await loadSelectedSpec(options, 'placeholder');
+  const spec = await jsonEvenWhenStopped(
+    options,
+    (why) => ({ valid: false, ...why }),
+    () => loadSelectedSpec(options, 'placeholder'),
+  );
   const hostNames = spec.hosts.map((h) => h.target.name);
   // With hosts: on resources, hosts differ in how many they have.
   const counts = [...new Set(spec.hosts.map((h) => h.resources.length))];

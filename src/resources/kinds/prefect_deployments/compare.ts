@@ -45,6 +45,29 @@ export interface Comparison {
   problems: string[];
 }
 
+/** A deployment the server does not have: every field as the server's default for it. */
+const NOTHING: Omit<Registered, 'name'> = {
+  id: '',
+  entrypoint: null,
+  description: null,
+  version: null,
+  global_concurrency_limit: null,
+  concurrency_options: null,
+  work_pool_name: null,
+  work_queue_name: null,
+  job_variables: null,
+  schedules: [],
+  pull_steps: null,
+};
+
+/**
+ * What creating the deployment will store: each field that differs from the server's default, as a
+ * change from nothing, so a plan shows what a create sends as it shows what an update changes.
+ */
+export function createdFields(wanted: StoredDeployment): FieldChange[] {
+  return compareDeployment(wanted, { ...NOTHING, name: wanted.name }, () => '').fields.map((f) => ({ ...f, before: null }));
+}
+
 /** Field by field, every field a prefect.yaml can set, both sides as the server stores them. */
 export function compareDeployment(wanted: StoredDeployment, current: Registered, fixCommand: (how: Fix) => string): Comparison {
   const problems: string[] = [];

@@ -4,7 +4,7 @@ import { quote } from '../../../shell/quote.js';
 import { ServiceUnreachable, unexpectedAnswer, type HttpCall } from '../../../transport/http.js';
 import { fileProbe, parsePathFacts, type PathFacts } from '../../facts.js';
 import { inLoginShell } from '../../steps.js';
-import { compareDeployment, type Fix, type Registered } from './compare.js';
+import { compareDeployment, createdFields, type Fix, type Registered } from './compare.js';
 import {
   deploymentEntries,
   isMapping,
@@ -122,7 +122,7 @@ export const prefectDeployments: ResourceType<PrefectDeployments, DeploymentsFac
         verb: current ? 'update' : 'create',
         title: `deployment ${deployment.name}`,
         because: current ? undefined : 'not registered',
-        fields: compared.fields,
+        fields: current ? compared.fields : createdFields(deployment),
         steps: [{ script: deployScript(spec, deployment) }],
       });
     }
