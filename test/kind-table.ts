@@ -3,6 +3,7 @@ import { basename, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { Resource } from '../src/model/generated/setup.js';
 import { resourceTypes } from '../src/resources/registry.js';
+import type { ResourcePlan } from '../src/resources/types.js';
 import type { HttpCall } from '../src/transport/http.js';
 
 /**
@@ -44,12 +45,17 @@ const replay =
     return Promise.resolve({ status: found.status, body: structuredClone(found.answer) });
   };
 
-/** The ids of the actions a resource plans, and its problems, from a probe section and HTTP answers. */
-export async function planOf(r: Recording, probe = r.probe, answers = r.http ?? []): Promise<{ ids: string[]; problems: string[] }> {
+/** The plan of a resource from a probe section and HTTP answers. */
+export async function resourcePlan(r: Recording, probe = r.probe, answers = r.http ?? []): Promise<ResourcePlan> {
   const type = resourceTypes.of(r.spec.kind);
   const parsed = type.parse(r.spec, probe);
   const actual = type.observe ? (await type.observe(r.spec, replay(answers))).into(parsed) : parsed;
-  const plan = type.plan(r.spec, actual, { specDir: '/' });
+  return type.plan(r.spec, actual, { specDir: '/' });
+}
+
+/** The ids of the actions a resource plans, and its problems. */
+export async function planOf(r: Recording, probe = r.probe, answers = r.http ?? []): Promise<{ ids: string[]; problems: string[] }> {
+  const plan = await resourcePlan(r, probe, answers);
   return { ids: [...plan.now, ...plan.late].map((a) => a.id), problems: plan.problems ?? [] };
 }
 

@@ -171,7 +171,13 @@ describe('locking and unreachable hosts', () => {
     await new Promise((r) => setTimeout(r, 1500));
     const impatient = await reconcile(dir, 'apply', '--lock-timeout', '0');
     const patient = reconcile(dir, 'apply', '--json');
-    const [a, b] = await Promise.all([first, patient]);
+    // Piped, a waiting apply says who holds the lock, and how long it has waited.
+    const watching = reconcile(dir, 'apply');
+    const [a, b, watched] = await Promise.all([first, patient, watching]);
+    expect(watched.code).toBe(0);
+    expect(watched.stdout).toMatch(
+      new RegExp(`${host.name}: waiting for the run lock, held by reconcile apply by \\S+ \\(pid \\d+\\) since \\S+ \\(\\d+/60 s\\)`),
+    );
     expect(impatient.code).toBe(1);
     expect(impatient.stdout).toMatch(/locked: reconcile apply by \S+ \(pid \d+\) since .* holds \/run\/lock\/reconcile\.lock; waited 0s/);
     expect(a.code).toBe(0);

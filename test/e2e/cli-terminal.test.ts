@@ -1,4 +1,5 @@
 import { readFileSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { ssh, useTestHosts } from '../hosts/fixture.js';
@@ -85,6 +86,35 @@ resources:
     expect(vv.stderr).toMatch(/lines of content, not shown/);
     for (const text of [SECRET, Buffer.from(`token=${SECRET}\n`).toString('base64').slice(0, 16)])
       expect(vv.stdout + vv.stderr).not.toContain(text);
+  });
+
+  it("on a terminal, plan says which hosts it still waits for; the live view keeps a failed host's name", async () => {
+    // A host that accepts the connection and never speaks SSH: it takes its whole connect timeout.
+    const silent = createServer(() => {});
+    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+    const port = (silent.address() as { port: number }).port;
+    try {
+      const withGhost = workspace([host]);
+      writeFileSync(
+        join(withGhost, 'hosts.yaml'),
+        `${readFileSync(join(withGhost, 'hosts.yaml'), 'utf8')}  ghost:\n    address: 127.0.0.1\n    port: ${port}\n    connect_timeout: 3\n`,
+      );
+      writeFileSync(join(withGhost, 'setup.yaml'), 'resources:\n  - kind: directory\n    path: /srv/ghostly\n');
+      const plan = await onTerminal(withGhost, 'plan', 'never shown', '');
+      expect(plan.output).toMatch(/reading 2 hosts: 1 done; waiting for ghost \(\d+ s\)/);
+      expect(plan.output).toContain('hosts: 1 with changes, 0 unchanged, 1 failed; 1 change');
+      const apply = await onTerminal(withGhost, 'apply --yes', 'never shown', '');
+      expect(apply.code).toBe(1);
+      expect(apply.output).toContain(`ghost: 127.0.0.1:${port} accepted the connection but no SSH handshake finished within 3s`);
+    } finally {
+      silent.close();
+    }
+  });
+
+  it('plan -o says where the plan went and the command that applies it', async () => {
+    const saved = await reconcile(dir, 'plan', '-o', 'saved plan.json');
+    expect(saved.stdout).toContain("plan saved to saved plan.json: apply exactly it with reconcile apply 'saved plan.json'");
+    expect((await reconcile(dir, 'apply', 'saved plan.json')).code).toBe(0);
   });
 
   it('piped, an action still running after 2 s gets a line of its own', async () => {

@@ -101,7 +101,7 @@ function systemdUnits(options: ScheduleOptions, project: Project): { service: st
  */
 function unschedulable(options: ScheduleOptions, systemd: boolean): string[] {
   const reasons: string[] = [];
-  if (!systemd && !commandSucceeds('cat /proc/[0-9]*/comm | grep -qxE "cron|crond"'))
+  if (!systemd && !commandSucceeds('grep -qsxE "cron|crond" /proc/[0-9]*/comm'))
     reasons.push(
       'no cron daemon runs on this machine, so the entry would never run: start it (systemctl enable --now cron), or install as root where systemd runs (a timer)',
     );
