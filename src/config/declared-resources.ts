@@ -88,7 +88,7 @@ function references(named: Named[], view: HostView, files: SpecFiles) {
       if (provider && ref.before) dependencies.get(provider)!.push(name);
       else if (provider) dependencies.get(name)!.push(provider);
       else if (elsewhere) waits.get(name)!.push({ ...elsewhere, what: ref.what, at: at(index, ref.field) });
-      else {
+      else if (!ref.ifDeclared) {
         const value = ref.token.replace(/^[a-z]+:/, '');
         const sameKind = [...providers.keys()].filter((t) => t.startsWith(`${ref.token.split(':')[0]!}:`));
         const candidates = sameKind.map((t) => t.replace(/^[a-z]+:/, ''));

@@ -8,6 +8,7 @@ import { prefectDeployments } from './kinds/prefect_deployments/prefect-deployme
 import { prefectProfile } from './kinds/prefect_profile/prefect-profile.js';
 import { prefectVariable } from './kinds/prefect_variable/prefect-variable.js';
 import { prefectWorkPool } from './kinds/prefect_work_pool/prefect-work-pool.js';
+import { prefectWorkQueue } from './kinds/prefect_work_queue/prefect-work-queue.js';
 import { pythonVenv } from './kinds/python_venv/python-venv.js';
 import { systemdService } from './kinds/systemd_service/systemd-service.js';
 import { factPrelude } from './facts.js';
@@ -25,6 +26,7 @@ const registry: Registry = {
   python_venv: pythonVenv,
   prefect_profile: prefectProfile,
   prefect_work_pool: prefectWorkPool,
+  prefect_work_queue: prefectWorkQueue,
   prefect_variable: prefectVariable,
   prefect_deployments: prefectDeployments,
   git,

@@ -21,6 +21,11 @@ export interface Reference {
    * after it (its unit may run a program this resource installs, its restart must see the change).
    */
   before?: true;
+  /**
+   * Only an order: when no resource provides it, nothing is wrong (a queue's pool may be made by a
+   * worker, not declared); when one does, it is converged first.
+   */
+  ifDeclared?: true;
 }
 
 /** What converging one resource takes. */
@@ -104,6 +109,7 @@ export interface Observation<A> {
 }
 
 export const unitToken = (unit: string) => `unit:${unit}`;
+export const poolToken = (pool: string) => `pool:${pool}`;
 
 /** `after` lists name services that must be converged (and healthy) first. */
 export function afterReferences(after: string[] | undefined): Reference[] {

@@ -315,6 +315,38 @@ describe('Prefect 3 stand-in on a test host', () => {
     expect((await send('PATCH', '/variables/name/std-in_4', { name: 'std-in_3' })).status).toBe(409);
   });
 
+  it('keeps work queues as Prefect 3.8.3 does: its name rule, positive priorities kept unique, 409, 404 with its words', async () => {
+    const send = async (method: string, path: string, body?: unknown) => {
+      const response = await fetch(`${api}${path}`, { method, ...(body === undefined ? {} : { body: JSON.stringify(body) }) });
+      return { status: response.status, body: response.status === 204 ? undefined : ((await response.json()) as unknown) };
+    };
+    const queues = '/work_pools/projections-local/queues';
+    expect((await post(queues, { name: 'a/b' })).status).toBe(422);
+    expect((await post(queues, { name: 'q0', priority: 0 })).status).toBe(422);
+    expect((await post(queues, { name: 'q0', concurrency_limit: -1 })).status).toBe(422);
+    expect((await post(queues, { name: 'q0', colour: 'red' })).status).toBe(422);
+    expect((await post('/work_pools/no-such-pool/queues', { name: 'q0' })).status).toBe(404);
+    // No priority: the first one not taken (the default queue holds 1).
+    const made = await post(queues, { name: 'std-q1' });
+    expect(made.status).toBe(201);
+    expect(made.body).toMatchObject({ name: 'std-q1', priority: 2, description: '', is_paused: false, concurrency_limit: null });
+    expect((await post(queues, { name: 'std-q1' })).status).toBe(409);
+    expect((await post(queues, { name: 'default' })).status).toBe(409);
+    // Priority 1 taken by another queue: the others move up, their order kept.
+    expect((await send('PATCH', `${queues}/std-q1`, { priority: 1 })).status).toBe(204);
+    const order = ((await post(`${queues}/filter`, {})).body as { name: string; priority: number }[]).map((q) => [q.name, q.priority]);
+    expect(order.slice(0, 2)).toEqual([
+      ['std-q1', 1],
+      ['default', 2],
+    ]);
+    // A PATCH changes only what it sends.
+    expect((await send('PATCH', `${queues}/std-q1`, { concurrency_limit: 3 })).status).toBe(204);
+    expect((await get(`${queues}/std-q1`)).body).toMatchObject({ priority: 1, concurrency_limit: 3, is_paused: false, active_slots: 0 });
+    expect((await send('DELETE', `${queues}/std-q1`)).status).toBe(204);
+    const gone = await get(`${queues}/std-q1`);
+    expect([gone.status, gone.body]).toEqual([404, { detail: "Work pool queue 'projections-local/std-q1' not found." }]);
+  });
+
   it('runs a worker that heartbeats to its pool and answers its healthcheck', async () => {
     await ssh(
       host,

@@ -193,4 +193,58 @@ describe('Prefect-aware resources on a fresh host, with the Prefect stand-in', (
     expect((await reconcile(dir, 'check')).code).toBe(0);
     writeFileSync(join(dir, 'setup.yaml'), repoSetup());
   }, 120_000);
+
+  it('a prefect_work_queue: created in its pool after the pool, then in sync; changed on the server and put back', async () => {
+    const url = `${api(host)}/work_pools/projections-local/queues/urgent`;
+    const withQueue = (limit: number) =>
+      `${repoSetup()}  - kind: prefect_work_queue
+    queue: urgent
+    pool: projections-local
+    priority: 1
+    concurrency_limit: ${limit}
+    description: runs that cannot wait
+    api_url: "http://{{ prefect_host }}:{{ prefect_port }}/api"
+    after: [prefect-server.service]
+`;
+    writeFileSync(join(dir, 'setup.yaml'), withQueue(2));
+    expect((await reconcile(dir, 'plan')).stdout).toContain('+ work queue projections-local/urgent');
+    expect((await reconcile(dir, 'apply')).code).toBe(0);
+    expect(await getJson(url)).toMatchObject({
+      name: 'urgent',
+      priority: 1,
+      concurrency_limit: 2,
+      is_paused: false,
+      description: 'runs that cannot wait',
+    });
+    // Prefect keeps priorities unique: the pool's default queue made way.
+    const queues = (await (
+      await fetch(`${api(host)}/work_pools/projections-local/queues/filter`, { method: 'POST', body: '{}' })
+    ).json()) as {
+      name: string;
+      priority: number;
+    }[];
+    expect(queues.map((q) => [q.name, q.priority])).toEqual([
+      ['urgent', 1],
+      ['default', 2],
+    ]);
+    expect((await reconcile(dir, 'check')).code).toBe(0);
+
+    // Paused by hand on the server: check names it, apply puts it back.
+    expect((await fetch(url, { method: 'PATCH', body: JSON.stringify({ is_paused: true }) })).status).toBe(204);
+    const drift = await reconcile(dir, 'check');
+    expect(drift.code).toBe(2);
+    expect(drift.stdout).toContain('~ work queue projections-local/urgent');
+    expect(drift.stdout).toContain('is_paused: true -> false');
+    expect((await reconcile(dir, 'apply')).code).toBe(0);
+    expect((await getJson(url)).is_paused).toBe(false);
+
+    // Changed in the spec: only the limit travels.
+    writeFileSync(join(dir, 'setup.yaml'), withQueue(5));
+    const applied = await reconcileJson(dir, 'apply');
+    expect(applied.code).toBe(0);
+    expect(applied.hosts[0]!.done).toEqual(['prefect_work_queue:projections-local/urgent']);
+    expect((await getJson(url)).concurrency_limit).toBe(5);
+    expect((await reconcile(dir, 'check')).code).toBe(0);
+    writeFileSync(join(dir, 'setup.yaml'), repoSetup());
+  }, 120_000);
 });

@@ -249,3 +249,28 @@ resources:
     expect((await problems(hosts, setup))[0]).toBe(expected);
   });
 });
+
+describe('a work queue and its pool', () => {
+  const queue = (pool: string) => `  - kind: prefect_work_queue
+    queue: urgent
+    pool: ${pool}
+    api_url: http://127.0.0.1:4200/api
+`;
+  const pool = `  - kind: prefect_work_pool
+    pool: projections-local
+    type: process
+    api_url: http://127.0.0.1:4200/api
+`;
+
+  it('comes after its pool when the file declares it, wherever it is written', async () => {
+    writeFileSync(join(dir, 'hosts.yaml'), 'hosts:\n  one: { address: 10.0.0.1 }\n');
+    writeFileSync(join(dir, 'setup.yaml'), `resources:\n${queue('projections-local')}${pool}`);
+    const [host] = (await loadSpec(join(dir, 'hosts.yaml'), join(dir, 'setup.yaml'))).hosts;
+    const queueResource = host!.resources.find((r) => r.spec.kind === 'prefect_work_queue')!;
+    expect(queueResource.dependsOn).toEqual(['prefect_work_pool:projections-local']);
+  });
+
+  it('needs no declared pool: one a worker made is fine', async () => {
+    expect(await problems('hosts:\n  one: { address: 10.0.0.1 }\n', `resources:\n${queue('made-by-a-worker')}`)).toEqual([]);
+  });
+});

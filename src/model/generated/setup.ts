@@ -15,6 +15,7 @@ export type Resource =
   | PythonVenv
   | PrefectProfile
   | PrefectWorkPool
+  | PrefectWorkQueue
   | PrefectVariable
   | PrefectDeployments
   | Git;
@@ -466,6 +467,46 @@ export interface PrefectWorkPool {
    * If set, a worker must have sent a heartbeat to this pool within this many seconds (checked after apply and by check).
    */
   worker_heartbeat_within?: number;
+  after?: AfterServices;
+}
+/**
+ * A work queue in a Prefect work pool: its priority, concurrency limit, paused state and description, read and changed through the server's REST API from the host. Comes after the pool when this file declares it.
+ *
+ * This interface was referenced by `ReconcileDesiredStateSetupYaml`'s JSON-Schema
+ * via the `definition` "prefect_work_queue".
+ */
+export interface PrefectWorkQueue {
+  /**
+   * A work queue of a Prefect work pool.
+   */
+  kind: 'prefect_work_queue';
+  name?: Name;
+  hosts?: HostList;
+  /**
+   * The queue's name in its pool, e.g. high-priority.
+   */
+  queue: string;
+  /**
+   * The work pool the queue belongs to, e.g. projections-local.
+   */
+  pool: string;
+  /**
+   * 1 is served first. Left out: the server's (the first free priority when it creates the queue) is kept.
+   */
+  priority?: number;
+  /**
+   * Most flow runs of this queue at once; null for no limit. Left out: not managed.
+   */
+  concurrency_limit?: number | null;
+  /**
+   * A paused queue hands out no runs. Default false.
+   */
+  paused?: boolean;
+  /**
+   * Left out: not managed.
+   */
+  description?: string;
+  api_url: PrefectApiUrl;
   after?: AfterServices;
 }
 /**

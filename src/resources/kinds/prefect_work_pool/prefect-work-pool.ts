@@ -2,7 +2,7 @@ import type { Action, FieldChange, HttpRequest } from '../../../model/plan.js';
 import type { PrefectWorkPool } from '../../../model/generated/setup.js';
 import type { HttpCall } from '../../../transport/http.js';
 import { readServerObject } from '../../server-object.js';
-import { afterReferences, compareWhenUp, noChanges, type ResourceType } from '../../types.js';
+import { afterReferences, compareWhenUp, noChanges, poolToken, type ResourceType } from '../../types.js';
 
 interface PoolFacts {
   /** undefined: the server did not answer (e.g. not started yet on a fresh host). */
@@ -24,6 +24,7 @@ export const prefectWorkPool: ResourceType<PrefectWorkPool, PoolFacts> = {
   kind: 'prefect_work_pool',
   defaultName: (spec) => `prefect_work_pool:${spec.pool}`,
   references: (spec) => afterReferences(spec.after),
+  provides: (spec) => [poolToken(spec.pool)],
   probe: () => 'true',
   parse: () => ({}),
   async observe(spec, http) {

@@ -19,6 +19,8 @@ from ._release import HEALTHY, MIGRATIONS
 API_VERSION = "0.8.4"
 RESERVED = "Work pools starting with 'Prefect' are reserved for internal use."
 POOL_CREATE_KEYS = {"name", "description", "type", "base_job_template", "is_paused", "concurrency_limit", "storage_configuration"}
+QUEUE_CREATE_KEYS = {"name", "description", "is_paused", "concurrency_limit", "priority", "filter"}
+QUEUE_UPDATE_KEYS = {"name", "description", "is_paused", "concurrency_limit", "priority", "last_polled", "filter"}
 POOL_UPDATE_KEYS = {"description", "is_paused", "base_job_template", "concurrency_limit", "storage_configuration"}
 DEPLOYMENT_KEYS = {
     "name", "flow_id", "work_pool_name", "work_queue_name", "entrypoint", "path", "pull_steps", "parameters",
@@ -83,7 +85,7 @@ class Store:
         self.db.execute("PRAGMA journal_mode=WAL")
         self.lock = threading.Lock()
         migrate(self.db)
-        for table in ("work_pools", "flows", "deployments", "workers", "variables", "block_types", "block_schemas", "block_documents", "flow_runs"):
+        for table in ("work_pools", "work_queues", "flows", "deployments", "workers", "variables", "block_types", "block_schemas", "block_documents", "flow_runs"):
             self.db.execute(f"CREATE TABLE IF NOT EXISTS {table} (key TEXT PRIMARY KEY, doc TEXT NOT NULL)")
 
     def get(self, table, key):
@@ -148,6 +150,10 @@ class Api:
             ("POST", r"/api/work_pools/(?P<name>[^/]+)/workers/heartbeat", self.heartbeat),
             ("POST", r"/api/work_pools/(?P<name>[^/]+)/workers/filter", self.filter_workers),
             ("POST", r"/api/work_pools/(?P<name>[^/]+)/queues/filter", self.filter_queues),
+            ("POST", r"/api/work_pools/(?P<name>[^/]+)/queues", self.create_queue),
+            ("GET", r"/api/work_pools/(?P<name>[^/]+)/queues/(?P<queue>[^/]+)", self.read_queue),
+            ("PATCH", r"/api/work_pools/(?P<name>[^/]+)/queues/(?P<queue>[^/]+)", self.update_queue),
+            ("DELETE", r"/api/work_pools/(?P<name>[^/]+)/queues/(?P<queue>[^/]+)", self.delete_queue),
             ("GET", r"/api/work_pools/(?P<name>[^/]+)", self.read_pool),
             ("PATCH", r"/api/work_pools/(?P<name>[^/]+)", self.update_pool),
             ("DELETE", r"/api/work_pools/(?P<name>[^/]+)", self.delete_pool),
@@ -348,12 +354,121 @@ class Api:
         workers = [w for w in self.store.all("workers") if w["work_pool_id"] == pool["id"]]
         return 200, [{**w, "status": self.worker_status(w)} for w in workers]
 
-    def filter_queues(self, m, _b):
+    # --- work queues (api/workers.py /work_pools/NAME/queues, schemas/actions.py WorkQueueCreate/Update) ---
+    def queues_of(self, pool):
+        """The pool's queues by name: those stored, and its default queue, made with the pool."""
+        stored = {q["name"]: q for q in self.store.all("work_queues") if q["work_pool_id"] == pool["id"]}
+        default = {"id": pool["default_queue_id"], "created": pool["created"], "updated": pool["updated"],
+                   "name": "default", "description": "The work pool's default queue.", "is_paused": False,
+                   "concurrency_limit": None, "priority": 1, "last_polled": None, "status": "NOT_READY",
+                   "filter": None, "work_pool_id": pool["id"], "work_pool_name": pool["name"]}
+        return {"default": default, **stored}
+
+    @staticmethod
+    def queue_view(queue):
+        # active_slots: counted only for a queue with a limit (read_work_queue); no runs hold slots here.
+        return {**queue, "active_slots": 0 if queue["concurrency_limit"] is not None else None}
+
+    def require_queue(self, m):
+        pool = self.store.get("work_pools", m["name"])
+        queue = self.queues_of(pool).get(m["queue"]) if pool else None
+        if queue is None:
+            raise not_found(f"Work pool queue '{m['name']}/{m['queue']}' not found.")
+        return pool, queue
+
+    @staticmethod
+    def valid_queue_fields(body):
+        """WorkQueueCreate/Update's types: Name without / % & > <, PositiveInteger, NonNegativeInteger."""
+        name = body.get("name")
+        if name is not None and not re.fullmatch(r"[^/%&><]+", name):
+            raise unprocessable("string_pattern_mismatch", ["body", "name"], "String should match pattern '^[^/%&><]+$'", body)
+        priority = body.get("priority")
+        if priority is not None and (not isinstance(priority, int) or isinstance(priority, bool)):
+            raise unprocessable("int_type", ["body", "priority"], "Input should be a valid integer", body)
+        if priority is not None and priority < 1:
+            raise unprocessable("greater_than", ["body", "priority"], "Input should be greater than 0", body)
+        limit = body.get("concurrency_limit")
+        if limit is not None and (not isinstance(limit, int) or isinstance(limit, bool)):
+            raise unprocessable("int_type", ["body", "concurrency_limit"], "Input should be a valid integer", body)
+        if limit is not None and limit < 0:
+            raise unprocessable("greater_than_equal", ["body", "concurrency_limit"], "Input should be greater than or equal to 0", body)
+
+    def filter_queues(self, m, body):
         pool = self.require_pool(m["name"])
-        return 200, [{"id": pool["default_queue_id"], "created": pool["created"], "updated": pool["updated"],
-                      "name": "default", "description": "The work pool's default queue.", "is_paused": False,
-                      "concurrency_limit": None, "priority": 1, "last_polled": None, "status": "NOT_READY",
-                      "filter": None, "work_pool_id": pool["id"], "work_pool_name": pool["name"], "active_slots": 0}]
+        queues = sorted(self.queues_of(pool).values(), key=lambda q: (q["priority"], q["name"]))
+        return 200, page([self.queue_view(q) for q in queues], body)
+
+    def create_queue(self, m, body):
+        extra_keys(body, QUEUE_CREATE_KEYS)
+        if not isinstance(body.get("name"), str):
+            raise unprocessable("missing", ["body", "name"], "Field required", body)
+        self.valid_queue_fields(body)
+        pool = self.require_pool(m["name"])
+        queues = self.queues_of(pool)
+        if body["name"] in queues:
+            raise HttpError(409, {"detail": f"A work queue with this name already exists in work pool {m['name']!r}."})
+        priority = body.get("priority")
+        if priority is None:
+            # models/workers.py create_work_queue: the first priority not taken, else the highest plus one.
+            taken = sorted(q["priority"] for q in queues.values())
+            priority = next((i + 1 for i, p in enumerate(taken) if p != i + 1), max(taken, default=0) + 1)
+        moment = stamp()
+        queue = {"id": str(uuid.uuid4()), "created": moment, "updated": moment, "name": body["name"],
+                 "description": body.get("description", ""), "is_paused": bool(body.get("is_paused", False)),
+                 "concurrency_limit": body.get("concurrency_limit"), "priority": priority, "last_polled": None,
+                 "status": "PAUSED" if body.get("is_paused") else "NOT_READY", "filter": None,
+                 "work_pool_id": pool["id"], "work_pool_name": pool["name"]}
+        self.store.put("work_queues", f"{pool['id']}/{queue['name']}", queue)
+        if body.get("priority") is not None:
+            self.reprioritize(pool, {queue["name"]: priority})
+        return 201, self.queue_view(self.queues_of(pool)[queue["name"]])
+
+    def read_queue(self, m, _b):
+        return 200, self.queue_view(self.require_queue(m)[1])
+
+    def update_queue(self, m, body):
+        extra_keys(body, QUEUE_UPDATE_KEYS)
+        self.valid_queue_fields(body)
+        pool, queue = self.require_queue(m)
+        # exclude_unset: only the fields sent change (models/workers.py update_work_queue).
+        queue = {**queue, **{k: v for k, v in body.items() if k != "filter"}, "updated": stamp()}
+        if "is_paused" in body:
+            queue["status"] = "PAUSED" if body["is_paused"] else "NOT_READY"
+        self.store.delete("work_queues", f"{pool['id']}/{m['queue']}")
+        self.store.put("work_queues", f"{pool['id']}/{queue['name']}", queue)
+        if body.get("priority") is not None:
+            self.reprioritize(pool, {queue["name"]: body["priority"]})
+        return 204, None
+
+    def reprioritize(self, pool, wanted):
+        """models/workers.py bulk_update_work_queue_priorities: the queues given take their priority;
+        the others keep their order, moved up one where they would collide (priorities stay unique)."""
+        queues = sorted(self.queues_of(pool).values(), key=lambda q: q["priority"])
+        others = [q for q in queues if q["name"] not in wanted]
+        for queue in sorted((q for q in queues if q["name"] in wanted), key=lambda q: wanted[q["name"]]):
+            queue["priority"] = wanted[queue["name"]]
+            for i, other in enumerate(others):
+                if other["priority"] >= queue["priority"]:
+                    others.insert(i, queue)
+                    break
+        last = 0
+        for queue in others:
+            if queue["priority"] <= last:
+                last += 1
+                queue["priority"] = last
+            else:
+                last = queue["priority"]
+        for queue in queues:
+            self.store.put("work_queues", f"{pool['id']}/{queue['name']}", queue)
+
+    def delete_queue(self, m, _b):
+        pool, queue = self.require_queue(m)
+        if queue["id"] == pool["default_queue_id"]:
+            # models/workers.py raises ValueError("Can't delete a pool's default queue."), which no
+            # handler maps: the custom internal exception handler answers 500.
+            raise HttpError(500, {"exception_message": "Internal Server Error"})
+        self.store.delete("work_queues", f"{pool['id']}/{queue['name']}")
+        return 204, None
 
     # --- flows -------------------------------------------------------------------
     def create_flow(self, _m, body):
