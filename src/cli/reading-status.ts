@@ -10,12 +10,14 @@ export function readingStatus(hosts: string[]): { emit: (event: ApplyEvent) => v
   if (!process.stderr.isTTY || hosts.length === 0) return { emit: () => {}, stop: () => {} };
   const started = Date.now();
   const pending = new Set(hosts);
+  const doing = new Map<string, string>();
   const draw = () => {
     const waiting = [...pending];
-    const names = waiting.length > 3 ? `${waiting.slice(0, 3).join(', ')} and ${waiting.length - 3} more` : waiting.join(', ');
+    const named = waiting.map((h) => (doing.has(h) ? `${h} (${doing.get(h)!})` : h));
+    const names = named.length > 3 ? `${named.slice(0, 3).join(', ')} and ${named.length - 3} more` : named.join(', ');
     const seconds = Math.round((Date.now() - started) / 1000);
     process.stderr.write(
-      `\r\u001b[Kreading ${hosts.length} host${hosts.length === 1 ? '' : 's'}: ${hosts.length - pending.size} done; waiting for ${names} (${seconds} s)`,
+      `\r\u001b[Kreading ${hosts.length} host${hosts.length === 1 ? '' : 's'}: ${hosts.length - pending.size} done; waiting for ${names}; ${seconds} s`,
     );
   };
   const timer = setInterval(draw, 1000);
@@ -23,6 +25,7 @@ export function readingStatus(hosts: string[]): { emit: (event: ApplyEvent) => v
   return {
     emit: (event) => {
       if (event.type === 'finished') pending.delete(event.host);
+      if (event.type === 'phase') doing.set(event.host, event.detail);
     },
     stop: () => {
       clearInterval(timer);

@@ -12,6 +12,8 @@ export type ApplyEvent =
   | { type: 'waiting'; host: string; action: Action; detail: string }
   /** Before any action: the host is waited for (another run's lock). */
   | { type: 'host-waiting'; host: string; detail: string }
+  /** What a host is doing before its plan exists: connecting, reading its facts (a live view shows it). */
+  | { type: 'phase'; host: string; detail: string }
   /** `interrupted`: the action was not started, or its gate was cut short, because the run was interrupted. */
   | { type: 'failed'; host: string; action: Action; error: string; interrupted?: boolean };
 

@@ -244,6 +244,7 @@ async function reconcileHost(host: HostSpec, options: RunOptions & { shared: Sha
     return outcome({ status: 'skipped', error: 'not started: the run was interrupted first (nothing was done)' });
   try {
     const phase = phaseTimer(host.target.name);
+    options.emit?.({ type: 'phase', host: host.target.name, detail: `connecting to ${host.target.address}` });
     transport = await connect(host.target, options);
     phase('connected');
     const sudo = host.target.become;
@@ -259,6 +260,7 @@ async function reconcileHost(host: HostSpec, options: RunOptions & { shared: Sha
       options.mode === 'apply'
         ? undefined
         : { preamble: lockPreamble('shared', options.lockTimeoutSeconds, owner), timeoutSeconds: options.lockTimeoutSeconds };
+    options.emit?.({ type: 'phase', host: host.target.name, detail: 'reading facts' });
     const facts = await gather(transport, host.resources, { sudo, types: options.types, lock });
     phase(`facts read (${host.resources.length} resources, one exec)`);
     const plan = planHost(host, facts, options);

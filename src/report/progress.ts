@@ -28,12 +28,16 @@ export function liveProgress(hosts: string[]): { emit: (event: ApplyEvent) => vo
   const titles = new Map<string, (suffix: string) => void>();
   /** A host's line while it waits before its actions (another run's lock). */
   const hostTitles = new Map<string, (detail: string) => void>();
+  const hostDetails = new Map<string, string>();
 
   const list = new Listr(
     hosts.map((host) => ({
       title: host,
       task: async (_ctx: unknown, task: { title: string; newListr: (...args: never[]) => unknown }) => {
         hostTitles.set(host, (detail) => (task.title = `${host}: ${detail}`));
+        // Said before listr2 started this task (connecting comes first): shown now.
+        const said = hostDetails.get(host);
+        if (said) task.title = `${host}: ${said}`;
         const plan = await planned.get(host)!.promise;
         if (!Array.isArray(plan)) {
           task.title = `${host}: ${plan.status === 'converged' ? 'no changes' : (plan.error ?? plan.status)}`;
@@ -65,7 +69,8 @@ export function liveProgress(hosts: string[]): { emit: (event: ApplyEvent) => vo
       planned.get(event.host)?.resolve(event.actions);
     } else if (event.type === 'finished') {
       planned.get(event.host)?.resolve({ status: event.status, error: event.error });
-    } else if (event.type === 'host-waiting') {
+    } else if (event.type === 'host-waiting' || event.type === 'phase') {
+      hostDetails.set(event.host, event.detail);
       hostTitles.get(event.host)?.(event.detail);
     } else if (event.type === 'waiting') {
       titles.get(key(event.host, event.action.id))?.(`: ${event.detail}`);

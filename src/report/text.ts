@@ -71,7 +71,8 @@ function renderDiff(change: ContentChange, style: Style): string[] {
 
 /** One line per action as apply goes (plain output: not a TTY, or --json elsewhere). */
 export function renderEvent(event: ApplyEvent, style: Style): string | undefined {
-  if (event.type === 'planned' || event.type === 'finished') return undefined;
+  // A phase is for a live view: a log gets the actions and their outcome.
+  if (event.type === 'planned' || event.type === 'finished' || event.type === 'phase') return undefined;
   if (event.type === 'host-waiting') return `${event.host}: ${event.detail}`;
   const label = `${event.host}: ${symbols[event.action.verb]} ${event.action.title}`;
   if (event.type === 'done') return `${label} ${green(style, 'done')} (${(event.ms / 1000).toFixed(1)}s)`;

@@ -101,10 +101,12 @@ resources:
       );
       writeFileSync(join(withGhost, 'setup.yaml'), 'resources:\n  - kind: directory\n    path: /srv/ghostly\n');
       const plan = await onTerminal(withGhost, 'plan', 'never shown', '');
-      expect(plan.output).toMatch(/reading 2 hosts: 1 done; waiting for ghost \(\d+ s\)/);
+      expect(plan.output).toMatch(/reading 2 hosts: 1 done; waiting for ghost \(connecting to 127\.0\.0\.1\); \d+ s/);
       expect(plan.output).toContain('hosts: 1 with changes, 0 unchanged, 1 failed; 1 change');
       const apply = await onTerminal(withGhost, 'apply --yes', 'never shown', '');
       expect(apply.code).toBe(1);
+      // The live view says what a host is doing before it has a plan.
+      expect(apply.output).toContain('ghost: connecting to 127.0.0.1');
       expect(apply.output).toContain(`ghost: 127.0.0.1:${port} accepted the connection but no SSH handshake finished within 3s`);
     } finally {
       silent.close();
