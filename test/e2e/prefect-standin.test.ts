@@ -315,6 +315,28 @@ describe('Prefect 3 stand-in on a test host', () => {
     expect((await send('PATCH', '/variables/name/std-in_4', { name: 'std-in_3' })).status).toBe(409);
   });
 
+  it('keeps global concurrency limits as Prefect 3.8.3 does: by name or id, non-negative numbers, 409 from the unique name, 404 with its words', async () => {
+    const send = async (method: string, path: string, body?: unknown) => {
+      const response = await fetch(`${api}${path}`, { method, ...(body === undefined ? {} : { body: JSON.stringify(body) }) });
+      return { status: response.status, body: response.status === 204 ? undefined : ((await response.json()) as unknown) };
+    };
+    expect((await post('/v2/concurrency_limits/', { name: 'std-db' })).status).toBe(422);
+    expect((await post('/v2/concurrency_limits/', { name: 'std-db', limit: -1 })).status).toBe(422);
+    expect((await post('/v2/concurrency_limits/', { name: 'a/b', limit: 1 })).status).toBe(422);
+    expect((await post('/v2/concurrency_limits/', { name: 'std-db', limit: 1, colour: 'red' })).status).toBe(422);
+    const made = await post('/v2/concurrency_limits/', { name: 'std-db', limit: 3 });
+    expect(made.status).toBe(201);
+    expect(made.body).toMatchObject({ name: 'std-db', limit: 3, active: true, active_slots: 0, denied_slots: 0, slot_decay_per_second: 0 });
+    const again = await post('/v2/concurrency_limits/', { name: 'std-db', limit: 1 });
+    expect([again.status, (again.body as { detail: string }).detail]).toEqual([409, expect.stringContaining('Data integrity conflict')]);
+    // By id as by name; a PATCH changes only what it sends.
+    expect((await send('PATCH', `/v2/concurrency_limits/${(made.body as { id: string }).id}`, { active: false })).status).toBe(204);
+    expect((await get('/v2/concurrency_limits/std-db')).body).toMatchObject({ limit: 3, active: false });
+    expect((await send('DELETE', '/v2/concurrency_limits/std-db')).status).toBe(204);
+    const gone = await get('/v2/concurrency_limits/std-db');
+    expect([gone.status, gone.body]).toEqual([404, { detail: 'Concurrency Limit not found' }]);
+  });
+
   it('keeps work queues as Prefect 3.8.3 does: its name rule, positive priorities kept unique, 409, 404 with its words', async () => {
     const send = async (method: string, path: string, body?: unknown) => {
       const response = await fetch(`${api}${path}`, { method, ...(body === undefined ? {} : { body: JSON.stringify(body) }) });

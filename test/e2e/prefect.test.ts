@@ -194,6 +194,35 @@ describe('Prefect-aware resources on a fresh host, with the Prefect stand-in', (
     writeFileSync(join(dir, 'setup.yaml'), repoSetup());
   }, 120_000);
 
+  it('a prefect_concurrency_limit: created, then in sync; deactivated by hand and put back; its limit changed in the spec', async () => {
+    const url = `${api(host)}/v2/concurrency_limits/database`;
+    const withLimit = (limit: number) =>
+      `${repoSetup()}  - kind: prefect_concurrency_limit
+    concurrency_limit: database
+    limit: ${limit}
+    slot_decay_per_second: 0.5
+    api_url: "http://{{ prefect_host }}:{{ prefect_port }}/api"
+    after: [prefect-server.service]
+`;
+    writeFileSync(join(dir, 'setup.yaml'), withLimit(4));
+    expect((await reconcile(dir, 'plan')).stdout).toContain('+ concurrency limit database');
+    expect((await reconcile(dir, 'apply')).code).toBe(0);
+    expect(await getJson(url)).toMatchObject({ name: 'database', limit: 4, active: true, slot_decay_per_second: 0.5 });
+    expect((await reconcile(dir, 'check')).code).toBe(0);
+    expect((await fetch(url, { method: 'PATCH', body: JSON.stringify({ active: false }) })).status).toBe(204);
+    const drift = await reconcile(dir, 'check');
+    expect(drift.code).toBe(2);
+    expect(drift.stdout).toContain('active: false -> true');
+    expect((await reconcile(dir, 'apply')).code).toBe(0);
+    expect((await getJson(url)).active).toBe(true);
+    writeFileSync(join(dir, 'setup.yaml'), withLimit(6));
+    const applied = await reconcileJson(dir, 'apply');
+    expect(applied.hosts[0]!.done).toEqual(['prefect_concurrency_limit:database']);
+    expect((await getJson(url)).limit).toBe(6);
+    expect((await reconcile(dir, 'check')).code).toBe(0);
+    writeFileSync(join(dir, 'setup.yaml'), repoSetup());
+  }, 120_000);
+
   it('a prefect_work_queue: created in its pool after the pool, then in sync; changed on the server and put back', async () => {
     const url = `${api(host)}/work_pools/projections-local/queues/urgent`;
     const withQueue = (limit: number) =>

@@ -17,6 +17,7 @@ export type Resource =
   | PrefectWorkPool
   | PrefectWorkQueue
   | PrefectVariable
+  | PrefectConcurrencyLimit
   | PrefectDeployments
   | Git;
 /**
@@ -536,6 +537,38 @@ export interface PrefectVariable {
    * Items: One tag.
    */
   tags?: string[];
+  api_url: PrefectApiUrl;
+  after?: AfterServices;
+}
+/**
+ * A global concurrency limit on the Prefect server (what flows take slots from with `concurrency(NAME)` or `rate_limit(NAME)`): its limit, whether it is active and its slot decay, read and changed through the server's REST API (/v2/concurrency_limits) from the host.
+ *
+ * This interface was referenced by `ReconcileDesiredStateSetupYaml`'s JSON-Schema
+ * via the `definition` "prefect_concurrency_limit".
+ */
+export interface PrefectConcurrencyLimit {
+  /**
+   * A global concurrency limit.
+   */
+  kind: 'prefect_concurrency_limit';
+  name?: Name;
+  hosts?: HostList;
+  /**
+   * The limit's name, as flows name it, e.g. database.
+   */
+  concurrency_limit: string;
+  /**
+   * How many slots can be taken at once.
+   */
+  limit: number;
+  /**
+   * An inactive limit lets everything through. Default true.
+   */
+  active?: boolean;
+  /**
+   * Slots freed per second without being released (a rate limit). Left out: not managed.
+   */
+  slot_decay_per_second?: number;
   api_url: PrefectApiUrl;
   after?: AfterServices;
 }

@@ -19,6 +19,9 @@ from ._release import HEALTHY, MIGRATIONS
 API_VERSION = "0.8.4"
 RESERVED = "Work pools starting with 'Prefect' are reserved for internal use."
 POOL_CREATE_KEYS = {"name", "description", "type", "base_job_template", "is_paused", "concurrency_limit", "storage_configuration"}
+LIMIT_KEYS = {"active", "name", "limit", "active_slots", "denied_slots", "slot_decay_per_second"}
+INTEGRITY_CONFLICT = ("Data integrity conflict. This usually means a unique or foreign key constraint was violated. "
+                      "See server logs for details.")
 QUEUE_CREATE_KEYS = {"name", "description", "is_paused", "concurrency_limit", "priority", "filter"}
 QUEUE_UPDATE_KEYS = {"name", "description", "is_paused", "concurrency_limit", "priority", "last_polled", "filter"}
 POOL_UPDATE_KEYS = {"description", "is_paused", "base_job_template", "concurrency_limit", "storage_configuration"}
@@ -85,7 +88,7 @@ class Store:
         self.db.execute("PRAGMA journal_mode=WAL")
         self.lock = threading.Lock()
         migrate(self.db)
-        for table in ("work_pools", "work_queues", "flows", "deployments", "workers", "variables", "block_types", "block_schemas", "block_documents", "flow_runs"):
+        for table in ("work_pools", "work_queues", "concurrency_limits", "flows", "deployments", "workers", "variables", "block_types", "block_schemas", "block_documents", "flow_runs"):
             self.db.execute(f"CREATE TABLE IF NOT EXISTS {table} (key TEXT PRIMARY KEY, doc TEXT NOT NULL)")
 
     def get(self, table, key):
@@ -179,6 +182,11 @@ class Api:
             ("POST", r"/api/work_pools/(?P<name>[^/]+)/get_scheduled_flow_runs", self.scheduled_flow_runs),
             ("GET", r"/api/flow_runs/(?P<id>[0-9a-f-]{36})", self.read_flow_run),
             ("POST", r"/api/flow_runs/(?P<id>[0-9a-f-]{36})/set_state", self.set_flow_run_state),
+            ("POST", r"/api/v2/concurrency_limits/", self.create_limit),
+            ("POST", r"/api/v2/concurrency_limits/filter", lambda m, b: (200, page(sorted(self.store.all("concurrency_limits"), key=lambda c: c["name"]), b))),
+            ("GET", r"/api/v2/concurrency_limits/(?P<name>[^/]+)", self.read_limit),
+            ("PATCH", r"/api/v2/concurrency_limits/(?P<name>[^/]+)", self.update_limit),
+            ("DELETE", r"/api/v2/concurrency_limits/(?P<name>[^/]+)", self.delete_limit),
             ("POST", r"/api/variables/", self.create_variable),
             ("POST", r"/api/variables/filter", lambda m, b: (200, page(sorted(self.store.all("variables"), key=lambda v: v["name"]), b))),
             ("GET", r"/api/variables/name/(?P<name>[^/]+)", self.read_variable),
@@ -353,6 +361,72 @@ class Api:
         pool = self.require_pool(m["name"])
         workers = [w for w in self.store.all("workers") if w["work_pool_id"] == pool["id"]]
         return 200, [{**w, "status": self.worker_status(w)} for w in workers]
+
+    # --- global concurrency limits (api/concurrency_limits_v2.py, schemas/actions.py ConcurrencyLimitV2Create/Update) ---
+    def require_limit(self, m):
+        """By name or by id, as /{id_or_name} is; 404 with the API's words."""
+        key = m["name"]
+        found = self.store.get("concurrency_limits", key) or next(
+            (c for c in self.store.all("concurrency_limits") if c["id"] == key), None)
+        if found is None:
+            raise not_found("Concurrency Limit not found")
+        return found
+
+    @staticmethod
+    def valid_limit_fields(body):
+        """Name without / % & > <, NonNegativeInteger limit and slots, NonNegativeFloat decay, bool active."""
+        name = body.get("name")
+        if name is not None and not re.fullmatch(r"[^/%&><]+", name):
+            raise unprocessable("string_pattern_mismatch", ["body", "name"], "String should match pattern '^[^/%&><]+$'", body)
+        for key in ("limit", "active_slots", "denied_slots"):
+            value = body.get(key)
+            if value is not None and (not isinstance(value, int) or isinstance(value, bool)):
+                raise unprocessable("int_type", ["body", key], "Input should be a valid integer", body)
+            if value is not None and value < 0:
+                raise unprocessable("greater_than_equal", ["body", key], "Input should be greater than or equal to 0", body)
+        decay = body.get("slot_decay_per_second")
+        if decay is not None and (not isinstance(decay, (int, float)) or isinstance(decay, bool) or decay < 0):
+            raise unprocessable("greater_than_equal", ["body", "slot_decay_per_second"], "Input should be greater than or equal to 0", body)
+        if "active" in body and body["active"] is not None and not isinstance(body["active"], bool):
+            raise unprocessable("bool_type", ["body", "active"], "Input should be a valid boolean", body)
+
+    def create_limit(self, _m, body):
+        extra_keys(body, LIMIT_KEYS)
+        for required in ("name", "limit"):
+            if body.get(required) is None:
+                raise unprocessable("missing", ["body", required], "Field required", body)
+        self.valid_limit_fields(body)
+        if self.store.get("concurrency_limits", body["name"]):
+            # The unique name is the database's: the integrity handler answers (api/server.py).
+            raise HttpError(409, {"detail": INTEGRITY_CONFLICT})
+        moment = stamp()
+        limit = {"id": str(uuid.uuid4()), "created": moment, "updated": moment, "active": body.get("active", True),
+                 "name": body["name"], "limit": body["limit"], "active_slots": body.get("active_slots", 0),
+                 "denied_slots": body.get("denied_slots", 0),
+                 "slot_decay_per_second": float(body.get("slot_decay_per_second", 0)), "avg_slot_occupancy_seconds": 2.0}
+        self.store.put("concurrency_limits", limit["name"], limit)
+        return 201, limit
+
+    def read_limit(self, m, _b):
+        return 200, self.require_limit(m)
+
+    def update_limit(self, m, body):
+        extra_keys(body, LIMIT_KEYS)
+        self.valid_limit_fields(body)
+        limit = self.require_limit(m)
+        changes = {k: v for k, v in body.items() if v is not None}
+        if "slot_decay_per_second" in changes:
+            changes["slot_decay_per_second"] = float(changes["slot_decay_per_second"])
+        if changes.get("name", limit["name"]) != limit["name"] and self.store.get("concurrency_limits", changes["name"]):
+            raise HttpError(409, {"detail": INTEGRITY_CONFLICT})
+        self.store.delete("concurrency_limits", limit["name"])
+        limit = {**limit, **changes, "updated": stamp()}
+        self.store.put("concurrency_limits", limit["name"], limit)
+        return 204, None
+
+    def delete_limit(self, m, _b):
+        self.store.delete("concurrency_limits", self.require_limit(m)["name"])
+        return 204, None
 
     # --- work queues (api/workers.py /work_pools/NAME/queues, schemas/actions.py WorkQueueCreate/Update) ---
     def queues_of(self, pool):
@@ -729,8 +803,7 @@ class Api:
         v = self.find_variable(m["name"])
         # A new name taken by another variable trips the unique index (integrity_exception_handler).
         if body.get("name") not in (None, v["name"]) and any(o["name"] == body["name"] for o in self.store.all("variables")):
-            raise HttpError(409, {"detail": "Data integrity conflict. This usually means a unique or foreign key constraint "
-                                            "was violated. See server logs for details."})
+            raise HttpError(409, {"detail": INTEGRITY_CONFLICT})
         v.update({k: body[k] for k in ("name", "value", "tags") if k in (body or {}) and (k != "name" or body[k] is not None)},
                  updated=stamp())
         self.store.put("variables", v["id"], v)
