@@ -1,13 +1,11 @@
-import type { Action, FieldChange, HttpRequest } from '../../../model/plan.js';
 import type { PrefectVariable } from '../../../model/generated/setup.js';
 import { canonicalJson } from '../../canonical-json.js';
-import { readServerObject } from '../../server-object.js';
-import { afterReferences, compareWhenUp, noChanges, type ResourceType } from '../../types.js';
+import { observeServerObject, planServerObject, type ServerObjectFacts } from '../../server-object.js';
+import { afterReferences, type ResourceType } from '../../types.js';
 
-interface VariableFacts {
-  /** undefined: the server did not answer (e.g. not started yet on a fresh host). */
-  server?: { variable?: { value: unknown; tags: string[] } };
-  unreachable?: string;
+interface StoredVariable {
+  value: unknown;
+  tags: string[] | null;
 }
 
 /** Prefect refuses a value whose JSON is longer (MAX_VARIABLE_VALUE_LENGTH, prefect/types). */
@@ -21,7 +19,7 @@ const variableUrl = (spec: PrefectVariable) => `${apiOf(spec)}/variables/name/${
  * the host (tunnelled over SSH), as the work pool is. Converged when it exists with the value (as
  * JSON) and the tags (as a set) wanted.
  */
-export const prefectVariable: ResourceType<PrefectVariable, VariableFacts> = {
+export const prefectVariable: ResourceType<PrefectVariable, ServerObjectFacts<StoredVariable>> = {
   kind: 'prefect_variable',
   defaultName: (spec) => `prefect_variable:${spec.variable}`,
   references: (spec) => afterReferences(spec.after),
@@ -31,36 +29,25 @@ export const prefectVariable: ResourceType<PrefectVariable, VariableFacts> = {
       : [],
   probe: () => 'true',
   parse: () => ({}),
-  async observe(spec, http) {
-    const read = await readServerObject<{ value: unknown; tags: string[] | null }>(http, variableUrl(spec));
-    const facts: VariableFacts =
-      'unreachable' in read
-        ? { unreachable: read.unreachable }
-        : { server: read.found ? { variable: { value: read.found.value, tags: read.found.tags ?? [] } } : {} };
-    return { into: () => facts };
-  },
+  observe: (spec, http) => observeServerObject<StoredVariable>(http, variableUrl(spec)),
   plan(spec, actual) {
-    const name = spec.name ?? prefectVariable.defaultName(spec);
-    const title = `variable ${spec.variable}`;
-    if (actual.unreachable) return compareWhenUp(name, title, { url: apiOf(spec), why: actual.unreachable });
-    const current = actual.server?.variable;
     const wanted = { value: spec.value ?? null, tags: spec.tags ?? [] };
-    const fields: FieldChange[] = [
-      ...(sameJson(current?.value, wanted.value) && current
-        ? []
-        : [{ field: 'value', before: current ? json(current.value) : null, after: json(wanted.value) }]),
-      ...(current && sameJson(sorted(current.tags), sorted(wanted.tags))
-        ? []
-        : [{ field: 'tags', before: current ? json(current.tags) : null, after: json(wanted.tags) }]),
-    ];
-    if (current && fields.length === 0) return noChanges();
-    const update: HttpRequest = { method: 'PATCH', url: variableUrl(spec), body: wanted };
-    const create: HttpRequest = { method: 'POST', url: `${apiOf(spec)}/variables/`, body: { name: spec.variable, ...wanted } };
-    const action: Action = current
-      ? { id: name, resource: name, verb: 'update', title, fields, steps: [{ request: update }] }
-      : // Made meanwhile by someone else (409): then it is updated instead.
-        { id: name, resource: name, verb: 'create', title, fields, steps: [{ request: create, onConflict: update }] };
-    return { now: [], late: [action], notifies: [], problems: [] };
+    return planServerObject(actual, {
+      resource: spec.name ?? prefectVariable.defaultName(spec),
+      title: `variable ${spec.variable}`,
+      api: apiOf(spec),
+      url: variableUrl(spec),
+      create: { url: `${apiOf(spec)}/variables/`, body: { name: spec.variable, ...wanted } },
+      wanted,
+      differences: (current) => [
+        ...(current && sameJson(current.value, wanted.value)
+          ? []
+          : [{ field: 'value', before: current ? json(current.value) : null, after: json(wanted.value) }]),
+        ...(current && sameJson(sorted(current.tags ?? []), sorted(wanted.tags))
+          ? []
+          : [{ field: 'tags', before: current ? json(current.tags ?? []) : null, after: json(wanted.tags) }]),
+      ],
+    });
   },
 };
 
