@@ -2,6 +2,9 @@ import type { Action, FieldChange, HttpRequest } from '../model/plan.js';
 import { ServiceUnreachable, unexpectedAnswer, type HttpCall } from '../transport/http.js';
 import { compareWhenUp, noChanges, type Observation, type ResourcePlan } from './types.js';
 
+/** A spec's `api_url` without its trailing slash: the base every API path is appended to. */
+export const apiBase = (spec: { api_url: string }) => spec.api_url.replace(/\/$/, '');
+
 /** One object read from a server's API: what was found (nothing on a 404), or that the server did not answer. */
 export type ServerRead<T> = { unreachable: string } | { found?: T };
 

@@ -1,5 +1,5 @@
 import type { PrefectConcurrencyLimit } from '../../../model/generated/setup.js';
-import { changedFields, observeServerObject, planServerObject, type ServerObjectFacts } from '../../server-object.js';
+import { apiBase, changedFields, observeServerObject, planServerObject, type ServerObjectFacts } from '../../server-object.js';
 import { afterReferences, type ResourceType } from '../../types.js';
 
 /** What the server stores of a global limit that a spec can set (ConcurrencyLimitV2, server/schemas/core.py). */
@@ -9,8 +9,7 @@ interface StoredLimit {
   slot_decay_per_second: number;
 }
 
-const apiOf = (spec: PrefectConcurrencyLimit) => spec.api_url.replace(/\/$/, '');
-const limitUrl = (spec: PrefectConcurrencyLimit) => `${apiOf(spec)}/v2/concurrency_limits/${encodeURIComponent(spec.concurrency_limit)}`;
+const limitUrl = (spec: PrefectConcurrencyLimit) => `${apiBase(spec)}/v2/concurrency_limits/${encodeURIComponent(spec.concurrency_limit)}`;
 
 /**
  * prefect_concurrency_limit: a global (v2) concurrency limit on the Prefect server, read and changed
@@ -34,9 +33,9 @@ export const prefectConcurrencyLimit: ResourceType<PrefectConcurrencyLimit, Serv
     return planServerObject(actual, {
       resource: spec.name ?? prefectConcurrencyLimit.defaultName(spec),
       title: `concurrency limit ${spec.concurrency_limit}`,
-      api: apiOf(spec),
+      api: apiBase(spec),
       url: limitUrl(spec),
-      create: { url: `${apiOf(spec)}/v2/concurrency_limits/`, body: { name: spec.concurrency_limit, ...wanted } },
+      create: { url: `${apiBase(spec)}/v2/concurrency_limits/`, body: { name: spec.concurrency_limit, ...wanted } },
       wanted,
       differences: (current) => changedFields(current, wanted),
     });

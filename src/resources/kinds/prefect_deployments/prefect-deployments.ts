@@ -1,6 +1,7 @@
 import type { Action } from '../../../model/plan.js';
 import type { PrefectDeployments } from '../../../model/generated/setup.js';
 import { quote } from '../../../shell/quote.js';
+import { apiBase } from '../../server-object.js';
 import { ServiceUnreachable, unexpectedAnswer, type HttpCall } from '../../../transport/http.js';
 import { fileProbe, parsePathFacts, type PathFacts } from '../../facts.js';
 import { inLoginShell } from '../../steps.js';
@@ -30,7 +31,6 @@ interface DeploymentsFacts {
   unreachable?: string;
 }
 
-const api = (spec: PrefectDeployments) => spec.api_url.replace(/\/$/, '');
 const fileName = (spec: PrefectDeployments) => spec.prefect_file ?? 'prefect.yaml';
 const fileOf = (spec: PrefectDeployments) => `${spec.project_dir}/${fileName(spec)}`;
 
@@ -82,8 +82,8 @@ export const prefectDeployments: ResourceType<PrefectDeployments, DeploymentsFac
   async observe(spec, http) {
     try {
       const [registered, variables] = await Promise.all([
-        readAll(http, `${api(spec)}/deployments/filter`),
-        readAll(http, `${api(spec)}/variables/filter`),
+        readAll(http, `${apiBase(spec)}/deployments/filter`),
+        readAll(http, `${apiBase(spec)}/variables/filter`),
       ]);
       const values = new Map((variables as { name: string; value: unknown }[]).map((v) => [v.name, v.value]));
       return { into: (actual) => ({ ...actual, registered: registered as Registered[], variables: values }) };
@@ -104,7 +104,7 @@ export const prefectDeployments: ResourceType<PrefectDeployments, DeploymentsFac
     // Guessing "create" for each would redeploy them all, which replaces their schedules and scheduled runs.
     if (actual.unreachable)
       return compareWhenUp(name, `${wanted.length} deployment${wanted.length === 1 ? '' : 's'} of ${fileOf(spec)}`, {
-        url: api(spec),
+        url: apiBase(spec),
         why: actual.unreachable,
       });
     const late: Action[] = [];
@@ -135,7 +135,7 @@ export const prefectDeployments: ResourceType<PrefectDeployments, DeploymentsFac
           title: `deployment ${stray.name}`,
           because: `not in ${fileOf(spec)}`,
           fields: [],
-          steps: [{ request: { method: 'DELETE', url: `${api(spec)}/deployments/${stray.id}` } }],
+          steps: [{ request: { method: 'DELETE', url: `${apiBase(spec)}/deployments/${stray.id}` } }],
         });
       } else {
         problems.push(`deployment ${stray.name} is on the server but not in ${fileOf(spec)} (prune: true removes it)`);

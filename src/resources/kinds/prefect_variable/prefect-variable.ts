@@ -1,6 +1,6 @@
 import type { PrefectVariable } from '../../../model/generated/setup.js';
 import { canonicalJson } from '../../canonical-json.js';
-import { observeServerObject, planServerObject, type ServerObjectFacts } from '../../server-object.js';
+import { apiBase, observeServerObject, planServerObject, type ServerObjectFacts } from '../../server-object.js';
 import { afterReferences, type ResourceType } from '../../types.js';
 
 interface StoredVariable {
@@ -11,8 +11,7 @@ interface StoredVariable {
 /** Prefect refuses a value whose JSON is longer (MAX_VARIABLE_VALUE_LENGTH, prefect/types). */
 const MAX_VALUE_LENGTH = 5000;
 
-const apiOf = (spec: PrefectVariable) => spec.api_url.replace(/\/$/, '');
-const variableUrl = (spec: PrefectVariable) => `${apiOf(spec)}/variables/name/${encodeURIComponent(spec.variable)}`;
+const variableUrl = (spec: PrefectVariable) => `${apiBase(spec)}/variables/name/${encodeURIComponent(spec.variable)}`;
 
 /**
  * prefect_variable: a variable on the Prefect server, read and changed through the REST API from
@@ -35,9 +34,9 @@ export const prefectVariable: ResourceType<PrefectVariable, ServerObjectFacts<St
     return planServerObject(actual, {
       resource: spec.name ?? prefectVariable.defaultName(spec),
       title: `variable ${spec.variable}`,
-      api: apiOf(spec),
+      api: apiBase(spec),
       url: variableUrl(spec),
-      create: { url: `${apiOf(spec)}/variables/`, body: { name: spec.variable, ...wanted } },
+      create: { url: `${apiBase(spec)}/variables/`, body: { name: spec.variable, ...wanted } },
       wanted,
       differences: (current) => [
         ...(current && sameJson(current.value, wanted.value)

@@ -1,7 +1,7 @@
 import type { Action, FieldChange, HttpRequest } from '../../../model/plan.js';
 import type { PrefectWorkPool } from '../../../model/generated/setup.js';
 import type { HttpCall } from '../../../transport/http.js';
-import { readServerObject } from '../../server-object.js';
+import { apiBase, readServerObject } from '../../server-object.js';
 import { afterReferences, compareWhenUp, noChanges, poolToken, type ResourceType } from '../../types.js';
 
 interface PoolFacts {
@@ -12,7 +12,7 @@ interface PoolFacts {
   live?: { heartbeatAge?: number };
 }
 
-const poolUrl = (spec: PrefectWorkPool) => `${spec.api_url.replace(/\/$/, '')}/work_pools/${encodeURIComponent(spec.pool)}`;
+const poolUrl = (spec: PrefectWorkPool) => `${apiBase(spec)}/work_pools/${encodeURIComponent(spec.pool)}`;
 
 /**
  * prefect_work_pool: a work pool on the Prefect server, read and changed through the REST API from
@@ -33,8 +33,7 @@ export const prefectWorkPool: ResourceType<PrefectWorkPool, PoolFacts> = {
   },
   plan(spec, actual) {
     const name = spec.name ?? prefectWorkPool.defaultName(spec);
-    if (actual.unreachable)
-      return compareWhenUp(name, `work pool ${spec.pool}`, { url: spec.api_url.replace(/\/$/, ''), why: actual.unreachable });
+    if (actual.unreachable) return compareWhenUp(name, `work pool ${spec.pool}`, { url: apiBase(spec), why: actual.unreachable });
     const pool = actual.server?.pool;
     if (pool && pool.type !== spec.type) {
       throw new Error(
@@ -53,7 +52,7 @@ export const prefectWorkPool: ResourceType<PrefectWorkPool, PoolFacts> = {
     const patch: HttpRequest = { method: 'PATCH', url: poolUrl(spec), body: wanted };
     const create: HttpRequest = {
       method: 'POST',
-      url: `${spec.api_url.replace(/\/$/, '')}/work_pools/`,
+      url: `${apiBase(spec)}/work_pools/`,
       body: { name: spec.pool, type: spec.type, ...wanted },
     };
     const action: Action = pool

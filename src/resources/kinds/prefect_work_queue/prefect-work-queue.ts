@@ -1,5 +1,5 @@
 import type { PrefectWorkQueue } from '../../../model/generated/setup.js';
-import { changedFields, observeServerObject, planServerObject, type ServerObjectFacts } from '../../server-object.js';
+import { apiBase, changedFields, observeServerObject, planServerObject, type ServerObjectFacts } from '../../server-object.js';
 import { afterReferences, poolToken, type ResourceType } from '../../types.js';
 
 /** What the server stores of a queue that a spec can set (WorkQueueResponse, server/schemas/responses.py). */
@@ -10,8 +10,7 @@ interface StoredQueue {
   description: string | null;
 }
 
-const apiOf = (spec: PrefectWorkQueue) => spec.api_url.replace(/\/$/, '');
-const queuesUrl = (spec: PrefectWorkQueue) => `${apiOf(spec)}/work_pools/${encodeURIComponent(spec.pool)}/queues`;
+const queuesUrl = (spec: PrefectWorkQueue) => `${apiBase(spec)}/work_pools/${encodeURIComponent(spec.pool)}/queues`;
 const queueUrl = (spec: PrefectWorkQueue) => `${queuesUrl(spec)}/${encodeURIComponent(spec.queue)}`;
 
 /** The fields the spec manages, as the server names them: a field left out of the spec is the server's. */
@@ -46,7 +45,7 @@ export const prefectWorkQueue: ResourceType<PrefectWorkQueue, ServerObjectFacts<
     return planServerObject(actual, {
       resource: spec.name ?? prefectWorkQueue.defaultName(spec),
       title: `work queue ${spec.pool}/${spec.queue}`,
-      api: apiOf(spec),
+      api: apiBase(spec),
       url: queueUrl(spec),
       create: { url: queuesUrl(spec), body: { name: spec.queue, ...want } },
       wanted: want,
