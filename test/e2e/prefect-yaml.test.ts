@@ -382,6 +382,53 @@ describe('prefect.yaml read the way `prefect deploy` reads it, compared field by
     expect((await reconcile(dir, 'check')).code).toBe(0);
   }, 90_000);
 
+  it('reads what public prefect.yaml files write as Prefect does: module entrypoints, tags as text, an empty schedule, no pool', async () => {
+    const text = (await ssh(host, `cat ${PROJECT}/prefect.yaml`)).stdout;
+    const deploy = (name: string) =>
+      ssh(host, `bash -lc 'cd ${PROJECT} && PREFECT_API_URL=${api()} .venv/bin/prefect --no-prompt deploy -n ${name}'`, {
+        allowFailure: true,
+      });
+    await ssh(host, `cat > ${PROJECT}/prefect.yaml`, {
+      input: [
+        'prefect-version: 3.8.3',
+        'deployments:',
+        '  - name: by-module',
+        '    entrypoint: flows.documented:live_score',
+        '    tags: dev',
+        '    schedule: {}',
+        '    work_pool: {name: projections-local}',
+        '  - name: no-pool',
+        '    entrypoint: flows/documented.py:live_score',
+        '',
+      ].join('\n'),
+    });
+    const byModule = await deploy('live_score/by-module');
+    expect(byModule.code, byModule.stdout).toBe(0);
+    const noPool = await deploy('live_score/no-pool');
+    expect(noPool.code).toBe(1);
+    expect(noPool.stdout).toContain('A work pool is required to deploy this flow');
+    expect((await byName('by-module')).tags).toEqual(['d', 'e', 'v']);
+
+    const check = await reconcileJson(dir, 'check');
+    expect(check.code).toBe(2);
+    // The module's flow was read (its docstring and file hash match), so nothing is redeployed.
+    expect(check.hosts[0]!.actions.map((a) => a.id)).toEqual([]);
+    expect(check.hosts[0]!.problems).toContainEqual(
+      `prefect_deployments:${PROJECT}: ${PROJECT}/prefect.yaml: deployment 'no-pool' names no work pool; Prefect refuses to deploy it ("A work pool is required to deploy this flow"): set its work_pool.name`,
+    );
+
+    await ssh(host, `sed -i 's/^prefect-version: 3.8.3$/prefect-version: 2.10/' ${PROJECT}/prefect.yaml`);
+    const refused = await deploy('live_score/by-module');
+    expect(refused.code).toBe(1);
+    expect(refused.stdout).toContain('prefect-version: Input should be a valid string');
+    expect((await reconcileJson(dir, 'check')).hosts[0]!.problems).toContainEqual(
+      expect.stringContaining(`${PROJECT}/prefect.yaml: prefect-version: must be a string, not a decimal number 2.1`),
+    );
+    await ssh(host, `cat > ${PROJECT}/prefect.yaml`, { input: text });
+    await call('DELETE', `/deployments/${(await byName('by-module')).id as string}`);
+    expect((await reconcile(dir, 'check')).code).toBe(0);
+  }, 90_000);
+
   it("shows Prefect's own error when a deploy fails with a verbose profile", async () => {
     await ssh(host, `echo 'export PREFECT_LOGGING_LEVEL=DEBUG' >> ~/.profile`);
     const text = (await ssh(host, `cat ${PROJECT}/prefect.yaml`)).stdout;

@@ -83,6 +83,9 @@ export function deploymentEntries(file: string, project: unknown): Record<string
   if (project === null || project === undefined) return [];
   if (!isMapping(project))
     throw new PrefectYamlProblem(`${file}: the file is not a mapping of keys; \`prefect deploy\` cannot parse it either`);
+  for (const key of ['prefect-version', 'name'])
+    if (project[key] != null && !isString(project[key]))
+      reject(key, `must be a string, not ${typeName(project[key])} ${JSON.stringify(project[key])} (put the value in quotes, as written)`);
   for (const action of ACTIONS) checkSteps(project[action], action, reject);
   const deployments = project.deployments ?? [];
   if (!Array.isArray(deployments))
@@ -127,7 +130,9 @@ function checkDeployment(entry: unknown, index: number, reject: Reject): void {
   }
   if ('schedules' in entry && entry.schedules !== null && !Array.isArray(entry.schedules))
     reject(`${where}: schedules`, 'must be a list of schedules');
-  const schedules = [...((entry.schedules as unknown[] | null) ?? []), ...(entry.schedule != null ? [entry.schedule] : [])];
+  // `schedule: {}` passes Prefect's validation (`Dict[None, None]`) and is then ignored as falsy.
+  const legacy = isMapping(entry.schedule) && Object.keys(entry.schedule).length === 0 ? null : entry.schedule;
+  const schedules = [...((entry.schedules as unknown[] | null) ?? []), ...(legacy != null ? [legacy] : [])];
   for (const schedule of schedules) checkSchedule(schedule, where, reject);
   for (const action of ACTIONS) checkSteps(entry[action], `${where}: ${action}`, reject);
 }
@@ -188,7 +193,7 @@ export function storedDeployment(
     entrypoint,
     description: config.description || (flow ? flow.description : notReadable),
     version: config.version || (flow ? (flow.version ?? context.gitCommit?.slice(0, 8) ?? flowFile!.md5) : notReadable),
-    tags: Array.isArray(config.tags) || config.tags instanceof Unknowable ? config.tags : new Unknowable('tags given as text'),
+    tags: listOfNonEmptyStrings(config.tags),
     parameters: config.parameters ?? {},
     paused: laxBool(config.paused ?? false),
     enforceParameterSchema: laxBool(config.enforce_parameter_schema ?? true),
@@ -203,7 +208,19 @@ export function storedDeployment(
   };
 }
 
-/** `_merge_with_default_deploy_config`, then the legacy single `schedule` key. */
+/**
+ * Prefect's `ListOfNonEmptyStrings`: `[str(s) for s in x if str(s).strip()]`, so text (`tags: dev`) becomes
+ * its characters, as the server then stores it.
+ */
+function listOfNonEmptyStrings(tags: unknown): Value {
+  if (tags instanceof Unknowable) return tags;
+  const items: unknown[] = typeof tags === 'string' ? [...tags] : Array.isArray(tags) ? tags : [];
+  return items
+    .map((item) => (item instanceof Unknowable ? item : pythonStr(item)))
+    .filter((tag) => tag instanceof Unknowable || tag.trim() !== '');
+}
+
+/** `_merge_with_default_deploy_config`, then the legacy single `schedule` key (an empty one is ignored, as Prefect ignores it). */
 function withDefaults(entry: Record<string, unknown>): Record<string, unknown> {
   const pool = isMapping(entry.work_pool) ? entry.work_pool : {};
   const config: Record<string, unknown> = {
@@ -215,7 +232,7 @@ function withDefaults(entry: Record<string, unknown>): Record<string, unknown> {
     ...entry,
     work_pool: { name: null, work_queue_name: null, job_variables: {}, ...pool },
   };
-  if (isMapping(entry.schedule)) {
+  if (isMapping(entry.schedule) && Object.keys(entry.schedule).length > 0) {
     if ('schedules' in entry)
       throw new PrefectYamlProblem(
         `deployment '${String(entry.name)}': both 'schedule' and 'schedules' are given; Prefect refuses that (use only 'schedules')`,

@@ -31,6 +31,10 @@ interface DeploymentsFacts {
   unreachable?: string;
 }
 
+/** sed patterns for what an entrypoint names before its colon: a script, or a dotted module. */
+const ENTRYPOINT_SCRIPT = `\\([^:\\"']*\\.py\\)`;
+const ENTRYPOINT_MODULE = '\\([A-Za-z_][A-Za-z0-9_.]*\\)';
+
 const fileName = (spec: PrefectDeployments) => spec.prefect_file ?? 'prefect.yaml';
 const fileOf = (spec: PrefectDeployments) => `${spec.project_dir}/${fileName(spec)}`;
 
@@ -50,9 +54,11 @@ export const prefectDeployments: ResourceType<PrefectDeployments, DeploymentsFac
     [
       fileProbe(fileOf(spec)),
       `cd ${quote(spec.project_dir)} 2>/dev/null && [ -f ${quote(fileName(spec))} ] || exit 0`,
-      // The flow files, found by the entrypoint lines (an anchor or merge key still has one somewhere).
-      `sed -n "s/^[[:space:]-]*entrypoint:[[:space:]]*[\\"']\\{0,1\\}\\([^:\\"']*\\.py\\):.*/\\1/p" ${quote(fileName(spec))} | sort -u | while IFS= read -r rc_flow; do`,
-      `  [ -f "$rc_flow" ] && [ "$(stat -c %s "$rc_flow")" -le 1048576 ] && printf 'flow=%s\\t%s\\t%s\\n' "$(printf %s "$rc_flow" | base64 -w0)" "$(md5sum < "$rc_flow" | cut -c1-32)" "$(base64 -w0 < "$rc_flow")"`,
+      // The flow files, found by the entrypoint lines (an anchor or merge key still has one somewhere):
+      // a script path (`flows/etl.py:etl`) or a module Python imports from the project (`flows.etl:etl`).
+      `sed -n ${[ENTRYPOINT_SCRIPT, ENTRYPOINT_MODULE].map((pattern) => `-e "s/^[[:space:]-]*entrypoint:[[:space:]]*[\\"']\\{0,1\\}${pattern}:.*/\\1/p"`).join(' ')} ${quote(fileName(spec))} | sort -u | while IFS= read -r rc_flow; do`,
+      `  case $rc_flow in *.py) rc_file=$rc_flow ;; *) rc_file=$(printf %s "$rc_flow" | tr . /).py; [ -f "$rc_file" ] || rc_file=\${rc_file%.py}/__init__.py ;; esac`,
+      `  [ -f "$rc_file" ] && [ "$(stat -c %s "$rc_file")" -le 1048576 ] && printf 'flow=%s\\t%s\\t%s\\n' "$(printf %s "$rc_flow" | base64 -w0)" "$(md5sum < "$rc_file" | cut -c1-32)" "$(base64 -w0 < "$rc_file")"`,
       'done',
       `if grep -q '{{' ${quote(fileName(spec))}; then printf 'env='; ${deployEnvironment(spec, 'env -0')} | base64 -w0; echo; fi`,
       // Prefect versions a deployment by the git commit when the project is a checkout with an origin.
@@ -110,6 +116,12 @@ export const prefectDeployments: ResourceType<PrefectDeployments, DeploymentsFac
     const late: Action[] = [];
     const problems: string[] = [];
     for (const deployment of wanted) {
+      if (deployment.workPool === null || deployment.workPool === '') {
+        problems.push(
+          `${fileOf(spec)}: deployment '${deployment.name}' names no work pool; Prefect refuses to deploy it ("A work pool is required to deploy this flow"): set its work_pool.name`,
+        );
+        continue;
+      }
       const current = pick(actual.registered ?? [], deployment);
       const compared = current
         ? compareDeployment(deployment, current, (how) => fixCommand(deployment, how))

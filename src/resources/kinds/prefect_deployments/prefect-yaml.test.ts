@@ -179,6 +179,38 @@ deployments:
       "deployment 'a': version: must be a string, not a number 1 (quote it",
     );
     expect(problem('deployments:\n  - name: a\n    schedules: [{cron: "* * * * *", catchup: false}]\n')).toContain("unknown key 'catchup'");
+    expect(problem('prefect-version: 2.10\ndeployments: []\n')).toBe(
+      'proj/prefect.yaml: prefect-version: must be a string, not a decimal number 2.1 (put the value in quotes, as written); Prefect rejects this too (`prefect deploy` prints a validation error and deploys nothing from this file)',
+    );
+  });
+
+  it('accepts and ignores an empty legacy schedule, as Prefect does (Dict[None, None], then falsy)', () => {
+    const entry = 'deployments:\n  - name: a\n    entrypoint: flows/etl.py:etl\n    work_pool: {name: p}\n';
+    expect(stored(`${entry}    schedule: {}\n`).schedules).toBeUndefined();
+    expect(stored(`${entry}    schedule: {}\n    schedules: [{cron: "0 * * * *"}]\n`).schedules).toHaveLength(1);
+    expect(() => stored(`${entry}    schedule: {cron: "0 * * * *"}\n    schedules: []\n`)).toThrow(/both 'schedule' and 'schedules'/);
+  });
+
+  it('stores tags as ListOfNonEmptyStrings does: text becomes its characters, items their str(), blanks dropped', () => {
+    const tagged = (tags: string) => stored(`deployments:\n  - name: a\n    entrypoint: flows/etl.py:etl\n    tags: ${tags}\n`).tags;
+    expect(tagged('dev')).toEqual(['d', 'e', 'v']);
+    expect(tagged('"a b"')).toEqual(['a', 'b']);
+    expect(tagged('[1, true, "", " ", x]')).toEqual(['1', 'True', 'x']);
+  });
+
+  it('reads the flow of a module entrypoint (package.module:flow) from the file the probe found for it', () => {
+    const project = parsePyYaml('deployments:\n  - name: m\n    entrypoint: flows.etl:etl\n    work_pool: {name: p}\n') as Record<
+      string,
+      unknown
+    >;
+    const moduleContext = { ...context, flowFiles: new Map([['flows.etl', context.flowFiles.get('flows/etl.py')!]]) };
+    const d = storedDeployment(deploymentEntries('prefect.yaml', project)[0]!, project, moduleContext);
+    expect([d.functionName, d.flowName, d.description, d.version]).toEqual([
+      'etl',
+      'etl',
+      'Nightly ETL.',
+      '0123456789abcdef0123456789abcdef',
+    ]);
   });
 
   const registered = (fields: Partial<Registered>): Registered => ({

@@ -109,6 +109,9 @@ def validate(raw):
     for key in ("build", "push", "pull"):
         if not valid_steps(raw.get(key)):
             top.append((key, "Input should be a valid list"))
+    for key in ("prefect-version", "name"):
+        if raw.get(key) is not None and not isinstance(raw[key], str):
+            top.append((key, "Input should be a valid string"))
     deployments = raw.get("deployments")
     if deployments is not None and not isinstance(deployments, list):
         top.append(("deployments", "Input should be a valid list"))
@@ -145,7 +148,7 @@ def bad_fields(d):
         fields.add("work_pool")
     if d.get("schedules") is not None and not (isinstance(d["schedules"], list) and all(valid_schedule(s) for s in d["schedules"])):
         fields.add("schedules")
-    if d.get("schedule") is not None and not valid_schedule(d["schedule"]):
+    if d.get("schedule") is not None and d["schedule"] != {} and not valid_schedule(d["schedule"]):  # Dict[None, None]
         fields.add("schedule")
     fields |= {k for k in ("build", "push", "pull") if not valid_steps(d.get(k))}
     return fields
@@ -277,7 +280,7 @@ def with_defaults(config):
         pool.setdefault(key, value)
     if config.get("schedule") and "schedules" in config:
         raise DeployError("Both 'schedule' and 'schedules' keys are present in the deployment configuration. Please use only use `schedules`.")
-    if isinstance(config.get("schedule"), dict):
+    if config.get("schedule") and isinstance(config["schedule"], dict):
         config["schedules"] = [json_schedule(config["schedule"])]
     return config
 
@@ -328,7 +331,7 @@ def deploy_one(config, actions, names):
     fields = {
         "work_pool_name": pool, "work_queue_name": config["work_pool"].get("work_queue_name"),
         "parameters": config.get("parameters") or {}, "description": config.get("description"),
-        "version": config.get("version") or flow["version"], "tags": config.get("tags") or [],
+        "version": config.get("version") or flow["version"], "tags": list_of_non_empty_strings(config.get("tags") or []),
         "concurrency_limit": limit, "concurrency_options": options,
         "paused": bool(lax_bool(config["paused"])) if config.get("paused") is not None else False,
         "job_variables": config["work_pool"].get("job_variables") or {}, "entrypoint": config["entrypoint"],
@@ -339,6 +342,11 @@ def deploy_one(config, actions, names):
     log("DEBUG", f"deployment {flow['name']}/{config['name']}: {fields}")
     deployment_id = register(flow["name"], config["name"], fields, schedules)
     print_success(f"{flow['name']}/{config['name']}", deployment_id, pool)
+
+
+def list_of_non_empty_strings(tags):
+    """types.ListOfNonEmptyStrings, as RunnerDeployment validates its tags: text becomes its characters."""
+    return [str(s) for s in tags if str(s).strip()]
 
 
 def register(flow_name, name, fields, schedules):
@@ -486,7 +494,9 @@ def block_value(name, template):
 # --- the flow (flows.py) ---------------------------------------------------------------------------------
 def load_flow(entrypoint):
     """Name, description, version and parameter schema, read from the source without running it."""
-    path, _, function = entrypoint.rpartition(":")
+    path, function = entrypoint.rsplit(":", 1) if ":" in entrypoint else entrypoint.rsplit(".", 1)
+    if ".py:" not in entrypoint:
+        path = module_file(path)
     try:
         with open(path, "rb") as f:
             data = f.read()
@@ -504,6 +514,12 @@ def load_flow(entrypoint):
                     "version": kwargs.get("version") or git_version() or hashlib.md5(data).hexdigest(),
                     "schema": parameter_schema(node)}
     raise DeployError(f"Script at {entrypoint!r} encountered an exception: Flow function with name {function!r} not found in {path!r}. ")
+
+
+def module_file(module):
+    """import_object's module form (package.module:flow): the module's file, imported from the project directory."""
+    base = module.replace(".", "/")
+    return base + ".py" if os.path.isfile(base + ".py") else base + "/__init__.py"
 
 
 def git_version():

@@ -26,18 +26,27 @@ def main():
                 raise ValueError(f"the stand-in runs only set_working_directory pull steps, not {name}")
             os.chdir(args["directory"])
     set_state(run_id, "RUNNING")
-    path, function = deployment["entrypoint"].rsplit(":", 1)
+    entrypoint = deployment["entrypoint"]
+    path, function = entrypoint.rsplit(":", 1) if ":" in entrypoint else entrypoint.rsplit(".", 1)
     try:
-        spec = importlib.util.spec_from_file_location("__prefect_loader__", os.path.abspath(path))
-        module = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(module)
-        getattr(module, function)(**run["parameters"])
+        getattr(load_module(entrypoint, path), function)(**run["parameters"])
     except Exception as error:  # noqa: BLE001 - any failure of the flow is the run's failure
         traceback.print_exc()
         set_state(run_id, "FAILED", f"Flow run encountered an exception: {type(error).__name__}: {error}")
         return 1
     set_state(run_id, "COMPLETED", "All states completed.")
     return 0
+
+
+def load_module(entrypoint, path):
+    """importtools.import_object: a script by its path, else a module imported from the working directory."""
+    if ".py:" not in entrypoint:
+        sys.path.insert(0, os.getcwd())
+        return importlib.import_module(path)
+    spec = importlib.util.spec_from_file_location("__prefect_loader__", os.path.abspath(path))
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
 if __name__ == "__main__":
