@@ -214,7 +214,8 @@ export function storedDeployment(
  */
 function listOfNonEmptyStrings(tags: unknown): Value {
   if (tags instanceof Unknowable) return tags;
-  const items: unknown[] = typeof tags === 'string' ? [...tags] : Array.isArray(tags) ? tags : [];
+  const items: unknown[] =
+    typeof tags === 'string' ? Array.from(tags) /* code points, as Python's list(str) */ : Array.isArray(tags) ? tags : [];
   return items
     .map((item) => (item instanceof Unknowable ? item : pythonStr(item)))
     .filter((tag) => tag instanceof Unknowable || tag.trim() !== '');
