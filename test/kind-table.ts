@@ -50,7 +50,7 @@ export async function resourcePlan(r: Recording, probe = r.probe, answers = r.ht
   const type = resourceTypes.of(r.spec.kind);
   const parsed = type.parse(r.spec, probe);
   const actual = type.observe ? (await type.observe(r.spec, replay(answers))).into(parsed) : parsed;
-  return type.plan(r.spec, actual, { specDir: '/' });
+  return type.plan(r.spec, actual, { specDir: '/', declared: [r.spec] });
 }
 
 /** The ids of the actions a resource plans, and its problems. */

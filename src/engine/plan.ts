@@ -1,5 +1,6 @@
 import type { DeclaredResource, HostSpec } from '../model/spec.js';
 import type { Action, HostPlan } from '../model/plan.js';
+import type { Resource } from '../model/generated/setup.js';
 import type { ResourcePlan, ResourceTypes } from '../resources/types.js';
 import { factsDigest } from './digest.js';
 import type { HostFacts } from './gather.js';
@@ -13,6 +14,8 @@ export interface PlanSettings {
   /** Plan again an upgrade whose target was rolled back before. */
   retryFailed?: boolean;
   types: ResourceTypes;
+  /** Every resource the host declares, when only some are planned (a replan of one). */
+  declared?: readonly Resource[];
 }
 
 /**
@@ -21,9 +24,9 @@ export interface PlanSettings {
  * actions (daemon-reload once, starts, restarts) in the same order. A resource notified by another's
  * change (or by a notification an interrupted run still owed) plans its restart in the second pass.
  */
-export function planHost(host: HostSpec, facts: HostFacts, { specDir, retryFailed, types }: PlanSettings): HostPlan {
+export function planHost(host: HostSpec, facts: HostFacts, { specDir, retryFailed, types, declared }: PlanSettings): HostPlan {
   const ordered = dependencyOrder(host.resources, types);
-  const context = { specDir, retryFailed: retryFailed ?? false };
+  const context = { specDir, retryFailed: retryFailed ?? false, declared: declared ?? host.resources.map((r) => r.spec) };
   const named = <T>(r: DeclaredResource, plan: () => T): T => {
     try {
       return plan();

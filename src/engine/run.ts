@@ -210,11 +210,10 @@ function replanner(host: HostSpec, transport: Transport, sudo: boolean, options:
   return async (name) => {
     const resource = host.resources.find((r) => r.name === name);
     if (!resource) throw new Error(`no resource ${name} on ${host.target.name}`);
-    const fresh = planHost(
-      { ...host, resources: [resource] },
-      await gather(transport, [resource], { sudo, types: options.types }),
-      options,
-    );
+    const fresh = planHost({ ...host, resources: [resource] }, await gather(transport, [resource], { sudo, types: options.types }), {
+      ...options,
+      declared: host.resources.map((r) => r.spec),
+    });
     if (fresh.actions.some(comparesLater)) throw new Error(fresh.deferred.join('; '));
     return fresh.actions;
   };

@@ -1,6 +1,7 @@
 import type { Action, FieldChange, HttpRequest } from '../model/plan.js';
 import { ServiceUnreachable, unexpectedAnswer, type HttpCall } from '../transport/http.js';
-import { compareWhenUp, noChanges, type Observation, type ResourcePlan } from './types.js';
+import type { Resource } from '../model/generated/setup.js';
+import { compareWhenUp, noChanges, type Observation, type PlanContext, type ResourcePlan } from './types.js';
 
 /** A spec's `api_url` without its trailing slash: the base every API path is appended to. */
 export const apiBase = (spec: { api_url: string }) => spec.api_url.replace(/\/$/, '');
@@ -26,17 +27,84 @@ export async function readServerObject<T>(http: HttpCall, url: string): Promise<
   return { found: response.body as T };
 }
 
+/** Every page of a Prefect filter endpoint (the server answers at most 200 at a time). */
+export async function readAll(http: HttpCall, url: string): Promise<unknown[]> {
+  const all: unknown[] = [];
+  for (let offset = 0; ; offset += 200) {
+    const response = await http('POST', url, { limit: 200, offset });
+    if (response.status !== 200) throw unexpectedAnswer('POST', url, response);
+    const page = response.body as unknown[];
+    all.push(...page);
+    if (page.length < 200) return all;
+  }
+}
+
+/** An object of the kind on the server, as pruning sees it: the name a spec would give it, and its URL. */
+export interface ListedObject {
+  key: string;
+  url: string;
+}
+
 /** What a kind kept as one server object knows of it: the stored object (none: not there), or that the server did not answer. */
 export interface ServerObjectFacts<T> {
   server?: { found?: T };
   unreachable?: string;
+  /** Every object of the kind in the spec's scope (its server, its pool), read only when the spec prunes. */
+  listed?: ListedObject[];
 }
 
-/** `observe` of such a kind: the object at `url`, read from the host. */
-export async function observeServerObject<T>(http: HttpCall, url: string): Promise<Observation<ServerObjectFacts<T>>> {
-  const read = await readServerObject<T>(http, url);
-  const facts: ServerObjectFacts<T> = 'unreachable' in read ? { unreachable: read.unreachable } : { server: read };
+/** `observe` of such a kind: the object at `url`, read from the host, and with `list` every object of its kind. */
+export async function observeServerObject<T>(
+  http: HttpCall,
+  url: string,
+  list?: () => Promise<ListedObject[]>,
+): Promise<Observation<ServerObjectFacts<T>>> {
+  const [read, listed] = await Promise.all([readServerObject<T>(http, url), list?.().catch(unlessUnreachable)]);
+  const facts: ServerObjectFacts<T> = 'unreachable' in read ? { unreachable: read.unreachable } : { server: read, listed };
   return { into: () => facts };
+}
+
+/** A list the server could not give because it does not answer: the object's own read says so already. */
+function unlessUnreachable(error: unknown): undefined {
+  if (error instanceof ServiceUnreachable) return undefined;
+  throw error;
+}
+
+/** Which declared resources share a pruning spec's scope, and the name each declares. */
+export interface PruneScope<S> {
+  noun: string;
+  /** The same server (and pool, for queues). */
+  sameScope(peer: S): boolean;
+  key(peer: S): string;
+}
+
+/**
+ * `prune: true`: a DELETE for each object of the kind in the spec's scope that no resource of the
+ * host declares. Planned by the first resource of the scope that sets prune, so each removal is
+ * planned once however many ask for it.
+ */
+export function strayRemovals<S extends Resource & { prune?: boolean }>(
+  spec: S,
+  context: PlanContext,
+  facts: ServerObjectFacts<unknown>,
+  scope: PruneScope<S>,
+): Action[] {
+  if (!spec.prune || !facts.listed) return [];
+  const peers = context.declared.filter((peer): peer is S => peer.kind === spec.kind && scope.sameScope(peer as S));
+  const pruner = peers.find((peer) => peer.prune);
+  if (!pruner || scope.key(pruner) !== scope.key(spec)) return [];
+  const declared = new Set(peers.map((peer) => scope.key(peer)));
+  return facts.listed
+    .filter((object) => !declared.has(object.key))
+    .map((object) => ({
+      id: `remove ${scope.noun} ${object.key}`,
+      resource: spec.name ?? `${spec.kind}:${scope.key(spec)}`,
+      verb: 'remove' as const,
+      title: `${scope.noun} ${object.key}`,
+      because: 'no resource declares it (prune: true)',
+      fields: [],
+      steps: [{ request: { method: 'DELETE' as const, url: object.url } }],
+    }));
 }
 
 /** How one kind's object is compared and written (see planServerObject). */
@@ -52,6 +120,8 @@ export interface ServerObjectWrites<T> {
   wanted: unknown;
   /** How the stored object differs from the spec, field by field; none: converged. */
   differences: (current: T | undefined) => FieldChange[];
+  /** Objects of the kind to remove besides (strayRemovals). */
+  removals?: Action[];
 }
 
 /**
@@ -65,13 +135,14 @@ export function planServerObject<T>(facts: ServerObjectFacts<T>, writes: ServerO
   if (facts.unreachable) return compareWhenUp(resource, title, { url: writes.api, why: facts.unreachable });
   const current = facts.server?.found;
   const fields = writes.differences(current);
-  if (current && fields.length === 0) return noChanges();
+  const removals = writes.removals ?? [];
+  if (current && fields.length === 0) return removals.length === 0 ? noChanges() : { now: [], late: removals, notifies: [] };
   const update: HttpRequest = { method: 'PATCH', url: writes.url, body: writes.wanted };
   const create: HttpRequest = { method: 'POST', url: writes.create.url, body: writes.create.body };
   const action: Action = current
     ? { id: resource, resource, verb: 'update', title, fields, steps: [{ request: update }] }
     : { id: resource, resource, verb: 'create', title, fields, steps: [{ request: create, onConflict: update }] };
-  return { now: [], late: [action], notifies: [], problems: [] };
+  return { now: [], late: [action, ...removals], notifies: [], problems: [] };
 }
 
 /** The fields of `wanted` whose stored value is not the same (===), as plan lines. */

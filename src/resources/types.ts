@@ -48,6 +48,8 @@ export interface PlanContext {
   specDir: string;
   /** Try again a change that was rolled back before (`--retry-failed`), instead of reporting it. */
   retryFailed?: boolean;
+  /** Every resource the host's setup declares: what a kind that prunes keeps (what none declares is removed). */
+  declared: readonly Resource[];
 }
 
 /**

@@ -276,4 +276,49 @@ describe('Prefect-aware resources on a fresh host, with the Prefect stand-in', (
     expect((await reconcile(dir, 'check')).code).toBe(0);
     writeFileSync(join(dir, 'setup.yaml'), repoSetup());
   }, 120_000);
+
+  it('prune: true removes the objects of its kind no resource declares, each named in the plan, the pool’s default queue kept', async () => {
+    const post = (path: string, body: unknown) => fetch(`${api(host)}${path}`, { method: 'POST', body: JSON.stringify(body) });
+    const names = async (path: string) => ((await (await post(path, {})).json()) as { name: string }[]).map((o) => o.name).sort();
+    expect((await post('/variables/', { name: 'made_by_hand', value: 1 })).status).toBe(201);
+    expect((await post('/v2/concurrency_limits/', { name: 'by-hand', limit: 1 })).status).toBe(201);
+    expect((await post('/work_pools/projections-local/queues', { name: 'by-hand' })).status).toBe(201);
+    const server = 'api_url: "http://{{ prefect_host }}:{{ prefect_port }}/api"\n    after: [prefect-server.service]';
+    writeFileSync(
+      join(dir, 'setup.yaml'),
+      `${repoSetup()}  - kind: prefect_variable
+    variable: kept_one
+    value: 1
+    ${server}
+  - kind: prefect_variable
+    variable: kept_two
+    value: 2
+    prune: true
+    ${server}
+  - kind: prefect_concurrency_limit
+    concurrency_limit: database
+    limit: 6
+    prune: true
+    ${server}
+  - kind: prefect_work_queue
+    queue: urgent
+    pool: projections-local
+    prune: true
+    ${server}
+`,
+    );
+    const removals = (await reconcileJson(dir, 'plan')).hosts[0]!.actions.filter((a) => a.verb === 'remove').map((a) => a.id);
+    const strayVariables = (await names('/variables/filter')).filter((n) => !['kept_one', 'kept_two'].includes(n));
+    expect(strayVariables).toContain('made_by_hand');
+    expect(removals.sort()).toEqual(
+      [...strayVariables.map((n) => `remove variable ${n}`), 'remove concurrency limit by-hand', 'remove work queue by-hand'].sort(),
+    );
+    const applied = await reconcileJson(dir, 'apply');
+    expect(applied.code, JSON.stringify(applied.hosts[0])).toBe(0);
+    expect(await names('/variables/filter')).toEqual(['kept_one', 'kept_two']);
+    expect(await names('/v2/concurrency_limits/filter')).toEqual(['database']);
+    expect(await names('/work_pools/projections-local/queues/filter')).toEqual(['default', 'urgent']);
+    expect((await reconcile(dir, 'check')).code).toBe(0);
+    writeFileSync(join(dir, 'setup.yaml'), repoSetup());
+  }, 120_000);
 });

@@ -102,7 +102,7 @@ describe('notifications, by what a kind declares', () => {
   };
   const notifying: ResourceType = {
     ...fake,
-    plan: (spec, present) => ({ ...fake.plan(spec, present, { specDir: '/' }), notifies: present ? [] : ['listen:box'] }),
+    plan: (spec, present) => ({ ...fake.plan(spec, present, { specDir: '/', declared: [] }), notifies: present ? [] : ['listen:box'] }),
   };
   const both: ResourceTypes = { of: (kind) => (kind === 'line' ? listener : notifying), prelude: '' };
   const withListener: HostSpec = {

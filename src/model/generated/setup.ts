@@ -508,6 +508,10 @@ export interface PrefectWorkQueue {
    */
   description?: string;
   api_url: PrefectApiUrl;
+  /**
+   * Also delete the queues of the same pool (its default queue aside, which Prefect never deletes) that no resource of this host's setup declares. Default false. Set it on one resource of the kind: the first that sets it plans the removals, and the plan names each.
+   */
+  prune?: boolean;
   after?: AfterServices;
 }
 /**
@@ -538,6 +542,10 @@ export interface PrefectVariable {
    */
   tags?: string[];
   api_url: PrefectApiUrl;
+  /**
+   * Also delete the variables on the same server that no resource of this host's setup declares. Default false. Set it on one resource of the kind: the first that sets it plans the removals, and the plan names each.
+   */
+  prune?: boolean;
   after?: AfterServices;
 }
 /**
@@ -570,6 +578,10 @@ export interface PrefectConcurrencyLimit {
    */
   slot_decay_per_second?: number;
   api_url: PrefectApiUrl;
+  /**
+   * Also delete the global concurrency limits on the same server that no resource of this host's setup declares. Default false. Set it on one resource of the kind: the first that sets it plans the removals, and the plan names each.
+   */
+  prune?: boolean;
   after?: AfterServices;
 }
 /**

@@ -7,7 +7,7 @@ const A = 'a'.repeat(40);
 const B = 'b'.repeat(40);
 const spec: Git = { kind: 'git', repo: 'file:///srv/git/project.git', path: '/home/app/project', version: 'main', user: 'app' };
 const plan = (facts: string, over: Partial<Git> = {}) =>
-  git.plan({ ...spec, ...over }, git.parse({ ...spec, ...over }, facts), { specDir: '/' });
+  git.plan({ ...spec, ...over }, git.parse({ ...spec, ...over }, facts), { specDir: '/', declared: [] });
 const checkout = (head: string, status = '') => `exists=yes\nhead=${head}\norigin=${spec.repo}\nwanted=${A}\n@@git-status\n${status}`;
 
 describe('git checkout', () => {

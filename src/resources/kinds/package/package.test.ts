@@ -10,7 +10,7 @@ const spec = (packages: string[], extra: Partial<Package> = {}): Package => ({
   packages: packages as Package['packages'],
   ...extra,
 });
-const context = { specDir: '.' };
+const context = { specDir: '.', declared: [] };
 /** What the probe prints on a host, as the fact script returns it. */
 const facts = (lines: string[]) => apt.parse(['manager=apt', 'now=1000000', ...lines].join('\n'));
 const scripts = (plan: ReturnType<typeof systemPackage.plan>) => plan.now.flatMap((a) => a.steps.map((s) => (s as ScriptStep).script));

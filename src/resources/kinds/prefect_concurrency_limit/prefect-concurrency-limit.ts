@@ -1,5 +1,14 @@
 import type { PrefectConcurrencyLimit } from '../../../model/generated/setup.js';
-import { apiBase, changedFields, observeServerObject, planServerObject, type ServerObjectFacts } from '../../server-object.js';
+import {
+  apiBase,
+  changedFields,
+  observeServerObject,
+  planServerObject,
+  readAll,
+  strayRemovals,
+  type PruneScope,
+  type ServerObjectFacts,
+} from '../../server-object.js';
 import { afterReferences, type ResourceType } from '../../types.js';
 
 /** What the server stores of a global limit that a spec can set (ConcurrencyLimitV2, server/schemas/core.py). */
@@ -9,7 +18,15 @@ interface StoredLimit {
   slot_decay_per_second: number;
 }
 
-const limitUrl = (spec: PrefectConcurrencyLimit) => `${apiBase(spec)}/v2/concurrency_limits/${encodeURIComponent(spec.concurrency_limit)}`;
+const limitUrl = (spec: PrefectConcurrencyLimit, name = spec.concurrency_limit) =>
+  `${apiBase(spec)}/v2/concurrency_limits/${encodeURIComponent(name)}`;
+
+/** Global limits on the same server are one namespace. */
+const pruneScope = (spec: PrefectConcurrencyLimit): PruneScope<PrefectConcurrencyLimit> => ({
+  noun: 'concurrency limit',
+  sameScope: (peer) => apiBase(peer) === apiBase(spec),
+  key: (peer) => peer.concurrency_limit,
+});
 
 /**
  * prefect_concurrency_limit: a global (v2) concurrency limit on the Prefect server, read and changed
@@ -23,8 +40,19 @@ export const prefectConcurrencyLimit: ResourceType<PrefectConcurrencyLimit, Serv
   references: (spec) => afterReferences(spec.after),
   probe: () => 'true',
   parse: () => ({}),
-  observe: (spec, http) => observeServerObject<StoredLimit>(http, limitUrl(spec)),
-  plan(spec, actual) {
+  observe: (spec, http) =>
+    observeServerObject<StoredLimit>(
+      http,
+      limitUrl(spec),
+      spec.prune
+        ? async () =>
+            ((await readAll(http, `${apiBase(spec)}/v2/concurrency_limits/filter`)) as { name: string }[]).map(({ name }) => ({
+              key: name,
+              url: limitUrl(spec, name),
+            }))
+        : undefined,
+    ),
+  plan(spec, actual, context) {
     const wanted: Partial<StoredLimit> = {
       limit: spec.limit,
       active: spec.active ?? true,
@@ -37,6 +65,7 @@ export const prefectConcurrencyLimit: ResourceType<PrefectConcurrencyLimit, Serv
       url: limitUrl(spec),
       create: { url: `${apiBase(spec)}/v2/concurrency_limits/`, body: { name: spec.concurrency_limit, ...wanted } },
       wanted,
+      removals: strayRemovals(spec, context, actual, pruneScope(spec)),
       differences: (current) => changedFields(current, wanted),
     });
   },

@@ -1,8 +1,8 @@
 import type { Action } from '../../../model/plan.js';
 import type { PrefectDeployments } from '../../../model/generated/setup.js';
 import { quote } from '../../../shell/quote.js';
-import { apiBase } from '../../server-object.js';
-import { ServiceUnreachable, unexpectedAnswer, type HttpCall } from '../../../transport/http.js';
+import { apiBase, readAll } from '../../server-object.js';
+import { ServiceUnreachable } from '../../../transport/http.js';
 import { fileProbe, parsePathFacts, type PathFacts } from '../../facts.js';
 import { inLoginShell } from '../../steps.js';
 import { compareDeployment, createdFields, type Fix, type Registered } from './compare.js';
@@ -156,18 +156,6 @@ export const prefectDeployments: ResourceType<PrefectDeployments, DeploymentsFac
     return late.length === 0 && problems.length === 0 ? noChanges() : { now: [], late, notifies: [], problems };
   },
 };
-
-/** Every page of a Prefect filter endpoint (the server answers at most 200 at a time). */
-async function readAll(http: HttpCall, url: string): Promise<unknown[]> {
-  const all: unknown[] = [];
-  for (let offset = 0; ; offset += 200) {
-    const response = await http('POST', url, { limit: 200, offset });
-    if (response.status !== 200) throw unexpectedAnswer('POST', url, response);
-    const page = response.body as unknown[];
-    all.push(...page);
-    if (page.length < 200) return all;
-  }
-}
 
 function declared(spec: PrefectDeployments, actual: DeploymentsFacts): StoredDeployment[] {
   if (actual.file.type !== 'file' || !actual.file.content)

@@ -10,7 +10,7 @@ const spec = (settings: Record<string, string>): PrefectProfile => ({
   settings,
 });
 const facts = (text: string) => ({ prefectHome: '/home/daniel/.prefect', file: { type: 'file' as const, content: Buffer.from(text) } });
-const context = { specDir: '.' };
+const context = { specDir: '.', declared: [] };
 /** The new profiles.toml, from the atomic write step's stdin. */
 const written = (plan: ReturnType<typeof prefectProfile.plan>) =>
   Buffer.from((plan.now[0]!.steps[1] as ScriptStep).stdinBase64!, 'base64').toString();

@@ -1,6 +1,14 @@
 import type { PrefectVariable } from '../../../model/generated/setup.js';
 import { canonicalJson } from '../../canonical-json.js';
-import { apiBase, observeServerObject, planServerObject, type ServerObjectFacts } from '../../server-object.js';
+import {
+  apiBase,
+  observeServerObject,
+  planServerObject,
+  readAll,
+  strayRemovals,
+  type PruneScope,
+  type ServerObjectFacts,
+} from '../../server-object.js';
 import { afterReferences, type ResourceType } from '../../types.js';
 
 interface StoredVariable {
@@ -11,7 +19,14 @@ interface StoredVariable {
 /** Prefect refuses a value whose JSON is longer (MAX_VARIABLE_VALUE_LENGTH, prefect/types). */
 const MAX_VALUE_LENGTH = 5000;
 
-const variableUrl = (spec: PrefectVariable) => `${apiBase(spec)}/variables/name/${encodeURIComponent(spec.variable)}`;
+const variableUrl = (spec: PrefectVariable, name = spec.variable) => `${apiBase(spec)}/variables/name/${encodeURIComponent(name)}`;
+
+/** Variables on the same server are one namespace. */
+const pruneScope = (spec: PrefectVariable): PruneScope<PrefectVariable> => ({
+  noun: 'variable',
+  sameScope: (peer) => apiBase(peer) === apiBase(spec),
+  key: (peer) => peer.variable,
+});
 
 /**
  * prefect_variable: a variable on the Prefect server, read and changed through the REST API from
@@ -28,8 +43,19 @@ export const prefectVariable: ResourceType<PrefectVariable, ServerObjectFacts<St
       : [],
   probe: () => 'true',
   parse: () => ({}),
-  observe: (spec, http) => observeServerObject<StoredVariable>(http, variableUrl(spec)),
-  plan(spec, actual) {
+  observe: (spec, http) =>
+    observeServerObject<StoredVariable>(
+      http,
+      variableUrl(spec),
+      spec.prune
+        ? async () =>
+            ((await readAll(http, `${apiBase(spec)}/variables/filter`)) as { name: string }[]).map(({ name }) => ({
+              key: name,
+              url: variableUrl(spec, name),
+            }))
+        : undefined,
+    ),
+  plan(spec, actual, context) {
     const wanted = { value: spec.value ?? null, tags: spec.tags ?? [] };
     return planServerObject(actual, {
       resource: spec.name ?? prefectVariable.defaultName(spec),
@@ -38,6 +64,7 @@ export const prefectVariable: ResourceType<PrefectVariable, ServerObjectFacts<St
       url: variableUrl(spec),
       create: { url: `${apiBase(spec)}/variables/`, body: { name: spec.variable, ...wanted } },
       wanted,
+      removals: strayRemovals(spec, context, actual, pruneScope(spec)),
       differences: (current) => [
         ...(current && sameJson(current.value, wanted.value)
           ? []

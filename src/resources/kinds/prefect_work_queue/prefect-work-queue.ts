@@ -1,5 +1,17 @@
 import type { PrefectWorkQueue } from '../../../model/generated/setup.js';
-import { apiBase, changedFields, observeServerObject, planServerObject, type ServerObjectFacts } from '../../server-object.js';
+import {
+  apiBase,
+  changedFields,
+  observeServerObject,
+  planServerObject,
+  readAll,
+  readServerObject,
+  strayRemovals,
+  type ListedObject,
+  type PruneScope,
+  type ServerObjectFacts,
+} from '../../server-object.js';
+import type { HttpCall } from '../../../transport/http.js';
 import { afterReferences, poolToken, type ResourceType } from '../../types.js';
 
 /** What the server stores of a queue that a spec can set (WorkQueueResponse, server/schemas/responses.py). */
@@ -11,7 +23,22 @@ interface StoredQueue {
 }
 
 const queuesUrl = (spec: PrefectWorkQueue) => `${apiBase(spec)}/work_pools/${encodeURIComponent(spec.pool)}/queues`;
-const queueUrl = (spec: PrefectWorkQueue) => `${queuesUrl(spec)}/${encodeURIComponent(spec.queue)}`;
+const queueUrl = (spec: PrefectWorkQueue, queue = spec.queue) => `${queuesUrl(spec)}/${encodeURIComponent(queue)}`;
+
+/** A pool's queues are one namespace. */
+const pruneScope = (spec: PrefectWorkQueue): PruneScope<PrefectWorkQueue> => ({
+  noun: 'work queue',
+  sameScope: (peer) => apiBase(peer) === apiBase(spec) && peer.pool === spec.pool,
+  key: (peer) => peer.queue,
+});
+
+/** The pool's queues but its default one, which Prefect never deletes (it answers 500); none while there is no pool. */
+async function poolQueues(spec: PrefectWorkQueue, http: HttpCall): Promise<ListedObject[]> {
+  const pool = await readServerObject<{ default_queue_id: string }>(http, `${apiBase(spec)}/work_pools/${encodeURIComponent(spec.pool)}`);
+  if (!('found' in pool) || !pool.found) return [];
+  const queues = (await readAll(http, `${queuesUrl(spec)}/filter`)) as { id: string; name: string }[];
+  return queues.filter((q) => q.id !== pool.found!.default_queue_id).map((q) => ({ key: q.name, url: queueUrl(spec, q.name) }));
+}
 
 /** The fields the spec manages, as the server names them: a field left out of the spec is the server's. */
 function wanted(spec: PrefectWorkQueue): Partial<StoredQueue> {
@@ -39,8 +66,8 @@ export const prefectWorkQueue: ResourceType<PrefectWorkQueue, ServerObjectFacts<
   ],
   probe: () => 'true',
   parse: () => ({}),
-  observe: (spec, http) => observeServerObject<StoredQueue>(http, queueUrl(spec)),
-  plan(spec, actual) {
+  observe: (spec, http) => observeServerObject<StoredQueue>(http, queueUrl(spec), spec.prune ? () => poolQueues(spec, http) : undefined),
+  plan(spec, actual, context) {
     const want = wanted(spec);
     return planServerObject(actual, {
       resource: spec.name ?? prefectWorkQueue.defaultName(spec),
@@ -49,6 +76,7 @@ export const prefectWorkQueue: ResourceType<PrefectWorkQueue, ServerObjectFacts<
       url: queueUrl(spec),
       create: { url: queuesUrl(spec), body: { name: spec.queue, ...want } },
       wanted: want,
+      removals: strayRemovals(spec, context, actual, pruneScope(spec)),
       differences: (current) => changedFields(current, want),
     });
   },
