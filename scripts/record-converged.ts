@@ -30,7 +30,11 @@ try {
   };
   const parsed = type.parse(declared.spec, ran.stdout);
   const actual = type.observe ? (await type.observe(declared.spec, recording)).into(parsed) : parsed;
-  const plan = type.plan(declared.spec, actual, { specDir: dir, declared: [declared.spec] });
+  const plan = type.plan(declared.spec, actual, {
+    specDir: dir,
+    declared: [declared.spec],
+    isSecret: (text) => spec.secrets.some((s) => text.includes(s.value)),
+  });
   const planned = [...plan.now, ...plan.late].map((a) => a.id);
   if (planned.length > 0 || (plan.problems ?? []).length > 0) {
     throw new Error(`${resource} is not converged on ${host.target.name}: ${[...planned, ...(plan.problems ?? [])].join('; ')}`);

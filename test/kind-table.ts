@@ -50,7 +50,8 @@ export async function resourcePlan(r: Recording, probe = r.probe, answers = r.ht
   const type = resourceTypes.of(r.spec.kind);
   const parsed = type.parse(r.spec, probe);
   const actual = type.observe ? (await type.observe(r.spec, replay(answers))).into(parsed) : parsed;
-  return type.plan(r.spec, actual, { specDir: '/', declared: [r.spec] });
+  // A recorded spec held its secret fields' values from secrets: (record:converged plans with the spec's secrets).
+  return type.plan(r.spec, actual, { specDir: '/', declared: [r.spec], isSecret: () => true });
 }
 
 /** The ids of the actions a resource plans, and its problems. */

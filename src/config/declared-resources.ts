@@ -77,16 +77,18 @@ function checkNamesAndFields(named: Named[], files: SpecFiles): void {
  * dependent for `before` references), or one of another host (a wait); anything else is a problem.
  */
 function references(named: Named[], view: HostView, files: SpecFiles) {
-  const providers = new Map<string, string>();
-  for (const { spec, name } of named) for (const token of resourceType(spec.kind).provides?.(spec) ?? []) providers.set(token, name);
+  // A token several resources provide (every variable and block of a server) makes a reference wait for all of them.
+  const providers = new Map<string, string[]>();
+  for (const { spec, name } of named)
+    for (const token of resourceType(spec.kind).provides?.(spec) ?? []) providers.set(token, [...(providers.get(token) ?? []), name]);
   const dependencies = new Map(named.map(({ name }) => [name, [] as string[]]));
   const waits = new Map(named.map(({ name }) => [name, [] as HostResource[]]));
   for (const { spec, index, name } of named) {
     for (const ref of resourceType(spec.kind).references?.(spec) ?? []) {
       const provider = providers.get(ref.token);
       const elsewhere = provider ? undefined : otherHostOf(ref.token, view.groups, view.host);
-      if (provider && ref.before) dependencies.get(provider)!.push(name);
-      else if (provider) dependencies.get(name)!.push(provider);
+      if (provider && ref.before) for (const p of provider) dependencies.get(p)!.push(name);
+      else if (provider) dependencies.get(name)!.push(...provider);
       else if (elsewhere) waits.get(name)!.push({ ...elsewhere, what: ref.what, at: at(index, ref.field) });
       else if (!ref.ifDeclared) {
         const value = ref.token.replace(/^[a-z]+:/, '');

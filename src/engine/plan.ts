@@ -16,6 +16,8 @@ export interface PlanSettings {
   types: ResourceTypes;
   /** Every resource the host declares, when only some are planned (a replan of one). */
   declared?: readonly Resource[];
+  /** Masks secrets in a copy of plain data (none: the spec has no secrets). */
+  mask?: <T>(value: T) => T;
 }
 
 /**
@@ -24,9 +26,14 @@ export interface PlanSettings {
  * actions (daemon-reload once, starts, restarts) in the same order. A resource notified by another's
  * change (or by a notification an interrupted run still owed) plans its restart in the second pass.
  */
-export function planHost(host: HostSpec, facts: HostFacts, { specDir, retryFailed, types, declared }: PlanSettings): HostPlan {
+export function planHost(host: HostSpec, facts: HostFacts, { specDir, retryFailed, types, declared, mask }: PlanSettings): HostPlan {
   const ordered = dependencyOrder(host.resources, types);
-  const context = { specDir, retryFailed: retryFailed ?? false, declared: declared ?? host.resources.map((r) => r.spec) };
+  const context = {
+    specDir,
+    retryFailed: retryFailed ?? false,
+    declared: declared ?? host.resources.map((r) => r.spec),
+    isSecret: (text: string) => mask !== undefined && mask(text) !== text,
+  };
   const named = <T>(r: DeclaredResource, plan: () => T): T => {
     try {
       return plan();

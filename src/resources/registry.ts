@@ -4,6 +4,7 @@ import { file } from './kinds/file/file.js';
 import { git } from './kinds/git/git.js';
 import { line } from './kinds/line/line.js';
 import { systemPackage } from './kinds/package/package.js';
+import { prefectBlock } from './kinds/prefect_block/prefect-block.js';
 import { prefectConcurrencyLimit } from './kinds/prefect_concurrency_limit/prefect-concurrency-limit.js';
 import { prefectDeployments } from './kinds/prefect_deployments/prefect-deployments.js';
 import { prefectProfile } from './kinds/prefect_profile/prefect-profile.js';
@@ -30,6 +31,7 @@ const registry: Registry = {
   prefect_work_queue: prefectWorkQueue,
   prefect_variable: prefectVariable,
   prefect_concurrency_limit: prefectConcurrencyLimit,
+  prefect_block: prefectBlock,
   prefect_deployments: prefectDeployments,
   git,
 };

@@ -1,3 +1,4 @@
+import { testContext } from '../../test/plan-context.js';
 import { describe, expect, it } from 'vitest';
 import type { PrefectWorkQueue } from '../model/generated/setup.js';
 import { strayRemovals, type PruneScope } from './server-object.js';
@@ -19,7 +20,7 @@ describe('prune: what no resource declares is removed, planned once', () => {
 
   it('removes from the scope what none of its resources declares, by the first that sets prune, and only there', () => {
     const declared = [queue('p', 'a'), queue('p', 'b', true), queue('p', 'x', true), queue('other', 'c', true)];
-    const ids = (spec: PrefectWorkQueue) => strayRemovals(spec, { specDir: '/', declared }, listed, scope(spec)).map((a) => a.id);
+    const ids = (spec: PrefectWorkQueue) => strayRemovals(spec, testContext({ declared }), listed, scope(spec)).map((a) => a.id);
     expect(ids(declared[1]!)).toEqual(['remove work queue c']);
     // A second resource asking for prune in the same pool plans nothing more; nor does one that does not ask.
     expect(ids(declared[2]!)).toEqual([]);
@@ -30,6 +31,6 @@ describe('prune: what no resource declares is removed, planned once', () => {
 
   it('plans nothing without the list (the server did not answer, or prune is off)', () => {
     const spec = queue('p', 'a', true);
-    expect(strayRemovals(spec, { specDir: '/', declared: [spec] }, {}, scope(spec))).toEqual([]);
+    expect(strayRemovals(spec, testContext({ declared: [spec] }), {}, scope(spec))).toEqual([]);
   });
 });

@@ -28,10 +28,10 @@ export async function readServerObject<T>(http: HttpCall, url: string): Promise<
 }
 
 /** Every page of a Prefect filter endpoint (the server answers at most 200 at a time). */
-export async function readAll(http: HttpCall, url: string): Promise<unknown[]> {
+export async function readAll(http: HttpCall, url: string, filter: object = {}): Promise<unknown[]> {
   const all: unknown[] = [];
   for (let offset = 0; ; offset += 200) {
-    const response = await http('POST', url, { limit: 200, offset });
+    const response = await http('POST', url, { ...filter, limit: 200, offset });
     if (response.status !== 200) throw unexpectedAnswer('POST', url, response);
     const page = response.body as unknown[];
     all.push(...page);

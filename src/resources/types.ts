@@ -50,6 +50,8 @@ export interface PlanContext {
   retryFailed?: boolean;
   /** Every resource the host's setup declares: what a kind that prunes keeps (what none declares is removed). */
   declared: readonly Resource[];
+  /** Whether a text holds a value from `secrets:` (a kind with secret fields refuses a value given in clear). */
+  isSecret(text: string): boolean;
 }
 
 /**
@@ -112,6 +114,8 @@ export interface Observation<A> {
 
 export const unitToken = (unit: string) => `unit:${unit}`;
 export const poolToken = (pool: string) => `pool:${pool}`;
+/** What every variable and block of a Prefect server provides, so that deployments, which may read any of them, come after all. */
+export const prefectObjectsToken = (apiBase: string) => `prefect-objects:${apiBase}`;
 
 /** `after` lists name services that must be converged (and healthy) first. */
 export function afterReferences(after: string[] | undefined): Reference[] {

@@ -315,6 +315,47 @@ describe('Prefect 3 stand-in on a test host', () => {
     expect((await send('PATCH', '/variables/name/std-in_4', { name: 'std-in_3' })).status).toBe(409);
   });
 
+  it('keeps blocks as Prefect 3.8.3 does: system types registered on start, secrets obfuscated unless asked, a merging PATCH', async () => {
+    const send = async (method: string, path: string, body?: unknown) => {
+      const response = await fetch(`${api}${path}`, { method, ...(body === undefined ? {} : { body: JSON.stringify(body) }) });
+      return { status: response.status, body: response.status === 204 ? undefined : ((await response.json()) as unknown) };
+    };
+    // models/block_registration.py: the protected system blocks exist before anyone registers anything.
+    const secret = (await get('/block_types/slug/secret')).body as { id: string; is_protected: boolean };
+    expect(secret.is_protected).toBe(true);
+    expect(await get('/block_types/slug/no-such-type')).toEqual({ status: 404, body: { detail: 'Block type not found' } });
+    expect((await post('/block_types/', { name: 'Prefect Thing', slug: 'prefect-thing' })).status).toBe(403);
+    expect((await post('/block_types/', { name: 'Secret', slug: 'secret' })).status).toBe(409);
+    const [schema] = (await post('/block_schemas/filter', { block_schemas: { block_type_id: { any_: [secret.id] } }, limit: 1 })).body as {
+      id: string;
+      fields: { secret_fields: string[] };
+    }[];
+    expect(schema!.fields.secret_fields).toEqual(['value']);
+    const create = (name: string) =>
+      post('/block_documents/', { name, block_type_id: secret.id, block_schema_id: schema!.id, data: { value: 's3' } });
+    const badName = await create('Bad_Name');
+    expect(badName.status).toBe(422);
+    expect(JSON.stringify(badName.body)).toContain('Block document name must only contain lowercase letters, numbers, and dashes.');
+    const made = await create('std-in-key');
+    expect(made.status).toBe(201);
+    expect((made.body as { data: unknown }).data).toEqual({ value: '********' });
+    expect((await create('std-in-key')).status).toBe(409);
+    const id = (made.body as { id: string }).id;
+    // Sending the obfuscated value back keeps the stored one (update_block_document); a new one replaces it.
+    expect((await send('PATCH', `/block_documents/${id}`, { data: { value: '********' } })).status).toBe(204);
+    expect(((await get(`/block_documents/${id}?include_secrets=true`)).body as { data: unknown }).data).toEqual({ value: 's3' });
+    expect((await send('PATCH', `/block_documents/${id}`, { data: { value: 's4' }, extra: 1 })).status).toBe(422);
+    expect((await send('PATCH', `/block_documents/${id}`, { data: { value: 's4' } })).status).toBe(204);
+    expect(((await get(`/block_documents/${id}?include_secrets=true`)).body as { data: unknown }).data).toEqual({ value: 's4' });
+    const listed = (await post('/block_documents/filter', { block_types: { slug: { any_: ['secret'] } } })).body as {
+      name: string;
+      data: unknown;
+    }[];
+    expect(listed.find((b) => b.name === 'std-in-key')?.data).toEqual({ value: '********' });
+    expect((await send('DELETE', `/block_documents/${id}`)).status).toBe(204);
+    expect(await get(`/block_documents/${id}`)).toEqual({ status: 404, body: { detail: 'Block document not found' } });
+  });
+
   it('keeps global concurrency limits as Prefect 3.8.3 does: by name or id, non-negative numbers, 409 from the unique name, 404 with its words', async () => {
     const send = async (method: string, path: string, body?: unknown) => {
       const response = await fetch(`${api}${path}`, { method, ...(body === undefined ? {} : { body: JSON.stringify(body) }) });

@@ -105,17 +105,16 @@ describe('prefect.yaml read the way `prefect deploy` reads it, compared field by
     // The user's own environment and a server variable, as the templates above use them.
     await ssh(host, `echo 'export PROJECTIONS_TEAM=data-eng' >> ~/.profile`);
     await call('POST', '/variables/', { name: 'owner', value: 'ops' });
-    // A Secret block, as `prefect block register` and the UI make one.
-    const type = await call('POST', '/block_types/', { name: 'Secret', slug: 'secret' });
-    const schema = await call('POST', '/block_schemas/', {
-      block_type_id: type.id,
-      fields: { secret_fields: ['value'] },
-      capabilities: [],
-    });
+    // A Secret block, as the UI makes one: of the type and schema the server registered on start.
+    const type = await call('GET', '/block_types/slug/secret');
+    const [schema] = (await call('POST', '/block_schemas/filter', {
+      block_schemas: { block_type_id: { any_: [type.id] } },
+      limit: 1,
+    })) as unknown as Record<string, unknown>[];
     await call('POST', '/block_documents/', {
       name: 'projections-api-key',
       block_type_id: type.id,
-      block_schema_id: schema.id,
+      block_schema_id: schema!.id,
       data: { value: SECRET },
     });
     await ssh(host, `cat > ${PROJECT}/flows/documented.py`, { input: FLOW });

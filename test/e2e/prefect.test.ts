@@ -1,9 +1,9 @@
-import { writeFileSync } from 'node:fs';
+import { readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { ssh, useTestHosts, waitFor } from '../hosts/fixture.js';
 import type { TestHost } from '../hosts/host.js';
-import { reconcile, reconcileJson, repoSetup, workspace } from './helpers.js';
+import { reconcile, reconcileJson, reconcileWithEnv, repoSetup, workspace, type CliResult } from './helpers.js';
 
 const api = (host: TestHost) => `http://${host.address}:4200/api`;
 const getJson = async (url: string) => (await (await fetch(url)).json()) as Record<string, unknown>;
@@ -277,6 +277,140 @@ describe('Prefect-aware resources on a fresh host, with the Prefect stand-in', (
     writeFileSync(join(dir, 'setup.yaml'), repoSetup());
   }, 120_000);
 
+  it('a prefect_block: a Secret and a webhook created from secrets:, compared by value, never shown; refused in clear; pruned', async () => {
+    const KEY = 'sk-live-block-4242';
+    const HOOK = 'https://hooks.example.com/T000/B000/XXXX';
+    const url = `${api(host)}/block_types/slug/secret/block_documents/name/projections-api-key?include_secrets=true`;
+    writeFileSync(join(dir, 'api-key'), `${KEY}\n`, { mode: 0o600 });
+    writeFileSync(join(dir, 'hook-url'), `${HOOK}\n`, { mode: 0o600 });
+    const server = 'api_url: "http://{{ prefect_host }}:{{ prefect_port }}/api"\n    after: [prefect-server.service]';
+    const withBlocks = (method: string, extra = '') =>
+      `${repoSetup()}  - kind: prefect_block
+    block_type: secret
+    block: projections-api-key
+    data: { value: "{{ api_key }}" }
+    ${server}
+  - kind: prefect_block
+    block_type: webhook
+    block: alerts
+    data: { url: "{{ hook_url }}", method: ${method} }
+    ${server}
+${extra}secrets:
+  api_key: { file: ./api-key }
+  hook_url: { file: ./hook-url }
+`;
+    const shown = (run: CliResult) => run.stdout + run.stderr;
+    // Run records and metrics go to a state directory of this test's own, grepped at the end.
+    const state = join(dir, 'block-state');
+    const run = (...args: string[]) => reconcileWithEnv({}, dir, ...args, '--state-dir', state);
+    const outputs: CliResult[] = [];
+    writeFileSync(join(dir, 'setup.yaml'), withBlocks('PUT'));
+    const plan = await run('plan', '-o', 'blocks.plan.json');
+    expect(plan.stdout).toContain('+ secret block projections-api-key');
+    expect(plan.stdout).toContain('+ webhook block alerts');
+    expect(plan.stdout).toContain('value: (none) -> [hidden]');
+    for (const secret of [KEY, HOOK]) {
+      expect(shown(plan)).not.toContain(secret);
+      expect(readFileSync(join(dir, 'blocks.plan.json'), 'utf8')).not.toContain(secret);
+    }
+    const applied = await run('apply');
+    expect(applied.code, shown(applied)).toBe(0);
+    expect((await getJson(url)).data).toEqual({ value: KEY });
+    const alerts = await getJson(`${api(host)}/block_types/slug/webhook/block_documents/name/alerts?include_secrets=true`);
+    expect(alerts.data).toEqual({ url: HOOK, method: 'PUT' });
+    // Read without include_secrets, the server hides them itself: reconcile reads with them, to compare by value.
+    expect((await getJson(url.replace('?include_secrets=true', ''))).data).toEqual({ value: '********' });
+    expect((await run('check', '--metrics-file', join(state, 'metrics.prom'))).code).toBe(0);
+
+    // Changed by hand on the server: named, never shown, put back.
+    const id = (await getJson(url)).id as string;
+    expect(
+      (await fetch(`${api(host)}/block_documents/${id}`, { method: 'PATCH', body: JSON.stringify({ data: { value: 'typed-by-hand' } }) }))
+        .status,
+    ).toBe(204);
+    const drift = await run('check');
+    const driftJson = await run('check', '--json');
+    outputs.push(plan, applied, drift, driftJson);
+    expect(drift.code).toBe(2);
+    expect(drift.stdout).toContain('~ secret block projections-api-key');
+    expect(drift.stdout).toContain('value: [hidden] -> [hidden]');
+    for (const run of [drift, driftJson]) for (const secret of [KEY, HOOK, 'typed-by-hand']) expect(shown(run)).not.toContain(secret);
+    const repaired = await run('apply');
+    outputs.push(repaired);
+    expect(repaired.code).toBe(0);
+    expect((await getJson(url)).data).toEqual({ value: KEY });
+    const stored = readdirSync(state, { recursive: true, encoding: 'utf8' })
+      .map((name) => join(state, name))
+      .filter((path) => statSync(path).isFile())
+      .map((path) => readFileSync(path, 'utf8'));
+    expect(stored.length).toBeGreaterThan(1);
+    for (const text of [...stored, ...outputs.map(shown)])
+      for (const secret of [KEY, HOOK, 'typed-by-hand']) expect(text).not.toContain(secret);
+
+    // A plain field changed in the spec travels alone, shown; the secret one stays as it is.
+    writeFileSync(join(dir, 'setup.yaml'), withBlocks('POST'));
+    const changed = await reconcileJson(dir, 'apply');
+    expect(changed.code).toBe(0);
+    expect(changed.hosts[0]!.done).toEqual(['prefect_block:webhook/alerts']);
+    expect(changed.hosts[0]!.actions[0]!.fields).toEqual([{ field: 'method', before: '"PUT"', after: '"POST"' }]);
+    expect((await reconcile(dir, 'check')).code).toBe(0);
+
+    // What Prefect's client would refuse, and a secret field in clear, are problems before anything is sent.
+    writeFileSync(
+      join(dir, 'setup.yaml'),
+      withBlocks(
+        'POST',
+        `  - kind: prefect_block
+    block_type: secret
+    block: in-clear
+    data: { value: typed-into-setup, note: x }
+    ${server}
+  - kind: prefect_block
+    block_type: aws-credentials
+    block: aws
+    data: { region_name: eu-west-1 }
+    ${server}
+`,
+      ),
+    );
+    const refused = await reconcileJson(dir, 'check');
+    expect(refused.hosts[0]!.problems).toEqual([
+      "prefect_block:secret/in-clear: a secret block has no field 'note' (its fields: value)",
+      "prefect_block:secret/in-clear: 'value' is a secret field of a secret block: give its value from secrets: ({{ NAME }}), not in setup.yaml",
+      "prefect_block:aws-credentials/aws: block type 'aws-credentials' is not registered on the server: register it as `prefect block register -m MODULE` does (the module that defines it, e.g. prefect_aws), then apply again",
+    ]);
+
+    // prune: a Secret block made by hand goes; the declared ones stay.
+    const type = await getJson(`${api(host)}/block_types/slug/secret`);
+    const [schema] = (await (
+      await fetch(`${api(host)}/block_schemas/filter`, {
+        method: 'POST',
+        body: JSON.stringify({ block_schemas: { block_type_id: { any_: [type.id] } } }),
+      })
+    ).json()) as { id: string }[];
+    const byHand = await fetch(`${api(host)}/block_documents/`, {
+      method: 'POST',
+      body: JSON.stringify({ name: 'by-hand', block_type_id: type.id, block_schema_id: schema!.id, data: { value: 'x' } }),
+    });
+    expect(byHand.status).toBe(201);
+    writeFileSync(
+      join(dir, 'setup.yaml'),
+      withBlocks('POST').replace('block: projections-api-key', 'block: projections-api-key\n    prune: true'),
+    );
+    const pruned = await reconcileJson(dir, 'apply');
+    expect(pruned.code).toBe(0);
+    expect(pruned.hosts[0]!.done).toEqual(['remove secret block by-hand']);
+    const secrets = (await (
+      await fetch(`${api(host)}/block_documents/filter`, {
+        method: 'POST',
+        body: JSON.stringify({ block_types: { slug: { any_: ['secret'] } } }),
+      })
+    ).json()) as { name: string }[];
+    expect(secrets.map((b) => b.name)).toEqual(['projections-api-key']);
+    expect((await reconcile(dir, 'check')).code).toBe(0);
+    writeFileSync(join(dir, 'setup.yaml'), repoSetup());
+  }, 120_000);
+
   it('prune: true removes the objects of its kind no resource declares, each named in the plan, the pool’s default queue kept', async () => {
     const post = (path: string, body: unknown) => fetch(`${api(host)}${path}`, { method: 'POST', body: JSON.stringify(body) });
     const names = async (path: string) => ((await (await post(path, {})).json()) as { name: string }[]).map((o) => o.name).sort();
@@ -320,5 +454,48 @@ describe('Prefect-aware resources on a fresh host, with the Prefect stand-in', (
     expect(await names('/work_pools/projections-local/queues/filter')).toEqual(['default', 'urgent']);
     expect((await reconcile(dir, 'check')).code).toBe(0);
     writeFileSync(join(dir, 'setup.yaml'), repoSetup());
+  }, 120_000);
+
+  it('a prefect.yaml that reads a variable and a block it declares deploys in one apply: they are made first', async () => {
+    const KEY = 'sk-deploy-7373';
+    const project = '/home/daniel/projects/projections-v2/prefect.yaml';
+    const original = (await ssh(host, `cat ${project}`)).stdout;
+    const reading = original.replace(
+      '          PROJECTIONS_DATA: /home/daniel/projections-data\n',
+      '          PROJECTIONS_DATA: /home/daniel/projections-data\n          REGION: "{{ prefect.variables.deploy_region }}"\n          DEPLOY_KEY: "{{ prefect.blocks.secret.deploy-key }}"\n',
+    );
+    expect(reading).not.toBe(original);
+    await ssh(host, `cat > ${project}`, { input: reading });
+    writeFileSync(join(dir, 'deploy-key'), `${KEY}\n`, { mode: 0o600 });
+    const server = 'api_url: "http://{{ prefect_host }}:{{ prefect_port }}/api"\n    after: [prefect-server.service]';
+    writeFileSync(
+      join(dir, 'setup.yaml'),
+      `${repoSetup()}  - kind: prefect_variable
+    variable: deploy_region
+    value: eu-west-1
+    ${server}
+  - kind: prefect_block
+    block_type: secret
+    block: deploy-key
+    data: { value: "{{ deploy_key }}" }
+    ${server}
+secrets:
+  deploy_key: { file: ./deploy-key }
+`,
+    );
+    const applied = await reconcileJson(dir, 'apply');
+    expect(applied.code, JSON.stringify(applied.hosts[0])).toBe(0);
+    const done = applied.hosts[0]!.done ?? [];
+    expect(done.indexOf('deploy nightly-projections')).toBeGreaterThan(done.indexOf('prefect_variable:deploy_region'));
+    expect(done.indexOf('deploy nightly-projections')).toBeGreaterThan(done.indexOf('prefect_block:secret/deploy-key'));
+    expect(JSON.stringify(applied)).not.toContain(KEY);
+    const nightly = await deployment(host, 'build-projections', 'nightly-projections');
+    expect((nightly.job_variables as { env: Record<string, string> }).env).toMatchObject({ REGION: 'eu-west-1', DEPLOY_KEY: KEY });
+    expect((await reconcile(dir, 'check')).code).toBe(0);
+
+    await ssh(host, `cat > ${project}`, { input: original });
+    await fetch(`${api(host)}/deployments/${nightly.id as string}`, { method: 'DELETE' });
+    writeFileSync(join(dir, 'setup.yaml'), repoSetup());
+    expect((await reconcile(dir, 'apply')).code).toBe(0);
   }, 120_000);
 });

@@ -1,3 +1,4 @@
+import { testContext } from '../plan-context.js';
 import { describe, expect, it } from 'vitest';
 import type { DeclaredResource, HostSpec } from '../../src/model/spec.js';
 import { factScript } from '../../src/engine/gather.js';
@@ -102,7 +103,7 @@ describe('notifications, by what a kind declares', () => {
   };
   const notifying: ResourceType = {
     ...fake,
-    plan: (spec, present) => ({ ...fake.plan(spec, present, { specDir: '/', declared: [] }), notifies: present ? [] : ['listen:box'] }),
+    plan: (spec, present) => ({ ...fake.plan(spec, present, testContext()), notifies: present ? [] : ['listen:box'] }),
   };
   const both: ResourceTypes = { of: (kind) => (kind === 'line' ? listener : notifying), prelude: '' };
   const withListener: HostSpec = {

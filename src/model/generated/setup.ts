@@ -18,6 +18,7 @@ export type Resource =
   | PrefectWorkQueue
   | PrefectVariable
   | PrefectConcurrencyLimit
+  | PrefectBlock
   | PrefectDeployments
   | Git;
 /**
@@ -580,6 +581,40 @@ export interface PrefectConcurrencyLimit {
   api_url: PrefectApiUrl;
   /**
    * Also delete the global concurrency limits on the same server that no resource of this host's setup declares. Default false. Set it on one resource of the kind: the first that sets it plans the removals, and the plan names each.
+   */
+  prune?: boolean;
+  after?: AfterServices;
+}
+/**
+ * A Prefect block document (credentials, a Secret, a webhook: what flows load with Block.load and prefect.yaml reads as {{ prefect.blocks.TYPE.NAME }}), kept by its type's slug and its name with the field values the spec gives, read and changed through the server's REST API from the host. The block's secret fields (its schema's secret_fields) take their values from secrets: only, and are compared without ever being shown.
+ *
+ * This interface was referenced by `ReconcileDesiredStateSetupYaml`'s JSON-Schema
+ * via the `definition` "prefect_block".
+ */
+export interface PrefectBlock {
+  /**
+   * A Prefect block document.
+   */
+  kind: 'prefect_block';
+  name?: Name;
+  hosts?: HostList;
+  /**
+   * The block type's slug, as `prefect block type ls` lists it, e.g. secret, webhook, aws-credentials. The server registers Prefect's own types on start; others with `prefect block register -m MODULE`.
+   */
+  block_type: string;
+  /**
+   * The block's name, e.g. projections-api-key.
+   */
+  block: string;
+  /**
+   * Field values by field name, as the block's schema names them (any JSON). Fields left out are the server's. A secret field's value must come from secrets: ({{ name }}).
+   */
+  data: {
+    [k: string]: unknown;
+  };
+  api_url: PrefectApiUrl;
+  /**
+   * Also delete the blocks of the same type on that server that no resource of this host's setup declares (anonymous blocks, which Prefect makes for itself, aside). Default false.
    */
   prune?: boolean;
   after?: AfterServices;

@@ -1,3 +1,4 @@
+import { testContext } from '../../../../test/plan-context.js';
 import { describe, expect, it } from 'vitest';
 import { git } from './git.js';
 import type { Git } from '../../../model/generated/setup.js';
@@ -7,7 +8,7 @@ const A = 'a'.repeat(40);
 const B = 'b'.repeat(40);
 const spec: Git = { kind: 'git', repo: 'file:///srv/git/project.git', path: '/home/app/project', version: 'main', user: 'app' };
 const plan = (facts: string, over: Partial<Git> = {}) =>
-  git.plan({ ...spec, ...over }, git.parse({ ...spec, ...over }, facts), { specDir: '/', declared: [] });
+  git.plan({ ...spec, ...over }, git.parse({ ...spec, ...over }, facts), testContext());
 const checkout = (head: string, status = '') => `exists=yes\nhead=${head}\norigin=${spec.repo}\nwanted=${A}\n@@git-status\n${status}`;
 
 describe('git checkout', () => {

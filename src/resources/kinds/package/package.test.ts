@@ -1,3 +1,4 @@
+import { testContext } from '../../../../test/plan-context.js';
 import { describe, expect, it } from 'vitest';
 import { factsDigest } from '../../../engine/digest.js';
 import type { ScriptStep } from '../../../model/plan.js';
@@ -10,7 +11,7 @@ const spec = (packages: string[], extra: Partial<Package> = {}): Package => ({
   packages: packages as Package['packages'],
   ...extra,
 });
-const context = { specDir: '.', declared: [] };
+const context = testContext({ specDir: '.' });
 /** What the probe prints on a host, as the fact script returns it. */
 const facts = (lines: string[]) => apt.parse(['manager=apt', 'now=1000000', ...lines].join('\n'));
 const scripts = (plan: ReturnType<typeof systemPackage.plan>) => plan.now.flatMap((a) => a.steps.map((s) => (s as ScriptStep).script));

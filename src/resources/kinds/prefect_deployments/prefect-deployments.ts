@@ -16,7 +16,7 @@ import {
 } from './deploy-config.js';
 import { Unknowable } from './flow-source.js';
 import { parsePyYaml } from './yaml11.js';
-import { afterReferences, compareWhenUp, noChanges, type ResourceType } from '../../types.js';
+import { afterReferences, compareWhenUp, noChanges, prefectObjectsToken, type ResourceType } from '../../types.js';
 
 interface DeploymentsFacts {
   file: PathFacts;
@@ -49,7 +49,11 @@ const fileOf = (spec: PrefectDeployments) => `${spec.project_dir}/${fileName(spe
 export const prefectDeployments: ResourceType<PrefectDeployments, DeploymentsFacts> = {
   kind: 'prefect_deployments',
   defaultName: (spec) => `prefect_deployments:${spec.project_dir}`,
-  references: (spec) => afterReferences(spec.after),
+  // prefect.yaml may read any variable or block of the server: those this setup declares are converged first.
+  references: (spec) => [
+    ...afterReferences(spec.after),
+    { field: ['api_url'], token: prefectObjectsToken(apiBase(spec)), what: 'a Prefect variable or block', ifDeclared: true },
+  ],
   probe: (spec) =>
     [
       fileProbe(fileOf(spec)),

@@ -1,3 +1,4 @@
+import { testContext } from '../../../../test/plan-context.js';
 import { describe, expect, it } from 'vitest';
 import type { ScriptStep } from '../../../model/plan.js';
 import { prefectProfile } from './prefect-profile.js';
@@ -10,7 +11,7 @@ const spec = (settings: Record<string, string>): PrefectProfile => ({
   settings,
 });
 const facts = (text: string) => ({ prefectHome: '/home/daniel/.prefect', file: { type: 'file' as const, content: Buffer.from(text) } });
-const context = { specDir: '.', declared: [] };
+const context = testContext({ specDir: '.' });
 /** The new profiles.toml, from the atomic write step's stdin. */
 const written = (plan: ReturnType<typeof prefectProfile.plan>) =>
   Buffer.from((plan.now[0]!.steps[1] as ScriptStep).stdinBase64!, 'base64').toString();

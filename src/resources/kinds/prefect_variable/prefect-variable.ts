@@ -9,7 +9,7 @@ import {
   type PruneScope,
   type ServerObjectFacts,
 } from '../../server-object.js';
-import { afterReferences, type ResourceType } from '../../types.js';
+import { afterReferences, prefectObjectsToken, type ResourceType } from '../../types.js';
 
 interface StoredVariable {
   value: unknown;
@@ -36,6 +36,7 @@ const pruneScope = (spec: PrefectVariable): PruneScope<PrefectVariable> => ({
 export const prefectVariable: ResourceType<PrefectVariable, ServerObjectFacts<StoredVariable>> = {
   kind: 'prefect_variable',
   defaultName: (spec) => `prefect_variable:${spec.variable}`,
+  provides: (spec) => [prefectObjectsToken(apiBase(spec))],
   references: (spec) => afterReferences(spec.after),
   check: (spec) =>
     JSON.stringify(spec.value).length > MAX_VALUE_LENGTH

@@ -1,6 +1,8 @@
 """`prefect server start`: the REST API subset reconcile uses, with state in SQLite under
 PREFECT_HOME, bound exactly where told. Shapes follow Prefect 3's server (src/prefect/server/api)."""
+import copy
 import datetime
+import hashlib
 import json
 import os
 import re
@@ -140,6 +142,7 @@ def database_path():
 class Api:
     def __init__(self, store):
         self.store = store
+        register_system_blocks(store)
         # One claim at a time: two workers proposing PENDING for one run must not both win.
         self.claims = threading.Lock()
         self.routes = [
@@ -174,9 +177,14 @@ class Api:
             ("DELETE", r"/api/deployments/(?P<id>[0-9a-f-]{36})", self.delete_deployment),
             ("GET", r"/api/automations/related-to/(?P<resource>.+)", lambda m, b: (200, [])),
             ("POST", r"/api/block_types/", self.create_block_type),
+            ("GET", r"/api/block_types/slug/(?P<slug>[^/]+)", self.read_block_type_by_slug),
             ("POST", r"/api/block_schemas/", self.create_block_schema),
+            ("POST", r"/api/block_schemas/filter", self.filter_block_schemas),
             ("POST", r"/api/block_documents/", self.create_block_document),
+            ("POST", r"/api/block_documents/filter", self.filter_block_documents),
             ("GET", r"/api/block_documents/(?P<id>[0-9a-f-]{36})", self.read_block_document),
+            ("PATCH", r"/api/block_documents/(?P<id>[0-9a-f-]{36})", self.update_block_document),
+            ("DELETE", r"/api/block_documents/(?P<id>[0-9a-f-]{36})", self.delete_block_document),
             ("GET", r"/api/block_types/slug/(?P<slug>[^/]+)/block_documents/name/(?P<name>[^/]+)", self.read_block_document_by_name),
             ("POST", r"/api/deployments/(?P<id>[0-9a-f-]{36})/create_flow_run", self.create_flow_run),
             ("POST", r"/api/work_pools/(?P<name>[^/]+)/get_scheduled_flow_runs", self.scheduled_flow_runs),
@@ -720,33 +728,44 @@ class Api:
 
     # --- blocks (server/api/block_types.py, block_schemas.py, block_documents.py) ------------
     def create_block_type(self, _m, body):
-        if any(t["slug"] == body.get("slug") for t in self.store.all("block_types")):
-            raise HttpError(409, {"detail": "Block type already exists"})
-        moment = stamp()
-        t = {"id": str(uuid.uuid4()), "created": moment, "updated": moment, "name": body["name"], "slug": body["slug"],
-             "logo_url": body.get("logo_url"), "documentation_url": body.get("documentation_url"),
-             "description": body.get("description"), "code_example": body.get("code_example"), "is_protected": False}
-        self.store.put("block_types", t["id"], t)
-        return 201, t
+        extra_keys(body, {"name", "slug", "logo_url", "documentation_url", "description", "code_example"})
+        if str(body.get("name", "")).lower().startswith("prefect"):
+            raise HttpError(403, {"detail": "Block type names beginning with 'Prefect' are reserved."})
+        if any(t["name"] == body.get("name") or t["slug"] == body.get("slug") for t in self.store.all("block_types")):
+            raise HttpError(409, {"detail": f'Block type with name "{body.get("name")}" already exists'})
+        return 201, put_block_type(self.store, body, protected=False)
+
+    def read_block_type_by_slug(self, m, _b):
+        return 200, self.require_block_type(m["slug"])
+
+    def require_block_type(self, slug):
+        found = next((t for t in self.store.all("block_types") if t["slug"] == slug), None)
+        if found is None:
+            raise not_found("Block type not found")
+        return found
 
     def create_block_schema(self, _m, body):
+        extra_keys(body, {"fields", "block_type_id", "capabilities", "version"})
         if self.store.get("block_types", body.get("block_type_id") or "") is None:
             raise not_found("Block type not found.")
-        moment = stamp()
-        schema = {"id": str(uuid.uuid4()), "created": moment, "updated": moment, "checksum": "sha256:" + uuid.uuid4().hex,
-                  "fields": body.get("fields") or {}, "block_type_id": body["block_type_id"],
-                  "capabilities": body.get("capabilities") or [], "version": body.get("version") or "non-versioned"}
-        self.store.put("block_schemas", schema["id"], schema)
-        return 201, schema
+        return 201, put_block_schema(self.store, body)
+
+    def filter_block_schemas(self, _m, body):
+        wanted = (((body or {}).get("block_schemas") or {}).get("block_type_id") or {}).get("any_")
+        found = [b for b in self.store.all("block_schemas") if wanted is None or b["block_type_id"] in wanted]
+        # models/block_schemas.py: newest first, so limit=1 gives the newest.
+        return 200, page(sorted(found, key=lambda b: b["created"], reverse=True), body)
 
     def create_block_document(self, _m, body):
+        extra_keys(body, {"name", "data", "block_schema_id", "block_type_id", "is_anonymous"})
+        check_block_document_name(body)
         schema = self.store.get("block_schemas", body.get("block_schema_id") or "")
         if schema is None or schema["block_type_id"] != body.get("block_type_id"):
             raise not_found("Block schema not found.")
         if any(d["name"] == body.get("name") and d["block_type_id"] == body["block_type_id"] for d in self.store.all("block_documents")):
             raise HttpError(409, {"detail": "Block already exists"})
         moment = stamp()
-        d = {"id": str(uuid.uuid4()), "created": moment, "updated": moment, "name": body["name"], "data": body.get("data") or {},
+        d = {"id": str(uuid.uuid4()), "created": moment, "updated": moment, "name": body.get("name"), "data": body.get("data") or {},
              "block_schema_id": schema["id"], "block_type_id": schema["block_type_id"], "is_anonymous": bool(body.get("is_anonymous"))}
         self.store.put("block_documents", d["id"], d)
         return 201, self.block_document_view(d, include_secrets=False)
@@ -755,19 +774,18 @@ class Api:
         """Secret fields are obfuscated unless include_secrets=true (schemas/core.py BlockDocument)."""
         schema = self.store.get("block_schemas", d["block_schema_id"])
         block_type = self.store.get("block_types", d["block_type_id"])
-        data = dict(d["data"])
-        if not include_secrets:
-            for field in schema["fields"].get("secret_fields", []):
-                if field in data:
-                    data[field] = "********"
+        data = d["data"] if include_secrets else obfuscated(d["data"], schema["fields"].get("secret_fields", []))
         return {**d, "data": data, "block_schema": schema, "block_type": block_type, "block_type_name": block_type["name"],
                 "block_document_references": {}}
 
-    def read_block_document(self, m, _b):
+    def require_block_document(self, m):
         d = self.store.get("block_documents", m["id"])
         if d is None:
             raise not_found("Block document not found")
-        return 200, self.block_document_view(d, m["query"].get("include_secrets", "false").lower() == "true")
+        return d
+
+    def read_block_document(self, m, _b):
+        return 200, self.block_document_view(self.require_block_document(m), m["query"].get("include_secrets", "false").lower() == "true")
 
     def read_block_document_by_name(self, m, _b):
         block_type = next((t for t in self.store.all("block_types") if t["slug"] == m["slug"]), None)
@@ -775,6 +793,40 @@ class Api:
         if d is None:
             raise not_found("Block document not found")
         return 200, self.block_document_view(d, m["query"].get("include_secrets", "false").lower() == "true")
+
+    def filter_block_documents(self, _m, body):
+        body = body or {}
+        extra_keys(body, {"limit", "offset", "block_documents", "block_types", "block_schemas", "include_secrets", "sort"})
+        slugs = ((body.get("block_types") or {}).get("slug") or {}).get("any_")
+        anonymous = ((body.get("block_documents") or {}).get("is_anonymous") or {"eq_": False}).get("eq_")
+        types = {t["id"]: t for t in self.store.all("block_types")}
+        found = [d for d in self.store.all("block_documents")
+                 if (slugs is None or types[d["block_type_id"]]["slug"] in slugs) and (anonymous is None or d["is_anonymous"] == anonymous)]
+        views = [self.block_document_view(d, bool(body.get("include_secrets"))) for d in sorted(found, key=lambda d: d["name"] or "")]
+        return 200, page(views, body)
+
+    def update_block_document(self, m, body):
+        """models/block_documents.py update_block_document: a shallow merge unless merge_existing_data is false;
+        a secret field sent back obfuscated keeps its stored value."""
+        extra_keys(body, {"block_schema_id", "data", "merge_existing_data"})
+        d = self.require_block_document(m)
+        schema = self.store.get("block_schemas", d["block_schema_id"])
+        data = dict((body or {}).get("data") or {})
+        for field in schema["fields"].get("secret_fields", []):
+            if "." not in field and field in d["data"] and data.get(field) == OBFUSCATED:
+                data[field] = d["data"][field]
+        if (body or {}).get("data") is not None:
+            d["data"] = {**d["data"], **data} if (body or {}).get("merge_existing_data", True) else data
+        if (body or {}).get("block_schema_id"):
+            d["block_schema_id"] = body["block_schema_id"]
+        d["updated"] = stamp()
+        self.store.put("block_documents", d["id"], d)
+        return 204, None
+
+    def delete_block_document(self, m, _b):
+        d = self.require_block_document(m)
+        self.store.delete("block_documents", d["id"])
+        return 204, None
 
     # --- variables (server/api/variables.py) -------------------------------------------------
     def create_variable(self, _m, body):
@@ -836,6 +888,87 @@ def check_variable(body, creating):
     tags = body.get("tags")
     if tags is not None and (not isinstance(tags, list) or not all(isinstance(t, str) for t in tags)):
         raise unprocessable("list_type", ["body", "tags"], "Input should be a valid list of strings", body)
+
+
+OBFUSCATED = "********"
+
+
+def obfuscated(data, secret_fields):
+    """utilities/collections obfuscate: each secret field's value (every value under a `field.*`) as eight stars."""
+    data = copy.deepcopy(data)
+    for field in secret_fields:
+        head, _, rest = field.partition(".")
+        if head not in data:
+            continue
+        if rest == "*" and isinstance(data[head], dict):
+            data[head] = {k: OBFUSCATED for k in data[head]}
+        elif not rest:
+            data[head] = OBFUSCATED
+    return data
+
+
+def check_block_document_name(body):
+    name = body.get("name")
+    if name is None and not body.get("is_anonymous"):
+        raise unprocessable("value_error", ["body"], "Value error, Names must be provided for block documents.", body)
+    if name is not None and not re.fullmatch(r"[a-z0-9-]*", name):
+        raise unprocessable("value_error", ["body", "name"],
+                            "Value error, Block document name must only contain lowercase letters, numbers, and dashes.", body)
+
+
+# The blocks a server registers on start (models/block_registration.py run_block_auto_registration): the
+# protected system blocks and those of the client's registry that the tests use, with pydantic's schemas.
+SYSTEM_BLOCKS = [
+    ({"name": "Secret", "slug": "secret", "description": "A block that represents a secret value. The value stored in this block will be obfuscated when this block is viewed or edited in the UI."},
+     {"title": "Secret", "type": "object", "block_type_slug": "secret", "secret_fields": ["value"], "block_schema_references": {},
+      "properties": {"value": {"title": "Value", "description": "A value that should be kept secret.", "format": "password", "writeOnly": True,
+                               "anyOf": [{"type": "string", "format": "password", "writeOnly": True}, {"title": "JSON"}]}},
+      "required": ["value"]}),
+    ({"name": "Webhook", "slug": "webhook", "description": "Block that enables calling webhooks."},
+     {"title": "Webhook", "type": "object", "block_type_slug": "webhook", "secret_fields": ["url", "headers.*"], "block_schema_references": {},
+      "properties": {"method": {"title": "Method", "default": "POST", "enum": ["GET", "POST", "PUT", "PATCH", "DELETE"], "type": "string"},
+                     "url": {"title": "Webhook URL", "type": "string", "format": "password", "writeOnly": True},
+                     "headers": {"title": "Webhook Headers", "type": "object", "format": "password", "writeOnly": True},
+                     "allow_private_urls": {"title": "Allow Private URLs", "default": True, "type": "boolean"},
+                     "verify": {"title": "Verify", "default": True, "type": "boolean"}},
+      "required": ["url"]}),
+    ({"name": "Local File System", "slug": "local-file-system", "description": "Store data as a file on a local file system."},
+     {"title": "LocalFileSystem", "type": "object", "block_type_slug": "local-file-system", "secret_fields": [], "block_schema_references": {},
+      "properties": {"basepath": {"title": "Basepath", "description": "Default local path for this block to write to.", "type": "string"}}}),
+]
+
+
+def register_system_blocks(store):
+    """Each type by slug (updated when it exists), each schema by its checksum (kept when it exists)."""
+    for block_type, fields in SYSTEM_BLOCKS:
+        existing = next((t for t in store.all("block_types") if t["slug"] == block_type["slug"]), None)
+        registered = put_block_type(store, block_type, protected=True, existing=existing)
+        if not any(b["checksum"] == checksum(fields) for b in store.all("block_schemas")):
+            put_block_schema(store, {"fields": fields, "block_type_id": registered["id"], "capabilities": [], "version": "3.8.3"})
+
+
+def put_block_type(store, body, protected, existing=None):
+    moment = stamp()
+    t = {"id": existing["id"] if existing else str(uuid.uuid4()), "created": existing["created"] if existing else moment, "updated": moment,
+         "name": body["name"], "slug": body["slug"], "logo_url": body.get("logo_url"), "documentation_url": body.get("documentation_url"),
+         "description": body.get("description"), "code_example": body.get("code_example"), "is_protected": protected}
+    store.put("block_types", t["id"], t)
+    return t
+
+
+def checksum(fields):
+    """BlockSchema checksums: sha256 of the fields as sorted JSON."""
+    return "sha256:" + hashlib.sha256(json.dumps(fields, sort_keys=True).encode()).hexdigest()
+
+
+def put_block_schema(store, body):
+    moment = stamp()
+    fields = body.get("fields") or {}
+    schema = {"id": str(uuid.uuid4()), "created": moment, "updated": moment, "checksum": checksum(fields), "fields": fields,
+              "block_type_id": body["block_type_id"], "capabilities": body.get("capabilities") or [],
+              "version": body.get("version") or "non-versioned"}
+    store.put("block_schemas", schema["id"], schema)
+    return schema
 
 
 def page(items, body):
