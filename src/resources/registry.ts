@@ -4,6 +4,7 @@ import { file } from './kinds/file/file.js';
 import { git } from './kinds/git/git.js';
 import { line } from './kinds/line/line.js';
 import { systemPackage } from './kinds/package/package.js';
+import { prefectAutomation } from './kinds/prefect_automation/prefect-automation.js';
 import { prefectBlock } from './kinds/prefect_block/prefect-block.js';
 import { prefectConcurrencyLimit } from './kinds/prefect_concurrency_limit/prefect-concurrency-limit.js';
 import { prefectDeployments } from './kinds/prefect_deployments/prefect-deployments.js';
@@ -32,6 +33,7 @@ const registry: Registry = {
   prefect_variable: prefectVariable,
   prefect_concurrency_limit: prefectConcurrencyLimit,
   prefect_block: prefectBlock,
+  prefect_automation: prefectAutomation,
   prefect_deployments: prefectDeployments,
   git,
 };

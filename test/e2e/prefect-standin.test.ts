@@ -356,6 +356,31 @@ describe('Prefect 3 stand-in on a test host', () => {
     expect(await get(`/block_documents/${id}`)).toEqual({ status: 404, body: { detail: 'Block document not found' } });
   });
 
+  it('keeps automations as Prefect 3.8.3 does: the server trigger’s rules, ids on triggers, a PUT that replaces, a PATCH of enabled only', async () => {
+    const send = async (method: string, path: string, body?: unknown) => {
+      const response = await fetch(`${api}${path}`, { method, ...(body === undefined ? {} : { body: JSON.stringify(body) }) });
+      return { status: response.status, body: response.status === 204 ? undefined : ((await response.json()) as unknown) };
+    };
+    const trigger = { type: 'event', posture: 'Proactive', expect: ['prefect.flow-run.Completed'], within: 600 };
+    // The server's EventTrigger has no default posture (the client's does), and a Proactive window is at least 10 s.
+    expect((await post('/automations/', { name: 'a', trigger: { type: 'event' }, actions: [] })).status).toBe(422);
+    const short = await post('/automations/', { name: 'a', trigger: { ...trigger, within: 5 }, actions: [] });
+    expect(short.status).toBe(422);
+    expect(JSON.stringify(short.body)).toContain('`within` for Proactive triggers must be greater than or equal to 10 seconds');
+    expect((await post('/automations/', { name: 'a', trigger, actions: [{ type: 'no-such-action' }] })).status).toBe(422);
+    const made = await post('/automations/', { name: 'std-in', trigger, actions: [{ type: 'cancel-flow-run' }] });
+    expect(made.status).toBe(201);
+    const body = made.body as { id: string; trigger: { id: string; threshold: number }; enabled: boolean; description: string };
+    expect([body.enabled, body.description, body.trigger.threshold, typeof body.trigger.id]).toEqual([true, '', 1, 'string']);
+    expect((await send('PATCH', `/automations/${body.id}`, { enabled: false, name: 'x' })).status).toBe(422);
+    expect((await send('PATCH', `/automations/${body.id}`, { enabled: false })).status).toBe(204);
+    expect((await send('PUT', `/automations/${body.id}`, { name: 'std-in', trigger, actions: [] })).status).toBe(204);
+    const replaced = (await get(`/automations/${body.id}`)).body as { enabled: boolean; actions: unknown[]; trigger: { id: string } };
+    expect([replaced.enabled, replaced.actions, replaced.trigger.id === body.trigger.id]).toEqual([true, [], false]);
+    expect((await send('DELETE', `/automations/${body.id}`)).status).toBe(204);
+    expect(await get(`/automations/${body.id}`)).toEqual({ status: 404, body: { exception_message: 'Automation not found' } });
+  });
+
   it('keeps global concurrency limits as Prefect 3.8.3 does: by name or id, non-negative numbers, 409 from the unique name, 404 with its words', async () => {
     const send = async (method: string, path: string, body?: unknown) => {
       const response = await fetch(`${api}${path}`, { method, ...(body === undefined ? {} : { body: JSON.stringify(body) }) });

@@ -411,6 +411,79 @@ ${extra}secrets:
     writeFileSync(join(dir, 'setup.yaml'), repoSetup());
   }, 120_000);
 
+  it('a prefect_automation: created with the client’s defaults, in sync, disabled by hand and put back, replaced when the spec changes, pruned', async () => {
+    const server = 'api_url: "http://{{ prefect_host }}:{{ prefect_port }}/api"\n    after: [prefect-server.service]';
+    const withAutomation = (within: string, enabled = true) =>
+      `${repoSetup()}  - kind: prefect_automation
+    automation: cancel-hung-runs
+    description: Cancel a flow run that stays running
+    enabled: ${enabled}
+    trigger:
+      type: event
+      match: { prefect.resource.id: prefect.flow-run.* }
+      after: [prefect.flow-run.Running]
+      expect: [prefect.flow-run.Completed, prefect.flow-run.Failed, prefect.flow-run.Crashed]
+      for_each: [prefect.resource.id]
+      posture: Proactive
+      within: ${within}
+    actions:
+      - type: cancel-flow-run
+    ${server}
+`;
+    const all = async () =>
+      (await (await fetch(`${api(host)}/automations/filter`, { method: 'POST', body: '{}' })).json()) as Record<string, unknown>[];
+    writeFileSync(join(dir, 'setup.yaml'), withAutomation('PT1H'));
+    expect((await reconcile(dir, 'plan')).stdout).toContain('+ automation cancel-hung-runs');
+    const created = await reconcile(dir, 'apply');
+    expect(created.code, created.stdout).toBe(0);
+    const [made] = await all();
+    expect(made).toMatchObject({ name: 'cancel-hung-runs', enabled: true, trigger: { posture: 'Proactive', within: 3600, threshold: 1 } });
+    // The server keeps its sets in its own order: not drift.
+    expect((await reconcile(dir, 'check')).code).toBe(0);
+
+    // Disabled by hand: check names it, apply enables it again (a PATCH, the automation kept).
+    expect((await fetch(`${api(host)}/automations/${made!.id as string}`, { method: 'PATCH', body: '{"enabled": false}' })).status).toBe(
+      204,
+    );
+    const drift = await reconcile(dir, 'check');
+    expect(drift.code).toBe(2);
+    expect(drift.stdout).toContain('~ automation cancel-hung-runs');
+    expect(drift.stdout).toContain('enabled: false -> true');
+    expect((await reconcile(dir, 'apply')).code).toBe(0);
+    expect((await all()).map((a) => [a.id, a.enabled])).toEqual([[made!.id, true]]);
+
+    // The trigger changed in the spec: replaced whole, same automation.
+    writeFileSync(join(dir, 'setup.yaml'), withAutomation('1800'));
+    const replaced = await reconcileJson(dir, 'apply');
+    expect(replaced.code).toBe(0);
+    expect(replaced.hosts[0]!.actions[0]!.fields.map((f) => f.field)).toEqual(['trigger']);
+    expect((await all()).map((a) => [a.id, (a.trigger as { within: number }).within])).toEqual([[made!.id, 1800]]);
+    expect((await reconcile(dir, 'check')).code).toBe(0);
+
+    // What the server refuses is Prefect's own words, and the rest of the host goes on.
+    writeFileSync(join(dir, 'setup.yaml'), withAutomation('5'));
+    const refused = await reconcile(dir, 'apply');
+    expect(refused.code).toBe(1);
+    expect(refused.stdout).toContain('`within` for Proactive triggers must be greater than or equal to 10 seconds');
+
+    // prune: one made by hand goes; one that runs a deployment (what prefect.yaml triggers make) stays.
+    const post = (body: unknown) => fetch(`${api(host)}/automations/`, { method: 'POST', body: JSON.stringify(body) });
+    const trigger = { type: 'event', posture: 'Reactive', expect: ['prefect.flow-run.Failed'] };
+    expect((await post({ name: 'by-hand', trigger, actions: [{ type: 'cancel-flow-run' }] })).status).toBe(201);
+    const runs = { type: 'run-deployment', deployment_id: (await deployment(host, 'live-score', 'live-score')).id };
+    expect((await post({ name: 'rerun-live-score', trigger, actions: [runs] })).status).toBe(201);
+    writeFileSync(
+      join(dir, 'setup.yaml'),
+      withAutomation('1800').replace('automation: cancel-hung-runs', 'automation: cancel-hung-runs\n    prune: true'),
+    );
+    const pruned = await reconcileJson(dir, 'apply');
+    expect(pruned.code).toBe(0);
+    expect(pruned.hosts[0]!.done).toEqual(['remove automation by-hand']);
+    expect((await all()).map((a) => a.name).sort()).toEqual(['cancel-hung-runs', 'rerun-live-score']);
+    expect((await reconcile(dir, 'check')).code).toBe(0);
+    writeFileSync(join(dir, 'setup.yaml'), repoSetup());
+  }, 120_000);
+
   it('prune: true removes the objects of its kind no resource declares, each named in the plan, the pool’s default queue kept', async () => {
     const post = (path: string, body: unknown) => fetch(`${api(host)}${path}`, { method: 'POST', body: JSON.stringify(body) });
     const names = async (path: string) => ((await (await post(path, {})).json()) as { name: string }[]).map((o) => o.name).sort();

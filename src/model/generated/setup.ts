@@ -19,6 +19,7 @@ export type Resource =
   | PrefectVariable
   | PrefectConcurrencyLimit
   | PrefectBlock
+  | PrefectAutomation
   | PrefectDeployments
   | Git;
 /**
@@ -79,6 +80,38 @@ export type PrefectApiUrl = string;
  * via the `definition` "after_services".
  */
 export type AfterServices = UnitName[];
+/**
+ * Automation actions, each with its `type` (send-notification, cancel-flow-run, run-deployment, pause-work-pool, call-webhook, …) and that action's fields; fields left out are the server's defaults. actions run when it triggers; actions_on_trigger and actions_on_resolve (default none) when it goes into the triggered or the resolved state.
+ *
+ * This interface was referenced by `ReconcileDesiredStateSetupYaml`'s JSON-Schema
+ * via the `definition` "prefect_automation_actions".
+ *
+ * Items: One action: its type and that action's fields, as Prefect names them.
+ */
+export type PrefectAutomationActions = {
+  /**
+   * The action, as Prefect 3.8.3 names it (server/events/actions.py ServerActionTypes).
+   */
+  type:
+    | 'do-nothing'
+    | 'run-deployment'
+    | 'pause-deployment'
+    | 'resume-deployment'
+    | 'cancel-flow-run'
+    | 'delete-flow-run'
+    | 'change-flow-run-state'
+    | 'pause-work-queue'
+    | 'resume-work-queue'
+    | 'send-notification'
+    | 'call-webhook'
+    | 'pause-automation'
+    | 'resume-automation'
+    | 'suspend-flow-run'
+    | 'resume-flow-run'
+    | 'pause-work-pool'
+    | 'resume-work-pool';
+  [k: string]: unknown;
+}[];
 /**
  * A POSIX user or group name.
  *
@@ -615,6 +648,57 @@ export interface PrefectBlock {
   api_url: PrefectApiUrl;
   /**
    * Also delete the blocks of the same type on that server that no resource of this host's setup declares (anonymous blocks, which Prefect makes for itself, aside). Default false.
+   */
+  prune?: boolean;
+  after?: AfterServices;
+}
+/**
+ * A Prefect automation (notify or cancel when a flow run fails or hangs, pause a pool, run a deployment), kept by its name: trigger and actions in Prefect's own automation schema, the shape `prefect automation create --from-file` takes, read and changed through the server's REST API from the host.
+ *
+ * This interface was referenced by `ReconcileDesiredStateSetupYaml`'s JSON-Schema
+ * via the `definition` "prefect_automation".
+ */
+export interface PrefectAutomation {
+  /**
+   * A Prefect automation.
+   */
+  kind: 'prefect_automation';
+  name?: Name;
+  hosts?: HostList;
+  /**
+   * The automation's name on the server, e.g. notify-on-failure. Prefect allows several of one name; reconcile keeps one per name and reports the others.
+   */
+  automation: string;
+  /**
+   * Default empty, as Prefect's.
+   */
+  description?: string;
+  /**
+   * Whether the server evaluates it. Default true.
+   */
+  enabled?: boolean;
+  /**
+   * Tags; compared without regard to order. Default none.
+   *
+   * Items: One tag.
+   */
+  tags?: string[];
+  /**
+   * Prefect's trigger: an event trigger (type: event, with match, match_related, after, expect, for_each, posture, threshold, within) or a compound or sequence of triggers (type: compound with require, or sequence; triggers; within). Left-out fields take the defaults Prefect's client gives them (posture Reactive, threshold 1, within 0, or 10 seconds when Proactive). within is seconds or an ISO 8601 duration (PT10M).
+   */
+  trigger: {
+    /**
+     * The kind of trigger.
+     */
+    type: 'event' | 'compound' | 'sequence';
+    [k: string]: unknown;
+  };
+  actions: PrefectAutomationActions;
+  actions_on_trigger?: PrefectAutomationActions;
+  actions_on_resolve?: PrefectAutomationActions;
+  api_url: PrefectApiUrl;
+  /**
+   * Also delete the automations on that server that no resource of this host's setup names (those a deployment owns aside: its prefect.yaml keeps them). Default false.
    */
   prune?: boolean;
   after?: AfterServices;

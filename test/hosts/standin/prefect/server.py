@@ -90,7 +90,7 @@ class Store:
         self.db.execute("PRAGMA journal_mode=WAL")
         self.lock = threading.Lock()
         migrate(self.db)
-        for table in ("work_pools", "work_queues", "concurrency_limits", "flows", "deployments", "workers", "variables", "block_types", "block_schemas", "block_documents", "flow_runs"):
+        for table in ("work_pools", "work_queues", "concurrency_limits", "flows", "deployments", "workers", "variables", "block_types", "block_schemas", "block_documents", "flow_runs", "automations"):
             self.db.execute(f"CREATE TABLE IF NOT EXISTS {table} (key TEXT PRIMARY KEY, doc TEXT NOT NULL)")
 
     def get(self, table, key):
@@ -176,6 +176,12 @@ class Api:
             ("PATCH", r"/api/deployments/(?P<id>[0-9a-f-]{36})/schedules/(?P<schedule_id>[0-9a-f-]{36})", self.update_one_schedule),
             ("DELETE", r"/api/deployments/(?P<id>[0-9a-f-]{36})", self.delete_deployment),
             ("GET", r"/api/automations/related-to/(?P<resource>.+)", lambda m, b: (200, [])),
+            ("POST", r"/api/automations/", self.create_automation),
+            ("POST", r"/api/automations/filter", lambda m, b: (200, page(sorted(self.store.all("automations"), key=lambda a: a["name"]), b))),
+            ("GET", r"/api/automations/(?P<id>[0-9a-f-]{36})", lambda m, b: (200, self.require_automation(m))),
+            ("PUT", r"/api/automations/(?P<id>[0-9a-f-]{36})", self.replace_automation),
+            ("PATCH", r"/api/automations/(?P<id>[0-9a-f-]{36})", self.patch_automation),
+            ("DELETE", r"/api/automations/(?P<id>[0-9a-f-]{36})", self.delete_automation),
             ("POST", r"/api/block_types/", self.create_block_type),
             ("GET", r"/api/block_types/slug/(?P<slug>[^/]+)", self.read_block_type_by_slug),
             ("POST", r"/api/block_schemas/", self.create_block_schema),
@@ -828,6 +834,38 @@ class Api:
         self.store.delete("block_documents", d["id"])
         return 204, None
 
+    # --- automations (server/api/automations.py, server/events/schemas/automations.py) ---------------
+    def create_automation(self, _m, body):
+        extra_keys(body, AUTOMATION_KEYS | {"owner_resource"})
+        moment = stamp()
+        a = {"id": str(uuid.uuid4()), "created": moment, "updated": moment, **automation_fields(body)}
+        self.store.put("automations", a["id"], a)
+        return 201, a
+
+    def require_automation(self, m):
+        a = self.store.get("automations", m["id"])
+        if a is None:
+            # ObjectNotFoundError, answered by prefect_object_not_found_exception_handler (api/server.py).
+            raise HttpError(404, {"exception_message": "Automation not found"})
+        return a
+
+    def replace_automation(self, m, body):
+        """AutomationUpdate: the whole automation; the triggers get new ids, as update_automation resets them."""
+        extra_keys(body, AUTOMATION_KEYS)
+        a = self.require_automation(m)
+        self.store.put("automations", a["id"], {**a, **automation_fields(body), "updated": stamp()})
+        return 204, None
+
+    def patch_automation(self, m, body):
+        extra_keys(body, {"enabled"})
+        a = self.require_automation(m)
+        self.store.put("automations", a["id"], {**a, "enabled": bool((body or {}).get("enabled", True)), "updated": stamp()})
+        return 204, None
+
+    def delete_automation(self, m, _b):
+        self.store.delete("automations", self.require_automation(m)["id"])
+        return 204, None
+
     # --- variables (server/api/variables.py) -------------------------------------------------
     def create_variable(self, _m, body):
         extra_keys(body, {"name", "value", "tags"})
@@ -888,6 +926,69 @@ def check_variable(body, creating):
     tags = body.get("tags")
     if tags is not None and (not isinstance(tags, list) or not all(isinstance(t, str) for t in tags)):
         raise unprocessable("list_type", ["body", "tags"], "Input should be a valid list of strings", body)
+
+
+AUTOMATION_KEYS = {"name", "description", "enabled", "tags", "trigger", "actions", "actions_on_trigger", "actions_on_resolve"}
+ACTION_TYPES = {"do-nothing", "run-deployment", "pause-deployment", "resume-deployment", "cancel-flow-run", "delete-flow-run",
+                "change-flow-run-state", "pause-work-queue", "resume-work-queue", "send-notification", "call-webhook",
+                "pause-automation", "resume-automation", "suspend-flow-run", "resume-flow-run", "pause-work-pool", "resume-work-pool"}
+
+
+def automation_fields(body):
+    """AutomationCore as the server validates and stores it: defaults filled, each trigger given an id."""
+    body = body or {}
+    for key in ("name", "trigger", "actions"):
+        if key not in body:
+            raise unprocessable("missing", ["body", key], "Field required", body)
+    if not isinstance(body["name"], str):
+        raise unprocessable("string_type", ["body", "name"], "Input should be a valid string", body)
+    return {"name": body["name"], "description": body.get("description", ""), "enabled": body.get("enabled", True),
+            "tags": body.get("tags") or [], "trigger": server_trigger(body["trigger"], body, ["body", "trigger"]),
+            **{key: [server_action(a, body, ["body", key, i]) for i, a in enumerate(body.get(key) or [])]
+               for key in ("actions", "actions_on_trigger", "actions_on_resolve")}}
+
+
+def server_trigger(trigger, body, loc):
+    """EventTrigger, CompoundTrigger or SequenceTrigger (server/events/schemas/automations.py)."""
+    if not isinstance(trigger, dict) or trigger.get("type", "event") not in ("event", "compound", "sequence"):
+        raise unprocessable("union_tag_invalid", loc, "Input tag does not match any of the expected tags: 'event', 'compound', 'sequence'", body)
+    kind = trigger.get("type", "event")
+    if kind != "event":
+        for key in ["triggers", "within"] + (["require"] if kind == "compound" else []):
+            if key not in trigger:
+                raise unprocessable("missing", loc + [kind, key], "Field required", body)
+        children = [server_trigger(t, body, loc + [kind, "triggers", i]) for i, t in enumerate(trigger["triggers"])]
+        return {"type": kind, "id": str(uuid.uuid4()), "triggers": children, "within": trigger["within"],
+                **({"require": trigger["require"]} if kind == "compound" else {})}
+    if trigger.get("posture") not in ("Reactive", "Proactive"):
+        raise unprocessable("literal_error", loc + ["event", "posture"], "Input should be 'Reactive' or 'Proactive'", body)
+    within = trigger.get("within", 0)
+    if not isinstance(within, (int, float)) or within < 0:
+        raise unprocessable("timedelta_type", loc + ["event", "within"], "Input should be a valid timedelta", body)
+    if trigger["posture"] == "Proactive":
+        if within == 0:
+            within = 10.0
+        elif within < 10:
+            raise unprocessable("value_error", loc + ["event"],
+                                "Value error, `within` for Proactive triggers must be greater than or equal to 10 seconds", body)
+    return {"type": "event", "id": str(uuid.uuid4()), "match": trigger.get("match") or {}, "match_related": trigger.get("match_related", {}),
+            "after": list(set(trigger.get("after") or [])), "expect": list(set(trigger.get("expect") or [])),
+            "for_each": list(set(trigger.get("for_each") or [])), "posture": trigger["posture"],
+            "threshold": trigger.get("threshold", 1), "within": float(within)}
+
+
+def server_action(action, body, loc):
+    """ServerActionTypes, with the defaults of the ones the tests use (server/events/actions.py)."""
+    if not isinstance(action, dict) or action.get("type") not in ACTION_TYPES:
+        raise unprocessable("union_tag_invalid", loc, "Input tag does not match any of the expected tags", body)
+    defaults = {"send-notification": {"subject": "Prefect automated notification"},
+                "run-deployment": {"source": "selected", "parameters": None, "job_variables": None},
+                "pause-work-pool": {"source": "selected"}, "resume-work-pool": {"source": "selected"}}.get(action["type"], {})
+    if action["type"] == "send-notification":
+        for key in ("block_document_id", "body"):
+            if key not in action:
+                raise unprocessable("missing", loc + ["send-notification", key], "Field required", body)
+    return {**defaults, **action}
 
 
 OBFUSCATED = "********"
@@ -1044,6 +1145,9 @@ def make_handler(api):
 
         def do_DELETE(self):
             self._dispatch("DELETE")
+
+        def do_PUT(self):
+            self._dispatch("PUT")
 
         def log_message(self, fmt, *args):
             sys.stderr.write("INFO:     %s - %s\n" % (self.address_string(), fmt % args))
