@@ -32,14 +32,14 @@ const PROJECT = [SCHEDULED, 'schedule status', 'schedule remove', 'history', 'hi
  * what plan honours. Every option of the program must be listed (a test walks the command tree).
  */
 export const OPTION_SCOPE: Record<string, CommandPath[]> = {
-  inventory: ['validate', ...READS_HOSTS, ...PROJECT, 'completion'],
+  inventory: ['validate', ...READS_HOSTS, ...PROJECT, 'completion', 'import'],
   file: ['validate', ...READS_HOSTS, ...PROJECT],
   limit: ['validate', ...READS_HOSTS, SCHEDULED, 'history'],
-  json: ['init', 'validate', ...READS_HOSTS, 'history', 'history show', 'schedule status'],
+  json: ['init', 'validate', ...READS_HOSTS, 'history', 'history show', 'schedule status', 'import'],
   color: ['init', 'validate', ...READS_HOSTS, 'history', 'history show', SCHEDULED, 'schedule status', 'schedule remove'],
   concurrency: [...READS_HOSTS, SCHEDULED],
   dryRun: [...READS_HOSTS, SCHEDULED, 'schedule remove'],
-  acceptNewHostKeys: [...READS_HOSTS, SCHEDULED],
+  acceptNewHostKeys: [...READS_HOSTS, SCHEDULED, 'import'],
   askBecomePass: READS_HOSTS,
   timeout: [...READS_HOSTS, SCHEDULED],
   lockTimeout: [...READS_HOSTS, SCHEDULED],
@@ -264,6 +264,25 @@ export function buildProgram(version: string, run: Runner): Command {
     .command('remove')
     .description("remove this project's scheduled check")
     .action(action(async () => (await import('./commands/schedule.js')).removeSchedule));
+  program
+    .command('import')
+    .description(
+      'read a host set up by hand (its Prefect units, venv and profile, every object of its Prefect server) and write a setup.yaml and hosts.yaml that reproduce it',
+    )
+    .option('--host <name>', 'the host, by its name in hosts.yaml (required)')
+    .option('--out <dir>', 'where to write them (default: HOST-import); never overwrites')
+    .action(
+      action(async (command) => {
+        const { importCommand } = await import('./commands/import.js');
+        return (options) =>
+          importCommand({
+            ...command.opts<{ host?: string; out?: string }>(),
+            inventory: options.inventory,
+            json: options.json,
+            acceptNewHostKeys: options.acceptNewHostKeys,
+          });
+      }),
+    );
   program
     .command('completion')
     .addArgument(
