@@ -428,6 +428,47 @@ describe('prefect.yaml read the way `prefect deploy` reads it, compared field by
     expect((await reconcile(dir, 'check')).code).toBe(0);
   }, 90_000);
 
+  it("compares a deployment's triggers with the automations prefect deploy made for them, and redeploys to change them", async () => {
+    const text = (await ssh(host, `cat ${PROJECT}/prefect.yaml`)).stdout;
+    const withTriggers = (within: string) =>
+      text.replace(
+        '    name: nightly-projections\n',
+        `    name: nightly-projections\n    triggers:\n      - expect: [prefect.flow-run.Failed]\n        match: {prefect.resource.name: projections-*}\n        within: ${within}\n        parameters: {horizon_days: 1}\n`,
+      );
+    expect(withTriggers('0')).not.toBe(text);
+    await ssh(host, `cat > ${PROJECT}/prefect.yaml`, { input: withTriggers('0') });
+    const deployed = await ssh(
+      host,
+      `bash -lc 'cd ${PROJECT} && PREFECT_API_URL=${api()} .venv/bin/prefect --no-prompt deploy -n build_projections/nightly-projections'`,
+      {
+        allowFailure: true,
+      },
+    );
+    expect(deployed.code, deployed.stdout).toBe(0);
+    const automations = async () =>
+      (await call('POST', '/automations/filter', {})) as unknown as { name: string; trigger: { within: number } }[];
+    expect((await automations()).map((a) => a.name)).toEqual(['nightly-projections__automation_1']);
+    expect((await reconcile(dir, 'check')).code).toBe(0);
+
+    // The trigger changed in the file: the deployment's triggers differ, and a redeploy makes the automation anew.
+    await ssh(host, `cat > ${PROJECT}/prefect.yaml`, { input: withTriggers('PT10M') });
+    const drift = await reconcileJson(dir, 'check');
+    expect(drift.code).toBe(2);
+    expect(drift.hosts[0]!.actions.map((a) => [a.id, a.fields.map((f) => f.field)])).toEqual([
+      ['deploy nightly-projections', ['nightly-projections: triggers']],
+    ]);
+    expect((await reconcile(dir, 'apply')).code).toBe(0);
+    expect((await automations()).map((a) => [a.name, a.trigger.within])).toEqual([['nightly-projections__automation_1', 600]]);
+    expect((await reconcile(dir, 'check')).code).toBe(0);
+
+    // No triggers in the file: the deployment's automation is drift, and the redeploy removes it.
+    await ssh(host, `cat > ${PROJECT}/prefect.yaml`, { input: text });
+    expect((await reconcile(dir, 'check')).code).toBe(2);
+    expect((await reconcile(dir, 'apply')).code).toBe(0);
+    expect(await automations()).toEqual([]);
+    expect((await reconcile(dir, 'check')).code).toBe(0);
+  }, 90_000);
+
   it("shows Prefect's own error when a deploy fails with a verbose profile", async () => {
     await ssh(host, `echo 'export PREFECT_LOGGING_LEVEL=DEBUG' >> ~/.profile`);
     const text = (await ssh(host, `cat ${PROJECT}/prefect.yaml`)).stdout;

@@ -4,7 +4,7 @@ import { ServiceUnreachable } from '../../../transport/http.js';
 import { canonicalJson } from '../../canonical-json.js';
 import { apiBase, readAll, strayRemovals, type ListedObject, type PruneScope } from '../../server-object.js';
 import { afterReferences, compareWhenUp, noChanges, type ResourceType } from '../../types.js';
-import { automationBody, covers, type AutomationBody } from './automation-shape.js';
+import { automationBody, covers, type AutomationBody } from '../../automation-shape.js';
 
 /** An automation as the server gives it (server/events/schemas/automations.py Automation). */
 type StoredAutomation = AutomationBody & { id: string };

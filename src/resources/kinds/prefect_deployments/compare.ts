@@ -3,6 +3,8 @@ import type { StoredDeployment, StoredSchedule } from './deploy-config.js';
 import { Unknowable } from './flow-source.js';
 import { textOf } from './json-text.js';
 import { canonicalJson } from '../../canonical-json.js';
+import { covers, deploymentTriggerAutomation, type AutomationBody } from '../../automation-shape.js';
+import { escapeRegExp } from '../../../model/text.js';
 
 /**
  * A deployment as the server returns it (the fields a prefect.yaml can set). Fields with a server
@@ -25,6 +27,8 @@ export interface Registered {
   job_variables: Record<string, unknown> | null;
   schedules: RegisteredSchedule[];
   pull_steps: Record<string, unknown>[] | null;
+  /** Automations that run this deployment (read beside the deployments; undefined: not read). */
+  automations?: (AutomationBody & { id: string })[];
 }
 
 interface RegisteredSchedule {
@@ -119,7 +123,40 @@ export function compareDeployment(wanted: StoredDeployment, current: Registered,
   const fields = pairs
     .filter(([, want, have]) => !matches(want, have))
     .map(([field, want, have]) => ({ field: `${wanted.name}: ${field}`, before: show(have, want), after: show(want, want) }));
+  const triggers = triggersDiffer(wanted, current);
+  if (triggers) fields.push({ field: `${wanted.name}: triggers`, ...triggers });
   return { fields, problems };
+}
+
+/**
+ * The automations `prefect deploy` keeps for the file's triggers (it deletes the deployment's own and
+ * makes one per trigger), against those on the server that are the deployment's: named as the file
+ * names them, or as Prefect names them by default. Undefined when they match; else their names.
+ */
+function triggersDiffer(wanted: StoredDeployment, current: Registered): { before: string; after: string } | undefined {
+  if (!current.automations) return undefined;
+  const bodies = wanted.triggers.map((spec, i) => deploymentTriggerAutomation(spec, wanted.name, i + 1, current.id));
+  const ownDefault = new RegExp(`^${escapeRegExp(wanted.name)}__automation_\\d+$`);
+  const owned = current.automations.filter((a) => ownDefault.test(a.name) || bodies.some((b) => b.name === a.name));
+  const same =
+    owned.length === bodies.length &&
+    bodies.every((body) => {
+      const found = owned.find((a) => a.name === body.name);
+      if (!found) return false;
+      return (
+        found.description === body.description &&
+        found.enabled === body.enabled &&
+        covers(body.trigger, found.trigger, true) &&
+        covers(body.actions, found.actions, false)
+      );
+    });
+  if (same) return undefined;
+  const text = (list: AutomationBody[]) =>
+    list
+      .map((a) => canonicalJson({ name: a.name, enabled: a.enabled, trigger: a.trigger, actions: a.actions }))
+      .sort()
+      .join(' | ') || '(none)';
+  return { before: text(owned), after: text(bodies) };
 }
 
 /** Equal as JSON values; an `Unknowable` on the wanted side matches anything. */

@@ -1,4 +1,5 @@
 import { flowFacts, Unknowable } from './flow-source.js';
+import { intervalSeconds } from '../../durations.js';
 import { textOf } from './json-text.js';
 
 /**
@@ -32,6 +33,8 @@ export interface StoredDeployment {
   pullSteps: Value;
   /** Each schedule as the server stores it; undefined when the file sets none (a redeploy keeps the old ones). */
   schedules?: StoredSchedule[];
+  /** The deployment's `triggers:`, templates resolved: each becomes an automation that runs it (none: its automations go). */
+  triggers: Record<string, unknown>[];
 }
 
 export type Value = unknown;
@@ -128,6 +131,8 @@ function checkDeployment(entry: unknown, index: number, reject: Reject): void {
     if ('job_variables' in pool && !isMapping(pool.job_variables))
       reject(`${where}: work_pool.job_variables`, `must be a mapping, not ${typeName(pool.job_variables)}`);
   }
+  if (entry.triggers != null && (!Array.isArray(entry.triggers) || entry.triggers.some((t) => !isMapping(t))))
+    reject(`${where}: triggers`, 'must be a list of triggers, each a mapping');
   if ('schedules' in entry && entry.schedules !== null && !Array.isArray(entry.schedules))
     reject(`${where}: schedules`, 'must be a list of schedules');
   // `schedule: {}` passes Prefect's validation (`Dict[None, None]`) and is then ignored as falsy.
@@ -205,6 +210,7 @@ export function storedDeployment(
     gracePeriodSeconds: limitOptions ? (limitOptions.grace_period_seconds ?? null) : null,
     pullSteps: pullSteps(rawPull, config, context, hasStepOutputs),
     schedules: schedulesOf(config),
+    triggers: Array.isArray(config.triggers) ? (config.triggers as Record<string, unknown>[]) : [],
   };
 }
 
@@ -304,25 +310,6 @@ function scheduleBody(s: Record<string, unknown>): Record<string, unknown> {
 /** A UTC offset in an anchor date names no zone; Prefect then uses UTC. */
 function anchorZone(anchor: string | undefined): string | undefined {
   return anchor && /(?:Z|[+-]00:?00)$/.test(anchor) ? 'UTC' : undefined;
-}
-
-/** Seconds of an `interval`: a number, an ISO 8601 duration (`PT1H`, `P1DT2H`), or `[D day[s], ]HH:MM:SS[.f]`, as pydantic reads a timedelta. */
-export function intervalSeconds(value: unknown): number | undefined {
-  if (typeof value === 'number') return value;
-  if (typeof value !== 'string') return undefined;
-  const text = value.trim();
-  if (/^[-+]?\d+(?:\.\d+)?$/.test(text)) return Number(text);
-  const iso =
-    /^([-+]?)P(?:(\d+(?:\.\d+)?)W)?(?:(\d+(?:\.\d+)?)D)?(?:T(?:(\d+(?:\.\d+)?)H)?(?:(\d+(?:\.\d+)?)M)?(?:(\d+(?:\.\d+)?)S)?)?$/i.exec(text);
-  if (iso && /\d/.test(text)) {
-    // Groups that did not take part are undefined, whatever RegExpMatchArray's type says.
-    const [, sign, w, d, h, m, s] = iso.map((x: string | undefined) => x ?? '');
-    const total = Number(w || 0) * 604800 + Number(d || 0) * 86400 + Number(h || 0) * 3600 + Number(m || 0) * 60 + Number(s || 0);
-    return sign === '-' ? -total : total;
-  }
-  const clock = /^(?:(-?\d+) days?,? )?(\d+):(\d{1,2}):(\d{1,2}(?:\.\d+)?)$/.exec(text);
-  if (clock) return Number(clock[1] ?? 0) * 86400 + Number(clock[2]) * 3600 + Number(clock[3]) * 60 + Number(clock[4]);
-  return undefined;
 }
 
 // --- templating (src/prefect/utilities/templating/__init__.py) ---

@@ -91,12 +91,16 @@ export const prefectDeployments: ResourceType<PrefectDeployments, DeploymentsFac
   },
   async observe(spec, http) {
     try {
-      const [registered, variables] = await Promise.all([
-        readAll(http, `${apiBase(spec)}/deployments/filter`),
-        readAll(http, `${apiBase(spec)}/variables/filter`),
+      const [registered, variables, automations] = await Promise.all([
+        readAll(http, `${apiBase(spec)}/deployments/filter`) as Promise<Registered[]>,
+        readAll(http, `${apiBase(spec)}/variables/filter`) as Promise<{ name: string; value: unknown }[]>,
+        readAll(http, `${apiBase(spec)}/automations/filter`) as Promise<NonNullable<Registered['automations']>>,
       ]);
-      const values = new Map((variables as { name: string; value: unknown }[]).map((v) => [v.name, v.value]));
-      return { into: (actual) => ({ ...actual, registered: registered as Registered[], variables: values }) };
+      const values = new Map(variables.map((v) => [v.name, v.value]));
+      // A deployment's automations are those that run it (its prefect.yaml triggers make them).
+      const runs = (id: string) => automations.filter((a) => a.actions.some((x) => x.type === 'run-deployment' && x.deployment_id === id));
+      const withAutomations = registered.map((r) => ({ ...r, automations: runs(r.id) }));
+      return { into: (actual) => ({ ...actual, registered: withAutomations, variables: values }) };
     } catch (error) {
       if (error instanceof ServiceUnreachable) return { into: (actual) => ({ ...actual, unreachable: error.message }) };
       throw error;

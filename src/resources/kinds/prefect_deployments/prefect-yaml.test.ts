@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { compareDeployment, zonedInstant, type Fix, type Registered } from './compare.js';
-import { deploymentEntries, intervalSeconds, PrefectYamlProblem, storedDeployment, type ProjectContext } from './deploy-config.js';
+import { intervalSeconds } from '../../durations.js';
+import { deploymentEntries, PrefectYamlProblem, storedDeployment, type ProjectContext } from './deploy-config.js';
 import { cleandoc, flowFacts, Unknowable } from './flow-source.js';
 import { parsePyYaml } from './yaml11.js';
 

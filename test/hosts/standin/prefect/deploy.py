@@ -341,7 +341,39 @@ def deploy_one(config, actions, names):
         fields["enforce_parameter_schema"] = bool(lax_bool(config["enforce_parameter_schema"]))
     log("DEBUG", f"deployment {flow['name']}/{config['name']}: {fields}")
     deployment_id = register(flow["name"], config["name"], fields, schedules)
+    create_triggers(deployment_id, config["name"], config.get("triggers") or [])
     print_success(f"{flow['name']}/{config['name']}", deployment_id, pool)
+
+
+def create_triggers(deployment_id, deployment_name, specs):
+    """_triggers.py _create_deployment_triggers: the deployment's own automations deleted, then one per trigger
+    (deployment_triggers.py as_automation), named DEPLOYMENT__automation_I unless named, running the deployment."""
+    client.request("DELETE", f"/automations/owned-by/prefect.deployment.{deployment_id}")
+    for index, spec in enumerate(specs, start=1):
+        spec = dict(spec)
+        name = spec.pop("name", None) or f"{deployment_name}__automation_{index}"
+        action = {"type": "run-deployment", "source": "selected", "deployment_id": deployment_id,
+                  "parameters": spec.pop("parameters", None), "job_variables": spec.pop("job_variables", None),
+                  "schedule_after": interval_seconds(spec.pop("schedule_after", 0)) or 0.0}
+        body = {"name": name, "description": spec.pop("description", ""), "enabled": spec.pop("enabled", True), "tags": [],
+                "trigger": client_trigger(spec), "actions": [action], "actions_on_trigger": [], "actions_on_resolve": [],
+                "owner_resource": f"prefect.deployment.{deployment_id}"}
+        client.request("POST", "/automations/", body)
+
+
+def client_trigger(spec):
+    """The client's EventTrigger with its defaults, dumped as JSON (within in seconds)."""
+    kind = spec.get("type") or ("compound" if "require" in spec else "sequence" if "triggers" in spec else "event")
+    if kind != "event":
+        return {**spec, "type": kind, "triggers": [client_trigger(t) for t in spec.get("triggers") or []],
+                "within": interval_seconds(spec["within"]) if spec.get("within") is not None else None}
+    posture = spec.get("posture", "Reactive")
+    within = interval_seconds(spec.get("within", 0)) or 0.0
+    if posture == "Proactive" and within == 0:
+        within = 10.0
+    return {"type": "event", "match": spec.get("match", {}), "match_related": spec.get("match_related", {}),
+            "after": spec.get("after", []), "expect": spec.get("expect", []), "for_each": spec.get("for_each", []),
+            "posture": posture, "threshold": spec.get("threshold", 1), "within": within}
 
 
 def list_of_non_empty_strings(tags):

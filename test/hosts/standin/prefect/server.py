@@ -177,8 +177,9 @@ class Api:
             ("DELETE", r"/api/deployments/(?P<id>[0-9a-f-]{36})", self.delete_deployment),
             ("GET", r"/api/automations/related-to/(?P<resource>.+)", lambda m, b: (200, [])),
             ("POST", r"/api/automations/", self.create_automation),
-            ("POST", r"/api/automations/filter", lambda m, b: (200, page(sorted(self.store.all("automations"), key=lambda a: a["name"]), b))),
-            ("GET", r"/api/automations/(?P<id>[0-9a-f-]{36})", lambda m, b: (200, self.require_automation(m))),
+            ("DELETE", r"/api/automations/owned-by/(?P<resource>.+)", self.delete_owned_automations),
+            ("POST", r"/api/automations/filter", lambda m, b: (200, page([automation_view(a) for a in sorted(self.store.all("automations"), key=lambda a: a["name"])], b))),
+            ("GET", r"/api/automations/(?P<id>[0-9a-f-]{36})", lambda m, b: (200, automation_view(self.require_automation(m)))),
             ("PUT", r"/api/automations/(?P<id>[0-9a-f-]{36})", self.replace_automation),
             ("PATCH", r"/api/automations/(?P<id>[0-9a-f-]{36})", self.patch_automation),
             ("DELETE", r"/api/automations/(?P<id>[0-9a-f-]{36})", self.delete_automation),
@@ -839,8 +840,15 @@ class Api:
         extra_keys(body, AUTOMATION_KEYS | {"owner_resource"})
         moment = stamp()
         a = {"id": str(uuid.uuid4()), "created": moment, "updated": moment, **automation_fields(body)}
-        self.store.put("automations", a["id"], a)
+        # The owner is kept beside the automation (automation_related_resources), never shown in it.
+        self.store.put("automations", a["id"], {**a, "_owner": body.get("owner_resource")})
         return 201, a
+
+    def delete_owned_automations(self, m, _b):
+        for a in self.store.all("automations"):
+            if a.get("_owner") == m["resource"]:
+                self.store.delete("automations", a["id"])
+        return 202, None
 
     def require_automation(self, m):
         a = self.store.get("automations", m["id"])
@@ -932,6 +940,10 @@ AUTOMATION_KEYS = {"name", "description", "enabled", "tags", "trigger", "actions
 ACTION_TYPES = {"do-nothing", "run-deployment", "pause-deployment", "resume-deployment", "cancel-flow-run", "delete-flow-run",
                 "change-flow-run-state", "pause-work-queue", "resume-work-queue", "send-notification", "call-webhook",
                 "pause-automation", "resume-automation", "suspend-flow-run", "resume-flow-run", "pause-work-pool", "resume-work-pool"}
+
+
+def automation_view(a):
+    return {k: v for k, v in a.items() if k != "_owner"}
 
 
 def automation_fields(body):

@@ -1,6 +1,6 @@
-import type { PrefectAutomation } from '../../../model/generated/setup.js';
-import { canonicalJson } from '../../canonical-json.js';
-import { intervalSeconds } from '../prefect_deployments/deploy-config.js';
+import type { PrefectAutomation } from '../model/generated/setup.js';
+import { canonicalJson } from './canonical-json.js';
+import { intervalSeconds } from './durations.js';
 
 /** An automation as Prefect's client sends it (events/schemas/automations.py AutomationCore, dumped). */
 export interface AutomationBody {
@@ -52,6 +52,51 @@ function clientTrigger(trigger: Record<string, unknown>): Record<string, unknown
     posture,
     within: posture === 'Proactive' && seconds === 0 ? 10 : seconds,
   };
+}
+
+/** Fields of a prefect.yaml trigger that are its automation's or its run-deployment action's, not the trigger's. */
+const DEPLOYMENT_TRIGGER_FIELDS = new Set(['name', 'description', 'enabled', 'parameters', 'job_variables', 'schedule_after']);
+
+/**
+ * The automation `prefect deploy` makes for the `index`-th (from 1) trigger of a deployment
+ * (cli/deploy/_triggers.py, events/schemas/deployment_triggers.py as_automation): named
+ * DEPLOYMENT__automation_INDEX unless the trigger names it, running the deployment with the
+ * trigger's parameters and job variables.
+ */
+export function deploymentTriggerAutomation(
+  spec: Record<string, unknown>,
+  deployment: string,
+  index: number,
+  deploymentId: string,
+): AutomationBody {
+  const trigger = Object.fromEntries(Object.entries(spec).filter(([key]) => !DEPLOYMENT_TRIGGER_FIELDS.has(key)));
+  return {
+    name: typeof spec.name === 'string' ? spec.name : `${deployment}__automation_${index}`,
+    description: typeof spec.description === 'string' ? spec.description : '',
+    enabled: spec.enabled !== false,
+    tags: [],
+    trigger: clientTrigger({ ...trigger, type: triggerType(spec) }),
+    actions: [
+      {
+        type: 'run-deployment',
+        source: 'selected',
+        deployment_id: deploymentId,
+        parameters: spec.parameters ?? null,
+        job_variables: spec.job_variables ?? null,
+        schedule_after: intervalSeconds(spec.schedule_after ?? 0) ?? 0,
+      },
+    ],
+    actions_on_trigger: [],
+    actions_on_resolve: [],
+  };
+}
+
+/** deployment_trigger_discriminator: the type given, else what the fields say. */
+function triggerType(spec: Record<string, unknown>): unknown {
+  if (spec.type !== undefined) return spec.type;
+  if (spec.posture === 'Metric') return 'metric';
+  if (spec.require !== undefined) return 'compound';
+  return spec.triggers !== undefined ? 'sequence' : 'event';
 }
 
 /** Fields Prefect keeps as sets: their order on the server is not drift. */
