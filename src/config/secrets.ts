@@ -1,3 +1,4 @@
+import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import type { Diagnostic } from '../model/diagnostic.js';
@@ -24,7 +25,7 @@ export function resolveSecrets(
     const at = (key: string) => ({ file: setup.file, ...positionAt(setup, ['secrets', name, key]) });
     const value = mode === 'placeholder' ? `[secret:${name}]` : readSecret(source, dirname(resolve(setup.file)));
     const problem = typeof value !== 'string' ? value.problem : value === '' ? 'the value is empty' : undefined;
-    if (problem) problems.push({ ...at(source.env !== undefined ? 'env' : 'file'), message: `secret '${name}': ${problem}` });
+    if (problem) problems.push({ ...at(Object.keys(source)[0]!), message: `secret '${name}': ${problem}` });
     // An unreadable secret still counts as defined, so its uses are not reported as undefined variables too.
     secrets.push({ name, value: problem ? `[secret:${name}]` : (value as string) });
   }
@@ -39,6 +40,7 @@ function readSecret(source: SecretSource, specDir: string): string | { problem: 
       }
     );
   }
+  if (source.command !== undefined) return commandOutput(source.command, specDir);
   const path = resolve(specDir, expandHome(source.file!));
   try {
     return readFileSync(path, 'utf8').replace(/\r?\n$/, '');
@@ -65,4 +67,13 @@ export function replaceSecrets(
 /** A text with each secret's value replaced by its name, for messages made before any report (spec errors). */
 export function withoutSecrets(text: string, secrets: Secret[]): string {
   return replaceSecrets(text, secrets, (s) => `[secret:${s.name}]`);
+}
+
+/** A command's output as the value (a password manager's `pass show`, a vault's CLI); its failure says why, never the output. */
+function commandOutput(command: string, specDir: string): string | { problem: string } {
+  const ran = spawnSync('sh', ['-c', command], { cwd: specDir, encoding: 'utf8', timeout: 30_000, stdio: ['ignore', 'pipe', 'pipe'] });
+  if (ran.error) return { problem: `command \`${command}\` could not run: ${ran.error.message}` };
+  if (ran.status !== 0)
+    return { problem: `command \`${command}\` exited ${ran.status ?? ran.signal}: ${ran.stderr.trim().split('\n')[0] ?? ''}`.trimEnd() };
+  return ran.stdout.replace(/\r?\n$/, '');
 }

@@ -87,7 +87,7 @@ const corpus: [file: string, at: string, fragment: string][] = [
   ['hosts-host-name-shell.yaml', '2:3', "'web;reboot': a host name is letters"],
   ['hosts-missing-ssh-config.yaml', '4:17', 'cannot read ssh_config /nonexistent/ssh_config: ENOENT'],
   // Secrets: where they come from, and where they may not go.
-  ['setup-secret-env-and-file.yaml', '2:10', 'secrets.token: give exactly one of env and file'],
+  ['setup-secret-env-and-file.yaml', '2:10', 'secrets.token: give exactly one of env, file and command'],
   ['setup-secret-clashes-with-variable.yaml', '4:10', "'token' is both a variable and a secret"],
   ['setup-secret-in-unit.yaml', '6:14', "secret 'token' in systemd_service:app.service: unit files are readable by every user"],
   ['setup-secret-missing-file.yaml', '2:18', "secret 'token': cannot read"],

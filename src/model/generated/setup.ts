@@ -158,7 +158,7 @@ export interface ReconcileDesiredStateSetupYaml {
   resources: [Resource, ...Resource[]];
 }
 /**
- * Where the secret's value comes from on the control machine: exactly one of env and file.
+ * Where the secret's value comes from on the control machine: exactly one of env, file and command.
  *
  * This interface was referenced by `ReconcileDesiredStateSetupYaml`'s JSON-Schema
  * via the `definition` "secret_source".
@@ -172,6 +172,10 @@ export interface SecretSource {
    * A file on the control machine holding the value (one trailing newline is dropped); relative to setup.yaml's directory, ~ allowed. Keep it mode 0600.
    */
   file?: string;
+  /**
+   * A command run on the control machine with sh -c, in setup.yaml's directory, whose output is the value (one trailing newline dropped), e.g. pass show prefect/api-key. It must exit 0 within 30 seconds.
+   */
+  command?: string;
 }
 /**
  * System packages through the host's package manager (apt on Debian and Ubuntu). Installed ones are read from dpkg's database in the fact script; missing ones are installed in one non-interactive apt-get call, without recommended packages unless asked. The package lists are refreshed first only when something must be installed and they are missing or older than lists_max_age. Present (optionally name=version) or absent; another apt's lock is waited for up to lock_timeout, then the host fails naming the holder; a dry-run says when a package is not in the host's sources.
