@@ -566,6 +566,28 @@ secrets:
     expect((nightly.job_variables as { env: Record<string, string> }).env).toMatchObject({ REGION: 'eu-west-1', DEPLOY_KEY: KEY });
     expect((await reconcile(dir, 'check')).code).toBe(0);
 
+    // The variable changed in the spec: it is updated, and the deployment that reads it redeployed, in one apply.
+    const setup = readFileSync(join(dir, 'setup.yaml'), 'utf8');
+    writeFileSync(join(dir, 'setup.yaml'), setup.replace('value: eu-west-1', 'value: eu-central-1'));
+    const moved = await reconcileJson(dir, 'apply');
+    expect(moved.code, JSON.stringify(moved.hosts[0])).toBe(0);
+    expect(moved.hosts[0]!.done).toEqual(['prefect_variable:deploy_region', 'deploy nightly-projections']);
+    const region = async () =>
+      ((await deployment(host, 'build-projections', 'nightly-projections')).job_variables as { env: Record<string, string> }).env.REGION;
+    expect(await region()).toBe('eu-central-1');
+    expect((await reconcile(dir, 'check')).code).toBe(0);
+
+    // A block the file reads that is not on the server: the redeploy fails with Prefect's reason, named, no crash.
+    await ssh(host, `cat > ${project}`, {
+      input: reading.replace('prefect.blocks.secret.deploy-key', 'prefect.blocks.secret.missing-key'),
+    });
+    writeFileSync(join(dir, 'setup.yaml'), setup.replace('value: eu-west-1', 'value: us-east-1'));
+    const missing = await reconcile(dir, 'apply');
+    expect(missing.code).toBe(1);
+    expect(missing.stdout).toContain("Block not found: 'missing-key' of type 'secret'");
+    expect(missing.stdout + missing.stderr).not.toMatch(/^\s+at /m);
+    expect(missing.stdout).not.toContain(KEY);
+
     await ssh(host, `cat > ${project}`, { input: original });
     await fetch(`${api(host)}/deployments/${nightly.id as string}`, { method: 'DELETE' });
     writeFileSync(join(dir, 'setup.yaml'), repoSetup());

@@ -1,5 +1,5 @@
 import type { Action } from '../../../model/plan.js';
-import type { PrefectDeployments } from '../../../model/generated/setup.js';
+import type { PrefectDeployments, PrefectVariable, Resource } from '../../../model/generated/setup.js';
 import { quote } from '../../../shell/quote.js';
 import { apiBase, readAll } from '../../server-object.js';
 import { ServiceUnreachable } from '../../../transport/http.js';
@@ -106,11 +106,11 @@ export const prefectDeployments: ResourceType<PrefectDeployments, DeploymentsFac
       throw error;
     }
   },
-  plan(spec, actual) {
+  plan(spec, actual, context) {
     const name = spec.name ?? prefectDeployments.defaultName(spec);
     let wanted: StoredDeployment[];
     try {
-      wanted = declared(spec, actual);
+      wanted = declared(spec, actual, afterThisRun(spec, actual.variables, context.declared));
     } catch (error) {
       if (error instanceof PrefectYamlProblem) return { ...noChanges(), problems: [error.message] };
       throw error;
@@ -165,7 +165,17 @@ export const prefectDeployments: ResourceType<PrefectDeployments, DeploymentsFac
   },
 };
 
-function declared(spec: PrefectDeployments, actual: DeploymentsFacts): StoredDeployment[] {
+/**
+ * The server's variables as they will be once this run has converged the ones the setup declares (they
+ * come first): a deployment reading a variable changed in the spec is redeployed in the same apply.
+ */
+function afterThisRun(spec: PrefectDeployments, onServer: Map<string, unknown> | undefined, declared: readonly Resource[]) {
+  if (!onServer) return undefined;
+  const ours = declared.filter((r): r is PrefectVariable => r.kind === 'prefect_variable' && apiBase(r) === apiBase(spec));
+  return new Map([...onServer, ...ours.map((v): [string, unknown] => [v.variable, v.value ?? null])]);
+}
+
+function declared(spec: PrefectDeployments, actual: DeploymentsFacts, variables: Map<string, unknown> | undefined): StoredDeployment[] {
   if (actual.file.type !== 'file' || !actual.file.content)
     throw new PrefectYamlProblem(`${fileOf(spec)} is not a readable file on the host`);
   let project: unknown;
@@ -178,7 +188,7 @@ function declared(spec: PrefectDeployments, actual: DeploymentsFacts): StoredDep
   const context: ProjectContext = {
     projectDir: spec.project_dir,
     env: actual.env,
-    variables: actual.variables,
+    variables,
     flowFiles: actual.flowFiles,
     gitCommit: actual.gitCommit,
   };
