@@ -528,8 +528,19 @@ ${extra}secrets:
     expect((await reconcile(dir, 'check')).code).toBe(0);
     writeFileSync(join(dir, 'setup.yaml'), repoSetup());
   }, 120_000);
+});
 
-  it('a prefect.yaml that reads a variable and a block it declares deploys in one apply: they are made first', async () => {
+describe('a fresh host whose prefect.yaml reads a variable and a block the setup declares', () => {
+  const hosts = useTestHosts(1, 'pv');
+  let host: TestHost;
+  let dir: string;
+
+  beforeAll(() => {
+    host = hosts[0]!;
+    dir = workspace(hosts);
+  });
+
+  it('a prefect.yaml that reads a variable and a block it declares deploys in one apply on a fresh host: they are made first', async () => {
     const KEY = 'sk-deploy-7373';
     const project = '/home/daniel/projects/projections-v2/prefect.yaml';
     const original = (await ssh(host, `cat ${project}`)).stdout;
@@ -559,6 +570,8 @@ secrets:
     const applied = await reconcileJson(dir, 'apply');
     expect(applied.code, JSON.stringify(applied.hosts[0])).toBe(0);
     const done = applied.hosts[0]!.done ?? [];
+    // The same apply brought the server up: nothing of this was there before.
+    expect(done).toContain('start prefect-server.service');
     expect(done.indexOf('deploy nightly-projections')).toBeGreaterThan(done.indexOf('prefect_variable:deploy_region'));
     expect(done.indexOf('deploy nightly-projections')).toBeGreaterThan(done.indexOf('prefect_block:secret/deploy-key'));
     expect(JSON.stringify(applied)).not.toContain(KEY);
