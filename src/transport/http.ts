@@ -6,6 +6,10 @@ export interface HttpResponse {
   status: number;
   /** Parsed JSON, or the text when the body is not JSON, or null when empty. */
   body: unknown;
+  /** A busy answer (429, 503) asked again until the retries ran out: how often, over how long. */
+  gaveUp?: { tries: number; seconds: number };
+  /** The Retry-After header, in seconds, when the server sent one. */
+  retryAfter?: number;
 }
 
 /** Nothing answered at the address (connection refused, no route): a service that is down. */
@@ -31,12 +35,19 @@ export async function traced(host: string, method: string, url: string, call: ()
 
 /** An answer the caller did not expect, as an error that says what was asked and what came back. */
 export function unexpectedAnswer(method: string, url: string, response: HttpResponse): Error {
-  return new Error(`${method} ${url}: HTTP ${response.status} ${JSON.stringify(response.body)}`);
+  const busy = response.gaveUp
+    ? ` (the server was busy: asked ${response.gaveUp.tries} times over ${response.gaveUp.seconds.toFixed(1)} s, as Prefect's own client does, then gave up)`
+    : '';
+  return new Error(`${method} ${url}: HTTP ${response.status} ${JSON.stringify(response.body)}${busy}`);
 }
 
+/** What Prefect's client retries (client/base.py): too many requests, and a busy server (SQLite's "database is locked"). */
+const BUSY = new Set([429, 503]);
+
 /**
- * One JSON request over a given connection. A 503 (the Prefect server's SQLite is busy) is retried
- * with backoff, as Prefect's own client does.
+ * One JSON request over a given connection. A busy answer (503: the Prefect server's SQLite is locked;
+ * 429) is retried with backoff or after the Retry-After it asks for, at most `retries` times, as
+ * Prefect's own client does; an answer still busy then says so.
  */
 export async function jsonRequest(
   method: string,
@@ -49,13 +60,16 @@ export async function jsonRequest(
   const target = new URL(url);
   const port = Number(target.port || (target.protocol === 'https:' ? 443 : 80));
   if (target.protocol !== 'http:') throw new Error(`${url}: only http:// is supported`);
+  const started = performance.now();
   for (let attempt = 0; ; attempt++) {
     const socket = await connect(target.hostname, port).catch((error: unknown) => {
       throw new ServiceUnreachable(`${target.host}: ${(error as Error).message.replace(/^\(SSH\) Channel open failure: /, '')}`);
     });
     const response = await send(method, target, port, body, socket, timeoutMs);
-    if (response.status !== 503 || attempt >= retries) return response;
-    await new Promise((r) => setTimeout(r, Math.min(200 * 2 ** attempt, 3000)));
+    if (!BUSY.has(response.status)) return response;
+    if (attempt >= retries) return { ...response, gaveUp: { tries: attempt + 1, seconds: (performance.now() - started) / 1000 } };
+    const backoff = Math.min(200 * 2 ** attempt, 3000);
+    await new Promise((r) => setTimeout(r, response.retryAfter !== undefined ? Math.min(response.retryAfter * 1000, 10_000) : backoff));
   }
 }
 
@@ -91,7 +105,8 @@ function send(
         } catch {
           // not JSON: keep the text
         }
-        resolve({ status: res.statusCode ?? 0, body: parsed });
+        const retryAfter = Number(res.headers['retry-after']);
+        resolve({ status: res.statusCode ?? 0, body: parsed, ...(Number.isFinite(retryAfter) && retryAfter >= 0 ? { retryAfter } : {}) });
       });
     });
     req.on('error', (error: NodeJS.ErrnoException) => {
