@@ -356,6 +356,29 @@ describe('Prefect 3 stand-in on a test host', () => {
     expect(await get(`/block_documents/${id}`)).toEqual({ status: 404, body: { detail: 'Block document not found' } });
   });
 
+  it('registers block types from a file as `prefect block register` does, refusing what it refuses', async () => {
+    const none = await prefect('block register');
+    expect([none.code, none.stdout.trim()]).toEqual([
+      1,
+      'Please specify either a module or a file containing blocks to be registered, but not both.',
+    ]);
+    expect((await prefect('block register -f notes.txt')).stdout).toContain('notes.txt is not a .py file');
+    expect((await prefect('block register -m no_such_module')).stdout).toContain('Unable to load no_such_module.');
+    await ssh(
+      host,
+      `printf 'from prefect.blocks.core import Block, SecretStr\\n\\nclass Pager(Block):\\n    key: SecretStr\\n' > ${project}/pager.py`,
+    );
+    const made = await prefect(`block register -f ${project}/pager.py`);
+    expect([made.code, made.stdout.trim()]).toEqual([0, 'Successfully registered 1 block']);
+    expect((await get('/block_types/slug/pager')).body).toMatchObject({ name: 'Pager', slug: 'pager', is_protected: false });
+    // Again: the same schema (by checksum) is kept, not made twice.
+    expect((await prefect(`block register -f ${project}/pager.py`)).code).toBe(0);
+    const type = (await get('/block_types/slug/pager')).body as { id: string };
+    expect(
+      ((await post('/block_schemas/filter', { block_schemas: { block_type_id: { any_: [type.id] } } })).body as unknown[]).length,
+    ).toBe(1);
+  });
+
   it('keeps automations as Prefect 3.8.3 does: the server trigger’s rules, ids on triggers, a PUT that replaces, a PATCH of enabled only', async () => {
     const send = async (method: string, path: string, body?: unknown) => {
       const response = await fetch(`${api}${path}`, { method, ...(body === undefined ? {} : { body: JSON.stringify(body) }) });

@@ -377,7 +377,7 @@ ${extra}secrets:
     expect(refused.hosts[0]!.problems).toEqual([
       "prefect_block:secret/in-clear: a secret block has no field 'note' (its fields: value)",
       "prefect_block:secret/in-clear: 'value' is a secret field of a secret block: give its value from secrets: ({{ NAME }}), not in setup.yaml",
-      "prefect_block:aws-credentials/aws: block type 'aws-credentials' is not registered on the server: register it as `prefect block register -m MODULE` does (the module that defines it, e.g. prefect_aws), then apply again",
+      "prefect_block:aws-credentials/aws: block type 'aws-credentials' is not registered on the server: register it with `prefect block register -m MODULE` (the module that defines it, e.g. prefect_aws), or give the block register: {venv, user, module} and apply does it",
     ]);
 
     // prune: a Secret block made by hand goes; the declared ones stay.
@@ -407,6 +407,43 @@ ${extra}secrets:
       })
     ).json()) as { name: string }[];
     expect(secrets.map((b) => b.name)).toEqual(['projections-api-key']);
+    expect((await reconcile(dir, 'check')).code).toBe(0);
+    writeFileSync(join(dir, 'setup.yaml'), repoSetup());
+  }, 120_000);
+
+  it('a prefect_block of a type the server lacks: registered as prefect block register does, then made, in one apply', async () => {
+    const TOKEN = 'tk-register-9191';
+    await ssh(host, 'cat > /home/daniel/projects/projections-v2/ticketing_blocks.py', {
+      input:
+        'from prefect.blocks.core import Block, SecretStr\n\n\nclass Ticketing(Block):\n    url: str\n    token: SecretStr\n    project: str = "OPS"\n',
+    });
+    writeFileSync(join(dir, 'ticket-token'), `${TOKEN}\n`, { mode: 0o600 });
+    writeFileSync(
+      join(dir, 'setup.yaml'),
+      `${repoSetup()}  - kind: prefect_block
+    block_type: ticketing
+    block: ops-tickets
+    data: { url: https://tickets.example.com, token: "{{ ticket_token }}" }
+    register:
+      venv: /home/daniel/projects/projections-v2/.venv
+      user: daniel
+      file: /home/daniel/projects/projections-v2/ticketing_blocks.py
+    api_url: "http://{{ prefect_host }}:{{ prefect_port }}/api"
+    after: [prefect-server.service]
+secrets:
+  ticket_token: { file: ./ticket-token }
+`,
+    );
+    const plan = await reconcile(dir, 'plan');
+    expect(plan.stdout).toContain('+ ticketing block ops-tickets (block type ticketing is not registered)');
+    const applied = await reconcileJson(dir, 'apply');
+    expect(applied.code, JSON.stringify(applied.hosts[0])).toBe(0);
+    expect(JSON.stringify(applied)).not.toContain(TOKEN);
+    const type = await getJson(`${api(host)}/block_types/slug/ticketing`);
+    expect(type.name).toBe('Ticketing');
+    const block = await getJson(`${api(host)}/block_types/slug/ticketing/block_documents/name/ops-tickets?include_secrets=true`);
+    expect(block.data).toEqual({ url: 'https://tickets.example.com', token: TOKEN });
+    expect((block.block_schema as { fields: { secret_fields: string[] } }).fields.secret_fields).toEqual(['token']);
     expect((await reconcile(dir, 'check')).code).toBe(0);
     writeFileSync(join(dir, 'setup.yaml'), repoSetup());
   }, 120_000);

@@ -654,6 +654,27 @@ export interface PrefectBlock {
    * Also delete the blocks of the same type on that server that no resource of this host's setup declares (anonymous blocks, which Prefect makes for itself, aside). Default false.
    */
   prune?: boolean;
+  /**
+   * When the server has no such block type: register it as `prefect block register` does, with the Prefect of `venv` as `user` (the code that defines the block must be importable there), then make the block. Without it, a missing type is a problem that names the command.
+   */
+  register?: {
+    /**
+     * The venv whose prefect registers it, e.g. /home/daniel/projects/projections-v2/.venv.
+     */
+    venv: string;
+    /**
+     * Who runs it (their login environment and profile).
+     */
+    user: string;
+    /**
+     * A module that defines the block type, as `prefect block register -m`, e.g. prefect_aws.credentials.
+     */
+    module?: string;
+    /**
+     * A .py file on the host that defines it, as `prefect block register -f`.
+     */
+    file?: string;
+  };
   after?: AfterServices;
 }
 /**

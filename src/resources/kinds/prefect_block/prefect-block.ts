@@ -2,6 +2,8 @@ import type { FieldChange, HttpRequest } from '../../../model/plan.js';
 import type { PrefectBlock } from '../../../model/generated/setup.js';
 import { ServiceUnreachable, unexpectedAnswer, type HttpCall } from '../../../transport/http.js';
 import { canonicalJson } from '../../canonical-json.js';
+import { quote } from '../../../shell/quote.js';
+import { inLoginShell } from '../../steps.js';
 import { apiBase, readAll, readServerObject, strayRemovals, type ListedObject, type PruneScope } from '../../server-object.js';
 import { afterReferences, compareWhenUp, noChanges, prefectObjectsToken, type PlanContext, type ResourceType } from '../../types.js';
 
@@ -69,7 +71,17 @@ export const prefectBlock: ResourceType<PrefectBlock, BlockFacts> = {
     const title = `${spec.block_type} block ${spec.block}`;
     if (actual.unreachable) return compareWhenUp(resource, title, { url: apiBase(spec), why: actual.unreachable });
     const schema = actual.stored?.block_schema ?? actual.type?.schema;
-    if (!actual.stored && !schema) return { ...noChanges(), problems: [notRegistered(spec, actual.type === null)] };
+    if (!actual.stored && !schema) {
+      if (!spec.register) return { ...noChanges(), problems: [notRegistered(spec, actual.type === null)] };
+      // Registered first; then the block is planned again against the type and schema the server now has.
+      const steps = [{ script: registerScript(spec, spec.register) }, { replan: { resource } }];
+      const because = `block type ${spec.block_type} is not registered`;
+      return {
+        now: [],
+        late: [{ id: `register ${spec.block_type}`, resource, verb: 'create', title, because, fields: [], steps }],
+        notifies: [],
+      };
+    }
     const problems = fieldProblems(spec, schema!.fields, context, !actual.stored);
     if (problems.length > 0) return { ...noChanges(), problems };
     const fields = differences(spec, actual.stored, schema!.fields);
@@ -110,9 +122,18 @@ async function listBlocks(spec: PrefectBlock, http: HttpCall): Promise<ListedObj
   return blocks.map((b) => ({ key: b.name, url: documentUrl(spec, b.id) }));
 }
 
+/** `prefect block register -m MODULE` (or `-f FILE`) as the user, with the venv's Prefect, against this server. */
+function registerScript(spec: PrefectBlock, register: NonNullable<PrefectBlock['register']>): string {
+  const source = register.module !== undefined ? `-m ${quote(register.module)}` : `-f ${quote(register.file!)}`;
+  return inLoginShell(
+    register.user,
+    `PREFECT_API_URL=${quote(apiBase(spec))} ${quote(`${register.venv}/bin/prefect`)} block register ${source}`,
+  );
+}
+
 function notRegistered(spec: PrefectBlock, typeMissing: boolean): string {
   return typeMissing
-    ? `block type '${spec.block_type}' is not registered on the server: register it as \`prefect block register -m MODULE\` does (the module that defines it, e.g. prefect_aws), then apply again`
+    ? `block type '${spec.block_type}' is not registered on the server: register it with \`prefect block register -m MODULE\` (the module that defines it, e.g. prefect_aws), or give the block register: {venv, user, module} and apply does it`
     : `block type '${spec.block_type}' has no schema on the server: register it again with \`prefect block register -m MODULE\``;
 }
 

@@ -362,6 +362,46 @@ def deployment_delete(a):
     return 0
 
 
+def block_register(a):
+    """cli/block.py register: every Block subclass of a module or .py file, its type by slug (updated when it
+    exists), its schema by checksum (made when new)."""
+    import importlib
+    import importlib.util
+    from .blocks.core import Block
+    if bool(a.file) == bool(a.module):
+        fail("Please specify either a module or a file containing blocks to be registered, but not both.")
+    if a.module:
+        try:
+            module = importlib.import_module(a.module)
+        except ModuleNotFoundError:
+            fail(f"Unable to load {a.module}. Please make sure the module is installed in your current environment.")
+    else:
+        if not a.file.endswith(".py"):
+            fail(f"{a.file} is not a .py file. Please specify a .py that contains blocks to be registered.")
+        spec = importlib.util.spec_from_file_location("__prefect_loader__", a.file)
+        module = importlib.util.module_from_spec(spec)
+        try:
+            spec.loader.exec_module(module)
+        except Exception as error:  # noqa: BLE001 - the CLI reports any failure of the script
+            fail(f"Unable to load file at {a.file}: {error}")
+    blocks = [v for v in vars(module).values() if isinstance(v, type) and issubclass(v, Block) and v is not Block]
+    if not blocks:
+        fail(f"No blocks were found in {a.module or a.file}.")
+    for block in blocks:
+        body = {"name": block.block_type_name(), "slug": block.block_type_slug(), "description": block._description}
+        try:
+            existing = client.request("GET", f"/block_types/slug/{body['slug']}")
+            client.request("PATCH", f"/block_types/{existing['id']}", {"description": body["description"]})
+            type_id = existing["id"]
+        except client.ApiError as error:
+            if error.status != 404:
+                raise
+            type_id = client.request("POST", "/block_types/", body)["id"]
+        client.request("POST", "/block_schemas/", {"block_type_id": type_id, "fields": block.schema_fields(), "capabilities": []})
+    print(f"Successfully registered {len(blocks)} block{'s' if len(blocks) != 1 else ''}")
+    return 0
+
+
 def version(_a):
     data = settings.load_profiles()
     print(f"Version:             {__version__}\nAPI version:         0.8.4\n"
@@ -432,6 +472,8 @@ def build_parser():
     command(deployment, "ls", deployment_ls, output)
     command(deployment, "inspect", deployment_inspect, (["name"], {}), output)
     command(deployment, "delete", deployment_delete, (["name"], {}))
+    block = sub.add_parser("block").add_subparsers(dest="sub", required=True)
+    command(block, "register", block_register, (["--module", "-m"], {}), (["--file", "-f"], {}))
     command(sub, "version", version)
     return p
 

@@ -185,6 +185,7 @@ class Api:
             ("DELETE", r"/api/automations/(?P<id>[0-9a-f-]{36})", self.delete_automation),
             ("POST", r"/api/block_types/", self.create_block_type),
             ("GET", r"/api/block_types/slug/(?P<slug>[^/]+)", self.read_block_type_by_slug),
+            ("PATCH", r"/api/block_types/(?P<id>[0-9a-f-]{36})", self.update_block_type),
             ("POST", r"/api/block_schemas/", self.create_block_schema),
             ("POST", r"/api/block_schemas/filter", self.filter_block_schemas),
             ("POST", r"/api/block_documents/", self.create_block_document),
@@ -751,10 +752,24 @@ class Api:
             raise not_found("Block type not found")
         return found
 
+    def update_block_type(self, m, body):
+        extra_keys(body, {"logo_url", "documentation_url", "description", "code_example"})
+        t = self.store.get("block_types", m["id"])
+        if t is None:
+            raise not_found("Block type not found")
+        self.store.put("block_types", t["id"], {**t, **(body or {}), "updated": stamp()})
+        return 204, None
+
     def create_block_schema(self, _m, body):
+        """A schema whose checksum and version exist already is answered with that one, 200 (api/block_schemas.py)."""
         extra_keys(body, {"fields", "block_type_id", "capabilities", "version"})
         if self.store.get("block_types", body.get("block_type_id") or "") is None:
-            raise not_found("Block type not found.")
+            raise not_found(f"Block type {body.get('block_type_id')} not found.")
+        version = body.get("version") or "non-versioned"
+        existing = next((b for b in self.store.all("block_schemas")
+                         if b["checksum"] == checksum(body.get("fields") or {}) and b["version"] == version), None)
+        if existing:
+            return 200, existing
         return 201, put_block_schema(self.store, body)
 
     def filter_block_schemas(self, _m, body):
