@@ -6,8 +6,9 @@ import type {
   PrefectWorkPool,
   PrefectWorkQueue,
 } from '../model/generated/setup.js';
+import { runsDeployment, type AutomationBody } from '../resources/automation-shape.js';
 import { readAll } from '../resources/server-object.js';
-import { unexpectedAnswer, type HttpCall } from '../transport/http.js';
+import type { HttpCall } from '../transport/http.js';
 
 /**
  * What `reconcile import` reads from a Prefect server: every object a setup can keep, as the
@@ -35,7 +36,7 @@ type Json = Record<string, unknown>;
 /** Reads every kind from the server at `api` (through the host); `after` is the server's unit, when on this host. */
 export async function readServer(http: HttpCall, api: string, after: string[]): Promise<ServerFindings> {
   const list = async (path: string, filter: object = {}) => (await readAll(http, `${api}${path}`, filter)) as Json[];
-  const [pools, variables, blocks, limits, automations, deployments] = await Promise.all([
+  const [pools, variables, blocks, limits, stored, deployments] = await Promise.all([
     list('/work_pools/filter'),
     list('/variables/filter'),
     list('/block_documents/filter', { block_documents: { is_anonymous: { eq_: false } } }),
@@ -43,10 +44,10 @@ export async function readServer(http: HttpCall, api: string, after: string[]): 
     list('/automations/filter'),
     list('/deployments/filter'),
   ]);
+  const automations = stored as (Json & AutomationBody)[];
   const common = { api_url: api, ...(after.length > 0 ? { after } : {}) };
   const secrets: SecretToFill[] = [];
   const queues = await Promise.all(pools.map((pool) => poolQueues(http, api, pool, common)));
-  const runsDeployment = (a: Json) => (a.actions as Json[]).some((action) => action.type === 'run-deployment');
   return {
     resources: [
       ...pools.map((p): PrefectWorkPool => ({
@@ -80,19 +81,14 @@ export async function readServer(http: HttpCall, api: string, after: string[]): 
     projectDirs: [...new Set(deployments.flatMap(workingDirectories))],
     leftOut: automations
       .filter(runsDeployment)
-      .map(
-        (a) =>
-          `automation ${a.name as string}: it runs a deployment; a prefect.yaml's triggers make those (declare it by hand if you made it)`,
-      ),
+      .map((a) => `automation ${a.name}: it runs a deployment; a prefect.yaml's triggers make those (declare it by hand if you made it)`),
   };
 }
 
 /** A pool's queues but its default one, which comes with the pool. */
 async function poolQueues(http: HttpCall, api: string, pool: Json, common: object): Promise<PrefectWorkQueue[]> {
-  const url = `${api}/work_pools/${encodeURIComponent(pool.name as string)}/queues/filter`;
-  const answer = await http('POST', url, {});
-  if (answer.status !== 200) throw unexpectedAnswer('POST', url, answer);
-  return (answer.body as Json[])
+  const queues = (await readAll(http, `${api}/work_pools/${encodeURIComponent(pool.name as string)}/queues/filter`)) as Json[];
+  return queues
     .filter((q) => q.id !== pool.default_queue_id)
     .map((q) => ({
       kind: 'prefect_work_queue',

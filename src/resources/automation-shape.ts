@@ -99,6 +99,14 @@ function triggerType(spec: Record<string, unknown>): unknown {
   return spec.triggers !== undefined ? 'sequence' : 'event';
 }
 
+/**
+ * Whether an automation runs a deployment. A deployment's `triggers:` in prefect.yaml make such
+ * automations, and Prefect's API does not say which automations a deployment owns: prune and import
+ * leave them to the prefect.yaml.
+ */
+export const runsDeployment = (a: Pick<AutomationBody, 'actions' | 'actions_on_trigger' | 'actions_on_resolve'>) =>
+  [...a.actions, ...a.actions_on_trigger, ...a.actions_on_resolve].some((action) => action.type === 'run-deployment');
+
 /** Fields Prefect keeps as sets: their order on the server is not drift. */
 const SETS = new Set(['after', 'expect', 'for_each', 'tags']);
 

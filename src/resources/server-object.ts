@@ -70,6 +70,16 @@ function unlessUnreachable(error: unknown): undefined {
   throw error;
 }
 
+/** Every object of a filter endpoint, as pruning lists them: by name, with the URL a DELETE goes to. */
+export async function listedByName(http: HttpCall, filterUrl: string, urlOf: (name: string) => string): Promise<ListedObject[]> {
+  return ((await readAll(http, filterUrl)) as { name: string }[]).map(({ name }) => ({ key: name, url: urlOf(name) }));
+}
+
+/** The prune scope of a kind whose objects are one namespace per server (variables, global limits, automations). */
+export function serverWide<S extends Resource & { api_url: string }>(spec: S, noun: string, key: (peer: S) => string): PruneScope<S> {
+  return { noun, sameScope: (peer) => apiBase(peer) === apiBase(spec), key };
+}
+
 /** Which declared resources share a pruning spec's scope, and the name each declares. */
 export interface PruneScope<S> {
   noun: string;

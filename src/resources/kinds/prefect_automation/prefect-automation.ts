@@ -2,9 +2,9 @@ import type { Action, FieldChange, HttpRequest } from '../../../model/plan.js';
 import type { PrefectAutomation } from '../../../model/generated/setup.js';
 import { ServiceUnreachable } from '../../../transport/http.js';
 import { canonicalJson } from '../../canonical-json.js';
-import { apiBase, readAll, strayRemovals, type ListedObject, type PruneScope } from '../../server-object.js';
+import { apiBase, type ListedObject, readAll, serverWide, strayRemovals } from '../../server-object.js';
 import { afterReferences, compareWhenUp, noChanges, type ResourceType } from '../../types.js';
-import { automationBody, covers, type AutomationBody } from '../../automation-shape.js';
+import { automationBody, covers, runsDeployment, type AutomationBody } from '../../automation-shape.js';
 
 /** An automation as the server gives it (server/events/schemas/automations.py Automation). */
 type StoredAutomation = AutomationBody & { id: string };
@@ -17,20 +17,6 @@ interface AutomationFacts {
 }
 
 const automationUrl = (spec: PrefectAutomation, id: string) => `${apiBase(spec)}/automations/${id}`;
-
-/** Automations on the same server are one namespace. */
-const pruneScope = (spec: PrefectAutomation): PruneScope<PrefectAutomation> => ({
-  noun: 'automation',
-  sameScope: (peer) => apiBase(peer) === apiBase(spec),
-  key: (peer) => peer.automation,
-});
-
-/**
- * A deployment's `triggers:` in prefect.yaml make automations that run it, and Prefect's API does not
- * say which automations a deployment owns: prune leaves every automation that runs a deployment.
- */
-const runsDeployment = (a: StoredAutomation) =>
-  [...a.actions, ...a.actions_on_trigger, ...a.actions_on_resolve].some((action) => action.type === 'run-deployment');
 
 /**
  * prefect_automation: an automation on the Prefect server (server/api/automations.py), kept by name,
@@ -47,6 +33,7 @@ export const prefectAutomation: ResourceType<PrefectAutomation, AutomationFacts>
   parse: () => ({}),
   async observe(spec, http) {
     try {
+      // Prune leaves automations that run a deployment: a prefect.yaml's triggers make those.
       const all = (await readAll(http, `${apiBase(spec)}/automations/filter`)) as StoredAutomation[];
       const listed = all.filter((a) => !runsDeployment(a)).map((a) => ({ key: a.name, url: automationUrl(spec, a.id) }));
       return { into: () => ({ all, listed }) };
@@ -72,7 +59,12 @@ export const prefectAutomation: ResourceType<PrefectAutomation, AutomationFacts>
     const wanted = automationBody(spec);
     const current = named[0];
     const fields = differences(wanted, current);
-    const removals = strayRemovals(spec, context, actual, pruneScope(spec));
+    const removals = strayRemovals(
+      spec,
+      context,
+      actual,
+      serverWide(spec, 'automation', (peer) => peer.automation),
+    );
     if (current && fields.length === 0) return removals.length === 0 ? noChanges() : { now: [], late: removals, notifies: [] };
     const action: Action = {
       id: resource,

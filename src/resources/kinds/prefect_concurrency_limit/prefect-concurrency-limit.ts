@@ -2,12 +2,12 @@ import type { PrefectConcurrencyLimit } from '../../../model/generated/setup.js'
 import {
   apiBase,
   changedFields,
+  listedByName,
   observeServerObject,
   planServerObject,
-  readAll,
-  strayRemovals,
-  type PruneScope,
   type ServerObjectFacts,
+  serverWide,
+  strayRemovals,
 } from '../../server-object.js';
 import { afterReferences, type ResourceType } from '../../types.js';
 
@@ -20,13 +20,6 @@ interface StoredLimit {
 
 const limitUrl = (spec: PrefectConcurrencyLimit, name = spec.concurrency_limit) =>
   `${apiBase(spec)}/v2/concurrency_limits/${encodeURIComponent(name)}`;
-
-/** Global limits on the same server are one namespace. */
-const pruneScope = (spec: PrefectConcurrencyLimit): PruneScope<PrefectConcurrencyLimit> => ({
-  noun: 'concurrency limit',
-  sameScope: (peer) => apiBase(peer) === apiBase(spec),
-  key: (peer) => peer.concurrency_limit,
-});
 
 /**
  * prefect_concurrency_limit: a global (v2) concurrency limit on the Prefect server, read and changed
@@ -44,13 +37,7 @@ export const prefectConcurrencyLimit: ResourceType<PrefectConcurrencyLimit, Serv
     observeServerObject<StoredLimit>(
       http,
       limitUrl(spec),
-      spec.prune
-        ? async () =>
-            ((await readAll(http, `${apiBase(spec)}/v2/concurrency_limits/filter`)) as { name: string }[]).map(({ name }) => ({
-              key: name,
-              url: limitUrl(spec, name),
-            }))
-        : undefined,
+      spec.prune ? () => listedByName(http, `${apiBase(spec)}/v2/concurrency_limits/filter`, (name) => limitUrl(spec, name)) : undefined,
     ),
   plan(spec, actual, context) {
     const wanted: Partial<StoredLimit> = {
@@ -65,7 +52,12 @@ export const prefectConcurrencyLimit: ResourceType<PrefectConcurrencyLimit, Serv
       url: limitUrl(spec),
       create: { url: `${apiBase(spec)}/v2/concurrency_limits/`, body: { name: spec.concurrency_limit, ...wanted } },
       wanted,
-      removals: strayRemovals(spec, context, actual, pruneScope(spec)),
+      removals: strayRemovals(
+        spec,
+        context,
+        actual,
+        serverWide(spec, 'concurrency limit', (peer) => peer.concurrency_limit),
+      ),
       differences: (current) => changedFields(current, wanted),
     });
   },

@@ -2,12 +2,12 @@ import type { PrefectVariable } from '../../../model/generated/setup.js';
 import { canonicalJson } from '../../canonical-json.js';
 import {
   apiBase,
+  listedByName,
   observeServerObject,
   planServerObject,
-  readAll,
-  strayRemovals,
-  type PruneScope,
   type ServerObjectFacts,
+  serverWide,
+  strayRemovals,
 } from '../../server-object.js';
 import { afterReferences, prefectObjectsToken, type ResourceType } from '../../types.js';
 
@@ -20,13 +20,6 @@ interface StoredVariable {
 const MAX_VALUE_LENGTH = 5000;
 
 const variableUrl = (spec: PrefectVariable, name = spec.variable) => `${apiBase(spec)}/variables/name/${encodeURIComponent(name)}`;
-
-/** Variables on the same server are one namespace. */
-const pruneScope = (spec: PrefectVariable): PruneScope<PrefectVariable> => ({
-  noun: 'variable',
-  sameScope: (peer) => apiBase(peer) === apiBase(spec),
-  key: (peer) => peer.variable,
-});
 
 /**
  * prefect_variable: a variable on the Prefect server, read and changed through the REST API from
@@ -48,13 +41,7 @@ export const prefectVariable: ResourceType<PrefectVariable, ServerObjectFacts<St
     observeServerObject<StoredVariable>(
       http,
       variableUrl(spec),
-      spec.prune
-        ? async () =>
-            ((await readAll(http, `${apiBase(spec)}/variables/filter`)) as { name: string }[]).map(({ name }) => ({
-              key: name,
-              url: variableUrl(spec, name),
-            }))
-        : undefined,
+      spec.prune ? () => listedByName(http, `${apiBase(spec)}/variables/filter`, (name) => variableUrl(spec, name)) : undefined,
     ),
   plan(spec, actual, context) {
     const wanted = { value: spec.value ?? null, tags: spec.tags ?? [] };
@@ -65,7 +52,12 @@ export const prefectVariable: ResourceType<PrefectVariable, ServerObjectFacts<St
       url: variableUrl(spec),
       create: { url: `${apiBase(spec)}/variables/`, body: { name: spec.variable, ...wanted } },
       wanted,
-      removals: strayRemovals(spec, context, actual, pruneScope(spec)),
+      removals: strayRemovals(
+        spec,
+        context,
+        actual,
+        serverWide(spec, 'variable', (peer) => peer.variable),
+      ),
       differences: (current) => [
         ...(current && sameJson(current.value, wanted.value)
           ? []
