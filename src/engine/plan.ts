@@ -1,5 +1,5 @@
 import type { DeclaredResource, HostSpec } from '../model/spec.js';
-import type { Action, HostPlan } from '../model/plan.js';
+import { comparesLater, type Action, type HostPlan } from '../model/plan.js';
 import type { Resource } from '../model/generated/setup.js';
 import type { ResourcePlan, ResourceTypes } from '../resources/types.js';
 import { factsDigest } from './digest.js';
@@ -75,7 +75,9 @@ export function planHost(host: HostSpec, facts: HostFacts, { specDir, retryFaile
   );
   // A notification is written down on the host only when it adds an action (a restart): a service
   // that is stopped is started anyway, by this run or the next, and a journal entry would cost an exec.
-  const addsAction = (token: string) => ordered.some((r) => tokensOf(r).includes(token) && notified.get(r.name) !== undefined);
+  // Nor is a compare (of a checkout's reader): the next run's plan compares afresh anyway.
+  const addsAction = (token: string) =>
+    ordered.some((r) => tokensOf(r).includes(token) && notified.get(r.name)?.late.some((a) => !comparesLater(a)));
   const journalled = (token: string) => facts.owed.has(token) || (reasons.has(token) && addsAction(token));
 
   const now: Action[] = [];

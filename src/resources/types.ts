@@ -116,6 +116,11 @@ export const unitToken = (unit: string) => `unit:${unit}`;
 export const poolToken = (pool: string) => `pool:${pool}`;
 /** What every variable and block of a Prefect server provides, so that deployments, which may read any of them, come after all. */
 export const prefectObjectsToken = (apiBase: string) => `prefect-objects:${apiBase}`;
+/**
+ * What a resource that reads files of a checkout at `path` (or below it) provides: the git resource of
+ * that path comes first and notifies it when it moves the checkout.
+ */
+export const checkoutReaderToken = (path: string) => `checkout-reader:${path}`;
 
 /** `after` lists name services that must be converged (and healthy) first. */
 export function afterReferences(after: string[] | undefined): Reference[] {
@@ -140,16 +145,11 @@ export function compareWhenUp(resource: string, title: string, unreachable: { ur
     notifies: [],
     problems: [],
     unreachable,
-    late: [
-      {
-        id: `compare ${resource}`,
-        resource,
-        verb: 'update',
-        title,
-        fields: [],
-        because: `${unreachable.url} does not answer: compared once it is up, and only what differs is changed`,
-        steps: [{ replan: { resource } }],
-      },
-    ],
+    late: [compareAgain(resource, title, `${unreachable.url} does not answer: compared once it is up, and only what differs is changed`)],
   };
+}
+
+/** An action that reads the resource again when apply reaches it, and does only what then differs. */
+export function compareAgain(resource: string, title: string, because: string): Action {
+  return { id: `compare ${resource}`, resource, verb: 'update', title, fields: [], because, steps: [{ replan: { resource } }] };
 }

@@ -49,14 +49,21 @@ describe('one Prefect across many hosts: examples/fleet on three test hosts', ()
     return found.filter((w) => w.status === 'ONLINE').length;
   };
 
+  /** A deployment by FLOW/NAME, as the server has it. */
+  const deployment = async (flowAndName: string) =>
+    (await (await fetch(`${api()}/deployments/name/${flowAndName}`)).json()) as {
+      version: string;
+      schedules: { schedule: { cron: string } }[];
+    };
+  const cronOf = async (flowAndName: string) => (await deployment(flowAndName)).schedules.map((s) => s.schedule.cron).join(',');
   const checkedOut = async (host: TestHost) =>
     (await ssh(host, 'git -C /home/daniel/projects/projections-v2 rev-parse HEAD')).stdout.trim();
 
   beforeAll(async () => {
     [server, ...workers] = hosts as [TestHost, TestHost, TestHost];
     dir = fleetWorkspace(hosts, 20);
-    // Worker hosts start without the project: the git resource brings it (the image bakes it into every host).
-    for (const w of workers) await ssh(w, 'rm -rf /home/daniel/projects/projections-v2');
+    // Fresh VMs: no host has the project (the image bakes the single box's checkout); the git resource brings it.
+    for (const h of hosts) await ssh(h, 'rm -rf /home/daniel/projects/projections-v2');
   });
 
   it('plans the cross-host order: each worker host after the server host', async () => {
@@ -88,7 +95,9 @@ describe('one Prefect across many hosts: examples/fleet on three test hosts', ()
     const serverStart = await started(server, 'prefect-server.service');
     for (const w of workers) expect(await started(w, 'prefect-worker.service')).toBeGreaterThan(serverStart);
     await waitFor(async () => (await onlineWorkers()) === 2, 30_000);
-    for (const w of workers) expect(await checkedOut(w)).toBe(repo.head());
+    for (const h of hosts) expect(await checkedOut(h)).toBe(repo.head());
+    // Deployed from the server's own checkout: Prefect versions each deployment by its commit (the first 8 characters).
+    expect(await deployment('live-score/live-score')).toMatchObject({ version: repo.head().slice(0, 8) });
     const check = await reconcile(dir, 'check');
     expect(check.code, check.stdout).toBe(0);
     const again = await reconcileJson(dir, 'apply');
@@ -96,19 +105,34 @@ describe('one Prefect across many hosts: examples/fleet on three test hosts', ()
     expect(again.hosts.every((h) => h.status === 'in-sync' && h.actions.length === 0)).toBe(true);
   }, 300_000);
 
-  it('a new commit pinned: check reports the checkout behind on every worker host; apply moves each to it', async () => {
+  it('a commit that changes a schedule, pinned: check shows every checkout behind and the deployments compared after; one apply redeploys it', async () => {
     const before = repo.head();
-    const next = repo.commit('a change to the flows');
+    const next = repo.commit('live-score every ten minutes', (work) => {
+      const file = join(work, 'prefect.yaml');
+      writeFileSync(file, readFileSync(file, 'utf8').replace('cron: "*/5 * * * *"', 'cron: "*/10 * * * *"'));
+    });
     writeFileSync(join(dir, 'setup.yaml'), withProjectAt(readFileSync(join(dir, 'setup.yaml'), 'utf8'), repo, next));
+    const moved = {
+      title: `git /home/daniel/projects/projections-v2 at ${next}`,
+      fields: [{ field: 'commit', before: before.slice(0, 12), after: next.slice(0, 12) }],
+    };
     const check = await reconcileJson(dir, 'check');
     expect(check.code).toBe(2);
-    expect(check.hosts.map((h) => [h.host, h.actions.map((a) => a.fields)])).toEqual([
-      ['prefect-server', []],
-      ...['worker-1', 'worker-2'].map((w) => [w, [[{ field: 'commit', before: before.slice(0, 12), after: next.slice(0, 12) }]]]),
+    expect(check.hosts.map((h) => [h.host, h.actions.map((a) => ({ title: a.title, fields: a.fields }))])).toEqual([
+      ['prefect-server', [moved, { title: 'deployments of /home/daniel/projects/projections-v2/prefect.yaml', fields: [] }]],
+      ['worker-1', [moved]],
+      ['worker-2', [moved]],
     ]);
-    expect((await reconcile(dir, 'apply')).code).toBe(0);
-    for (const w of workers) expect(await checkedOut(w)).toBe(next);
-  }, 60_000);
+    // Nothing was changed by check: the server still has the old schedule.
+    expect(await cronOf('live-score/live-score')).toBe('*/5 * * * *');
+    const applied = await reconcileJson(dir, 'apply');
+    expect(applied.code, JSON.stringify(applied.hosts.map((h) => [h.host, h.error]))).toBe(0);
+    for (const h of hosts) expect(await checkedOut(h)).toBe(next);
+    expect(await cronOf('live-score/live-score')).toBe('*/10 * * * *');
+    expect(await deployment('live-score/live-score')).toMatchObject({ version: next.slice(0, 8) });
+    expect(await deployment('build-projections/nightly-projections')).toMatchObject({ version: next.slice(0, 8) });
+    expect((await reconcile(dir, 'check')).code).toBe(0);
+  }, 120_000);
 
   it('a flow run of live-score created through the API completes on a worker host, from its git checkout', async () => {
     const deployment = (await (await fetch(`${api()}/deployments/name/live-score/live-score`)).json()) as { id: string };

@@ -7,13 +7,14 @@ import { join } from 'node:path';
  * The sample project served as a git repository that test hosts reach without the network: a bare
  * repository on this machine, to bind read-only at /srv/git (`bind`), its URL there
  * file:///srv/git/project.git. It belongs to uid 1000 (the hosts' daniel), so git there treats it as
- * daniel's own; `commit` adds a commit and returns its id.
+ * daniel's own.
  */
 export interface ServedRepo {
   bind: string;
   url: string;
   head(): string;
-  commit(message: string): string;
+  /** Commits `change` (by default a line appended to a flow file) and returns the commit's id. */
+  commit(message: string, change?: (work: string) => void): string;
 }
 
 const env = {
@@ -48,8 +49,8 @@ export function serveSampleProject(): ServedRepo {
     bind: `${served}:/srv/git`,
     url: 'file:///srv/git/project.git',
     head: () => git('rev-parse', 'HEAD'),
-    commit(message) {
-      writeFileSync(join(work, 'flows/live_score.py'), `# ${message}\n`, { flag: 'a' });
+    commit(message, change = (dir) => writeFileSync(join(dir, 'flows/live_score.py'), `# ${message}\n`, { flag: 'a' })) {
+      change(work);
       git('commit', '--quiet', '-am', message);
       push();
       return git('rev-parse', 'HEAD');

@@ -225,3 +225,54 @@ describe('planner: a venv upgrade is one transaction', () => {
     ]);
   });
 });
+
+describe('planner: a checkout and what reads it', () => {
+  const project = '/home/daniel/app';
+  const checkout: DeclaredResource = {
+    name: `git:${project}`,
+    spec: { kind: 'git', repo: 'file:///srv/git/app.git', path: project, version: 'main', user: 'daniel' },
+    dependsOn: [],
+  };
+  const deployments: DeclaredResource = {
+    name: `prefect_deployments:${project}/sub`,
+    spec: {
+      kind: 'prefect_deployments',
+      project_dir: `${project}/sub`,
+      user: 'daniel',
+      venv: `${project}/.venv`,
+      api_url: 'http://127.0.0.1:4200/api',
+    },
+    // The loader makes the checkout's reader come after it (a `before` reference of the git resource).
+    dependsOn: [checkout.name],
+  };
+  const reader = { ...host, resources: [deployments, checkout] };
+  const gitAt = (head: string) => ({ exists: 'yes', head, origin: 'file:///srv/git/app.git', changes: [], wanted: 'b'.repeat(40) });
+  const facts = (head: string): HostFacts => ({
+    actual: new Map<string, unknown>([
+      [checkout.name, gitAt(head)],
+      [deployments.name, { file: parsePathFacts('type=absent'), flowFiles: new Map(), registered: [], variables: new Map() }],
+    ]),
+    owed: new Map(),
+    bootId: 'boot-1',
+  });
+
+  it('a checkout that moves has the deployments of a project inside it compared once it has, with nothing journalled', () => {
+    const plan = planHost(reader, facts('a'.repeat(40)), settings);
+    expect(plan.actions.map((a) => [a.id, a.because])).toEqual([
+      [checkout.name, undefined],
+      [
+        `compare ${deployments.name}`,
+        `${checkout.name} changed: compared once the checkout has moved, and what then differs is redeployed`,
+      ],
+    ]);
+    // The next run's plan compares afresh: no owed-notification file is written, none cleared.
+    expect(plan.actions.flatMap((a) => a.steps.map(scriptOf)).join('\n')).not.toContain('owed');
+    expect(plan.actions[1]!.steps).toEqual([{ replan: { resource: deployments.name } }]);
+  });
+
+  it('a checkout in place leaves the deployments to their own comparison', () => {
+    const plan = planHost(reader, facts('b'.repeat(40)), settings);
+    expect(plan.actions).toEqual([]);
+    expect(plan.problems).toEqual([`${deployments.name}: ${project}/sub/prefect.yaml is not a readable file on the host`]);
+  });
+});

@@ -773,7 +773,7 @@ export interface PrefectDeployments {
   after?: AfterServices;
 }
 /**
- * A git checkout of a repository at a pinned version, made and kept by its owner. Drift: the checkout is at another commit (it moved, or the pin did), or its working tree has local changes; local changes are reported and kept unless force is true. An ssh:// or user@host: repository's host key must be in known_hosts (StrictHostKeyChecking=yes).
+ * A git checkout of a repository at a pinned version, made and kept by its owner. Drift: the checkout is at another commit (it moved, or the pin did), or its working tree has local changes; local changes are reported and kept unless force is true. An ssh:// or user@host: repository's host key must be in known_hosts (StrictHostKeyChecking=yes). What lies inside the checkout (a venv) is made after the clone, and prefect_deployments of a project in it are compared again once it has moved, in the same apply.
  *
  * This interface was referenced by `ReconcileDesiredStateSetupYaml`'s JSON-Schema
  * via the `definition` "git".

@@ -3,7 +3,7 @@ import type { Git } from '../../../model/generated/setup.js';
 import { command, quote } from '../../../shell/quote.js';
 import { keyValues } from '../../facts.js';
 import { asUser } from '../../steps.js';
-import { noChanges, type ResourceType } from '../../types.js';
+import { checkoutReaderToken, noChanges, type ResourceType } from '../../types.js';
 
 interface GitFacts {
   /** yes: a checkout; other: something else is at the path; no: nothing. */
@@ -44,7 +44,12 @@ const commitOf = (version: string) =>
 export const git: ResourceType<Git, GitFacts> = {
   kind: 'git',
   defaultName: (spec) => `git:${spec.path}`,
-  location: (spec) => ({ path: spec.path }),
+  // A venv or anything else inside the checkout comes after the clone (git clones only into an empty directory).
+  location: (spec) => ({ path: spec.path, directory: true }),
+  // What reads the checkout's files (a project's prefect.yaml) is compared after it moves.
+  references: (spec) => [
+    { field: ['path'], token: checkoutReaderToken(spec.path), what: 'a reader of the checkout', before: true, ifDeclared: true },
+  ],
   exposure: () => ({
     field: ['repo'],
     message:
@@ -96,7 +101,11 @@ fi`;
     const commitField = { field: 'commit', before: actual.head?.slice(0, 12) ?? null, after: actual.wanted?.slice(0, 12) ?? spec.version };
     if (actual.exists === 'no') {
       const clone = `git clone --quiet --no-checkout ${quote(spec.repo)} ${quote(spec.path)} && cd ${quote(spec.path)} && git checkout --quiet --detach "$(${commitOf(spec.version)})"`;
-      return { now: [action('create', [commitField], gitAs(spec, clone), actual.wantedError)], late: [], notifies: [] };
+      return {
+        now: [action('create', [commitField], gitAs(spec, clone), actual.wantedError)],
+        late: [],
+        notifies: [checkoutReaderToken(spec.path)],
+      };
     }
     // Without the remote's answer nothing is known to be wrong: say so rather than act on every run.
     if (actual.wanted === undefined)
@@ -129,6 +138,6 @@ fi`;
       ...(actual.changes.length > 0 ? ['git reset --quiet --hard'] : []),
       `git checkout --quiet --detach "$(${commitOf(spec.version)})"`,
     ].join(' && ');
-    return { now: [action('update', fields, gitAs(spec, update))], late: [], notifies: [] };
+    return { now: [action('update', fields, gitAs(spec, update))], late: [], notifies: moved ? [checkoutReaderToken(spec.path)] : [] };
   },
 };

@@ -16,7 +16,15 @@ import {
 } from './deploy-config.js';
 import { Unknowable } from './flow-source.js';
 import { parsePyYaml } from './yaml11.js';
-import { afterReferences, compareWhenUp, noChanges, prefectObjectsToken, type ResourceType } from '../../types.js';
+import {
+  afterReferences,
+  checkoutReaderToken,
+  compareAgain,
+  compareWhenUp,
+  noChanges,
+  prefectObjectsToken,
+  type ResourceType,
+} from '../../types.js';
 
 interface DeploymentsFacts {
   file: PathFacts;
@@ -54,6 +62,8 @@ export const prefectDeployments: ResourceType<PrefectDeployments, DeploymentsFac
     ...afterReferences(spec.after),
     { field: ['api_url'], token: prefectObjectsToken(apiBase(spec)), what: 'a Prefect variable or block', ifDeclared: true },
   ],
+  // A checkout of the project (or of a directory holding it) is moved first, and then this compared again.
+  provides: (spec) => ancestors(spec.project_dir).map(checkoutReaderToken),
   probe: (spec) =>
     [
       fileProbe(fileOf(spec)),
@@ -163,7 +173,26 @@ export const prefectDeployments: ResourceType<PrefectDeployments, DeploymentsFac
     }
     return late.length === 0 && problems.length === 0 ? noChanges() : { now: [], late, notifies: [], problems };
   },
+  // The checkout the project is in moves in this run: prefect.yaml, the flows and the commit (the
+  // deployments' version) are read again once it has, and what then differs is redeployed.
+  onNotify: (spec, _actual, because) => ({
+    now: [],
+    notifies: [],
+    late: [
+      compareAgain(
+        spec.name ?? prefectDeployments.defaultName(spec),
+        `deployments of ${fileOf(spec)}`,
+        `${because.join('; ')}: compared once the checkout has moved, and what then differs is redeployed`,
+      ),
+    ],
+  }),
 };
+
+/** The directory and every directory above it: a checkout at any of them holds the project. */
+function ancestors(dir: string): string[] {
+  const parts = dir.split('/').filter(Boolean);
+  return parts.map((_, i) => `/${parts.slice(0, i + 1).join('/')}`).reverse();
+}
 
 /**
  * The server's variables as they will be once this run has converged the ones the setup declares (they
