@@ -224,7 +224,7 @@ async function runStep(context: ApplyContext, step: Step, action?: Action): Prom
   } else if ('request' in step) {
     const response = await send(transport, step.request);
     if (response.status === 409 && step.onConflict) expectSuccess(step.onConflict, await send(transport, step.onConflict));
-    else expectSuccess(step.request, response);
+    else if (!(response.status === 404 && step.absentOk)) expectSuccess(step.request, response);
   } else {
     const say = (detail: string) => action && context.emit({ type: 'waiting', host: context.host, action, detail });
     await waitForHealth(context, step.waitForHealth, say);
@@ -252,11 +252,12 @@ async function waitForHealth(context: ApplyContext, gate: WaitStep['waitForHealt
   let last = 'no answer';
   let askedAt = started;
   let saidAt = 0;
+  const healthy = healthVerdict(gate);
   while (Date.now() < deadline) {
     try {
-      const response = await transport.request('GET', gate.url);
-      if (response.status >= 200 && response.status < 300) return;
-      last = `HTTP ${response.status} ${JSON.stringify(response.body)}`;
+      const verdict = healthy(await transport.request(gate.newRecord ? 'POST' : 'GET', gate.url, gate.newRecord ? {} : undefined));
+      if (verdict === true) return;
+      last = verdict;
     } catch (error) {
       if (!(error instanceof ServiceUnreachable)) throw error;
       last = error.message;
@@ -277,4 +278,22 @@ async function waitForHealth(context: ApplyContext, gate: WaitStep['waitForHealt
     await new Promise((r) => setTimeout(r, 200));
   }
   throw new Error(`not healthy after ${gate.timeoutSeconds}s: ${gate.url} (${last})`);
+}
+
+/** Judges each answer of a gate: true when healthy, else what the answer says instead. */
+function healthVerdict(gate: WaitStep['waitForHealth']): (response: HttpResponse) => true | string {
+  const record = gate.newRecord;
+  let first: { stamp: unknown } | undefined;
+  return (response) => {
+    if (response.status < 200 || response.status >= 300) return `HTTP ${response.status} ${JSON.stringify(response.body)}`;
+    if (!record) return true;
+    const items = Array.isArray(response.body) ? (response.body as Record<string, unknown>[]) : [];
+    const stamp = items.find((item) => item[record.key] === record.value)?.[record.stamp];
+    // What the first answer shows may be the previous program's: only a change is the new one's.
+    first ??= { stamp };
+    if (stamp !== undefined && stamp !== first.stamp) return true;
+    return stamp === undefined
+      ? `no ${record.key} ${record.value} listed yet`
+      : `${record.value}: ${record.stamp} ${JSON.stringify(stamp)}, not newer than when the gate began`;
+  };
 }

@@ -39,6 +39,8 @@ export interface HttpRequest {
 export interface RequestStep {
   request: HttpRequest;
   onConflict?: HttpRequest;
+  /** A removal for which 404 is done too: another run (another host's) removed it first. */
+  absentOk?: true;
 }
 
 /** Waits until a URL answers 2xx from the host, or fails after the timeout. */
@@ -48,6 +50,12 @@ export interface WaitStep {
     timeoutSeconds: number;
     /** A script asked about once a second while waiting: exiting non-zero (saying why) fails the gate at once. */
     failFast?: string;
+    /**
+     * Healthy only once a record the restarted program writes is new: the URL is POSTed (an empty
+     * filter) and answers a list, whose item with `key` = `value` must carry a `stamp` other than the
+     * one it had at the gate's first answer (a worker's heartbeat, which only reaches its server).
+     */
+    newRecord?: { key: string; value: string; stamp: string };
   };
 }
 

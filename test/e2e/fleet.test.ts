@@ -26,7 +26,11 @@ function fleetWorkspace(hosts: TestHost[], serverHealthTimeout = 90): string {
   writeFileSync(
     join(dir, 'setup.yaml'),
     withProjectAt(
-      readFileSync('examples/fleet/setup.yaml', 'utf8').replace('timeout: 90', `timeout: ${serverHealthTimeout}`),
+      readFileSync('examples/fleet/setup.yaml', 'utf8')
+        .replace('timeout: 90', `timeout: ${serverHealthTimeout}`)
+        .replace('timeout: 60', 'timeout: 10')
+        // A heartbeat every 2 s (Prefect's setting; 30 s by default): a worker that stops sending them is OFFLINE in 6 s.
+        .replace('Environment=PREFECT_API_URL=', 'Environment=PREFECT_WORKER_HEARTBEAT_SECONDS=2\n      Environment=PREFECT_API_URL='),
       repo,
       repo.head(),
     ),
@@ -42,12 +46,12 @@ describe('one Prefect across many hosts: examples/fleet on three test hosts', ()
   const api = () => `http://${server.address}:4200/api`;
   const active = async (host: TestHost, unit: string) => (await ssh(host, `systemctl is-active ${unit} || true`)).stdout.trim();
   const mainPid = async (host: TestHost, unit: string) => (await ssh(host, `systemctl show -p MainPID --value ${unit}`)).stdout.trim();
-  const onlineWorkers = async () => {
-    const found = (await (await fetch(`${api()}/work_pools/projections-local/workers/filter`, { method: 'POST', body: '{}' })).json()) as {
+  const poolWorkers = async () =>
+    (await (await fetch(`${api()}/work_pools/projections-local/workers/filter`, { method: 'POST', body: '{}' })).json()) as {
+      name: string;
       status: string;
     }[];
-    return found.filter((w) => w.status === 'ONLINE').length;
-  };
+  const onlineWorkers = async () => (await poolWorkers()).filter((w) => w.status === 'ONLINE').map((w) => w.name);
 
   /** A deployment by FLOW/NAME, as the server has it. */
   const deployment = async (flowAndName: string) =>
@@ -94,7 +98,9 @@ describe('one Prefect across many hosts: examples/fleet on three test hosts', ()
       Number((await ssh(host, `systemctl show -p ExecMainStartTimestampMonotonic --value ${unit}`)).stdout.trim());
     const serverStart = await started(server, 'prefect-server.service');
     for (const w of workers) expect(await started(w, 'prefect-worker.service')).toBeGreaterThan(serverStart);
-    await waitFor(async () => (await onlineWorkers()) === 2, 30_000);
+    // One record per worker host, named after it.
+    await waitFor(async () => (await onlineWorkers()).length === 2, 30_000);
+    expect((await poolWorkers()).map((w) => w.name).sort()).toEqual(['worker-1', 'worker-2']);
     for (const h of hosts) expect(await checkedOut(h)).toBe(repo.head());
     // Deployed from the server's own checkout: Prefect versions each deployment by its commit (the first 8 characters).
     expect(await deployment('live-score/live-score')).toMatchObject({ version: repo.head().slice(0, 8) });
@@ -189,6 +195,86 @@ describe('one Prefect across many hosts: examples/fleet on three test hosts', ()
       worker1: await mainPid(workers[0]!, 'prefect-worker.service'),
     }).toEqual(pids);
   }, 120_000);
+
+  it("a worker frozen on worker-1 (its unit active) is worker-1's drift alone once the server lists it OFFLINE", async () => {
+    const pid = await mainPid(workers[0]!, 'prefect-worker.service');
+    await ssh(workers[0]!, `kill -STOP ${pid}`, { user: 'root' });
+    try {
+      // OFFLINE after three heartbeat intervals without one (2 s here).
+      await waitFor(async () => !(await onlineWorkers()).includes('worker-1'), 20_000);
+      const check = await reconcileJson(dir, 'check');
+      expect(check.code).toBe(2);
+      expect(check.hosts.map((h) => [h.host, h.status])).toEqual([
+        ['prefect-server', 'in-sync'],
+        ['worker-1', 'drift'],
+        ['worker-2', 'in-sync'],
+      ]);
+      expect(check.hosts[1]!.problems).toEqual([
+        expect.stringMatching(
+          /^systemd_service:prefect-worker\.service: running but unhealthy: worker worker-1 in pool projections-local \(worker worker-1 is OFFLINE in pool projections-local \(last heartbeat \d+s ago\)\)$/,
+        ),
+      ]);
+    } finally {
+      await ssh(workers[0]!, `kill -CONT ${pid}`, { user: 'root' });
+    }
+    await waitFor(async () => (await onlineWorkers()).includes('worker-1'), 20_000);
+    expect((await reconcile(dir, 'check')).code).toBe(0);
+  }, 60_000);
+
+  it('OFFLINE records of workers that ran without a name are removed by apply, even with two hosts removing them at once', async () => {
+    const anonymous = ['ProcessWorker 0f9c2b4e-7a1d-4a53-9a0e-3f1b2c4d5e6f', 'ProcessWorker 1a2b3c4d-5e6f-4a7b-8c9d-0e1f2a3b4c5d'];
+    for (const name of anonymous) {
+      const beat = await fetch(`${api()}/work_pools/projections-local/workers/heartbeat`, {
+        method: 'POST',
+        body: JSON.stringify({ name, heartbeat_interval_seconds: 1 }),
+      });
+      expect(beat.status).toBe(204);
+    }
+    await waitFor(
+      async () => (await poolWorkers()).filter((w) => anonymous.includes(w.name) && w.status === 'OFFLINE').length === 2,
+      10_000,
+    );
+    const check = await reconcileJson(dir, 'check');
+    expect(check.code).toBe(2);
+    expect(check.hosts.map((h) => [h.host, h.actions.map((a) => a.title)])).toEqual([
+      ['prefect-server', []],
+      ['worker-1', ['2 OFFLINE worker records without a name in pool projections-local']],
+      ['worker-2', ['2 OFFLINE worker records without a name in pool projections-local']],
+    ]);
+    const applied = await reconcileJson(dir, 'apply');
+    expect(applied.code, JSON.stringify(applied.hosts.map((h) => [h.host, h.error]))).toBe(0);
+    expect((await poolWorkers()).map((w) => w.name).sort()).toEqual(['worker-1', 'worker-2']);
+    expect((await reconcile(dir, 'check')).code).toBe(0);
+  }, 60_000);
+
+  it("with the server down, every worker host's worker is unhealthy, and apply --limit workers says so, exit 1", async () => {
+    await ssh(server, 'systemctl stop prefect-server.service', { user: 'root' });
+    try {
+      const check = await reconcileJson(dir, 'check', '--limit', 'workers');
+      expect(check.code).toBe(2);
+      for (const h of check.hosts) {
+        expect(h.status).toBe('drift');
+        expect(h.problems.join('\n')).toContain('its server does not answer');
+      }
+      const applied = await reconcileJson(dir, 'apply', '--limit', 'workers');
+      expect(applied.code).toBe(1);
+      expect(applied.hosts.every((h) => h.status === 'failed' && /^not converged: .*its server does not answer/.test(h.error ?? ''))).toBe(
+        true,
+      );
+      // A worker started while its server is down never passes its gate: no heartbeat reaches the server.
+      await ssh(workers[1]!, 'systemctl stop prefect-worker.service', { user: 'root' });
+      const started = await reconcileJson(dir, 'apply', '--limit', 'worker-2');
+      expect(started.code).toBe(1);
+      expect(started.hosts[0]!.error).toMatch(
+        /^start prefect-worker\.service: not healthy after 10s: http:\S+\/work_pools\/projections-local\/workers\/filter \(/,
+      );
+      expect(await active(workers[1]!, 'prefect-worker.service')).toBe('active');
+    } finally {
+      await ssh(server, 'systemctl start prefect-server.service', { user: 'root' });
+    }
+    await waitFor(async () => (await onlineWorkers()).length === 2, 60_000);
+    expect((await reconcile(dir, 'check')).code).toBe(0);
+  }, 150_000);
 
   it('a server unit that cannot start: the server host fails and rolls back, the worker hosts are skipped saying why, exit 1', async () => {
     const setup = readFileSync(join(dir, 'setup.yaml'), 'utf8');

@@ -112,6 +112,11 @@ describe('Prefect 3 stand-in on a test host', () => {
     return { status: response.status, body: (await response.json()) as unknown };
   };
 
+  const send = async (method: string, path: string, body?: unknown) => {
+    const response = await fetch(`${api}${path}`, { method, ...(body === undefined ? {} : { body: JSON.stringify(body) }) });
+    return { status: response.status, body: response.status === 204 ? undefined : ((await response.json()) as unknown) };
+  };
+
   beforeAll(async () => {
     host = hosts[0]!;
     api = `http://${host.address}:4200/api`;
@@ -286,10 +291,6 @@ describe('Prefect 3 stand-in on a test host', () => {
   });
 
   it('keeps variables as Prefect 3.8.3 does: its name rule, its value limit, 409 on a second create, 204 on update and delete', async () => {
-    const send = async (method: string, path: string, body?: unknown) => {
-      const response = await fetch(`${api}${path}`, { method, ...(body === undefined ? {} : { body: JSON.stringify(body) }) });
-      return { status: response.status, body: response.status === 204 ? undefined : ((await response.json()) as unknown) };
-    };
     const badName = await post('/variables/', { name: 'Default League', value: 1 });
     expect(badName.status).toBe(422);
     expect(JSON.stringify(badName.body)).toContain(
@@ -316,10 +317,6 @@ describe('Prefect 3 stand-in on a test host', () => {
   });
 
   it('keeps blocks as Prefect 3.8.3 does: system types registered on start, secrets obfuscated unless asked, a merging PATCH', async () => {
-    const send = async (method: string, path: string, body?: unknown) => {
-      const response = await fetch(`${api}${path}`, { method, ...(body === undefined ? {} : { body: JSON.stringify(body) }) });
-      return { status: response.status, body: response.status === 204 ? undefined : ((await response.json()) as unknown) };
-    };
     // models/block_registration.py: the protected system blocks exist before anyone registers anything.
     const secret = (await get('/block_types/slug/secret')).body as { id: string; is_protected: boolean };
     expect(secret.is_protected).toBe(true);
@@ -380,10 +377,6 @@ describe('Prefect 3 stand-in on a test host', () => {
   });
 
   it('keeps automations as Prefect 3.8.3 does: the server trigger’s rules, ids on triggers, a PUT that replaces, a PATCH of enabled only', async () => {
-    const send = async (method: string, path: string, body?: unknown) => {
-      const response = await fetch(`${api}${path}`, { method, ...(body === undefined ? {} : { body: JSON.stringify(body) }) });
-      return { status: response.status, body: response.status === 204 ? undefined : ((await response.json()) as unknown) };
-    };
     const trigger = { type: 'event', posture: 'Proactive', expect: ['prefect.flow-run.Completed'], within: 600 };
     // The server's EventTrigger has no default posture (the client's does), and a Proactive window is at least 10 s.
     expect((await post('/automations/', { name: 'a', trigger: { type: 'event' }, actions: [] })).status).toBe(422);
@@ -405,10 +398,6 @@ describe('Prefect 3 stand-in on a test host', () => {
   });
 
   it('keeps global concurrency limits as Prefect 3.8.3 does: by name or id, non-negative numbers, 409 from the unique name, 404 with its words', async () => {
-    const send = async (method: string, path: string, body?: unknown) => {
-      const response = await fetch(`${api}${path}`, { method, ...(body === undefined ? {} : { body: JSON.stringify(body) }) });
-      return { status: response.status, body: response.status === 204 ? undefined : ((await response.json()) as unknown) };
-    };
     expect((await post('/v2/concurrency_limits/', { name: 'std-db' })).status).toBe(422);
     expect((await post('/v2/concurrency_limits/', { name: 'std-db', limit: -1 })).status).toBe(422);
     expect((await post('/v2/concurrency_limits/', { name: 'a/b', limit: 1 })).status).toBe(422);
@@ -427,10 +416,6 @@ describe('Prefect 3 stand-in on a test host', () => {
   });
 
   it('keeps work queues as Prefect 3.8.3 does: its name rule, positive priorities kept unique, 409, 404 with its words', async () => {
-    const send = async (method: string, path: string, body?: unknown) => {
-      const response = await fetch(`${api}${path}`, { method, ...(body === undefined ? {} : { body: JSON.stringify(body) }) });
-      return { status: response.status, body: response.status === 204 ? undefined : ((await response.json()) as unknown) };
-    };
     const queues = '/work_pools/projections-local/queues';
     expect((await post(queues, { name: 'a/b' })).status).toBe(422);
     expect((await post(queues, { name: 'q0', priority: 0 })).status).toBe(422);
@@ -474,6 +459,46 @@ describe('Prefect 3 stand-in on a test host', () => {
     expect(Date.now() - Date.parse(workers[0]!.last_heartbeat_time)).toBeLessThan(60_000);
     expect((await get('/work_pools/projections-local')).body).toMatchObject({ status: 'READY' });
   });
+
+  it('keeps a record per worker name: an unnamed worker adds one per start, a named one keeps its own; DELETE as Prefect answers it', async () => {
+    const names = async () =>
+      ((await post('/work_pools/projections-local/workers/filter', {})).body as { name: string }[]).map((w) => w.name).sort();
+    const start = (unit: string, name: string) =>
+      ssh(
+        host,
+        `sudo -n systemd-run --unit=${unit} --uid=daniel -p WorkingDirectory=${project} -E PREFECT_API_URL=${api} -E PREFECT_WORKER_WEBSERVER_PORT=0 ${venv}/bin/prefect worker start --pool projections-local --type process ${name}`,
+      );
+    const stop = (unit: string) => ssh(host, `sudo -n systemctl stop ${unit}`);
+    const before = await names();
+    for (const n of [1, 2]) {
+      await start(`pf-anon-${n}`, '');
+      await waitFor(async () => (await names()).length === before.length + n);
+      await stop(`pf-anon-${n}`);
+    }
+    const anonymous = (await names()).filter((n) => !before.includes(n));
+    expect(anonymous.every((n) => /^ProcessWorker [0-9a-f-]{36}$/.test(n))).toBe(true);
+    for (const n of [1, 2]) {
+      await start(`pf-named-${n}`, '--name worker-x');
+      await waitFor(async () => (await names()).includes('worker-x'));
+      await stop(`pf-named-${n}`);
+    }
+    expect((await names()).filter((n) => n === 'worker-x')).toHaveLength(1);
+    const worker = (n: string) => `/work_pools/projections-local/workers/${encodeURIComponent(n)}`;
+    for (const n of [...anonymous, 'worker-x']) expect((await send('DELETE', worker(n))).status).toBe(204);
+    expect(await send('DELETE', worker('worker-x'))).toEqual({ status: 404, body: { detail: 'Worker not found.' } });
+    expect(await names()).toEqual(before);
+  }, 60_000);
+
+  it("answers 200 on /health with no server to reach, for PREFECT_WORKER_QUERY_SECONDS x 30, as the real worker's loop check does", async () => {
+    await ssh(
+      host,
+      `sudo -n systemd-run --unit=pf-lonely --uid=daniel -E PREFECT_API_URL=http://127.0.0.1:9/api -E PREFECT_WORKER_WEBSERVER_PORT=8081 ${venv}/bin/prefect worker start --pool projections-local --type process --with-healthcheck`,
+    );
+    await waitFor(async () => (await fetch(`http://${host.address}:8081/health`).catch(() => undefined))?.status === 200);
+    expect(await (await fetch(`http://${host.address}:8081/health`)).json()).toEqual({ message: 'OK' });
+    expect((await ssh(host, 'systemctl is-active pf-lonely', { allowFailure: true })).stdout.trim()).toBe('active');
+    await ssh(host, 'sudo -n systemctl stop pf-lonely');
+  }, 30_000);
 
   it('fails like the real worker when the API is unreachable and no type is given', async () => {
     const run = await ssh(host, `PREFECT_API_URL=http://127.0.0.1:9/api ${venv}/bin/prefect worker start --pool projections-local`, {

@@ -274,3 +274,45 @@ describe('a work queue and its pool', () => {
     expect(await problems('hosts:\n  one: { address: 10.0.0.1 }\n', `resources:\n${queue('made-by-a-worker')}`)).toEqual([]);
   });
 });
+
+describe("a worker's health read from its server", () => {
+  const ONE = 'hosts:\n  worker-1: { address: 10.0.0.11 }\n';
+  const worker = (execStart: string, health: string) => `resources:
+  - kind: systemd_service
+    unit: prefect-worker.service
+    health:
+${health}
+    content: |
+      [Service]
+      ExecStart=${execStart}
+      [Install]
+      WantedBy=multi-user.target
+`;
+  const byName = `      prefect_worker:
+        api_url: http://10.0.0.10:4200/api
+        pool: projections-local
+        name: "{{ host_name }}"`;
+
+  it('is taken when the unit starts the worker under that name, the host name filled in', async () => {
+    for (const flag of ['--name worker-1', '--name=worker-1', '-n worker-1', '--name "worker-1"'])
+      expect(await problems(ONE, worker(`/v/bin/prefect worker start --pool projections-local ${flag} --type process`, byName))).toEqual(
+        [],
+      );
+  });
+
+  it('is refused, with the fix, when the unit starts it under another name or none', async () => {
+    const fix =
+      "setup.yaml:8:15: the unit does not start the worker as worker-1: add --name worker-1 to its prefect worker start (without it, the worker registers as 'ProcessWorker <uuid>' and its health cannot be read)";
+    expect(await problems(ONE, worker('/v/bin/prefect worker start --pool projections-local', byName))).toEqual([fix]);
+    expect(await problems(ONE, worker('/v/bin/prefect worker start --name worker-10 --pool p', byName))).toEqual([fix]);
+  });
+
+  it('is one of url and prefect_worker', async () => {
+    expect(await problems(ONE, worker('/bin/true --name worker-1', `${byName}\n      url: http://127.0.0.1:8080/health`))).toEqual([
+      'setup.yaml:5:7: give the health check either url or prefect_worker (one of them)',
+    ]);
+    expect(await problems(ONE, worker('/bin/true', '      timeout: 5'))).toEqual([
+      'setup.yaml:5:7: give the health check either url or prefect_worker (one of them)',
+    ]);
+  });
+});

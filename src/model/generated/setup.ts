@@ -60,19 +60,19 @@ export type AbsolutePath = string;
  */
 export type UnitName = string;
 /**
- * A pip requirement pinned to one version: name==version.
- *
- * This interface was referenced by `ReconcileDesiredStateSetupYaml`'s JSON-Schema
- * via the `definition` "package_requirement".
- */
-export type PackageRequirement = string;
-/**
  * The Prefect API as seen from the host, e.g. http://{{ prefect_host }}:4200/api.
  *
  * This interface was referenced by `ReconcileDesiredStateSetupYaml`'s JSON-Schema
  * via the `definition` "prefect_api_url".
  */
 export type PrefectApiUrl = string;
+/**
+ * A pip requirement pinned to one version: name==version.
+ *
+ * This interface was referenced by `ReconcileDesiredStateSetupYaml`'s JSON-Schema
+ * via the `definition` "package_requirement".
+ */
+export type PackageRequirement = string;
 /**
  * Services that must be running and healthy first (the Prefect server). A service on another host is HOST:UNIT (e.g. prefect-server:prefect-server.service): apply then starts this host only once that host has converged, and skips it, saying why, when that host fails.
  *
@@ -327,7 +327,7 @@ export interface Line {
   notifies?: UnitName[];
 }
 /**
- * A systemd service: its unit file, enabled at boot or not, running or stopped. A changed unit is daemon-reloaded once and restarted once, after all writes. after orders it behind other services; an HTTP health check gates every start and restart: a unit that crashes fails the gate at once, and a changed unit that does not get healthy is replaced by the last version that did.
+ * A systemd service: its unit file, enabled at boot or not, running or stopped. A changed unit is daemon-reloaded once and restarted once, after all writes. after orders it behind other services; a health check (an HTTP URL, or a Prefect worker's record on its server) gates every start and restart: a unit that crashes fails the gate at once, and a changed unit that does not get healthy is replaced by the last version that did.
  *
  * This interface was referenced by `ReconcileDesiredStateSetupYaml`'s JSON-Schema
  * via the `definition` "systemd_service".
@@ -359,19 +359,33 @@ export interface SystemdService {
    * Services declared here that must be converged (and healthy) before this one is started or restarted. A service on another host is HOST:UNIT (e.g. prefect-server:prefect-server.service): apply then starts this host only once that host has converged, and skips it, saying why, when that host fails.
    */
   after?: UnitName[];
-  health?: HttpHealth;
+  health?: ServiceHealth;
 }
 /**
- * An HTTP check that says the service works (not only that systemd runs it). After a restart, apply waits for it and rolls the unit back if it never passes; check reports it.
+ * What says the service works, not only that systemd runs it: an HTTP URL that answers 2xx, or a Prefect worker's own record in its pool (a worker's /health answers 200 for minutes while it cannot reach its server). After a start or restart, apply waits for it and rolls a changed unit back if it never passes; check reports it. Give url or prefect_worker.
  *
  * This interface was referenced by `ReconcileDesiredStateSetupYaml`'s JSON-Schema
- * via the `definition` "http_health".
+ * via the `definition` "service_health".
  */
-export interface HttpHealth {
+export interface ServiceHealth {
   /**
    * URL requested from the host itself, e.g. http://{{ prefect_host }}:4200/api/health.
    */
-  url: string;
+  url?: string;
+  /**
+   * The worker is healthy when its server lists it ONLINE in its pool (it heartbeated within three heartbeat intervals); after a start or restart, once the server has a heartbeat of the new process. The unit must start it with --name and this name (without one, every start adds an anonymous 'ProcessWorker <uuid>' record). apply also removes the pool's OFFLINE records of workers that ran without a name.
+   */
+  prefect_worker?: {
+    api_url: PrefectApiUrl;
+    /**
+     * The work pool the worker polls (its --pool).
+     */
+    pool: string;
+    /**
+     * The worker's --name, e.g. {{ host_name }}: one record per host.
+     */
+    name: string;
+  };
   /**
    * Seconds to wait for health after a start or restart. Default 60.
    */

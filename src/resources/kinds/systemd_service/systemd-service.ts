@@ -1,10 +1,12 @@
-import type { Action } from '../../../model/plan.js';
+import type { Action, WaitStep } from '../../../model/plan.js';
 import type { SystemdService } from '../../../model/generated/setup.js';
 import { quote } from '../../../shell/quote.js';
 import { fileProbe, keyValues, parsePathFacts, type PathFacts } from '../../facts.js';
 import { contentChange, sha256, writeFileStep } from '../../steps.js';
-import { afterReferences, unitToken, type ResourcePlan, type ResourceType } from '../../types.js';
+import { afterReferences, unitToken, type ResourcePlan, type ResourceType, type SpecProblem } from '../../types.js';
 import { HOST_STATE } from '../../../model/host-state.js';
+import type { HttpCall } from '../../../transport/http.js';
+import { observeWorker, staleRemoval, unnamedWorker, workerGate } from './worker-health.js';
 
 interface ServiceFacts {
   unitFile: PathFacts;
@@ -16,6 +18,8 @@ interface ServiceFacts {
   keptUnit: boolean;
   /** The health URL's answer, when the service has one and runs (left out of the facts digest). */
   live?: { healthy: boolean; detail: string };
+  /** A worker's pool's OFFLINE records of workers without a name (see worker-health.ts). */
+  staleWorkers?: string[];
 }
 
 const UNIT_DIR = '/etc/systemd/system';
@@ -71,17 +75,7 @@ export const systemdService: ResourceType<SystemdService, ServiceFacts> = {
   defaultName: (spec) => `systemd_service:${spec.unit}`,
   provides: (spec) => [unitToken(spec.unit)],
   references: (spec) => afterReferences(spec.after),
-  // Enabling a unit without [Install] does nothing (systemctl calls it static): the plan would never converge.
-  check: (spec) =>
-    (spec.enabled ?? true) && !/^\s*\[Install\]\s*$/m.test(spec.content)
-      ? [
-          {
-            field: spec.enabled === undefined ? ['content'] : ['enabled'],
-            message:
-              'a unit without an [Install] section cannot be enabled; add [Install] with WantedBy=multi-user.target, or set enabled: false',
-          },
-        ]
-      : [],
+  check: (spec) => [...installProblems(spec), ...healthProblems(spec)],
   exposure: () => ({
     field: ['content'],
     message:
@@ -104,17 +98,18 @@ export const systemdService: ResourceType<SystemdService, ServiceFacts> = {
     };
   },
   async observe(spec, http) {
-    if (!spec.health) return { into: (actual) => actual };
-    let live: { healthy: boolean; detail: string };
-    try {
-      // A hung service (stopped process, full backlog) must not stall the whole check.
-      const response = await http('GET', spec.health.url, undefined, 5000);
-      live = { healthy: response.status >= 200 && response.status < 300, detail: `HTTP ${response.status}` };
-    } catch (error) {
-      live = { healthy: false, detail: (error as Error).message };
-    }
+    const worker = spec.health?.prefect_worker;
+    const url = spec.health?.url;
+    if (!worker && !url) return { into: (actual) => actual };
+    const { live, stale } = worker ? await observeWorker(worker, http) : { live: await urlHealth(url!, http), stale: [] };
     // Asked before the unit's state was known: health only means something for a running service.
-    return { into: (actual) => (actual.activeState === 'active' ? { ...actual, live } : actual) };
+    return {
+      into: (actual) => ({
+        ...actual,
+        ...(actual.activeState === 'active' ? { live } : {}),
+        ...(stale.length > 0 ? { staleWorkers: stale } : {}),
+      }),
+    };
   },
   plan: (spec, actual) => planService(spec, actual, []),
   // Notified, a running service is restarted (a stopped one is started anyway: nothing to add).
@@ -151,6 +146,8 @@ function planService(spec: SystemdService, actual: ServiceFacts, notifiedBecause
     });
   }
   const late = lateActions(spec, actual, name, unitChanged, notifiedBecause);
+  const worker = spec.health?.prefect_worker;
+  if (worker && actual.staleWorkers) late.push(staleRemoval(name, worker, actual.staleWorkers));
   const startsOrRestarts = late.some((a) => a.verb === 'start' || a.verb === 'restart');
   if (actual.keptUnit && !startsOrRestarts && !unitChanged) {
     // Kept by a run that died after the gate passed, or for a service no longer started: nothing to go back to.
@@ -171,10 +168,44 @@ function planService(spec: SystemdService, actual: ServiceFacts, notifiedBecause
     notifies: unitChanged && actual.activeState === 'active' ? [unitToken(spec.unit)] : [],
     problems:
       actual.live && !actual.live.healthy && !startsOrRestarts
-        ? [`running but unhealthy: ${spec.health!.url} (${actual.live.detail})`]
+        ? [`running but unhealthy: ${healthTarget(spec)} (${actual.live.detail})`]
         : [],
   };
 }
+
+/** Enabling a unit without [Install] does nothing (systemctl calls it static): the plan would never converge. */
+function installProblems(spec: SystemdService): SpecProblem[] {
+  if (!(spec.enabled ?? true) || /^\s*\[Install\]\s*$/m.test(spec.content)) return [];
+  return [
+    {
+      field: spec.enabled === undefined ? ['content'] : ['enabled'],
+      message:
+        'a unit without an [Install] section cannot be enabled; add [Install] with WantedBy=multi-user.target, or set enabled: false',
+    },
+  ];
+}
+
+function healthProblems(spec: SystemdService): SpecProblem[] {
+  const health = spec.health;
+  if (!health) return [];
+  if ((health.url === undefined) === (health.prefect_worker === undefined))
+    return [{ field: ['health'], message: 'give the health check either url or prefect_worker (one of them)' }];
+  return health.prefect_worker ? unnamedWorker(health.prefect_worker, spec.content) : [];
+}
+
+async function urlHealth(url: string, http: HttpCall): Promise<{ healthy: boolean; detail: string }> {
+  try {
+    // A hung service (stopped process, full backlog) must not stall the whole check.
+    const response = await http('GET', url, undefined, 5000);
+    return { healthy: response.status >= 200 && response.status < 300, detail: `HTTP ${response.status}` };
+  } catch (error) {
+    return { healthy: false, detail: (error as Error).message };
+  }
+}
+
+/** What the health check reads, for messages: its URL, or the worker's record. */
+const healthTarget = (spec: SystemdService) =>
+  spec.health?.prefect_worker ? `worker ${spec.health.prefect_worker.name} in pool ${spec.health.prefect_worker.pool}` : spec.health!.url!;
 
 const isRunning = (actual: ServiceFacts) =>
   actual.activeState === 'active' || actual.activeState === 'activating' || actual.activeState === 'reloading';
@@ -237,7 +268,7 @@ function gated(spec: SystemdService, actual: ServiceFacts, unitChanged: boolean,
     ...action,
     steps: [
       { script: `${command} && ${baseline}` },
-      { waitForHealth: { url: spec.health.url, timeoutSeconds: spec.health.timeout ?? 60, failFast: crashedSince(spec.unit) } },
+      healthGate(spec.health, crashedSince(spec.unit)),
       ...(kept ? [{ script: `rm -f ${keptUnit(spec.unit)}` }] : []),
     ],
     onFailure: kept
@@ -249,6 +280,13 @@ function gated(spec: SystemdService, actual: ServiceFacts, unitChanged: boolean,
       : undefined,
     diagnose: journal(spec.unit),
   };
+}
+
+function healthGate(health: NonNullable<SystemdService['health']>, failFast: string): WaitStep {
+  const timeoutSeconds = health.timeout ?? 60;
+  return health.prefect_worker
+    ? workerGate(health.prefect_worker, timeoutSeconds, failFast)
+    : { waitForHealth: { url: health.url!, timeoutSeconds, failFast } };
 }
 
 const journal = (unit: string) => `echo ${quote(`last journal lines of ${unit}:`)}; journalctl -u ${quote(unit)} -n 20 --no-pager -o cat`;

@@ -155,6 +155,7 @@ class Api:
             ("POST", r"/api/work_pools/filter", self.filter_pools),
             ("POST", r"/api/work_pools/(?P<name>[^/]+)/workers/heartbeat", self.heartbeat),
             ("POST", r"/api/work_pools/(?P<name>[^/]+)/workers/filter", self.filter_workers),
+            ("DELETE", r"/api/work_pools/(?P<name>[^/]+)/workers/(?P<worker>[^/]+)", self.delete_worker),
             ("POST", r"/api/work_pools/(?P<name>[^/]+)/queues/filter", self.filter_queues),
             ("POST", r"/api/work_pools/(?P<name>[^/]+)/queues", self.create_queue),
             ("GET", r"/api/work_pools/(?P<name>[^/]+)/queues/(?P<queue>[^/]+)", self.read_queue),
@@ -371,6 +372,15 @@ class Api:
         worker.update({"updated": stamp(), "last_heartbeat_time": stamp(),
                        "heartbeat_interval_seconds": body.get("heartbeat_interval_seconds") or 30})
         self.store.put("workers", key, worker)
+        return 204, None
+
+    def delete_worker(self, m, _b):
+        """api/workers.py delete_worker: 404 "Worker not found." when the pool has no worker of that name."""
+        pool = self.require_pool(m["name"])
+        key = f"{pool['id']}/{m['worker']}"
+        if self.store.get("workers", key) is None:
+            raise not_found("Worker not found.")
+        self.store.delete("workers", key)
         return 204, None
 
     def filter_workers(self, m, _b):

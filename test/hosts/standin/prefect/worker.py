@@ -39,7 +39,9 @@ def start(pool, worker_type, limit, with_healthcheck, name, create_pool=True):
                   "Provide a worker type with '--type' to start a worker while the API is unavailable.")
             return 1
     name = name or f"ProcessWorker {uuid.uuid4()}"
-    state = {"last_poll": None}
+    # As workers/base.py: the last poll counts from the worker's start, so /health answers 200 for
+    # PREFECT_WORKER_QUERY_SECONDS * 30 (300 s) even when the server never answers.
+    state = {"last_poll": time.monotonic()}
     running = threading.BoundedSemaphore(limit or 10)
     print(f"Worker '{name}' started!", flush=True)
     if with_healthcheck:
@@ -131,7 +133,7 @@ def serve_healthcheck(state):
         def do_GET(self):
             if self.path != "/health":
                 return self.reply(404, {"detail": "Not Found"})
-            polled = state["last_poll"] is not None and time.monotonic() - state["last_poll"] <= window
+            polled = time.monotonic() - state["last_poll"] <= window
             if polled:
                 self.reply(200, {"message": "OK"})
             else:
