@@ -5,13 +5,15 @@ import type { SpecFiles } from './spec-files.js';
 import { didYouMean } from './suggest.js';
 
 /**
- * A resource of another host named in `after` must exist there, and hosts may not wait for each
- * other in a circle (each would wait for the other to converge first).
+ * A resource of another host named in `after` or `notifies` must exist there, and hosts may not wait
+ * for each other in a circle (each would wait for the other to converge first); a host waits for
+ * those whose resources notify its own.
  */
 export function checkCrossHostReferences(hosts: HostSpec[], files: SpecFiles): void {
   const waitsOf = (h: HostSpec) => h.resources.flatMap((r) => r.waitsFor ?? []);
+  const noticesOf = (h: HostSpec) => h.resources.flatMap((r) => r.notifiesElsewhere ?? []);
   for (const host of hosts) {
-    for (const wait of waitsOf(host)) {
+    for (const wait of [...waitsOf(host), ...noticesOf(host)]) {
       const there = hosts.find((h) => h.target.name === wait.host)!;
       const tokens = there.resources.flatMap((r) => resourceType(r.spec.kind).provides?.(r.spec) ?? []);
       if (tokens.includes(wait.token)) continue;
@@ -23,12 +25,16 @@ export function checkCrossHostReferences(hosts: HostSpec[], files: SpecFiles): v
       files.problem(files.setup, wait.at, message);
     }
   }
-  const waitsFor = new Map(hosts.map((h) => [h.target.name, [...new Set(waitsOf(h).map((w) => w.host))]]));
+  const notifiers = (name: string) => hosts.filter((h) => noticesOf(h).some((n) => n.host === name)).map((h) => h.target.name);
+  const waitsFor = new Map(
+    hosts.map((h) => [h.target.name, [...new Set([...waitsOf(h).map((w) => w.host), ...notifiers(h.target.name)])]]),
+  );
   for (const host of hosts) {
     const trail = cycleThrough(host.target.name, (name) => waitsFor.get(name) ?? []);
     // Each circle once: from its first host by name.
     if (trail && trail[0] === [...trail].sort()[0]) {
-      files.problem(files.setup, waitsOf(host)[0]!.at, `hosts wait for each other in a circle: ${trail.join(' -> ')} -> ${trail[0]}`);
+      const at = waitsOf(host)[0]?.at ?? noticesOf(hosts.find((h) => h.target.name === trail[1])!)[0]!.at;
+      files.problem(files.setup, at, `hosts wait for each other in a circle: ${trail.join(' -> ')} -> ${trail[0]}`);
     }
   }
 }

@@ -45,11 +45,15 @@ export function resolveResources(setup: Setup, view: HostView, files: SpecFiles)
     .map((spec, index) => ({ spec, index, name: spec.name ?? resourceType(spec.kind).defaultName(spec) }))
     .filter(({ index }) => view.applies(setup.resources[index]!));
   checkNamesAndFields(named, files);
-  const { dependencies, waits } = references(named, view, files);
+  const { dependencies, waits, notices } = references(named, view, files);
   const declared = named.map(({ spec, name }) => ({ name, spec, dependsOn: dependencies.get(name)! }));
   reportCycles(named, dependencies, files);
   for (const r of named) checkSecretExposure(r, view.secrets, files);
-  return declared.map((r) => ({ ...r, ...(waits.get(r.name)!.length > 0 ? { waitsFor: waits.get(r.name)! } : {}) }));
+  return declared.map((r) => ({
+    ...r,
+    ...(waits.get(r.name)!.length > 0 ? { waitsFor: waits.get(r.name)! } : {}),
+    ...(notices.get(r.name)!.length > 0 ? { notifiesElsewhere: notices.get(r.name)! } : {}),
+  }));
 }
 
 const at = (index: number, field: FieldPath = []): FieldPath => ['resources', index, ...field];
@@ -83,13 +87,16 @@ function references(named: Named[], view: HostView, files: SpecFiles) {
     for (const token of resourceType(spec.kind).provides?.(spec) ?? []) providers.set(token, [...(providers.get(token) ?? []), name]);
   const dependencies = new Map(named.map(({ name }) => [name, [] as string[]]));
   const waits = new Map(named.map(({ name }) => [name, [] as HostResource[]]));
+  const notices = new Map(named.map(({ name }) => [name, [] as (HostResource & { notified: string })[]]));
   for (const { spec, index, name } of named) {
     for (const ref of resourceType(spec.kind).references?.(spec) ?? []) {
       const provider = providers.get(ref.token);
-      const elsewhere = provider ? undefined : otherHostOf(ref.token, view.groups, view.host);
+      const elsewhere = provider ? undefined : otherHostsOf(ref.token, view.groups, view.host);
+      const there = elsewhere?.map((e) => ({ ...e, what: ref.what, at: at(index, ref.field) }));
       if (provider && ref.before) for (const p of provider) dependencies.get(p)!.push(name);
       else if (provider) dependencies.get(name)!.push(...provider);
-      else if (elsewhere) waits.get(name)!.push({ ...elsewhere, what: ref.what, at: at(index, ref.field) });
+      else if (there && ref.before) notices.get(name)!.push(...there.map((e) => ({ ...e, notified: ref.token })));
+      else if (there) waits.get(name)!.push(...there);
       else if (!ref.ifDeclared) {
         const value = ref.token.replace(/^[a-z]+:/, '');
         const sameKind = [...providers.keys()].filter((t) => t.startsWith(`${ref.token.split(':')[0]!}:`));
@@ -102,15 +109,20 @@ function references(named: Named[], view: HostView, files: SpecFiles) {
       }
     }
   }
-  return { dependencies, waits };
+  return { dependencies, waits, notices };
 }
 
-/** `unit:HOST:UNIT` where HOST is another inventory host: a reference across hosts. */
-function otherHostOf(token: string, groups: Groups, self: string): Omit<HostResource, 'at' | 'what'> | undefined {
+/**
+ * `unit:HOST:UNIT` where HOST is another inventory host, or a group (each of its hosts but this
+ * one): a reference across hosts. Undefined when the token names no other host.
+ */
+function otherHostsOf(token: string, groups: Groups, self: string): Omit<HostResource, 'at' | 'what'>[] | undefined {
   const [kind, value] = [token.slice(0, token.indexOf(':')), token.slice(token.indexOf(':') + 1)];
-  const host = value.slice(0, value.indexOf(':'));
-  if (!host || host === self || !groups.isHost(host)) return undefined;
-  return { host, label: value, token: `${kind}:${value.slice(host.length + 1)}` };
+  const prefix = value.slice(0, value.indexOf(':'));
+  const hosts = prefix && prefix !== self ? groups.hosts([prefix]).filter((h) => h !== self) : [];
+  if (hosts.length === 0) return undefined;
+  const local = value.slice(prefix.length + 1);
+  return hosts.map((host) => ({ host, label: `${host}:${local}`, token: `${kind}:${local}` }));
 }
 
 function reportCycles(named: Named[], dependencies: Map<string, string[]>, files: SpecFiles): void {

@@ -18,6 +18,8 @@ export interface PlanSettings {
   declared?: readonly Resource[];
   /** Masks secrets in a copy of plain data (none: the spec has no secrets). */
   mask?: <T>(value: T) => T;
+  /** Notifications from other hosts' resources that changed in this run, by token, with their reasons. */
+  elsewhere?: Map<string, string[]>;
 }
 
 /**
@@ -26,7 +28,11 @@ export interface PlanSettings {
  * actions (daemon-reload once, starts, restarts) in the same order. A resource notified by another's
  * change (or by a notification an interrupted run still owed) plans its restart in the second pass.
  */
-export function planHost(host: HostSpec, facts: HostFacts, { specDir, retryFailed, types, declared, mask }: PlanSettings): HostPlan {
+export function planHost(
+  host: HostSpec,
+  facts: HostFacts,
+  { specDir, retryFailed, types, declared, mask, elsewhere }: PlanSettings,
+): HostPlan {
   const ordered = dependencyOrder(host.resources, types);
   const context = {
     specDir,
@@ -57,28 +63,32 @@ export function planHost(host: HostSpec, facts: HostFacts, { specDir, retryFaile
       ),
     ]),
   );
+  // Notifications flow in dependency order (what is notified comes after what notifies it), so a
+  // resource restarted because it was notified notifies in turn (a server restarted by its venv's
+  // upgrade restarts its workers). Each notified resource is asked once for its plan as notified,
+  // undefined when that adds nothing.
   const reasons = new Map<string, string[]>();
-  for (const [token, owed] of facts.owed) reasons.set(token, [...owed]);
+  const because = (token: string, why: string[]) => reasons.set(token, [...(reasons.get(token) ?? []), ...why]);
+  for (const [token, owed] of facts.owed) because(token, owed);
+  for (const [token, why] of elsewhere ?? []) because(token, why);
+  for (const r of ordered) for (const token of firstPass.get(r.name)!.notifies) because(token, [`${r.name} changed`]);
+  const notified = new Map<string, ResourcePlan | undefined>();
   for (const r of ordered) {
-    for (const token of firstPass.get(r.name)!.notifies) reasons.set(token, [...(reasons.get(token) ?? []), `${r.name} changed`]);
+    const plan = asNotified(
+      r,
+      tokensOf(r).flatMap((t) => reasons.get(t) ?? []),
+    );
+    notified.set(r.name, plan);
+    const added = (plan?.notifies ?? []).filter((t) => !firstPass.get(r.name)!.notifies.includes(t));
+    for (const token of added) because(token, [`${r.name} changed`]);
   }
-
-  // Asked once per notified resource: its plan as notified, or undefined when that adds nothing.
-  const notified = new Map(
-    ordered.map((r) => [
-      r.name,
-      asNotified(
-        r,
-        tokensOf(r).flatMap((t) => reasons.get(t) ?? []),
-      ),
-    ]),
-  );
   // A notification is written down on the host only when it adds an action (a restart): a service
   // that is stopped is started anyway, by this run or the next, and a journal entry would cost an exec.
   // Nor is a compare (of a checkout's reader): the next run's plan compares afresh anyway.
   const addsAction = (token: string) =>
     ordered.some((r) => tokensOf(r).includes(token) && notified.get(r.name)?.late.some((a) => !comparesLater(a)));
-  const journalled = (token: string) => facts.owed.has(token) || (reasons.has(token) && addsAction(token));
+  // What other hosts notify is not journalled here: their next run notifies again if this one dies.
+  const journalled = (token: string) => facts.owed.has(token) || (reasons.has(token) && !elsewhere?.has(token) && addsAction(token));
 
   const now: Action[] = [];
   const late: Action[] = [];
@@ -107,6 +117,11 @@ export function planHost(host: HostSpec, facts: HostFacts, { specDir, retryFaile
       planOf(r, ['the upgrade was rolled back']).late.flatMap((a) => a.steps.filter((step) => 'waitForHealth' in step)),
     );
   const actions = withTransactionsCompleted([...now, ...uniqueById(late)], gatesAfterRollback);
+  const notifiesElsewhere = ordered.flatMap((r) =>
+    (r.notifiesElsewhere ?? [])
+      .filter((n) => (notified.get(r.name) ?? firstPass.get(r.name)!).notifies.includes(n.notified))
+      .map((n) => ({ host: n.host, token: n.token, because: `${host.target.name}: ${r.name} changed` })),
+  );
   return {
     host: host.target.name,
     address: host.target.address,
@@ -114,6 +129,7 @@ export function planHost(host: HostSpec, facts: HostFacts, { specDir, retryFaile
     bootId: facts.bootId,
     actions,
     problems,
+    ...(notifiesElsewhere.length > 0 ? { notifiesElsewhere } : {}),
     // One note per service that does not answer, however many resources are read through it.
     deferred: [...unreachable].map(
       ([url, s]) => `server not answering: ${url} (${s.why}); ${s.resources.join(', ')} compared once it is up`,

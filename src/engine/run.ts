@@ -1,10 +1,10 @@
 import type { HostTarget } from '../model/target.js';
-import type { HostSpec } from '../model/spec.js';
+import type { HostResource, HostSpec } from '../model/spec.js';
 import { LocalTransport } from '../transport/local.js';
 import { SharedConnections, SshTransport, type SshOptions } from '../transport/ssh.js';
 import type { Transport } from '../transport/transport.js';
 import { applyHost, type ApplyEvent, type ApplyResult, type Replan } from './apply.js';
-import { gather } from './gather.js';
+import { gather, type HostFacts } from './gather.js';
 import { holdExclusiveLock, lockOwner, lockPreamble } from './lock.js';
 import { trace } from '../model/trace.js';
 import { comparesLater, type HostPlan } from '../model/plan.js';
@@ -34,6 +34,8 @@ export interface HostOutcome {
   /** Remote scripts run for this host (round trips). */
   execs: number;
   ms: number;
+  /** plan and check: the facts the plan came from, to plan again with other hosts' notifications. */
+  facts?: HostFacts;
 }
 
 export interface RunOptions {
@@ -60,6 +62,9 @@ export interface RunOptions {
   waitedFor?: Set<string>;
 }
 
+/** A host's own run: the options, and what other hosts' changes in this run notify on it. */
+type HostRunOptions = RunOptions & { shared: SharedConnections; elsewhere?: Map<string, string[]> };
+
 const same = <T>(value: T): T => value;
 
 export async function connect(target: HostTarget, options: SshOptions = {}): Promise<Transport> {
@@ -75,15 +80,18 @@ export async function reconcileHosts(hosts: HostSpec[], options: RunOptions): Pr
   // One connection to each jump host serves every host behind it.
   const shared = new SharedConnections();
   const slot = slots(options.concurrency);
-  const waitedFor = new Set(hosts.flatMap((h) => waitsOf(h).map((w) => w.host)));
+  const waits = (host: HostSpec) => [...waitsOf(host), ...noticesTo(host, hosts)];
+  const waitedFor = new Set(hosts.flatMap((h) => waits(h).map((w) => w.host)));
   const runs = new Map<string, Promise<HostOutcome>>();
   const outcomeOf = (host: HostSpec): Promise<HostOutcome> => {
     if (!runs.has(host.target.name)) {
       runs.set(
         host.target.name,
         (async () => {
+          // In apply, what the hosts before it did is known before this one is planned.
           const blocked = options.mode === 'apply' ? await blockingWait(host) : undefined;
-          const result = blocked ?? (await slot(() => reconcileHost(host, { ...options, shared, waitedFor })));
+          const elsewhere = options.mode === 'apply' ? await notifiedBy(host) : undefined;
+          const result = blocked ?? (await slot(() => reconcileHost(host, { ...options, shared, waitedFor, elsewhere })));
           options.emit?.({ type: 'finished', host: result.host, status: result.status, error: result.error });
           return result;
         })(),
@@ -91,9 +99,19 @@ export async function reconcileHosts(hosts: HostSpec[], options: RunOptions): Pr
     }
     return runs.get(host.target.name)!;
   };
+  /** What the hosts notifying this one changed in this run, as notifications by token. */
+  const notifiedBy = async (host: HostSpec): Promise<Map<string, string[]>> => {
+    const found = new Map<string, string[]>();
+    for (const notifier of new Set(noticesTo(host, hosts).map((n) => n.host))) {
+      const done = await outcomeOf(hosts.find((h) => h.target.name === notifier)!);
+      const fired = done.status === 'changes' || done.status === 'applied' ? (done.plan?.notifiesElsewhere ?? []) : [];
+      for (const n of fired.filter((f) => f.host === host.target.name)) found.set(n.token, [...(found.get(n.token) ?? []), n.because]);
+    }
+    return found;
+  };
   /** The first host this one waits for that did not converge, as this host's outcome. */
   const blockingWait = async (host: HostSpec): Promise<HostOutcome | undefined> => {
-    for (const wait of waitsOf(host)) {
+    for (const wait of waits(host)) {
       const other = hosts.find((h) => h.target.name === wait.host);
       // A host left out of this run (--limit) is not waited for: it is as it is.
       const done = other && (await outcomeOf(other));
@@ -113,7 +131,12 @@ export async function reconcileHosts(hosts: HostSpec[], options: RunOptions): Pr
     return undefined;
   };
   try {
-    const outcomes = await Promise.all(hosts.map(outcomeOf));
+    let outcomes = await Promise.all(hosts.map(outcomeOf));
+    // plan and check read every host at once: a host another one notifies is planned again, from the
+    // facts it read, with what that host's plan changes.
+    if (options.mode !== 'apply') {
+      outcomes = await Promise.all(outcomes.map(async (o, i) => withNotifications(hosts[i]!, o, await notifiedBy(hosts[i]!), options)));
+    }
     return options.mode === 'apply'
       ? await Promise.all(
           outcomes.map((o, i) => (settledAtTheEnd(o) ? readAgain(hosts[i]!, o, { ...options, shared }) : Promise.resolve(o))),
@@ -160,6 +183,31 @@ async function readAgain(host: HostSpec, o: HostOutcome, options: RunOptions & {
 
 const waitsOf = (host: HostSpec) => host.resources.flatMap((r) => r.waitsFor ?? []);
 const afterLabels = (host: HostSpec) => [...new Set(waitsOf(host).map((w) => w.label))];
+
+/**
+ * What other hosts' resources notify on this one (`notifies: [HOST:UNIT]`), as waits on those hosts:
+ * a restart they cause must follow their change.
+ */
+function noticesTo(host: HostSpec, hosts: HostSpec[]): HostResource[] {
+  return hosts.flatMap((other) =>
+    other.resources.flatMap((r) =>
+      (r.notifiesElsewhere ?? [])
+        .filter((n) => n.host === host.target.name)
+        .map((n) => ({
+          ...n,
+          host: other.target.name,
+          label: `${other.target.name}:${r.name} (it notifies ${n.token.replace(/^[a-z]+:/, '')})`,
+        })),
+    ),
+  );
+}
+
+/** A plan or check outcome planned again from its facts, when other hosts' plans notify it. */
+function withNotifications(host: HostSpec, o: HostOutcome, elsewhere: Map<string, string[]>, options: RunOptions): HostOutcome {
+  if (elsewhere.size === 0 || !o.facts) return o;
+  const plan = planHost(host, o.facts, { ...options, elsewhere });
+  return { ...o, plan, status: plan.actions.length === 0 && plan.problems.length === 0 ? 'converged' : 'changes' };
+}
 
 /** -v: each phase of a host as it ends, with the time since the one before. */
 function phaseTimer(host: string): (what: string) => void {
@@ -226,8 +274,10 @@ function notConverged(final: HostPlan): string | undefined {
   return `not converged: ${left.length} difference${left.length === 1 ? '' : 's'} left after apply: ${left.join('; ')}`;
 }
 
-async function reconcileHost(host: HostSpec, options: RunOptions & { shared: SharedConnections }): Promise<HostOutcome> {
+async function reconcileHost(host: HostSpec, options: HostRunOptions): Promise<HostOutcome> {
   const started = performance.now();
+  // Other hosts' notifications are acted on by this run's plan; read again later, the host owes them nothing.
+  const settled: HostRunOptions = { ...options, elsewhere: undefined };
   const outcome = (fields: Partial<HostOutcome>, transport?: Transport): HostOutcome => ({
     host: host.target.name,
     address: host.target.address,
@@ -282,7 +332,7 @@ async function reconcileHost(host: HostSpec, options: RunOptions & { shared: Sha
     }
     if (options.mode !== 'apply') {
       const clean = plan.actions.length === 0 && plan.problems.length === 0;
-      return outcome({ plan, status: clean ? 'converged' : 'changes' }, transport);
+      return outcome({ plan, facts, status: clean ? 'converged' : 'changes' }, transport);
     }
     // What is left after apply is the outcome; problems alone on a host others come after wait for the end of the run.
     const settle = (final: HostPlan, apply?: ApplyResult) => {
@@ -297,13 +347,13 @@ async function reconcileHost(host: HostSpec, options: RunOptions & { shared: Sha
       plan,
       sudo,
       options.emit ?? (() => {}),
-      replanner(host, transport, sudo, options),
+      replanner(host, transport, sudo, settled),
       options.signal,
     );
     phase(`applied: ${result.done.length} of ${plan.actions.length} actions done`);
     if (result.failed) return outcome({ plan, apply: result, error: `${result.failed.action}: ${result.failed.error}` }, transport);
     // Read again: apply's outcome is the host as it is now, not the plan's prediction.
-    return settle(planHost(host, await gather(transport, host.resources, { sudo, types: options.types }), options), result);
+    return settle(planHost(host, await gather(transport, host.resources, { sudo, types: options.types }), settled), result);
   } catch (error) {
     return outcome({ error: (error as Error).message.replace(`${host.target.name}: `, '') }, transport);
   } finally {

@@ -124,6 +124,8 @@ export interface HostPlan {
    * difference, a note. Apply compares it once the service is up (a ReplanStep).
    */
   deferred: string[];
+  /** Services on other hosts this plan's changes restart (`notifies: [HOST:UNIT]`), with why. */
+  notifiesElsewhere?: { host: string; token: string; because: string }[];
 }
 
 /** Whether an action only compares again later (it changes nothing by itself). */

@@ -19,9 +19,14 @@ export interface DeclaredResource {
   dependsOn: string[];
   /** Resources on other hosts it comes after (`after: [HOST:UNIT]`): apply waits for those hosts. */
   waitsFor?: HostResource[];
+  /**
+   * Resources on other hosts it notifies (`notifies: [HOST-OR-GROUP:UNIT]`), one per host: those hosts
+   * wait for this one, and restart them when this resource changed.
+   */
+  notifiesElsewhere?: (HostResource & { notified: string })[];
 }
 
-/** A resource of another host, as `after: [HOST:UNIT]` names it. */
+/** A resource of another host, as `after: [HOST:UNIT]` names it (a group stands for each of its hosts). */
 export interface HostResource {
   host: string;
   /** e.g. "prefect-server:prefect-server.service", for messages. */

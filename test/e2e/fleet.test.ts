@@ -276,6 +276,35 @@ describe('one Prefect across many hosts: examples/fleet on three test hosts', ()
     expect((await reconcile(dir, 'check')).code).toBe(0);
   }, 150_000);
 
+  it("a server restart (its unit changed) restarts each worker host's worker after the server is healthy; check says so first", async () => {
+    const setup = readFileSync(join(dir, 'setup.yaml'), 'utf8');
+    writeFileSync(
+      join(dir, 'setup.yaml'),
+      setup.replace('Description=Prefect Server (self-hosted)', 'Description=Prefect Server (self-hosted, v2)'),
+    );
+    const check = await reconcileJson(dir, 'check');
+    expect(check.code).toBe(2);
+    const restart = (h: { actions: { id: string; because?: string }[] }) => h.actions.filter((a) => a.id.startsWith('restart '));
+    expect(check.hosts.map((h) => [h.host, restart(h).map((a) => [a.id, a.because])])).toEqual([
+      ['prefect-server', [['restart prefect-server.service', 'systemd_service:prefect-server.service changed']]],
+      ...['worker-1', 'worker-2'].map((w) => [
+        w,
+        [['restart prefect-worker.service', 'prefect-server: systemd_service:prefect-server.service changed']],
+      ]),
+    ]);
+    const before = await Promise.all(workers.map((w) => mainPid(w, 'prefect-worker.service')));
+    const applied = await reconcileJson(dir, 'apply');
+    expect(applied.code, JSON.stringify(applied.hosts.map((h) => [h.host, h.error]))).toBe(0);
+    for (const h of applied.hosts.slice(1)) expect(h.done).toEqual(['restart prefect-worker.service']);
+    const after = await Promise.all(workers.map((w) => mainPid(w, 'prefect-worker.service')));
+    after.forEach((pid, i) => expect(pid).not.toBe(before[i]));
+    const started = async (host: TestHost, unit: string) =>
+      Number((await ssh(host, `systemctl show -p ExecMainStartTimestampMonotonic --value ${unit}`)).stdout.trim());
+    const serverStart = await started(server, 'prefect-server.service');
+    for (const w of workers) expect(await started(w, 'prefect-worker.service')).toBeGreaterThan(serverStart);
+    expect((await reconcile(dir, 'check')).code).toBe(0);
+  }, 120_000);
+
   it('a server unit that cannot start: the server host fails and rolls back, the worker hosts are skipped saying why, exit 1', async () => {
     const setup = readFileSync(join(dir, 'setup.yaml'), 'utf8');
     writeFileSync(join(dir, 'setup.yaml'), setup.replace('server start --host', 'server start --no-such-flag --host'));

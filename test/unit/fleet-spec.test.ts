@@ -70,6 +70,12 @@ resources:
       ]),
     );
     expect(kinds('prefect-server')).not.toContain('systemd_service:prefect-worker.service');
+    // The server notifies the worker of each host of the group `workers`.
+    const server = byHost['prefect-server']!.resources.find((r) => r.name === 'systemd_service:prefect-server.service')!;
+    expect(server.notifiesElsewhere?.map((n) => [n.host, n.token, n.label])).toEqual([
+      ['worker-1', 'unit:prefect-worker.service', 'worker-1:prefect-worker.service'],
+      ['worker-2', 'unit:prefect-worker.service', 'worker-2:prefect-worker.service'],
+    ]);
     for (const worker of ['worker-1', 'worker-2']) {
       expect(kinds(worker)).not.toContain('systemd_service:prefect-server.service');
       const unit = byHost[worker]!.resources.find((r) => r.name === 'systemd_service:prefect-worker.service')!;
@@ -272,6 +278,47 @@ describe('a work queue and its pool', () => {
 
   it('needs no declared pool: one a worker made is fine', async () => {
     expect(await problems('hosts:\n  one: { address: 10.0.0.1 }\n', `resources:\n${queue('made-by-a-worker')}`)).toEqual([]);
+  });
+});
+
+describe('notifications across hosts', () => {
+  const notifying = (target: string) => `resources:
+  - kind: systemd_service
+    hosts: [prefect-server]
+    unit: prefect-server.service
+    notifies: ["${target}"]
+    content: "[Service]\\nExecStart=/bin/true\\n"
+    enabled: false
+  - kind: systemd_service
+    hosts: [workers]
+    unit: prefect-worker.service
+    content: "[Service]\\nExecStart=/bin/true\\n"
+    enabled: false
+`;
+
+  it('a group stands for each of its hosts; a host alone for itself', async () => {
+    expect(await problems(HOSTS, notifying('workers:prefect-worker.service'))).toEqual([]);
+    expect(await problems(HOSTS, notifying('worker-2:prefect-worker.service'))).toEqual([]);
+  });
+
+  it('a unit the notified hosts lack is located, with the candidates', async () => {
+    expect(await problems(HOSTS, notifying('workers:prefect-wroker.service'))).toEqual([
+      "setup.yaml:5:16: 'prefect-wroker.service' is not a systemd_service of host 'worker-1' (its resources' hosts: leave it out?) (did you mean 'prefect-worker.service'?)",
+      "setup.yaml:5:16: 'prefect-wroker.service' is not a systemd_service of host 'worker-2' (its resources' hosts: leave it out?) (did you mean 'prefect-worker.service'?)",
+    ]);
+  });
+
+  it('a host notified by one it waits for is a circle', async () => {
+    const setup = notifying('worker-1:prefect-worker.service').replace(
+      '    hosts: [workers]\n    unit: prefect-worker.service\n',
+      '    hosts: [worker-1]\n    unit: prefect-worker.service\n    after: ["prefect-server:prefect-server.service"]\n',
+    );
+    expect(
+      await problems(
+        HOSTS,
+        setup.replace('hosts: [prefect-server]', 'hosts: [prefect-server]\n    after: ["worker-1:prefect-worker.service"]'),
+      ),
+    ).toEqual([expect.stringContaining('hosts wait for each other in a circle: prefect-server -> worker-1 -> prefect-server')]);
   });
 });
 

@@ -114,6 +114,12 @@ describe('planner', () => {
     expect(ids(facts)).toEqual(['systemd_service:app.service', 'daemon-reload', 'start app.service']);
   });
 
+  it('restarts a running service whose unit changed, once, after reloading systemd', () => {
+    const facts = converged();
+    facts.actual.set('systemd_service:app.service', service('active', '[Service]\nExecStart=/bin/false\n'));
+    expect(ids(facts)).toEqual(['systemd_service:app.service', 'daemon-reload', 'restart app.service']);
+  });
+
   it('only fixes metadata when only the mode differs', () => {
     const facts = converged();
     facts.actual.set('file:/srv/app/app.env', fileFacts('A=1\n', '600'));
@@ -274,5 +280,36 @@ describe('planner: a checkout and what reads it', () => {
     const plan = planHost(reader, facts('b'.repeat(40)), settings);
     expect(plan.actions).toEqual([]);
     expect(plan.problems).toEqual([`${deployments.name}: ${project}/sub/prefect.yaml is not a readable file on the host`]);
+  });
+});
+
+describe('planner: notifications reach other hosts', () => {
+  const [file, app, directory] = resources;
+  const notifier: DeclaredResource = {
+    ...app!,
+    spec: { kind: 'systemd_service', unit: 'app.service', content: unit, notifies: ['workers:w.service'] },
+    notifiesElsewhere: [
+      { host: 'w1', label: 'w1:w.service', token: 'unit:w.service', what: 'a systemd_service', at: [], notified: 'unit:workers:w.service' },
+    ],
+  };
+  const fleetHost = { ...host, resources: [file!, notifier, directory!] };
+
+  it('a service restarted because it was notified notifies in turn: the restart of another host is part of the plan', () => {
+    const facts = converged();
+    facts.actual.set('file:/srv/app/app.env', fileFacts('A=2\n'));
+    const plan = planHost(fleetHost, facts, settings);
+    expect(plan.actions.map((a) => a.id)).toEqual(['file:/srv/app/app.env', 'restart app.service']);
+    expect(plan.notifiesElsewhere).toEqual([{ host: 'w1', token: 'unit:w.service', because: 'h: systemd_service:app.service changed' }]);
+  });
+
+  it('a service neither started nor restarted notifies nobody', () => {
+    expect(planHost(fleetHost, converged(), settings).notifiesElsewhere).toBeUndefined();
+  });
+
+  it("another host's notification restarts a running service here, and is not journalled on this host", () => {
+    const elsewhere = new Map([['unit:app.service', ['server: systemd_service:s.service changed']]]);
+    const plan = planHost(host, converged(), { ...settings, elsewhere });
+    expect(plan.actions.map((a) => [a.id, a.because])).toEqual([['restart app.service', 'server: systemd_service:s.service changed']]);
+    expect(plan.actions.flatMap((a) => a.steps.map(scriptOf)).join('\n')).not.toContain('owed');
   });
 });

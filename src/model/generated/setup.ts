@@ -359,6 +359,10 @@ export interface SystemdService {
    * Services declared here that must be converged (and healthy) before this one is started or restarted. A service on another host is HOST:UNIT (e.g. prefect-server:prefect-server.service): apply then starts this host only once that host has converged, and skips it, saying why, when that host fails.
    */
   after?: UnitName[];
+  /**
+   * Services restarted once this one has been started or restarted by apply and passed its health gate (workers that must reconnect to a restarted server). A service on another host is HOST:UNIT, on every host of a group GROUP:UNIT (e.g. workers:prefect-worker.service): those hosts wait for this host, and restart theirs after it.
+   */
+  notifies?: UnitName[];
   health?: ServiceHealth;
 }
 /**

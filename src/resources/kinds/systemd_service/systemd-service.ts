@@ -3,7 +3,7 @@ import type { SystemdService } from '../../../model/generated/setup.js';
 import { quote } from '../../../shell/quote.js';
 import { fileProbe, keyValues, parsePathFacts, type PathFacts } from '../../facts.js';
 import { contentChange, sha256, writeFileStep } from '../../steps.js';
-import { afterReferences, unitToken, type ResourcePlan, type ResourceType, type SpecProblem } from '../../types.js';
+import { afterReferences, notifyReferences, unitToken, type ResourcePlan, type ResourceType, type SpecProblem } from '../../types.js';
 import { HOST_STATE } from '../../../model/host-state.js';
 import type { HttpCall } from '../../../transport/http.js';
 import { observeWorker, staleRemoval, unnamedWorker, workerGate } from './worker-health.js';
@@ -74,7 +74,7 @@ export const systemdService: ResourceType<SystemdService, ServiceFacts> = {
   kind: 'systemd_service',
   defaultName: (spec) => `systemd_service:${spec.unit}`,
   provides: (spec) => [unitToken(spec.unit)],
-  references: (spec) => afterReferences(spec.after),
+  references: (spec) => [...afterReferences(spec.after), ...notifyReferences(spec.notifies)],
   check: (spec) => [...installProblems(spec), ...healthProblems(spec)],
   exposure: () => ({
     field: ['content'],
@@ -164,8 +164,12 @@ function planService(spec: SystemdService, actual: ServiceFacts, notifiedBecause
   return {
     now,
     late,
-    // The restart a changed unit needs is owed from the moment the file is written.
-    notifies: unitChanged && actual.activeState === 'active' ? [unitToken(spec.unit)] : [],
+    notifies: [
+      // The restart a changed unit needs is owed from the moment the file is written.
+      ...(unitChanged && actual.activeState === 'active' ? [unitToken(spec.unit)] : []),
+      // Whatever this service's (re)start leaves needing a restart too (workers of a restarted server).
+      ...(startsOrRestarts ? (spec.notifies ?? []).map(unitToken) : []),
+    ],
     problems:
       actual.live && !actual.live.healthy && !startsOrRestarts
         ? [`running but unhealthy: ${healthTarget(spec)} (${actual.live.detail})`]
