@@ -113,9 +113,12 @@ const stats = (xs: number[]) => {
   const sorted = [...xs].sort((a, b) => a - b);
   return { median: sorted[Math.floor(sorted.length / 2)]!, min: sorted[0]!, max: sorted.at(-1)! };
 };
-const fmt = (xs: number[]) => {
+const fmt = (xs: number[]) => fmtN(xs, ' s');
+/** Median (min–max), with a unit; counts without decimals. */
+const fmtN = (xs: number[], unit: string) => {
   const s = stats(xs);
-  return `${s.median.toFixed(2)} s (${s.min.toFixed(2)}–${s.max.toFixed(2)})`;
+  const digits = unit === '' ? 0 : 2;
+  return `${s.median.toFixed(digits)}${unit} (${s.min.toFixed(digits)}–${s.max.toFixed(digits)})`;
 };
 
 async function main(): Promise<void> {
@@ -149,7 +152,9 @@ async function main(): Promise<void> {
 
   const fleet = await fleetChecks();
   const jump = await jumpChecks();
-  const prefectFleet = await prefectFleetChecks();
+  const { checks: prefectFleet, restarts } = await prefectFleetChecks();
+  const restartRow = (what: string, figure: (r: Restart) => number, unit = ' s') =>
+    `| ${what} | ${fmtN(restarts.drained.map(figure), unit)} | ${fmtN(restarts.undrained.map(figure), unit)} |`;
   const ratio = (c: { r: number[]; a: number[] }) => (stats(c.a).median / stats(c.r).median).toFixed(1);
   const table = [
     `Measured ${new Date().toISOString().slice(0, 10)} on ${cpus().length} cores (${cpus()[0]?.model ?? 'unknown CPU'}), ${(totalmem() / 2 ** 30).toFixed(0)} GiB, test hosts in systemd-nspawn; ${RUNS} runs each, median (min–max).`,
@@ -187,6 +192,16 @@ async function main(): Promise<void> {
     ...prefectFleet.map(
       (f) => `| ${f.workers} | ${fmt(f.seconds)} | ${fmt(f.cpu)} | ${(Math.max(...f.rssKb) / 1024).toFixed(0)} MB | ${fmt(f.floor)} |`,
     ),
+    '',
+    `A planned server restart (its unit changed) on that fleet, ${prefectFleet.at(-1)!.workers} workers, a live-score run due every 0.5 s throughout (${RUNS} restarts each; median (min–max)):`,
+    '',
+    "| | with examples/fleet's drain | without it |",
+    '| --- | --- | --- |',
+    restartRow('apply (server and every worker restarted)', (r) => r.applySeconds),
+    restartRow('pool paused', (r) => r.pausedSeconds),
+    restartRow('runs due during the apply', (r) => r.runs, ''),
+    restartRow('latest start after its due time', (r) => r.maxDelaySeconds),
+    restartRow('runs lost (crashed, failed or never ended)', (r) => r.lost, ''),
   ].join('\n');
   console.log(table);
   writeFileSync(join(root, 'bench/RESULTS.md'), `# Benchmark results\n\nWritten by \`npm run bench\`.\n\n${table}\n`);
@@ -251,7 +266,10 @@ function prefectFleet(server: TestHost, workers: TestHost[], repo: ServedRepo): 
  * One Prefect server and 10 workers on a LAN, converged with examples/fleet; then no-op checks of the
  * server with 2, 5 and 10 of the workers: wall time, reconcile's own CPU time and memory, the floor.
  */
-async function prefectFleetChecks(): Promise<{ workers: number; seconds: number[]; cpu: number[]; rssKb: number[]; floor: number[] }[]> {
+async function prefectFleetChecks(): Promise<{
+  checks: { workers: number; seconds: number[]; cpu: number[]; rssKb: number[]; floor: number[] }[];
+  restarts: { drained: Restart[]; undrained: Restart[] };
+}> {
   const lan = await createLan();
   const repo = serveSampleProject();
   const hosts: TestHost[] = [];
@@ -266,9 +284,9 @@ async function prefectFleetChecks(): Promise<{ workers: number; seconds: number[
       if (failed) throw failed.reason;
     }
     const [server, ...workers] = hosts as [TestHost, ...TestHost[]];
-    // Workers get the project from git, as the example says; the image has it everywhere.
+    // Every host gets the project from git, as the example says; the image has it everywhere.
     await Promise.all(
-      workers.map((w) => timed('ssh', [...sshOptions(w), `daniel@${w.address}`, 'rm -rf /home/daniel/projects/projections-v2'])),
+      hosts.map((h) => timed('ssh', [...sshOptions(h), `daniel@${h.address}`, 'rm -rf /home/daniel/projects/projections-v2'])),
     );
     expectOk('fleet apply', await reconcile(prefectFleet(server, workers, repo), 'apply'));
     const results = [];
@@ -287,11 +305,84 @@ async function prefectFleetChecks(): Promise<{ workers: number; seconds: number[
       }
       results.push({ workers: n, ...figures(runs), floor: floors });
     }
-    return results;
+    const full = prefectFleet(server, workers, repo);
+    const restarts = { drained: [] as Restart[], undrained: [] as Restart[] };
+    for (let i = 0; i < RUNS; i++) {
+      restarts.drained.push(await plannedRestart(full, server, `drained ${i}`));
+      restarts.undrained.push(await plannedRestart(full, server, `undrained ${i}`, false));
+    }
+    return { checks: results, restarts };
   } finally {
     await Promise.all(hosts.map((h) => stopHost(h.name)));
     await removeLan(lan);
   }
+}
+
+/** What one planned server restart cost the fleet. */
+interface Restart {
+  applySeconds: number;
+  pausedSeconds: number;
+  runs: number;
+  /** The latest start of a run, after the time it was due. */
+  maxDelaySeconds: number;
+  /** Runs that did not complete (crashed, failed, or never ended). */
+  lost: number;
+}
+
+/**
+ * A planned restart of the server (its unit changed), under load: a flow run of live-score is due
+ * every half second while apply restarts the server and, notified, every worker; with the drain of
+ * examples/fleet, or without it. Measures how long the pool was paused, how late the runs due
+ * meanwhile started, and how many did not complete.
+ */
+async function plannedRestart(dir: string, server: TestHost, label: string, drain = true): Promise<Restart> {
+  const api = `http://${server.address}:4200/api`;
+  const call = async (method: string, path: string, body?: unknown) =>
+    (await (await fetch(`${api}${path}`, { method, ...(body === undefined ? {} : { body: JSON.stringify(body) }) })).json()) as unknown;
+  const setup = readFileSync(join(dir, 'setup.yaml'), 'utf8');
+  const changed = setup
+    .replace(/Description=Prefect Server \(self-hosted[^)]*\)/, `Description=Prefect Server (self-hosted, ${label})`)
+    .replace(drain ? /^$/ : /\n {4}drain:\n(?: {6}.*\n)+/, '\n');
+  writeFileSync(join(dir, 'setup.yaml'), changed);
+  const live = (await call('GET', '/deployments/name/live-score/live-score')) as { id: string };
+  const created: string[] = [];
+  let pausedMs = 0;
+  const run = { applying: true };
+  const load = (async () => {
+    let lastPoll = performance.now();
+    for (let tick = 0; run.applying; tick++) {
+      if (tick % 5 === 0)
+        created.push(((await call('POST', `/deployments/${live.id}/create_flow_run`, {}).catch(() => ({ id: '' }))) as { id: string }).id);
+      const pool = (await call('GET', '/work_pools/projections-local').catch(() => ({ is_paused: false }))) as { is_paused: boolean };
+      if (pool.is_paused) pausedMs += performance.now() - lastPoll;
+      lastPoll = performance.now();
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  })();
+  const applied = expectOk(`planned restart (${label})`, await reconcile(dir, 'apply'));
+  run.applying = false;
+  await load;
+  writeFileSync(join(dir, 'setup.yaml'), setup);
+  const ids = created.filter(Boolean);
+  const ended = new Set(['COMPLETED', 'FAILED', 'CRASHED', 'CANCELLED']);
+  const runs = async () =>
+    Promise.all(
+      ids.map(
+        async (id) =>
+          (await call('GET', `/flow_runs/${id}`)) as { state_type: string; start_time: string | null; expected_start_time: string },
+      ),
+    );
+  const deadline = Date.now() + 60_000;
+  while (Date.now() < deadline && !(await runs()).every((r) => ended.has(r.state_type))) await new Promise((r) => setTimeout(r, 1000));
+  const final = await runs();
+  const delays = final.filter((r) => r.start_time).map((r) => (Date.parse(r.start_time!) - Date.parse(r.expected_start_time)) / 1000);
+  return {
+    applySeconds: applied.seconds,
+    pausedSeconds: pausedMs / 1000,
+    runs: final.length + (created.length - ids.length),
+    maxDelaySeconds: Math.max(0, ...delays),
+    lost: final.filter((r) => r.state_type !== 'COMPLETED').length + (created.length - ids.length),
+  };
 }
 
 /** Wall time of loading the spec (ssh -G per host included), and of one ssh -G. */

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { ServiceUnreachable, unexpectedAnswer, type HttpResponse } from '../transport/http.js';
 import type { Transport } from '../transport/transport.js';
 import { actionOutput, batchScript, failureOutput, markerReader } from './batch.js';
-import type { Action, HostPlan, HttpRequest, ScriptStep, Step, WaitStep } from '../model/plan.js';
+import type { Action, HostPlan, HttpRequest, ScriptStep, Step, WaitStep, WaitUntilEmptyStep } from '../model/plan.js';
 
 export type ApplyEvent =
   | { type: 'planned'; host: string; actions: Action[] }
@@ -56,6 +56,23 @@ export async function applyHost(
 ): Promise<ApplyResult> {
   emit({ type: 'planned', host: plan.host, actions: plan.actions });
   return runActions({ transport, sudo, host: plan.host, emit, replan, done: [], signal }, plan.actions);
+}
+
+/**
+ * The commits a host's plan keeps for the end of the run (a drained pool's resume), of the actions
+ * that were done; each runs even when another fails. Says what failed, or nothing.
+ */
+export async function commitAtRunEnd(transport: Transport, plan: HostPlan, sudo: boolean, done: string[]): Promise<string | undefined> {
+  const context: ApplyContext = { transport, sudo, host: plan.host, emit: () => {}, replan: noReplan, done };
+  const failed: string[] = [];
+  for (const commit of (plan.atRunEnd ?? []).filter((c) => done.includes(c.after))) {
+    try {
+      for (const step of commit.steps) await runStep(context, step);
+    } catch (error) {
+      failed.push(`${commit.title}: ${(error as Error).message}`);
+    }
+  }
+  return failed.length > 0 ? failed.join('; ') : undefined;
 }
 
 /** A resource's actions as its plan gives them now, from facts read again (see ReplanStep). */
@@ -225,10 +242,34 @@ async function runStep(context: ApplyContext, step: Step, action?: Action): Prom
     const response = await send(transport, step.request);
     if (response.status === 409 && step.onConflict) expectSuccess(step.onConflict, await send(transport, step.onConflict));
     else if (!(response.status === 404 && step.absentOk)) expectSuccess(step.request, response);
+  } else if ('waitUntilEmpty' in step) {
+    await waitUntilEmpty(context, step.waitUntilEmpty, sayer(context, action));
   } else {
-    const say = (detail: string) => action && context.emit({ type: 'waiting', host: context.host, action, detail });
-    await waitForHealth(context, step.waitForHealth, say);
+    await waitForHealth(context, step.waitForHealth, sayer(context, action));
   }
+}
+
+const sayer = (context: ApplyContext, action?: Action) => (detail: string) =>
+  action && context.emit({ type: 'waiting', host: context.host, action, detail });
+
+/** Polls a list until it is empty; says how many are left about once a second; fails naming them after the timeout. */
+async function waitUntilEmpty(
+  context: ApplyContext,
+  wait: WaitUntilEmptyStep['waitUntilEmpty'],
+  say: (detail: string) => void,
+): Promise<void> {
+  const started = Date.now();
+  let left: { name?: string }[] = [];
+  while (Date.now() - started < wait.timeoutSeconds * 1000) {
+    const response = await context.transport.request('POST', wait.url, wait.body);
+    if (response.status !== 200 || !Array.isArray(response.body)) throw unexpectedAnswer('POST', wait.url, response);
+    left = response.body as { name?: string }[];
+    if (left.length === 0) return;
+    if (context.signal?.aborted) throw new Interrupted(`interrupted by ${String(context.signal.reason)} while waiting for ${wait.what}`);
+    say(`waiting for ${left.length} ${wait.what} (${Math.round((Date.now() - started) / 1000)}/${wait.timeoutSeconds} s)`);
+    await new Promise((r) => setTimeout(r, 1000));
+  }
+  throw new Error(`${left.length} ${wait.what} still after ${wait.timeoutSeconds}s: ${left.map((l) => l.name ?? '?').join(', ')}`);
 }
 
 const send = (transport: Transport, r: HttpRequest) => transport.request(r.method, r.url, r.body);

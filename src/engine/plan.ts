@@ -116,7 +116,7 @@ export function planHost(
     providers(token).flatMap((r) =>
       planOf(r, ['the upgrade was rolled back']).late.flatMap((a) => a.steps.filter((step) => 'waitForHealth' in step)),
     );
-  const actions = withTransactionsCompleted([...now, ...uniqueById(late)], gatesAfterRollback);
+  const { actions, atRunEnd } = withTransactionsCompleted([...now, ...uniqueById(late)], gatesAfterRollback);
   const notifiesElsewhere = ordered.flatMap((r) =>
     (r.notifiesElsewhere ?? [])
       .filter((n) => (notified.get(r.name) ?? firstPass.get(r.name)!).notifies.includes(n.notified))
@@ -130,6 +130,7 @@ export function planHost(
     actions,
     problems,
     ...(notifiesElsewhere.length > 0 ? { notifiesElsewhere } : {}),
+    ...(atRunEnd.length > 0 ? { atRunEnd } : {}),
     // One note per service that does not answer, however many resources are read through it.
     deferred: [...unreachable].map(
       ([url, s]) => `server not answering: ${url} (${s.why}); ${s.resources.join(', ')} compared once it is up`,

@@ -3,7 +3,7 @@ import type { HostResource, HostSpec } from '../model/spec.js';
 import { LocalTransport } from '../transport/local.js';
 import { SharedConnections, SshTransport, type SshOptions } from '../transport/ssh.js';
 import type { Transport } from '../transport/transport.js';
-import { applyHost, type ApplyEvent, type ApplyResult, type Replan } from './apply.js';
+import { applyHost, commitAtRunEnd, type ApplyEvent, type ApplyResult, type Replan } from './apply.js';
 import { gather, type HostFacts } from './gather.js';
 import { holdExclusiveLock, lockOwner, lockPreamble } from './lock.js';
 import { trace } from '../model/trace.js';
@@ -36,6 +36,8 @@ export interface HostOutcome {
   ms: number;
   /** plan and check: the facts the plan came from, to plan again with other hosts' notifications. */
   facts?: HostFacts;
+  /** apply: done, with commits kept for the end of the run (see HostPlan.atRunEnd); read again after them. */
+  heldUntilRunEnd?: true;
 }
 
 export interface RunOptions {
@@ -139,7 +141,9 @@ export async function reconcileHosts(hosts: HostSpec[], options: RunOptions): Pr
     }
     return options.mode === 'apply'
       ? await Promise.all(
-          outcomes.map((o, i) => (settledAtTheEnd(o) ? readAgain(hosts[i]!, o, { ...options, shared }) : Promise.resolve(o))),
+          outcomes.map((o, i) =>
+            o.heldUntilRunEnd || settledAtTheEnd(o) ? readAgain(hosts[i]!, o, { ...options, shared }) : Promise.resolve(o),
+          ),
         )
       : outcomes;
   } finally {
@@ -154,11 +158,17 @@ export async function reconcileHosts(hosts: HostSpec[], options: RunOptions): Pr
  */
 const settledAtTheEnd = (o: HostOutcome) => (o.status === 'applied' || o.status === 'converged') && (o.final?.problems.length ?? 0) > 0;
 
-/** The host read once more at the end of the run (read-only); its outcome is what that read finds. */
+/**
+ * The host read once more at the end of the run, after the commits it kept for then (a drained pool's
+ * resume); its outcome is what that read finds.
+ */
 async function readAgain(host: HostSpec, o: HostOutcome, options: RunOptions & { shared: SharedConnections }): Promise<HostOutcome> {
   let transport: Transport | undefined;
   try {
     transport = await connect(host.target, options);
+    const uncommitted = o.plan && o.apply ? await commitAtRunEnd(transport, o.plan, host.target.become, o.apply.done) : undefined;
+    if (uncommitted)
+      return { ...o, status: 'failed', error: `at the end of the run: ${uncommitted}`, execs: o.execs + transport.execCount };
     const lock = {
       preamble: lockPreamble('shared', options.lockTimeoutSeconds, lockOwner('apply')),
       timeoutSeconds: options.lockTimeoutSeconds,
@@ -352,6 +362,9 @@ async function reconcileHost(host: HostSpec, options: HostRunOptions): Promise<H
     );
     phase(`applied: ${result.done.length} of ${plan.actions.length} actions done`);
     if (result.failed) return outcome({ plan, apply: result, error: `${result.failed.action}: ${result.failed.error}` }, transport);
+    // What it holds until the other hosts are done (a paused pool) is let go, and the host read, then.
+    if (plan.atRunEnd?.some((c) => result.done.includes(c.after)))
+      return outcome({ plan, apply: result, status: 'applied', heldUntilRunEnd: true }, transport);
     // Read again: apply's outcome is the host as it is now, not the plan's prediction.
     return settle(planHost(host, await gather(transport, host.resources, { sudo, types: options.types }), settled), result);
   } catch (error) {

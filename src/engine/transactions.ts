@@ -1,4 +1,4 @@
-import type { Action, Step } from '../model/plan.js';
+import type { Action, HostPlan, Step } from '../model/plan.js';
 import { clearOwed } from './owed.js';
 
 /**
@@ -6,21 +6,27 @@ import { clearOwed } from './owed.js';
  * the restarts they were owed, and ends with their health gates. Its commit runs after every other
  * action of the host, so that any failure in the run can still undo it.
  */
-export function withTransactionsCompleted(actions: Action[], gatesAfterRollback: (token: string) => Step[]): Action[] {
+export function withTransactionsCompleted(
+  actions: Action[],
+  gatesAfterRollback: (token: string) => Step[],
+): { actions: Action[]; atRunEnd: NonNullable<HostPlan['atRunEnd']> } {
   const commits: Action[] = [];
+  const atRunEnd: NonNullable<HostPlan['atRunEnd']> = [];
   const completed = actions.map((action) => {
     const t = action.transaction;
     if (!t) return action;
-    commits.push({
-      id: `commit ${action.resource}`,
-      resource: action.resource,
-      verb: 'update',
-      title: t.commit.title,
-      fields: [],
-      steps: t.commit.steps,
-    });
+    if (t.commit.atRunEnd) atRunEnd.push({ after: action.id, title: t.commit.title, steps: t.commit.steps });
+    else
+      commits.push({
+        id: `commit ${action.resource}`,
+        resource: action.resource,
+        verb: 'update',
+        title: t.commit.title,
+        fields: [],
+        steps: t.commit.steps,
+      });
     const settle = t.restarts.length > 0 ? [{ script: clearOwed(t.restarts) }] : [];
     return { ...action, transaction: { ...t, rollback: [...t.rollback, ...settle, ...t.restarts.flatMap(gatesAfterRollback)] } };
   });
-  return [...completed, ...commits];
+  return { actions: [...completed, ...commits], atRunEnd };
 }

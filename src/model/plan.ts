@@ -60,6 +60,14 @@ export interface WaitStep {
 }
 
 /**
+ * Waits until a list the host reads is empty (the flow runs still running in a pool being drained),
+ * saying how many are left; after the timeout it fails, naming them (by their `name`).
+ */
+export interface WaitUntilEmptyStep {
+  waitUntilEmpty: { url: string; body: unknown; timeoutSeconds: number; what: string };
+}
+
+/**
  * Reads a resource's facts again and runs the actions its plan then asks for: for what cannot be
  * compared when the plan is made (a server that is down until an earlier action starts it).
  */
@@ -67,7 +75,7 @@ export interface ReplanStep {
   replan: { resource: string };
 }
 
-export type Step = ScriptStep | RequestStep | WaitStep | ReplanStep;
+export type Step = ScriptStep | RequestStep | WaitStep | WaitUntilEmptyStep | ReplanStep;
 
 /**
  * A checkpoint taken by the action that carries it (a venv's snapshot before an upgrade): until the
@@ -80,8 +88,12 @@ export interface Transaction {
   rollback: Step[];
   /** Tokens of the services the rollback restarts: the planner adds their health gates after it. */
   restarts: string[];
-  /** Ends the transaction once every action of the run succeeded; the planner runs it last. */
-  commit: { title: string; steps: Step[] };
+  /**
+   * Ends the transaction once every action of the run succeeded; the planner runs it last. With
+   * `atRunEnd`, only once every host of the run is done, however they ended (what this host notifies
+   * on other hosts restarts while it holds).
+   */
+  commit: { title: string; steps: Step[]; atRunEnd?: true };
 }
 
 export interface Action {
@@ -124,6 +136,8 @@ export interface HostPlan {
    * difference, a note. Apply compares it once the service is up (a ReplanStep).
    */
   deferred: string[];
+  /** Commits kept for the end of the run: each is due when the action `after` was done and the host did not fail. */
+  atRunEnd?: { after: string; title: string; steps: Step[] }[];
   /** Services on other hosts this plan's changes restart (`notifies: [HOST:UNIT]`), with why. */
   notifiesElsewhere?: { host: string; token: string; because: string }[];
 }

@@ -28,7 +28,7 @@ function fleetWorkspace(hosts: TestHost[], serverHealthTimeout = 90): string {
     withProjectAt(
       readFileSync('examples/fleet/setup.yaml', 'utf8')
         .replace('timeout: 90', `timeout: ${serverHealthTimeout}`)
-        .replace('timeout: 60', 'timeout: 10')
+        .replace('name: "{{ host_name }}"\n      timeout: 60', 'name: "{{ host_name }}"\n      timeout: 10')
         // A heartbeat every 2 s (Prefect's setting; 30 s by default): a worker that stops sending them is OFFLINE in 6 s.
         .replace('Environment=PREFECT_API_URL=', 'Environment=PREFECT_WORKER_HEARTBEAT_SECONDS=2\n      Environment=PREFECT_API_URL='),
       repo,
@@ -305,6 +305,66 @@ describe('one Prefect across many hosts: examples/fleet on three test hosts', ()
     expect((await reconcile(dir, 'check')).code).toBe(0);
   }, 120_000);
 
+  it('a server restart drains the pool: a run in flight completes, a run due meanwhile starts after, the pool is resumed once the workers restarted', async () => {
+    // A flow that takes a while, deployed from a commit as any change reaches the fleet.
+    const next = repo.commit('a slow flow', (work) => {
+      writeFileSync(
+        join(work, 'flows/slow.py'),
+        'import time\n\nfrom prefect import flow\n\n\n@flow\ndef slow(seconds: float = 1) -> None:\n    time.sleep(seconds)\n',
+      );
+      writeFileSync(
+        join(work, 'prefect.yaml'),
+        `${readFileSync(join(work, 'prefect.yaml'), 'utf8')}\n  - name: slow\n    entrypoint: flows/slow.py:slow\n    work_pool:\n      name: projections-local\n`,
+      );
+    });
+    writeFileSync(join(dir, 'setup.yaml'), withProjectAt(readFileSync(join(dir, 'setup.yaml'), 'utf8'), repo, next));
+    const deployed = await reconcile(dir, 'apply');
+    expect(deployed.code, deployed.stdout).toBe(0);
+    const slow = (await deployment('slow/slow')) as unknown as { id: string };
+    const runOf = async (seconds: number) =>
+      (
+        (await (
+          await fetch(`${api()}/deployments/${slow.id}/create_flow_run`, {
+            method: 'POST',
+            body: JSON.stringify({ parameters: { seconds } }),
+          })
+        ).json()) as { id: string }
+      ).id;
+    const stateOf = async (id: string) =>
+      (await (await fetch(`${api()}/flow_runs/${id}`)).json()) as { state_type: string; start_time: string | null };
+    const paused = async () => ((await (await fetch(`${api()}/work_pools/projections-local`)).json()) as { is_paused: boolean }).is_paused;
+
+    const inFlight = await runOf(8);
+    await waitFor(async () => (await stateOf(inFlight)).state_type === 'RUNNING', 30_000);
+    const setup = readFileSync(join(dir, 'setup.yaml'), 'utf8');
+    writeFileSync(
+      join(dir, 'setup.yaml'),
+      setup.replace(/Description=Prefect Server \(self-hosted[^)]*\)/, 'Description=Prefect Server (self-hosted, v3)'),
+    );
+    const plan = await reconcile(dir, 'plan');
+    expect(plan.stdout).toContain('drain work pool projections-local');
+    const applying = reconcileJson(dir, 'apply');
+    await waitFor(paused, 20_000);
+    // Due while the pool is paused: it waits, and runs once the pool is resumed.
+    const due = await runOf(0);
+    const applied = await applying;
+    expect(applied.code, JSON.stringify(applied.hosts.map((h) => [h.host, h.error]))).toBe(0);
+    expect(applied.hosts[0]!.done).toEqual(expect.arrayContaining(['drain projections-local', 'restart prefect-server.service']));
+    for (const h of applied.hosts.slice(1)) expect(h.done).toEqual(['restart prefect-worker.service']);
+    expect(await stateOf(inFlight)).toMatchObject({ state_type: 'COMPLETED' });
+    expect(await paused()).toBe(false);
+    await waitFor(async () => ['COMPLETED', 'FAILED', 'CRASHED'].includes((await stateOf(due)).state_type), 60_000);
+    expect((await stateOf(due)).state_type).toBe('COMPLETED');
+    // It started after the server's restart: delayed, not lost.
+    const restarted = Number(
+      (
+        await ssh(server, 'systemctl show -p ExecMainStartTimestamp --value prefect-server.service | xargs -I{} date -d {} +%s')
+      ).stdout.trim(),
+    );
+    expect(Date.parse((await stateOf(due)).start_time!) / 1000).toBeGreaterThan(restarted);
+    expect((await reconcile(dir, 'check')).code).toBe(0);
+  }, 180_000);
+
   it('a server unit that cannot start: the server host fails and rolls back, the worker hosts are skipped saying why, exit 1', async () => {
     const setup = readFileSync(join(dir, 'setup.yaml'), 'utf8');
     writeFileSync(join(dir, 'setup.yaml'), setup.replace('server start --host', 'server start --no-such-flag --host'));
@@ -320,9 +380,12 @@ describe('one Prefect across many hosts: examples/fleet on three test hosts', ()
       expect(w.status).toBe('skipped');
       expect(w.error).toBe('skipped: waits for prefect-server:prefect-server.service, which failed');
     }
-    // The previous unit is back and healthy; the workers were never touched.
+    // The previous unit is back and healthy, the pool drained for the restart resumed; the workers were never touched.
     await waitFor(async () => (await fetch(`${api()}/health`).catch(() => undefined))?.ok === true, 30_000);
+    expect(s!.error).toContain('rolled back (drain projections-local)');
+    expect(((await (await fetch(`${api()}/work_pools/projections-local`)).json()) as { is_paused: boolean }).is_paused).toBe(false);
     writeFileSync(join(dir, 'setup.yaml'), setup);
-    expect((await reconcile(dir, 'check')).code).toBe(0);
+    const check = await reconcile(dir, 'check');
+    expect(check.code, check.stdout).toBe(0);
   }, 180_000);
 });

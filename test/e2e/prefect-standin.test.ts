@@ -260,6 +260,39 @@ describe('Prefect 3 stand-in on a test host', () => {
     expect(await get('/flow_runs/00000000-0000-0000-0000-000000000000')).toEqual({ status: 404, body: { detail: 'Flow run not found' } });
   });
 
+  it('hands out no run of a paused pool or queue, and filters flow runs by state type and pool as read_flow_runs does', async () => {
+    const live = (await get('/deployments/name/live-score/live-score')).body as { id: string };
+    const run = (await post(`/deployments/${live.id}/create_flow_run`, {})).body as { id: string };
+    const due = async () =>
+      (
+        (
+          await post('/work_pools/projections-local/get_scheduled_flow_runs', {
+            scheduled_before: new Date(Date.now() + 10_000).toISOString(),
+          })
+        ).body as { flow_run: { id: string } }[]
+      ).map((d) => d.flow_run.id);
+    expect(await due()).toContain(run.id);
+    expect((await send('PATCH', '/work_pools/projections-local', { is_paused: true })).status).toBe(204);
+    expect(await due()).toEqual([]);
+    expect((await send('PATCH', '/work_pools/projections-local', { is_paused: false })).status).toBe(204);
+    expect((await send('PATCH', '/work_pools/projections-local/queues/default', { is_paused: true })).status).toBe(204);
+    expect(await due()).not.toContain(run.id);
+    expect((await send('PATCH', '/work_pools/projections-local/queues/default', { is_paused: false })).status).toBe(204);
+    expect(await due()).toContain(run.id);
+
+    const ids = async (body: unknown) => ((await post('/flow_runs/filter', body)).body as { id: string }[]).map((r) => r.id);
+    const scheduled = { flow_runs: { state: { type: { any_: ['SCHEDULED'] } } }, work_pools: { name: { any_: ['projections-local'] } } };
+    expect(await ids(scheduled)).toContain(run.id);
+    expect(await ids({ ...scheduled, work_pools: { name: { any_: ['other-pool'] } } })).toEqual([]);
+    expect(await ids({ flow_runs: { state: { type: { any_: ['RUNNING'] } } } })).not.toContain(run.id);
+    expect(await ids({ flow_runs: { state: { type: { not_any_: ['SCHEDULED'] } } } })).not.toContain(run.id);
+    const extra = await post('/flow_runs/filter', { flow_runs: { state: { type: { any_: ['SCHEDULED'], bogus: 1 } } } });
+    expect(extra).toMatchObject({
+      status: 422,
+      body: { exception_detail: [{ type: 'extra_forbidden', loc: ['body', 'flow_runs', 'state', 'type', 'bogus'] }] },
+    });
+  });
+
   it('keeps job variables and schedules a redeploy leaves out, and refuses what Prefect refuses', async () => {
     const yaml = (pool: string, schedules: string) =>
       `deployments:\n  - name: keep\n    entrypoint: flows/live_score.py:live_score\n    work_pool: ${pool}\n${schedules}`;

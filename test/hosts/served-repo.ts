@@ -51,7 +51,8 @@ export function serveSampleProject(): ServedRepo {
     head: () => git('rev-parse', 'HEAD'),
     commit(message, change = (dir) => writeFileSync(join(dir, 'flows/live_score.py'), `# ${message}\n`, { flag: 'a' })) {
       change(work);
-      git('commit', '--quiet', '-am', message);
+      git('add', '--all');
+      git('commit', '--quiet', '-m', message);
       push();
       return git('rev-parse', 'HEAD');
     },

@@ -5,7 +5,7 @@ import { planHost } from '../../src/engine/plan.js';
 import { resourceTypes } from '../../src/resources/registry.js';
 import { parsePathFacts } from '../../src/resources/facts.js';
 import { pythonVenv } from '../../src/resources/kinds/python_venv/python-venv.js';
-import type { PythonVenv } from '../../src/model/generated/setup.js';
+import type { PythonVenv, SystemdService } from '../../src/model/generated/setup.js';
 import type { DeclaredResource, HostSpec } from '../../src/model/spec.js';
 import { sha256 } from '../../src/resources/steps.js';
 
@@ -311,5 +311,54 @@ describe('planner: notifications reach other hosts', () => {
     const plan = planHost(host, converged(), { ...settings, elsewhere });
     expect(plan.actions.map((a) => [a.id, a.because])).toEqual([['restart app.service', 'server: systemd_service:s.service changed']]);
     expect(plan.actions.flatMap((a) => a.steps.map(scriptOf)).join('\n')).not.toContain('owed');
+  });
+});
+
+describe('planner: a restart that drains a work pool', () => {
+  const [file, app, directory] = resources;
+  const drain = { api_url: 'http://127.0.0.1:4200/api', pool: 'p' };
+  const draining = { ...host, resources: [file!, { ...app!, spec: { ...(app!.spec as SystemdService), drain } }, directory!] };
+  const restartWith = (paused: boolean) => {
+    const facts = converged();
+    facts.actual.set('file:/srv/app/app.env', fileFacts('A=2\n'));
+    facts.actual.set('systemd_service:app.service', { ...service('active'), drain: { paused } });
+    return planHost(draining, facts, settings);
+  };
+
+  it('pauses the pool and waits for its runs before the restart; the resume is kept for the end of the run, and undoes a failure', () => {
+    const plan = restartWith(false);
+    expect(plan.actions.map((a) => a.id)).toEqual(['file:/srv/app/app.env', 'drain p', 'restart app.service']);
+    const drained = plan.actions[1]!;
+    expect(drained.steps).toEqual([
+      { request: { method: 'PATCH', url: 'http://127.0.0.1:4200/api/work_pools/p', body: { is_paused: true } } },
+      {
+        waitUntilEmpty: {
+          url: 'http://127.0.0.1:4200/api/flow_runs/filter',
+          body: { flow_runs: { state: { type: { any_: ['PENDING', 'RUNNING', 'CANCELLING'] } } }, work_pools: { name: { any_: ['p'] } } },
+          timeoutSeconds: 600,
+          what: 'flow runs of pool p in flight',
+        },
+      },
+    ]);
+    const resume = [{ request: { method: 'PATCH', url: 'http://127.0.0.1:4200/api/work_pools/p', body: { is_paused: false } } }];
+    // The rollback waits for the server a failed restart's rollback restarts.
+    expect(drained.transaction?.rollback).toEqual([
+      { waitForHealth: { url: 'http://127.0.0.1:4200/api/health', timeoutSeconds: 120 } },
+      ...resume,
+    ]);
+    expect(plan.atRunEnd).toEqual([{ after: 'drain p', title: 'resume work pool p', steps: resume }]);
+  });
+
+  it('a pool paused already is waited for, and left paused', () => {
+    const plan = restartWith(true);
+    expect(plan.actions[1]!.steps.map((s) => Object.keys(s)[0])).toEqual(['waitUntilEmpty']);
+    expect(plan.actions[1]!.transaction).toBeUndefined();
+    expect(plan.atRunEnd).toBeUndefined();
+  });
+
+  it('a start drains nothing: a stopped server has no runs in flight', () => {
+    const facts = converged();
+    facts.actual.set('systemd_service:app.service', { ...service('inactive'), drain: { paused: false } });
+    expect(planHost(draining, facts, settings).actions.map((a) => a.id)).toEqual(['start app.service']);
   });
 });

@@ -7,7 +7,7 @@ import { maskKey, SecretMask } from '../../report/mask.js';
 import { buildReport, type Report } from '../../report/report.js';
 import { renderEvent, renderPlan, renderSummary, renderTotals } from '../../report/text.js';
 import type { Spec } from '../../model/spec.js';
-import type { HostPlan } from '../../model/plan.js';
+import type { Action, HostPlan } from '../../model/plan.js';
 import { traceTo } from '../../model/trace.js';
 import { ExitCode } from '../exit-codes.js';
 import { toolVersion } from '../version.js';
@@ -97,7 +97,6 @@ function outcomeLines(o: HostOutcome): string[] {
     return o.status === 'failed' || o.status === 'skipped' ? [o.error ?? o.status] : [];
   }
   const { done, failed, rolledBack = [], interrupted } = o.apply;
-  const planned = o.plan?.actions.length ?? 0;
   const stopped = interrupted ? `interrupted at ${failed.action}` : `FAILED at ${failed.action}`;
   const undone = rolledBack.filter((r) => r.restored);
   if (rolledBack.length > 0 && undone.length === rolledBack.length) {
@@ -109,8 +108,15 @@ function outcomeLines(o: HostOutcome): string[] {
   return [
     `${stopped}: ${interrupted ? failed.error : failed.error.split('\n')[0]}`,
     ...rolledBack.filter((r) => !r.restored).map((r) => `ROLLBACK FAILED (${r.action}): ${r.detail}`),
-    `${done.length} of ${planned} actions done${done.length > 0 ? ` (${done.join(', ')})` : ''}; the next apply does what is left`,
+    `${doneCount(done, o.plan?.actions ?? [])}${done.length > 0 ? ` (${done.join(', ')})` : ''}; the next apply does what is left`,
   ];
+}
+
+/** "N of M actions done", where actions a resource compared again added (a redeploy) are counted apart. */
+function doneCount(done: string[], planned: Action[]): string {
+  const added = done.filter((id) => !planned.some((a) => a.id === id)).length;
+  const ofPlan = `${done.length - added} of ${planned.length} actions done`;
+  return added > 0 ? `${ofPlan}, and ${added} found when a resource was compared again` : ofPlan;
 }
 
 /** What apply executes: the plan it makes now, a saved plan file, or the plan a person just confirmed. */

@@ -364,6 +364,20 @@ export interface SystemdService {
    */
   notifies?: UnitName[];
   health?: ServiceHealth;
+  /**
+   * A Prefect work pool emptied around every restart of this service by apply (the server's unit changed, its venv upgraded): the pool is paused, so workers take no new runs, apply waits for its PENDING, RUNNING and CANCELLING flow runs to end, the service restarts, and the pool is resumed at the end of the host's run, or when anything in the run fails or it is interrupted. Runs due meanwhile wait and start after; none is lost to the restart. A pool paused already stays paused.
+   */
+  drain?: {
+    api_url: PrefectApiUrl;
+    /**
+     * The work pool's name, e.g. projections-local.
+     */
+    pool: string;
+    /**
+     * Seconds to wait for the pool's runs to end. Default 600. Still running then, the restart is not made: the pool is resumed and apply fails, naming them.
+     */
+    timeout?: number;
+  };
 }
 /**
  * What says the service works, not only that systemd runs it: an HTTP URL that answers 2xx, or a Prefect worker's own record in its pool (a worker's /health answers 200 for minutes while it cannot reach its server). After a start or restart, apply waits for it and rolls a changed unit back if it never passes; check reports it. Give url or prefect_worker.

@@ -6,7 +6,8 @@ import { contentChange, sha256, writeFileStep } from '../../steps.js';
 import { afterReferences, notifyReferences, unitToken, type ResourcePlan, type ResourceType, type SpecProblem } from '../../types.js';
 import { HOST_STATE } from '../../../model/host-state.js';
 import type { HttpCall } from '../../../transport/http.js';
-import { observeWorker, staleRemoval, unnamedWorker, workerGate } from './worker-health.js';
+import { observeWorker, staleRemoval, unnamedWorker, workerGate, type WorkerFindings } from './worker-health.js';
+import { drainAction, observeDrain, type DrainFacts } from './drain.js';
 
 interface ServiceFacts {
   unitFile: PathFacts;
@@ -20,6 +21,8 @@ interface ServiceFacts {
   live?: { healthy: boolean; detail: string };
   /** A worker's pool's OFFLINE records of workers without a name (see worker-health.ts). */
   staleWorkers?: string[];
+  /** The pool its restarts drain, as the server has it; none when the server does not answer. */
+  drain?: DrainFacts;
 }
 
 const UNIT_DIR = '/etc/systemd/system';
@@ -98,16 +101,14 @@ export const systemdService: ResourceType<SystemdService, ServiceFacts> = {
     };
   },
   async observe(spec, http) {
-    const worker = spec.health?.prefect_worker;
-    const url = spec.health?.url;
-    if (!worker && !url) return { into: (actual) => actual };
-    const { live, stale } = worker ? await observeWorker(worker, http) : { live: await urlHealth(url!, http), stale: [] };
+    const [health, drain] = await Promise.all([observeHealth(spec, http), spec.drain && observeDrain(spec.drain, http)]);
     // Asked before the unit's state was known: health only means something for a running service.
     return {
       into: (actual) => ({
         ...actual,
-        ...(actual.activeState === 'active' ? { live } : {}),
-        ...(stale.length > 0 ? { staleWorkers: stale } : {}),
+        ...(health && actual.activeState === 'active' ? { live: health.live } : {}),
+        ...(health && health.stale.length > 0 ? { staleWorkers: health.stale } : {}),
+        ...(drain ? { drain } : {}),
       }),
     };
   },
@@ -197,6 +198,13 @@ function healthProblems(spec: SystemdService): SpecProblem[] {
   return health.prefect_worker ? unnamedWorker(health.prefect_worker, spec.content) : [];
 }
 
+async function observeHealth(spec: SystemdService, http: HttpCall): Promise<WorkerFindings | undefined> {
+  const worker = spec.health?.prefect_worker;
+  const url = spec.health?.url;
+  if (worker) return observeWorker(worker, http);
+  return url ? { live: await urlHealth(url, http), stale: [] } : undefined;
+}
+
 async function urlHealth(url: string, http: HttpCall): Promise<{ healthy: boolean; detail: string }> {
   try {
     // A hung service (stopped process, full backlog) must not stall the whole check.
@@ -241,7 +249,10 @@ function lateActions(spec: SystemdService, actual: ServiceFacts, name: string, u
       return gated(spec, actual, unitChanged, action(verb, command, because), command);
     };
     if (!running) late.push(gatedAction('start', `is ${actual.activeState}`));
-    else if (notifiedBecause.length > 0) late.push(gatedAction('restart', notifiedBecause.join('; ')));
+    else if (notifiedBecause.length > 0) {
+      if (spec.drain && actual.drain) late.push(drainAction(name, spec.drain, actual.drain));
+      late.push(gatedAction('restart', notifiedBecause.join('; ')));
+    }
   } else if (running) {
     late.push(action('stop', `systemctl stop ${unit}`, `is ${actual.activeState}`));
   }

@@ -197,6 +197,7 @@ class Api:
             ("GET", r"/api/block_types/slug/(?P<slug>[^/]+)/block_documents/name/(?P<name>[^/]+)", self.read_block_document_by_name),
             ("POST", r"/api/deployments/(?P<id>[0-9a-f-]{36})/create_flow_run", self.create_flow_run),
             ("POST", r"/api/work_pools/(?P<name>[^/]+)/get_scheduled_flow_runs", self.scheduled_flow_runs),
+            ("POST", r"/api/flow_runs/filter", self.filter_flow_runs),
             ("GET", r"/api/flow_runs/(?P<id>[0-9a-f-]{36})", self.read_flow_run),
             ("POST", r"/api/flow_runs/(?P<id>[0-9a-f-]{36})/set_state", self.set_flow_run_state),
             ("POST", r"/api/v2/concurrency_limits/", self.create_limit),
@@ -256,11 +257,39 @@ class Api:
             if queue not in known:
                 raise not_found(f"Work pool queue '{pool['name']}/{queue}' not found.")
         before = parse_iso((body or {}).get("scheduled_before")) or now()
+        # get-runs-from-worker-queues.sql.jinja: nothing from a paused pool or a paused queue.
+        if pool["is_paused"]:
+            return 200, []
+        paused = {name for name, q in self.queues_of(pool).items() if q["is_paused"]}
         due = [r for r in self.store.all("flow_runs") if r["work_pool_id"] == pool["id"] and r["state_type"] == "SCHEDULED"
-               and parse_stamp(r["next_scheduled_start_time"]) <= before and (not queues or r["work_queue_name"] in queues)]
+               and parse_stamp(r["next_scheduled_start_time"]) <= before and (not queues or r["work_queue_name"] in queues)
+               and r["work_queue_name"] not in paused]
         due.sort(key=lambda r: r["next_scheduled_start_time"])
         limit = (body or {}).get("limit") or 200
         return 200, [{"work_pool_id": pool["id"], "work_queue_id": r["work_queue_id"], "flow_run": r} for r in due[:limit]]
+
+    def filter_flow_runs(self, _m, body):
+        """api/flow_runs.py read_flow_runs, for the filters the stand-in knows: flow_runs.state.type
+        (any_/not_any_) and work_pools.name.any_; the filter models forbid unknown keys (422), and
+        a filter family the stand-in does not know is refused rather than ignored."""
+        body = body or {}
+        for key in body:
+            if key not in ("sort", "limit", "offset", "flow_runs", "work_pools"):
+                raise unprocessable("stand_in_unsupported", ["body", key], f"the stand-in does not filter flow runs by {key}", body)
+        runs = self.store.all("flow_runs")
+        state_type = filter_keys(body.get("flow_runs"), ["body", "flow_runs"], {"state": {"type": {"any_", "not_any_"}}}, body)
+        types = ((state_type or {}).get("state") or {}).get("type") or {}
+        if types.get("any_") is not None:
+            runs = [r for r in runs if r["state_type"] in types["any_"]]
+        if types.get("not_any_") is not None:
+            runs = [r for r in runs if r["state_type"] not in types["not_any_"]]
+        pools = filter_keys(body.get("work_pools"), ["body", "work_pools"], {"name": {"any_"}}, body)
+        names = ((pools or {}).get("name") or {}).get("any_")
+        if names is not None:
+            ids = {p["id"] for p in self.store.all("work_pools") if p["name"] in names}
+            runs = [r for r in runs if r["work_pool_id"] in ids]
+        runs.sort(key=lambda r: r["id"], reverse=True)  # FlowRunSort.ID_DESC
+        return 200, page(runs, body)
 
     def require(self, table, key, detail):
         doc = self.store.get(table, key)
@@ -1107,6 +1136,18 @@ def put_block_schema(store, body):
               "version": body.get("version") or "non-versioned"}
     store.put("block_schemas", schema["id"], schema)
     return schema
+
+
+def filter_keys(value, loc, allowed, body):
+    """A filter object of Prefect's filter models (extra="forbid"): only the keys `allowed` names, nested."""
+    if value is None:
+        return None
+    for key, inner in value.items():
+        if key not in allowed:
+            raise unprocessable("extra_forbidden", [*loc, key], "Extra inputs are not permitted", body)
+        if isinstance(allowed, dict) and isinstance(allowed[key], (dict, set)) and inner is not None:
+            filter_keys(inner, [*loc, key], allowed[key], body)
+    return value
 
 
 def page(items, body):
