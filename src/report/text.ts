@@ -40,7 +40,7 @@ function hostLine(o: HostOutcome, style: Style, asCheck: boolean): string {
   const problems = o.plan?.problems.length ?? 0;
   if (o.status === 'applied') return `${name}: ${green(style, `${n} change${n === 1 ? '' : 's'} applied`)}`;
   if (actions.length === 0 && problems === 0) return `${name}: ${green(style, asCheck ? 'in sync' : 'no changes')}`;
-  const deferred = later > 0 ? `${later} to compare once the server answers` : '';
+  const deferred = later > 0 ? `${later} to compare later in the run, once what they read is there` : '';
   if (asCheck) {
     const found = n + problems > 0 ? `drift: ${n + problems} difference${n + problems === 1 ? '' : 's'}` : 'not compared';
     return `${name}: ${yellow(style, [found, deferred].filter(Boolean).join('; '))}`;
@@ -111,7 +111,7 @@ export function renderTotals(outcomes: HostOutcome[], style: Style, asCheck: boo
   const later = actions.filter(comparesLater).length;
   const changes = actions.length - later;
   const problems = outcomes.reduce((n, o) => n + (o.plan?.problems.length ?? 0), 0);
-  const deferred = later > 0 ? [`${later} to compare once the server answers`] : [];
+  const deferred = later > 0 ? [`${later} to compare later in the run, once what they read is there`] : [];
   if (asCheck) {
     const tail = [plural(changes + problems, 'difference'), ...deferred].join(', ');
     return totalsLine(

@@ -805,7 +805,7 @@ export interface PrefectDeployments {
   after?: AfterServices;
 }
 /**
- * A git checkout of a repository at a pinned version, made and kept by its owner. Drift: the checkout is at another commit (it moved, or the pin did), or its working tree has local changes; local changes are reported and kept unless force is true. An ssh:// or user@host: repository's host key must be in known_hosts (StrictHostKeyChecking=yes). What lies inside the checkout (a venv) is made after the clone, and prefect_deployments of a project in it are compared again once it has moved, in the same apply.
+ * A git checkout of a repository at a pinned version, made and kept by its owner. Drift: the checkout is at another commit (it moved, or the pin did), or its working tree has local changes; local changes are reported and kept unless force is true. An ssh:// or user@host: repository's host key must be in known_hosts (StrictHostKeyChecking=yes). A directory at the path that is not a checkout (the project copied by hand) is made one in place: the files of the commit it lacks are written, untracked and ignored files (a venv in it) are kept, and files that differ from the commit are kept and reported unless force is true. What lies inside the checkout (a venv) is made after the clone, and prefect_deployments of a project in it are compared again once it has moved, in the same apply.
  *
  * This interface was referenced by `ReconcileDesiredStateSetupYaml`'s JSON-Schema
  * via the `definition` "git".
@@ -838,7 +838,7 @@ export interface Git {
    */
   known_hosts?: string;
   /**
-   * Discard local changes in the working tree (git reset --hard; untracked files stay) to reach the version. Default false: they are reported, and the checkout is left alone.
+   * Discard local changes in the working tree (git reset --hard; untracked files stay) to reach the version, or, adopting a directory that is not a checkout, overwrite its files that differ from the commit. Default false: they are reported, and the checkout is left alone.
    */
   force?: boolean;
 }

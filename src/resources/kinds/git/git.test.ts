@@ -52,7 +52,63 @@ describe('git checkout', () => {
     expect(unreadable.problems).toEqual(['cannot read main of file:///srv/git/project.git: fatal: could not read from remote repository']);
   });
 
-  it('refuses to replace something that is not a checkout', () => {
-    expect(() => plan('exists=other\n')).toThrow('/home/app/project exists but is not a git checkout');
+  it('says how to go on when a file stands where the checkout goes, instead of failing the host', () => {
+    expect(plan('exists=other\n').problems).toEqual([
+      '/home/app/project is a file, not a directory: move it aside, and apply clones the repository there',
+    ]);
+  });
+
+  describe('a directory that is not a checkout (the project copied by hand)', () => {
+    const directory = (status: string) => `exists=directory\nwanted=${A}\n@@git-adopt\n${status}`;
+
+    it('is made a checkout in place: what the commit has and it lacks is written, untracked and ignored files are kept', () => {
+      const { now, notifies } = plan(directory(' D .gitignore\n?? .venv/\n?? notes.txt\n'));
+      expect(now.map((a) => [a.verb, a.because])).toEqual([['update', 'a directory that is not a checkout: made one in place']]);
+      expect(now[0]!.fields).toEqual([
+        { field: 'checkout', before: 'a directory, not a checkout', after: 'aaaaaaaaaaaa' },
+        { field: 'files of the commit it lacks', before: '1 (.gitignore)', after: 'written' },
+        { field: 'untracked and ignored files', before: '2 (.venv/, notes.txt)', after: 'kept' },
+      ]);
+      const script = (now[0]!.steps[0] as { script: string }).script;
+      // Its git directory is moved into place last; files that changed since the plan stop it.
+      expect(script).toContain('read-tree');
+      expect(script).toContain('files changed since the plan');
+      expect(script).toMatch(/mv \.git-reconcile-adopting \.git\b/);
+      expect(script).not.toMatch(/\bclean\b|reset --hard|rm -rf [^.]/);
+      expect(notifies).toEqual(['checkout-reader:/home/app/project']);
+    });
+
+    it('keeps files that differ from the commit, and the directory as it is, unless force is set', () => {
+      const differs = directory(' M prefect.yaml\n M flows/a.py\n');
+      const kept = plan(differs);
+      expect(kept.now).toEqual([]);
+      expect(kept.problems).toEqual([
+        "/home/app/project is not a git checkout, and 2 (prefect.yaml, flows/a.py) of its files differ from main of file:///srv/git/project.git: kept, so it is not made a checkout; commit them elsewhere, or set force: true to take the repository's version (untracked and ignored files are kept either way)",
+      ]);
+      const forced = plan(differs, { force: true });
+      expect(forced.now[0]!.fields.map((f) => [f.field, f.after])).toEqual([
+        ['checkout', 'aaaaaaaaaaaa'],
+        ['files that differ', "the repository's (force: true)"],
+      ]);
+      expect((forced.now[0]!.steps[0] as { script: string }).script).not.toContain('files changed since the plan');
+    });
+
+    it('is compared once git is installed, on a fresh host whose setup installs it', () => {
+      const { now, late } = plan('git=missing\nwanted-error=git is not installed yet\nexists=directory\n');
+      expect(now).toEqual([]);
+      expect(late.map((a) => [a.id, a.because, a.steps])).toEqual([
+        [
+          'compare git:/home/app/project',
+          'git is not installed yet: compared once it is',
+          [{ replan: { resource: 'git:/home/app/project' } }],
+        ],
+      ]);
+    });
+
+    it('is left alone, saying why, when the repository cannot be read to compare it with', () => {
+      expect(plan('exists=directory\nwanted-error=fatal: could not read from remote repository\n').problems).toEqual([
+        '/home/app/project is a directory but not a git checkout, and main of file:///srv/git/project.git could not be read to compare it with: fatal: could not read from remote repository',
+      ]);
+    });
   });
 });

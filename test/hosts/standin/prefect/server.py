@@ -213,11 +213,26 @@ class Api:
         ]
 
     def handle(self, method, path, body, query=None):
+        self.contend(method, path)
         for route_method, pattern, handler in self.routes:
             match = re.fullmatch(pattern, path)
             if match and route_method == method:
                 return handler({**{k: urldecode(v) for k, v in match.groupdict().items()}, "query": query or {}}, body)
         raise not_found()
+
+    def contend(self, method, path):
+        """The fault switch for SQLite under a fleet's load (the reference's fleet section): with
+        PREFECT_STANDIN_LOCKED_EVERY=N in the server's environment, every Nth write answers HTTP 503
+        {"exception_message": "Service Unavailable"}, as a write that met "database is locked" does.
+        Reads (GET, and the POSTs that only read) are never refused."""
+        every = int(os.environ.get("PREFECT_STANDIN_LOCKED_EVERY") or 0)
+        reads = path.endswith("/filter") or path.endswith("/get_scheduled_flow_runs")
+        if every <= 0 or method == "GET" or reads:
+            return
+        self.writes = getattr(self, "writes", 0) + 1
+        if self.writes % every == 0:
+            print("sqlite3.OperationalError: database is locked", file=sys.stderr, flush=True)
+            raise HttpError(503, {"exception_message": "Service Unavailable"})
 
     # --- flow runs (api/deployments.py, api/workers.py, api/flow_runs.py) ------------
     def create_flow_run(self, m, body):
