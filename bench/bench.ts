@@ -307,10 +307,10 @@ async function prefectFleetChecks(): Promise<{
     }
     const full = prefectFleet(server, workers, repo);
     const restarts = { drained: [] as Restart[], undrained: [] as Restart[] };
-    for (let i = 0; i < RUNS; i++) {
-      restarts.drained.push(await plannedRestart(full, server, `drained ${i}`));
-      restarts.undrained.push(await plannedRestart(full, server, `undrained ${i}`, false));
-    }
+    // The drained restarts first: an undrained one leaves runs in flight for good (its lost runs), which
+    // a later drain would rightly wait for until its timeout.
+    for (let i = 0; i < RUNS; i++) restarts.drained.push(await plannedRestart(full, server, `drained ${i}`));
+    for (let i = 0; i < RUNS; i++) restarts.undrained.push(await plannedRestart(full, server, `undrained ${i}`, false));
     return { checks: results, restarts };
   } finally {
     await Promise.all(hosts.map((h) => stopHost(h.name)));

@@ -30,7 +30,11 @@ function fleetWorkspace(hosts: TestHost[], serverHealthTimeout = 90): string {
         .replace('timeout: 90', `timeout: ${serverHealthTimeout}`)
         .replace('name: "{{ host_name }}"\n      timeout: 60', 'name: "{{ host_name }}"\n      timeout: 10')
         // A heartbeat every 2 s (Prefect's setting; 30 s by default): a worker that stops sending them is OFFLINE in 6 s.
-        .replace('Environment=PREFECT_API_URL=', 'Environment=PREFECT_WORKER_HEARTBEAT_SECONDS=2\n      Environment=PREFECT_API_URL='),
+        .replace(
+          'Environment=PREFECT_API_URL=',
+          // The stand-in's cancellation watcher gives up after 4 s without its server, not about 30 s as Prefect's.
+          'Environment=PREFECT_WORKER_HEARTBEAT_SECONDS=2\n      Environment=PREFECT_STANDIN_CANCEL_GIVE_UP_SECONDS=4\n      Environment=PREFECT_API_URL=',
+        ),
       repo,
       repo.head(),
     ),
@@ -363,6 +367,51 @@ describe('one Prefect across many hosts: examples/fleet on three test hosts', ()
     );
     expect(Date.parse((await stateOf(due)).start_time!) / 1000).toBeGreaterThan(restarted);
     expect((await reconcile(dir, 'check')).code).toBe(0);
+  }, 180_000);
+
+  it('an outage longer than the cancellation watcher bears leaves runs uncancellable; the restart a planned server restart notifies brings it back', async () => {
+    const slow = (await deployment('slow/slow')) as unknown as { id: string };
+    const runOf = async (seconds: number) =>
+      (
+        (await (
+          await fetch(`${api()}/deployments/${slow.id}/create_flow_run`, {
+            method: 'POST',
+            body: JSON.stringify({ parameters: { seconds } }),
+          })
+        ).json()) as { id: string }
+      ).id;
+    const stateOf = async (id: string) => ((await (await fetch(`${api()}/flow_runs/${id}`)).json()) as { state_type: string }).state_type;
+    const cancel = (id: string) =>
+      fetch(`${api()}/flow_runs/${id}/set_state`, {
+        method: 'POST',
+        body: JSON.stringify({ state: { type: 'CANCELLING', name: 'Cancelling' } }),
+      });
+    const cancelled = async (seconds: number) => {
+      const run = await runOf(seconds);
+      await waitFor(async () => (await stateOf(run)) === 'RUNNING', 30_000);
+      await cancel(run);
+      return run;
+    };
+
+    // Unplanned: the server down for longer than the workers' cancellation watcher bears.
+    await ssh(server, 'systemctl stop prefect-server.service', { user: 'root' });
+    await new Promise((r) => setTimeout(r, 8000));
+    await ssh(server, 'systemctl start prefect-server.service', { user: 'root' });
+    await waitFor(async () => (await onlineWorkers()).length === 2, 60_000);
+    const lost = await cancelled(10);
+    await new Promise((r) => setTimeout(r, 5000));
+    expect(await stateOf(lost)).toBe('CANCELLING');
+
+    // Planned: a server restart through apply restarts the workers it notifies; they cancel again.
+    const setup = readFileSync(join(dir, 'setup.yaml'), 'utf8');
+    writeFileSync(
+      join(dir, 'setup.yaml'),
+      setup.replace(/Description=Prefect Server \(self-hosted[^)]*\)/, 'Description=Prefect Server (self-hosted, v4)'),
+    );
+    const applied = await reconcileJson(dir, 'apply');
+    expect(applied.code, JSON.stringify(applied.hosts.map((h) => [h.host, h.error]))).toBe(0);
+    const run = await cancelled(30);
+    await waitFor(async () => (await stateOf(run)) === 'CANCELLED', 15_000);
   }, 180_000);
 
   it('a server unit that cannot start: the server host fails and rolls back, the worker hosts are skipped saying why, exit 1', async () => {

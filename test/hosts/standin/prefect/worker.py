@@ -17,6 +17,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from . import client, settings
 
 ERROR_THRESHOLD_SECONDS = 40
+# How often the stand-in looks for its runs set to CANCELLING (the real worker hears of them by events).
+CANCEL_POLL_SECONDS = 2
 
 
 def start(pool, worker_type, limit, with_healthcheck, name, create_pool=True):
@@ -55,6 +57,8 @@ def start(pool, worker_type, limit, with_healthcheck, name, create_pool=True):
 
     signal.signal(signal.SIGTERM, on_term)
     signal.signal(signal.SIGINT, on_term)
+    processes = {}
+    threading.Thread(target=watch_cancellations, args=(pool, processes, stop), daemon=True).start()
     heartbeat_every = int(settings.get("PREFECT_WORKER_HEARTBEAT_SECONDS"))
     query_every = int(settings.get("PREFECT_WORKER_QUERY_SECONDS"))
     failing_since = None
@@ -66,7 +70,7 @@ def start(pool, worker_type, limit, with_healthcheck, name, create_pool=True):
                 client.request("POST", f"/work_pools/{pool}/workers/heartbeat",
                                {"name": name, "heartbeat_interval_seconds": heartbeat_every})
                 last_heartbeat = time.monotonic()
-            submit_scheduled_runs(name, pool, limit, running)
+            submit_scheduled_runs(name, pool, limit, running, processes)
             state["last_poll"] = time.monotonic()
             failing_since = None
         except (client.Unreachable, client.ApiError) as error:
@@ -81,7 +85,35 @@ def start(pool, worker_type, limit, with_healthcheck, name, create_pool=True):
     return 0
 
 
-def submit_scheduled_runs(worker, pool, limit, running):
+def watch_cancellations(pool, processes, stop):
+    """The worker's cancellation watcher, as real Prefect 3.8.3 behaved (the reference's fleet
+    section): a run of this worker set to CANCELLING is marked CANCELLED and its process terminated;
+    but once the server has been unreachable for about 30 s (PREFECT_STANDIN_CANCEL_GIVE_UP_SECONDS),
+    the watcher gives up for good, and runs set to CANCELLING run to their end until the worker restarts."""
+    give_up = float(os.environ.get("PREFECT_STANDIN_CANCEL_GIVE_UP_SECONDS") or 30)
+    failing_since = None
+    while not stop.wait(CANCEL_POLL_SECONDS):
+        try:
+            cancelling = client.request("POST", "/flow_runs/filter", {
+                "flow_runs": {"state": {"type": {"any_": ["CANCELLING"]}}}, "work_pools": {"name": {"any_": [pool]}}})
+            failing_since = None
+        except (client.Unreachable, client.ApiError):
+            failing_since = failing_since or time.monotonic()
+            if time.monotonic() - failing_since > give_up:
+                print("Cancellation observer failed to reconnect; flow run cancellation will fail", file=sys.stderr, flush=True)
+                return
+            continue
+        for run in cancelling:
+            process = processes.get(run["id"])
+            if process is None or process.poll() is not None:
+                continue
+            client.request("POST", f"/flow_runs/{run['id']}/set_state",
+                           {"state": {"type": "CANCELLED", "name": "Cancelled", "message": "Flow run was cancelled successfully."}})
+            process.terminate()
+            print(f"Cancelled flow run '{run['name']}'!", flush=True)
+
+
+def submit_scheduled_runs(worker, pool, limit, running, processes):
     soon = datetime.datetime.now(datetime.timezone.utc) + datetime.timedelta(seconds=10)
     due = client.request("POST", f"/work_pools/{pool}/get_scheduled_flow_runs",
                          {"scheduled_before": soon.isoformat(), "limit": limit or 10})
@@ -94,14 +126,17 @@ def submit_scheduled_runs(worker, pool, limit, running):
             running.release()
             continue
         print(f"Worker '{worker}' submitting flow run '{run['id']}'", flush=True)
-        threading.Thread(target=execute, args=(run, running), daemon=True).start()
+        threading.Thread(target=execute, args=(run, running, processes), daemon=True).start()
 
 
-def execute(run, running):
+def execute(run, running, processes):
     try:
         env = {**os.environ, "PREFECT__FLOW_RUN_ID": run["id"], **(run.get("job_variables") or {}).get("env", {})}
         print("Opening process...", flush=True)
-        process = subprocess.run([sys.executable, "-m", "prefect.engine"], env=env, cwd=tempfile.mkdtemp(prefix="prefect-"))
+        process = subprocess.Popen([sys.executable, "-m", "prefect.engine"], env=env, cwd=tempfile.mkdtemp(prefix="prefect-"))
+        processes[run["id"]] = process
+        process.wait()
+        processes.pop(run["id"], None)
         if process.returncode == 0:
             print(f"Process for flow run '{run['name']}' exited cleanly.", flush=True)
             return
