@@ -64,6 +64,18 @@ describe('one Prefect across many hosts: examples/fleet on three test hosts', ()
       schedules: { schedule: { cron: string } }[];
     };
   const cronOf = async (flowAndName: string) => (await deployment(flowAndName)).schedules.map((s) => s.schedule.cron).join(',');
+  /** A run of the slow flow (deployed by the drain test) that sleeps `seconds`, by its id. */
+  const runOf = async (seconds: number) => {
+    const slow = (await deployment('slow/slow')) as unknown as { id: string };
+    const created = await fetch(`${api()}/deployments/${slow.id}/create_flow_run`, {
+      method: 'POST',
+      body: JSON.stringify({ parameters: { seconds } }),
+    });
+    return ((await created.json()) as { id: string }).id;
+  };
+  const stateOf = async (id: string) =>
+    (await (await fetch(`${api()}/flow_runs/${id}`)).json()) as { state_type: string; start_time: string | null };
+  const stateTypeOf = async (id: string) => (await stateOf(id)).state_type;
   const checkedOut = async (host: TestHost) =>
     (await ssh(host, 'git -C /home/daniel/projects/projections-v2 rev-parse HEAD')).stdout.trim();
 
@@ -324,18 +336,6 @@ describe('one Prefect across many hosts: examples/fleet on three test hosts', ()
     writeFileSync(join(dir, 'setup.yaml'), withProjectAt(readFileSync(join(dir, 'setup.yaml'), 'utf8'), repo, next));
     const deployed = await reconcile(dir, 'apply');
     expect(deployed.code, deployed.stdout).toBe(0);
-    const slow = (await deployment('slow/slow')) as unknown as { id: string };
-    const runOf = async (seconds: number) =>
-      (
-        (await (
-          await fetch(`${api()}/deployments/${slow.id}/create_flow_run`, {
-            method: 'POST',
-            body: JSON.stringify({ parameters: { seconds } }),
-          })
-        ).json()) as { id: string }
-      ).id;
-    const stateOf = async (id: string) =>
-      (await (await fetch(`${api()}/flow_runs/${id}`)).json()) as { state_type: string; start_time: string | null };
     const paused = async () => ((await (await fetch(`${api()}/work_pools/projections-local`)).json()) as { is_paused: boolean }).is_paused;
 
     const inFlight = await runOf(8);
@@ -370,17 +370,6 @@ describe('one Prefect across many hosts: examples/fleet on three test hosts', ()
   }, 180_000);
 
   it('an outage longer than the cancellation watcher bears leaves runs uncancellable; the restart a planned server restart notifies brings it back', async () => {
-    const slow = (await deployment('slow/slow')) as unknown as { id: string };
-    const runOf = async (seconds: number) =>
-      (
-        (await (
-          await fetch(`${api()}/deployments/${slow.id}/create_flow_run`, {
-            method: 'POST',
-            body: JSON.stringify({ parameters: { seconds } }),
-          })
-        ).json()) as { id: string }
-      ).id;
-    const stateOf = async (id: string) => ((await (await fetch(`${api()}/flow_runs/${id}`)).json()) as { state_type: string }).state_type;
     const cancel = (id: string) =>
       fetch(`${api()}/flow_runs/${id}/set_state`, {
         method: 'POST',
@@ -388,7 +377,7 @@ describe('one Prefect across many hosts: examples/fleet on three test hosts', ()
       });
     const cancelled = async (seconds: number) => {
       const run = await runOf(seconds);
-      await waitFor(async () => (await stateOf(run)) === 'RUNNING', 30_000);
+      await waitFor(async () => (await stateTypeOf(run)) === 'RUNNING', 30_000);
       await cancel(run);
       return run;
     };
@@ -400,7 +389,7 @@ describe('one Prefect across many hosts: examples/fleet on three test hosts', ()
     await waitFor(async () => (await onlineWorkers()).length === 2, 60_000);
     const lost = await cancelled(10);
     await new Promise((r) => setTimeout(r, 5000));
-    expect(await stateOf(lost)).toBe('CANCELLING');
+    expect(await stateTypeOf(lost)).toBe('CANCELLING');
 
     // Planned: a server restart through apply restarts the workers it notifies; they cancel again.
     const setup = readFileSync(join(dir, 'setup.yaml'), 'utf8');
@@ -411,7 +400,7 @@ describe('one Prefect across many hosts: examples/fleet on three test hosts', ()
     const applied = await reconcileJson(dir, 'apply');
     expect(applied.code, JSON.stringify(applied.hosts.map((h) => [h.host, h.error]))).toBe(0);
     const run = await cancelled(30);
-    await waitFor(async () => (await stateOf(run)) === 'CANCELLED', 15_000);
+    await waitFor(async () => (await stateTypeOf(run)) === 'CANCELLED', 15_000);
   }, 180_000);
 
   it('a server unit that cannot start: the server host fails and rolls back, the worker hosts are skipped saying why, exit 1', async () => {
