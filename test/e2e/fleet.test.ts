@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { ssh, useTestHosts, waitFor } from '../hosts/fixture.js';
 import type { TestHost } from '../hosts/host.js';
-import { serveSampleProject, withProjectAt } from '../hosts/served-repo.js';
+import { addSleepingFlow, serveSampleProject, withProjectAt } from '../hosts/served-repo.js';
 import { reconcile, reconcileJson, workspace } from './helpers.js';
 
 const repo = serveSampleProject();
@@ -76,6 +76,25 @@ describe('one Prefect across many hosts: examples/fleet on three test hosts', ()
   const stateOf = async (id: string) =>
     (await (await fetch(`${api()}/flow_runs/${id}`)).json()) as { state_type: string; start_time: string | null };
   const stateTypeOf = async (id: string) => (await stateOf(id)).state_type;
+  /** The runs the server's scheduler made ahead for a deployment (FLOW/NAME), earliest first. */
+  const runsAhead = async (flowAndName: string) => {
+    const { id } = (await deployment(flowAndName)) as unknown as { id: string };
+    const scheduled = await fetch(`${api()}/flow_runs/filter`, {
+      method: 'POST',
+      body: JSON.stringify({ flow_runs: { state: { type: { any_: ['SCHEDULED'] } } } }),
+    });
+    return (
+      (await scheduled.json()) as {
+        deployment_id: string;
+        auto_scheduled: boolean;
+        expected_start_time: string;
+        deployment_version: string;
+      }[]
+    )
+      .filter((r) => r.deployment_id === id && r.auto_scheduled)
+      .sort((x, y) => x.expected_start_time.localeCompare(y.expected_start_time));
+  };
+  const minutesOf = (runs: { expected_start_time: string }[]) => runs.map((r) => new Date(r.expected_start_time).getUTCMinutes());
   const checkedOut = async (host: TestHost) =>
     (await ssh(host, 'git -C /home/daniel/projects/projections-v2 rev-parse HEAD')).stdout.trim();
 
@@ -145,14 +164,20 @@ describe('one Prefect across many hosts: examples/fleet on three test hosts', ()
       ['worker-1', [moved]],
       ['worker-2', [moved]],
     ]);
-    // Nothing was changed by check: the server still has the old schedule.
+    // Nothing was changed by check: the server still has the old schedule, and its scheduler's runs ahead.
     expect(await cronOf('live-score/live-score')).toBe('*/5 * * * *');
+    expect(minutesOf(await runsAhead('live-score/live-score')).some((m) => m % 10 === 5)).toBe(true);
     const applied = await reconcileJson(dir, 'apply');
     expect(applied.code, JSON.stringify(applied.hosts.map((h) => [h.host, h.error]))).toBe(0);
     for (const h of hosts) expect(await checkedOut(h)).toBe(next);
     expect(await cronOf('live-score/live-score')).toBe('*/10 * * * *');
     expect(await deployment('live-score/live-score')).toMatchObject({ version: next.slice(0, 8) });
     expect(await deployment('build-projections/nightly-projections')).toMatchObject({ version: next.slice(0, 8) });
+    // The scheduler's runs ahead follow: the new schedule's, of the new version.
+    let ahead: Awaited<ReturnType<typeof runsAhead>> = [];
+    await waitFor(async () => (ahead = await runsAhead('live-score/live-score')).length >= 6, 20_000);
+    expect(minutesOf(ahead).every((m) => m % 10 === 0)).toBe(true);
+    expect(new Set(ahead.map((r) => r.deployment_version))).toEqual(new Set([next.slice(0, 8)]));
     expect((await reconcile(dir, 'check')).code).toBe(0);
   }, 120_000);
 
@@ -323,16 +348,7 @@ describe('one Prefect across many hosts: examples/fleet on three test hosts', ()
 
   it('a server restart drains the pool: a run in flight completes, a run due meanwhile starts after, the pool is resumed once the workers restarted', async () => {
     // A flow that takes a while, deployed from a commit as any change reaches the fleet.
-    const next = repo.commit('a slow flow', (work) => {
-      writeFileSync(
-        join(work, 'flows/slow.py'),
-        'import time\n\nfrom prefect import flow\n\n\n@flow\ndef slow(seconds: float = 1) -> None:\n    time.sleep(seconds)\n',
-      );
-      writeFileSync(
-        join(work, 'prefect.yaml'),
-        `${readFileSync(join(work, 'prefect.yaml'), 'utf8')}\n  - name: slow\n    entrypoint: flows/slow.py:slow\n    work_pool:\n      name: projections-local\n`,
-      );
-    });
+    const next = repo.commit('a slow flow', addSleepingFlow('slow'));
     writeFileSync(join(dir, 'setup.yaml'), withProjectAt(readFileSync(join(dir, 'setup.yaml'), 'utf8'), repo, next));
     const deployed = await reconcile(dir, 'apply');
     expect(deployed.code, deployed.stdout).toBe(0);

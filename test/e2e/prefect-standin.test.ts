@@ -293,6 +293,70 @@ describe('Prefect 3 stand-in on a test host', () => {
     });
   });
 
+  // services/scheduler.py; models/deployments.py _generate_scheduled_flow_runs and _delete_scheduled_runs.
+  it('makes runs ahead for active schedules by itself, as the scheduler service does, and remakes them when a deployment changes', async () => {
+    interface Run {
+      id: string;
+      deployment_id: string;
+      expected_start_time: string;
+      auto_scheduled: boolean;
+    }
+    const ahead = async (deploymentId: string) =>
+      ((await post('/flow_runs/filter', { flow_runs: { state: { type: { any_: ['SCHEDULED'] } } } })).body as Run[])
+        .filter((r) => r.deployment_id === deploymentId && r.auto_scheduled)
+        .sort((a, b) => a.expected_start_time.localeCompare(b.expected_start_time));
+    const minutes = (runs: Run[]) => runs.map((r) => new Date(r.expected_start_time).getUTCMinutes());
+    const newYork = (run: Run) =>
+      new Intl.DateTimeFormat('en-GB', { timeZone: 'America/New_York', hour: '2-digit', minute: '2-digit' }).format(
+        new Date(run.expected_start_time),
+      );
+
+    // live-score, redeployed above with '*/2' in America/New_York: at least an hour ahead, every even minute.
+    const live = (await get('/deployments/name/live-score/live-score')).body as {
+      id: string;
+      flow_id: string;
+      schedules: { id: string }[];
+    };
+    let runs: Run[] = [];
+    await waitFor(async () => (runs = await ahead(live.id)).length >= 30, 20_000);
+    expect(minutes(runs).every((m) => m % 2 === 0)).toBe(true);
+    expect(Date.parse(runs.at(-1)!.expected_start_time) - Date.now()).toBeGreaterThan(59 * 60_000);
+    const first = (await get(`/flow_runs/${runs[0]!.id}`)).body as Record<string, unknown>;
+    expect(first).toMatchObject({
+      tags: ['auto-scheduled', 'live', 'scores'],
+      parameters: { league: 'nba', write_manifest: true },
+      created_by: { id: live.schedules[0]!.id, type: 'SCHEDULE', display_value: 'CronSchedule' },
+      state: { type: 'SCHEDULED', message: 'Flow run scheduled' },
+    });
+    expect(first.idempotency_key).toMatch(
+      new RegExp(`^scheduled ${live.id} ${live.schedules[0]!.id} \\d{4}-\\d\\d-\\d\\d \\d\\d:\\d\\d:00-0[45]:00$`),
+    );
+    // nightly-projections, '0 3 * * *' in America/New_York: three nights, not an hour of them.
+    const nightly = (await get('/deployments/name/build-projections/nightly-projections')).body as { id: string };
+    await waitFor(async () => (runs = await ahead(nightly.id)).length === 3);
+    expect(runs.map(newYork)).toEqual(['03:00', '03:00', '03:00']);
+
+    // A deployment made through the API with an interval of a minute, then changed to a cron: the runs
+    // ahead of the old schedule go, the new schedule's come; paused, it has none.
+    const body = (schedule: unknown) => ({
+      name: 'every-minute',
+      flow_id: live.flow_id,
+      work_pool_name: 'projections-local',
+      schedules: [{ schedule, active: true }],
+    });
+    const made = (await post('/deployments/', body({ interval: 60 }))).body as { id: string };
+    await waitFor(async () => (runs = await ahead(made.id)).length >= 60, 20_000);
+    const gaps = runs.slice(1).map((r, i) => Date.parse(r.expected_start_time) - Date.parse(runs[i]!.expected_start_time));
+    expect(new Set(gaps)).toEqual(new Set([60_000]));
+    expect((await post('/deployments/', body({ cron: '*/10 * * * *' }))).status).toBe(200);
+    await waitFor(async () => (runs = await ahead(made.id)).length >= 6 && minutes(runs).every((m) => m % 10 === 0), 20_000);
+    expect((await send('PATCH', `/deployments/${made.id}`, { paused: true })).status).toBe(204);
+    expect(await ahead(made.id)).toEqual([]);
+    await new Promise((r) => setTimeout(r, 7_000));
+    expect(await ahead(made.id)).toEqual([]);
+    expect((await send('DELETE', `/deployments/${made.id}`)).status).toBe(204);
+  }, 90_000);
+
   it('keeps job variables and schedules a redeploy leaves out, and refuses what Prefect refuses', async () => {
     const yaml = (pool: string, schedules: string) =>
       `deployments:\n  - name: keep\n    entrypoint: flows/live_score.py:live_score\n    work_pool: ${pool}\n${schedules}`;

@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { chmodSync, cpSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { chmodSync, cpSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -65,4 +65,19 @@ export function withProjectAt(setup: string, repo: ServedRepo, version: string):
   if (!at.includes(repo.url) || !at.includes(`project_version: ${version}`))
     throw new Error('examples/fleet/setup.yaml no longer has the project_repo and project_version vars');
   return at;
+}
+
+/**
+ * A change to the sample project adding a flow NAME that sleeps `seconds` (its parameter), and a
+ * deployment NAME of it in the pool; `more` adds lines to that deployment (a schedule, parameters).
+ */
+export function addSleepingFlow(name: string, more = ''): (work: string) => void {
+  return (work) => {
+    writeFileSync(
+      join(work, `flows/${name}.py`),
+      `import time\n\nfrom prefect import flow\n\n\n@flow\ndef ${name}(seconds: float = 1) -> None:\n    time.sleep(seconds)\n`,
+    );
+    const deployment = `\n  - name: ${name}\n    entrypoint: flows/${name}.py:${name}\n    work_pool:\n      name: projections-local\n${more}`;
+    writeFileSync(join(work, 'prefect.yaml'), `${readFileSync(join(work, 'prefect.yaml'), 'utf8')}${deployment}`);
+  };
 }

@@ -15,7 +15,7 @@ import urllib.parse
 import uuid
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-from . import __version__, settings
+from . import __version__, scheduler, settings
 from ._release import HEALTHY, MIGRATIONS
 
 API_VERSION = "0.8.4"
@@ -145,6 +145,9 @@ class Api:
         register_system_blocks(store)
         # One claim at a time: two workers proposing PENDING for one run must not both win.
         self.claims = threading.Lock()
+        # A change of a deployment and a pass of the scheduler do not interleave (each is one
+        # transaction in the real server): runs of replaced schedules are not made after their removal.
+        self.deployment_writes = threading.RLock()
         self.routes = [
             ("GET", r"/api/health", lambda m, b: (200, True)),
             ("GET", r"/api/ready", lambda m, b: (200, {"message": "OK"})),
@@ -240,27 +243,59 @@ class Api:
         parameters under the given ones, its tags unless given (DeploymentFlowRunCreate, extra forbidden)."""
         extra_keys(body, FLOW_RUN_CREATE_KEYS)
         d = self.require_deployment(m["id"], "Deployment not found")
+        run = self.new_run(d, {
+            "name": body.get("name"), "parameters": {**d["parameters"], **(body.get("parameters") or {})},
+            "idempotency_key": body.get("idempotency_key"), "context": body.get("context") or {},
+            "tags": body.get("tags") if body.get("tags") is not None else d["tags"], "labels": body.get("labels") or {},
+            "job_variables": body.get("job_variables") or {}})
+        state = valid_state(body["state"], body) if "state" in body else {"type": "SCHEDULED", "name": "Scheduled"}
+        self.enter_state(run, state, {"scheduled_time": run["expected_start_time"]})
+        return 201, run
+
+    def insert_scheduled_run(self, d, schedule, date, key):
+        """A run the scheduler made (_generate_scheduled_flow_runs): tagged auto-scheduled, the schedule's
+        parameters over the deployment's, created_by the schedule, due at its date."""
+        due = stamp(date.astimezone(datetime.timezone.utc))
+        run = self.new_run(d, {
+            "parameters": {**d["parameters"], **(schedule.get("parameters") or {})}, "idempotency_key": key,
+            "tags": ["auto-scheduled"] + d["tags"], "auto_scheduled": True, "expected_start_time": due,
+            "next_scheduled_start_time": due, "created_by": {
+                "id": schedule["id"], "type": "SCHEDULE",
+                "display_value": schedule.get("slug") or schedule_class(schedule["schedule"])}})
+        self.enter_state(run, {"type": "SCHEDULED", "name": "Scheduled", "message": "Flow run scheduled"}, {"scheduled_time": due})
+
+    def new_run(self, d, fields):
+        """A flow run of deployment d (schemas/core.py FlowRun's fields, in the response's order)."""
         pool = self.require_pool(d["work_pool_name"]) if d["work_pool_name"] else None
         moment = stamp()
         run = {
             "id": str(uuid.uuid4()), "created": moment, "updated": moment,
-            "name": body.get("name") or f"{uuid.uuid4().hex[:6]}-run", "flow_id": d["flow_id"], "state_id": None,
+            "name": f"{uuid.uuid4().hex[:6]}-run", "flow_id": d["flow_id"], "state_id": None,
             "deployment_id": d["id"], "deployment_version": d.get("version"),
             "work_queue_id": pool["default_queue_id"] if pool else None, "work_queue_name": d["work_queue_name"],
-            "flow_version": None, "parameters": {**d["parameters"], **(body.get("parameters") or {})},
-            "idempotency_key": body.get("idempotency_key"), "context": body.get("context") or {},
+            "flow_version": None, "parameters": d["parameters"], "idempotency_key": None, "context": {},
             "empirical_policy": {"max_retries": 0, "retry_delay_seconds": 0.0, "retries": 0, "retry_delay": 0, "pause_keys": [], "resuming": False, "retry_type": None},
-            "tags": body.get("tags") if body.get("tags") is not None else d["tags"], "labels": body.get("labels") or {},
+            "tags": d["tags"], "labels": {},
             "parent_task_run_id": None, "state_type": None, "state_name": None, "run_count": 0,
             "expected_start_time": moment, "next_scheduled_start_time": moment, "start_time": None, "end_time": None,
             "total_run_time": 0.0, "estimated_run_time": 0.0, "estimated_start_time_delta": 0.0, "auto_scheduled": False,
             "infrastructure_document_id": None, "infrastructure_pid": None, "created_by": None,
             "work_pool_id": pool["id"] if pool else None, "work_pool_name": d["work_pool_name"], "state": None,
-            "job_variables": body.get("job_variables") or {},
+            "job_variables": {},
         }
-        state = valid_state(body["state"], body) if "state" in body else {"type": "SCHEDULED", "name": "Scheduled"}
-        self.enter_state(run, state, {"scheduled_time": moment})
-        return 201, run
+        run.update({k: v for k, v in fields.items() if v is not None})
+        return run
+
+    def delete_scheduled_runs(self, deployment_id, auto_scheduled_only=True, future_only=True):
+        """models/deployments.py _delete_scheduled_runs: a deployment's SCHEDULED runs that never ran
+        (only the scheduler's, only those still ahead, unless told), so that the next pass follows its
+        new schedules."""
+        current = now()
+        for r in self.store.all("flow_runs"):
+            if (r["deployment_id"] == deployment_id and r["state_type"] == "SCHEDULED" and r["run_count"] == 0
+                    and (r["auto_scheduled"] or not auto_scheduled_only)
+                    and (parse_stamp(r["next_scheduled_start_time"]) > current or not future_only)):
+                self.store.delete("flow_runs", r["id"])
 
     def scheduled_flow_runs(self, m, body):
         """SCHEDULED runs of the pool's deployments due before `scheduled_before`, oldest first."""
@@ -689,6 +724,10 @@ class Api:
         flow = self.store.get("flows", body.get("flow_id") or "")
         if flow is None:
             raise not_found("Flow not found")
+        with self.deployment_writes:
+            return self.write_deployment(flow, body)
+
+    def write_deployment(self, flow, body):
         existing = self.find_deployment(flow["id"], body.get("name"))
         moment = stamp()
         d = existing or {
@@ -699,7 +738,10 @@ class Api:
             "parameter_openapi_schema": None, "path": None, "pull_steps": [], "entrypoint": None,
             "storage_document_id": None, "infrastructure_document_id": None, "created_by": None,
             "updated_by": None, "work_pool_name": None, "enforce_parameter_schema": True}
-        # The upsert replaces the schedule list with what was sent (none sent: none kept).
+        # The upsert replaces the schedule list with what was sent (none sent: none kept), and the
+        # scheduler's runs ahead with the ones its next pass makes.
+        if existing:
+            self.delete_scheduled_runs(d["id"])
         self.apply_fields(d, body, replace_schedules=True)
         d["labels"] = {**d.get("labels", {}), "prefect.flow.id": flow["id"]}
         self.store.put("deployments", d["id"], d)
@@ -728,7 +770,13 @@ class Api:
         list is replaced, without max_scheduled_runs (models/deployments.py keeps schedule, active,
         parameters and slug)."""
         extra_keys(body, DEPLOYMENT_KEYS)
-        d = self.require_deployment(m["id"])
+        with self.deployment_writes:
+            d = self.require_deployment(m["id"])
+            self.patch_deployment(d, body)
+            self.delete_scheduled_runs(d["id"])
+        return 204, None
+
+    def patch_deployment(self, d, body):
         sent = body.get("schedules")
         existing_slugged = bool(d["schedules"]) and all(s.get("slug") for s in d["schedules"])
         if sent is not None and existing_slugged and all(s.get("slug") for s in sent):
@@ -741,7 +789,6 @@ class Api:
             fields["schedules"] = [{k: v for k, v in s.items() if k != "max_scheduled_runs"} for s in sent]
         self.apply_fields(d, fields, replace_schedules=sent is not None)
         self.store.put("deployments", d["id"], d)
-        return 204, None
 
     def patch_schedules_by_slug(self, d, sent):
         for s in sent:
@@ -767,13 +814,17 @@ class Api:
         current = next((c for c in d["schedules"] if c["id"] == m["schedule_id"]), None)
         if current is None:
             raise not_found("Schedule not found.")
-        self.update_schedule_fields(current, body)
-        self.store.put("deployments", d["id"], d)
+        with self.deployment_writes:
+            self.update_schedule_fields(current, body)
+            self.store.put("deployments", d["id"], d)
+            self.delete_scheduled_runs(d["id"])
         return 204, None
 
     def delete_deployment(self, m, _b):
         self.require_deployment(m["id"])
-        self.store.delete("deployments", m["id"])
+        with self.deployment_writes:
+            self.store.delete("deployments", m["id"])
+            self.delete_scheduled_runs(m["id"], auto_scheduled_only=False, future_only=False)
         return 204, None
 
     def filter_deployments(self, _m, body):
@@ -1182,6 +1233,10 @@ def normalize_schedule(schedule):
     return {"rrule": schedule.get("rrule"), "timezone": schedule.get("timezone") or "UTC"}
 
 
+def schedule_class(schedule):
+    return "CronSchedule" if "cron" in schedule else "IntervalSchedule" if "interval" in schedule else "RRuleSchedule"
+
+
 def extra_keys(body, allowed):
     for key in body or {}:
         if key not in allowed:
@@ -1270,7 +1325,8 @@ def start(host, port):
         print("Application startup failed. Exiting.", file=sys.stderr)
         return 3
     try:
-        httpd = ThreadingHTTPServer((host, port), make_handler(Api(store)))
+        api = Api(store)
+        httpd = ThreadingHTTPServer((host, port), make_handler(api))
     except OSError as error:
         if error.errno == 98:
             print(f"Port {port} is already in use. Please specify a different port with the `--port` flag.")
@@ -1278,6 +1334,7 @@ def start(host, port):
             print(f"Invalid host '{host}'. Please specify a valid hostname or IP address.")
         return 1
     print(BLURB.format(url=f"http://{host}:{port}"), flush=True)
+    scheduler.start(api, now)
     signal.signal(signal.SIGTERM, lambda *_: threading.Thread(target=httpd.shutdown).start())
     try:
         httpd.serve_forever()
