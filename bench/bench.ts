@@ -313,6 +313,8 @@ async function prefectFleetChecks(): Promise<{
     );
     const full = prefectFleet(server, workers, repo);
     expectOk('deploying the steady load', await reconcile(full, 'apply'));
+    // Until its runs come one after the other, as they will throughout.
+    await new Promise((r) => setTimeout(r, (STEADY.seconds + 15) * 1000));
     const restarts = { drained: [] as Restart[], undrained: [] as Restart[] };
     // The drained restarts first: an undrained one leaves runs in flight for good (its lost runs), which
     // a later drain would rightly wait for until its timeout.

@@ -258,6 +258,20 @@ describe('Prefect 3 stand-in on a test host', () => {
       },
     });
     expect(await get('/flow_runs/00000000-0000-0000-0000-000000000000')).toEqual({ status: 404, body: { detail: 'Flow run not found' } });
+    // WaitForScheduledTime: a run due in a minute, claimed early (workers prefetch), may not run yet; CopyScheduledTime keeps its time.
+    const later = new Date(Date.now() + 60_000).toISOString();
+    const early = (
+      await post(`/deployments/${live.id}/create_flow_run`, { state: { type: 'SCHEDULED', state_details: { scheduled_time: later } } })
+    ).body as { id: string; expected_start_time: string };
+    expect(Date.parse(early.expected_start_time)).toBe(Date.parse(later));
+    expect(await post(`/flow_runs/${early.id}/set_state`, pending)).toMatchObject({ status: 201, body: { status: 'ACCEPT' } });
+    const running = await post(`/flow_runs/${early.id}/set_state`, { state: { type: 'RUNNING', name: 'Running' } });
+    expect(running).toMatchObject({
+      status: 200,
+      body: { status: 'WAIT', details: { type: 'wait_details', reason: 'Scheduled time is in the future' }, state: null },
+    });
+    expect((running.body as { details: { delay_seconds: number } }).details.delay_seconds).toBeGreaterThan(55);
+    expect(((await get(`/flow_runs/${early.id}`)).body as { state_type: string }).state_type).toBe('PENDING');
   });
 
   it('hands out no run of a paused pool or queue, and filters flow runs by state type and pool as read_flow_runs does', async () => {

@@ -5,6 +5,7 @@ COMPLETED or FAILED."""
 import importlib.util
 import os
 import sys
+import time
 import traceback
 
 from . import client
@@ -13,7 +14,13 @@ SET_WORKING_DIRECTORY = ("prefect.deployments.steps.set_working_directory", "pre
 
 
 def set_state(run_id, state_type, message=None):
-    client.request("POST", f"/flow_runs/{run_id}/set_state", {"state": {"type": state_type, "name": state_type.title(), "message": message}})
+    """Proposes a state; told to WAIT (a run started before its scheduled time), sleeps and proposes again."""
+    while True:
+        result = client.request("POST", f"/flow_runs/{run_id}/set_state",
+                                {"state": {"type": state_type, "name": state_type.title(), "message": message}})
+        if result["status"] != "WAIT":
+            return
+        time.sleep(result["details"]["delay_seconds"])
 
 
 def main():

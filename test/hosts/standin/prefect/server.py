@@ -249,6 +249,10 @@ class Api:
             "tags": body.get("tags") if body.get("tags") is not None else d["tags"], "labels": body.get("labels") or {},
             "job_variables": body.get("job_variables") or {}})
         state = valid_state(body["state"], body) if "state" in body else {"type": "SCHEDULED", "name": "Scheduled"}
+        # A SCHEDULED state may say when: the run is expected then.
+        due = (state.get("state_details") or {}).get("scheduled_time") if state["type"] == "SCHEDULED" else None
+        if due:
+            run["expected_start_time"] = run["next_scheduled_start_time"] = stamp(parse_iso(due).astimezone(datetime.timezone.utc))
         self.enter_state(run, state, {"scheduled_time": run["expected_start_time"]})
         return 201, run
 
@@ -362,7 +366,15 @@ class Api:
             if proposed.get("type") == "PENDING" and current in ("PENDING", "RUNNING", "CANCELLING", "CANCELLED") and not body.get("force"):
                 reason = f"This run is in a {current} state and cannot transition to a PENDING state."
                 return 200, {"status": "ABORT", "details": {"type": "abort_details", "reason": reason}, "state": run["state"]}
-            state = self.enter_state(run, proposed, {})
+            scheduled = parse_iso((run["state"] or {}).get("state_details", {}).get("scheduled_time")) if current in ("SCHEDULED", "PENDING") else None
+            # WaitForScheduledTime: RUNNING before the scheduled time (a worker prefetches runs due
+            # within 10 s) is not written; the engine is told to wait and propose it again.
+            delay = round((scheduled - now()).total_seconds()) if scheduled else 0
+            if proposed.get("type") == "RUNNING" and delay > 0 and not body.get("force"):
+                details = {"type": "wait_details", "delay_seconds": delay, "reason": "Scheduled time is in the future"}
+                return 200, {"status": "WAIT", "details": details, "state": None}
+            # CopyScheduledTime: the PENDING state keeps the time the run was scheduled for.
+            state = self.enter_state(run, proposed, {"scheduled_time": stamp(scheduled)} if scheduled and proposed.get("type") == "PENDING" else {})
         return 201, {"status": "ACCEPT", "details": {"type": "accept_details"}, "state": state}
 
     def enter_state(self, run, proposed, details):
