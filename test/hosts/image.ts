@@ -23,10 +23,8 @@ export async function ensureImage(
   release: Release = 'bookworm',
 ): Promise<{ image: string; aptRepo: string }> {
   await removeAbandonedBuilds();
-  const packages = (await readFile(join(hostsDir, 'image/packages.txt'), 'utf8'))
-    .split('\n')
-    .map((l) => l.replace(/#.*/, '').trim())
-    .filter(Boolean);
+  const packages = await packageList('image/packages.txt');
+  const repoOnly = await packageList('repo-packages.txt');
   const baseKey = digest([release, 'minbase', ...packages].join('\n'));
   const base = await buildOnce(join(cacheDir, `base-${baseKey}`), log, async (dir) => {
     log(`debootstrap of a ${RELEASES[release]} base (about 2 minutes, once per machine) into ${dir}`);
@@ -34,8 +32,10 @@ export async function ensureImage(
   });
   // The hosts' apt source: the very .debs debootstrap installed into the base, indexed. Real apt-get
   // installs from it inside a host, without the network, at the versions the image has.
-  const aptRepo = await buildOnce(join(cacheDir, `apt-${baseKey}`), log, async (dir) => {
+  // Also the packages a setup may install that the image never has (PostgreSQL), with what they need.
+  const aptRepo = await buildOnce(join(cacheDir, `apt-${digest([baseKey, ...repoOnly].join('\n'))}`), log, async (dir) => {
     await run('sh', ['-c', 'cp "$1"/var/cache/apt/archives/*.deb "$2"/', 'sh', base, dir]);
+    await downloadPackages(base, repoOnly, dir, log);
     await run('python3', [join(hostsDir, 'image/apt-index.py'), dir]);
   });
   const imageKey = digest(baseKey + (await digestTree([join(hostsDir, 'image'), join(hostsDir, 'standin')])));
@@ -45,6 +45,32 @@ export async function ensureImage(
     await run('sh', [join(hostsDir, 'image/customize.sh'), dir, hostsDir]);
   });
   return { image, aptRepo };
+}
+
+async function packageList(file: string): Promise<string[]> {
+  return (await readFile(join(hostsDir, file), 'utf8'))
+    .split('\n')
+    .map((l) => l.replace(/#.*/, '').trim())
+    .filter(Boolean);
+}
+
+/**
+ * The .debs of `packages` and of everything they need beyond the base, recommended ones included,
+ * from the base's own Debian mirror: apt-get --download-only in a scratch copy of the base.
+ */
+async function downloadPackages(base: string, packages: string[], into: string, log: (line: string) => void): Promise<void> {
+  if (packages.length === 0) return;
+  log(`downloading ${packages.join(', ')} and what they need into the hosts' apt repository`);
+  const scratch = `${into}.scratch`;
+  try {
+    await run('cp', ['-a', '--reflink=auto', `${base}/.`, scratch]);
+    await run('cp', ['/etc/resolv.conf', join(scratch, 'etc/resolv.conf')]);
+    await run('chroot', [scratch, 'apt-get', '-qq', 'update'], { timeoutMs: 10 * 60_000 });
+    await run('chroot', [scratch, 'apt-get', '-qq', '-y', '--download-only', 'install', ...packages], { timeoutMs: 15 * 60_000 });
+    await run('sh', ['-c', 'cp "$1"/var/cache/apt/archives/*.deb "$2"/', 'sh', scratch, into]);
+  } finally {
+    await rm(scratch, { recursive: true, force: true });
+  }
 }
 
 async function buildOnce(target: string, log: (line: string) => void, build: (dir: string) => Promise<void>): Promise<string> {

@@ -80,18 +80,29 @@ def not_found(detail="Not Found"):
     return HttpError(404, {"detail": detail})
 
 
-class Store:
-    """JSON documents in SQLite, one table per kind; one writer at a time, as with the real server."""
+TABLES = ("work_pools", "work_queues", "concurrency_limits", "flows", "deployments", "workers", "variables", "block_types",
+          "block_schemas", "block_documents", "flow_runs", "automations")
 
-    def __init__(self, path):
-        os.makedirs(os.path.dirname(path), exist_ok=True)
-        self.db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
-        # As Prefect's SQLite setup does: a write-ahead log beside the database file.
-        self.db.execute("PRAGMA journal_mode=WAL")
+
+class Store:
+    """JSON documents, one table per kind, in SQLite or PostgreSQL as the database URL says; one
+    writer at a time, as with the real server."""
+
+    def __init__(self, db):
+        self.db = db
         self.lock = threading.Lock()
         migrate(self.db)
-        for table in ("work_pools", "work_queues", "concurrency_limits", "flows", "deployments", "workers", "variables", "block_types", "block_schemas", "block_documents", "flow_runs", "automations"):
+        for table in TABLES:
             self.db.execute(f"CREATE TABLE IF NOT EXISTS {table} (key TEXT PRIMARY KEY, doc TEXT NOT NULL)")
+
+    def connectable(self):
+        """database.is_db_connectable: SELECT 1 answers."""
+        try:
+            with self.lock:
+                self.db.execute("SELECT 1").fetchone()
+            return True
+        except Exception:  # noqa: BLE001 - any failure to reach the database means not ready
+            return False
 
     def get(self, table, key):
         with self.lock:
@@ -105,7 +116,8 @@ class Store:
 
     def put(self, table, key, doc):
         with self.lock:
-            self.db.execute(f"INSERT OR REPLACE INTO {table} (key, doc) VALUES (?, ?)", (key, json.dumps(doc)))
+            self.db.execute(f"INSERT INTO {table} (key, doc) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET doc = excluded.doc",
+                            (key, json.dumps(doc)))
 
     def delete(self, table, key):
         with self.lock:
@@ -132,11 +144,48 @@ def migrate(db):
         current = revision
 
 
-def database_path():
-    url = settings.get("PREFECT_SERVER_DATABASE_CONNECTION_URL")
-    if url and url.startswith("sqlite"):
-        return url.split(":///", 1)[1]
-    return os.path.join(settings.home(), "prefect.db")
+def open_database():
+    """The database PREFECT_SERVER_DATABASE_CONNECTION_URL names (PREFECT_API_DATABASE_CONNECTION_URL is
+    its old name): sqlite+aiosqlite:///PATH, or postgresql+asyncpg://USER:PASSWORD@HOST:PORT/NAME;
+    unset, SQLite under PREFECT_HOME."""
+    url = settings.get("PREFECT_SERVER_DATABASE_CONNECTION_URL") or ""
+    if url.startswith("postgresql"):
+        return Postgres(url)
+    path = url.split(":///", 1)[1] if url.startswith("sqlite") else os.path.join(settings.home(), "prefect.db")
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
+    # As Prefect's SQLite setup does: a write-ahead log beside the database file.
+    db.execute("PRAGMA journal_mode=WAL")
+    return db
+
+
+class Postgres:
+    """The stand-in's PostgreSQL connection, with sqlite3's execute(sql, params) so one Store serves both.
+    Real Prefect talks to PostgreSQL through asyncpg, which its wheel brings; the stand-in borrows
+    Debian's psycopg2 (python3-psycopg2, which the tests install on the host beside PostgreSQL). A lost
+    connection is reopened on the next statement, as a pool would, so a restarted PostgreSQL is used again."""
+
+    def __init__(self, url):
+        sys.path.append("/usr/lib/python3/dist-packages")
+        import psycopg2  # noqa: PLC0415 - only a server on PostgreSQL needs it
+        self.driver = psycopg2
+        parts = urllib.parse.urlsplit(url)
+        self.dsn = {"host": parts.hostname or "localhost", "port": parts.port or 5432, "user": urllib.parse.unquote(parts.username or ""),
+                    "password": urllib.parse.unquote(parts.password or ""), "dbname": parts.path.lstrip("/"), "connect_timeout": 5}
+        self.connection = None
+        self.execute("SELECT 1")
+
+    def execute(self, sql, params=()):
+        try:
+            if self.connection is None or self.connection.closed:
+                self.connection = self.driver.connect(**self.dsn)
+                self.connection.autocommit = True
+            cursor = self.connection.cursor()
+            cursor.execute(sql.replace("?", "%s"), params)
+            return cursor
+        except (self.driver.OperationalError, self.driver.InterfaceError):
+            self.connection = None
+            raise
 
 
 class Api:
@@ -150,7 +199,7 @@ class Api:
         self.deployment_writes = threading.RLock()
         self.routes = [
             ("GET", r"/api/health", lambda m, b: (200, True)),
-            ("GET", r"/api/ready", lambda m, b: (200, {"message": "OK"})),
+            ("GET", r"/api/ready", self.ready),
             ("GET", r"/api/version", lambda m, b: (200, API_VERSION)),
             ("GET", r"/api/admin/version", lambda m, b: (200, __version__)),
             ("GET", r"/api/hello", lambda m, b: (200, "\U0001F44B")),
@@ -214,6 +263,12 @@ class Api:
             ("PATCH", r"/api/variables/name/(?P<name>[^/]+)", self.update_variable),
             ("DELETE", r"/api/variables/name/(?P<name>[^/]+)", self.delete_variable),
         ]
+
+    def ready(self, _m, _b):
+        """api/root.py perform_readiness_check: 503 when the database does not answer (/health does not look)."""
+        if self.store.connectable():
+            return 200, {"message": "OK"}
+        return 503, {"message": "Database is not available"}
 
     def handle(self, method, path, body, query=None):
         self.contend(method, path)
@@ -1281,8 +1336,11 @@ def make_handler(api):
                 status, payload = api.handle(method, path, body, dict(urllib.parse.parse_qsl(query)))
             except HttpError as error:
                 status, payload = error.status, error.body
-            except Exception:  # noqa: BLE001 - the real server answers 500 too
-                status, payload = 500, {"exception_message": "Internal Server Error"}
+            except Exception as error:  # noqa: BLE001 - the real server answers 500 too
+                # ...or 503 for what its client may retry (utilities/database.py is_client_retryable_exception):
+                # a database that cannot be reached.
+                retryable = type(error).__name__ in ("OperationalError", "InterfaceError")
+                status, payload = (503, {"exception_message": "Service Unavailable"}) if retryable else (500, {"exception_message": "Internal Server Error"})
             self._send(status, payload)
 
         def _send(self, status, payload):
@@ -1326,9 +1384,15 @@ def start(host, port):
     ThreadingHTTPServer.address_family = family
     ThreadingHTTPServer.allow_reuse_address = True
     try:
-        store = Store(database_path())
+        store = Store(open_database())
     except MigrationError as error:
         print(f"alembic.util.exc.CommandError: {error}", file=sys.stderr)
+        print("Application startup failed. Exiting.", file=sys.stderr)
+        return 3
+    except Exception as error:  # noqa: BLE001 - a database that cannot be reached fails the startup's migration
+        if type(error).__name__ != "OperationalError":
+            raise
+        print(f"{type(error).__name__}: {str(error).strip()}", file=sys.stderr)
         print("Application startup failed. Exiting.", file=sys.stderr)
         return 3
     if not HEALTHY:
