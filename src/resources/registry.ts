@@ -4,6 +4,8 @@ import { file } from './kinds/file/file.js';
 import { git } from './kinds/git/git.js';
 import { line } from './kinds/line/line.js';
 import { systemPackage } from './kinds/package/package.js';
+import { postgresDatabase } from './kinds/postgres_database/postgres-database.js';
+import { postgresRole } from './kinds/postgres_role/postgres-role.js';
 import { prefectAutomation } from './kinds/prefect_automation/prefect-automation.js';
 import { prefectBlock } from './kinds/prefect_block/prefect-block.js';
 import { prefectConcurrencyLimit } from './kinds/prefect_concurrency_limit/prefect-concurrency-limit.js';
@@ -36,6 +38,8 @@ const registry: Registry = {
   prefect_automation: prefectAutomation,
   prefect_deployments: prefectDeployments,
   git,
+  postgres_role: postgresRole,
+  postgres_database: postgresDatabase,
 };
 
 /** The kinds in the registry's order: the order of the schema's resource list and the README's table. */

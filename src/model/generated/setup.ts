@@ -21,7 +21,9 @@ export type Resource =
   | PrefectBlock
   | PrefectAutomation
   | PrefectDeployments
-  | Git;
+  | Git
+  | PostgresRole
+  | PostgresDatabase;
 /**
  * The resource's name in plans and reports. Default: kind and path (or unit, pool, profile). Names are unique.
  *
@@ -344,9 +346,9 @@ export interface SystemdService {
    */
   unit: string;
   /**
-   * The unit file's content, with {{ variables }} filled in. Checked with systemd-analyze verify under its real name before it is installed.
+   * The unit file's content, with {{ variables }} filled in. Checked with systemd-analyze verify under its real name before it is installed. Left out for a unit a package installs (postgresql.service from Debian's postgresql): reconcile then writes nothing and only enables, starts or stops it; put the package's resource before it.
    */
-  content: string;
+  content?: string;
   /**
    * Started at boot. Default true.
    */
@@ -841,4 +843,74 @@ export interface Git {
    * Discard local changes in the working tree (git reset --hard; untracked files stay) to reach the version, or, adopting a directory that is not a checkout, overwrite its files that differ from the commit. Default false: they are reported, and the checkout is left alone.
    */
   force?: boolean;
+}
+/**
+ * A role of the host's PostgreSQL cluster (Debian's postgresql package), able to log in or not, with a password from secrets:. Read from pg_authid as the postgres system user over the local socket. The password is compared by computing the SCRAM-SHA-256 verifier of the secret with the stored salt, so it is never read back or shown; a changed one is set by sending a new verifier, so the password itself reaches no SQL text, server log or process list on the host. Compared once PostgreSQL answers when it is installed or started earlier in the same apply.
+ *
+ * This interface was referenced by `ReconcileDesiredStateSetupYaml`'s JSON-Schema
+ * via the `definition` "postgres_role".
+ */
+export interface PostgresRole {
+  /**
+   * A PostgreSQL role.
+   */
+  kind: 'postgres_role';
+  name?: Name;
+  hosts?: HostList;
+  /**
+   * The role's name, e.g. prefect.
+   */
+  role: string;
+  /**
+   * The role's password, from secrets: ({{ NAME }}); a password written in setup.yaml is refused. Left out, the role's password is not managed (peer authentication alone, or one set by hand).
+   */
+  password?: string;
+  /**
+   * Whether the role may log in (a user) or not (a group). Default true.
+   */
+  login?: boolean;
+  /**
+   * present (default) or absent (DROP ROLE: PostgreSQL refuses while the role owns a database or objects, and apply says so).
+   */
+  state?: 'present' | 'absent';
+  /**
+   * The cluster's port on this host (Debian's first cluster listens on 5432, a second on 5433). Default 5432.
+   */
+  port?: number;
+  after?: AfterServices;
+}
+/**
+ * A database of the host's PostgreSQL cluster: its owner and encoding. Created from template0; a different owner is handed over (ALTER DATABASE ... OWNER TO); an encoding cannot change in place, which the plan reports instead of dropping data. Its owner's postgres_role, when declared, is converged first. Compared once PostgreSQL answers when it is installed or started earlier in the same apply.
+ *
+ * This interface was referenced by `ReconcileDesiredStateSetupYaml`'s JSON-Schema
+ * via the `definition` "postgres_database".
+ */
+export interface PostgresDatabase {
+  /**
+   * A PostgreSQL database.
+   */
+  kind: 'postgres_database';
+  name?: Name;
+  hosts?: HostList;
+  /**
+   * The database's name, e.g. prefect.
+   */
+  database: string;
+  /**
+   * The role that owns it. Default postgres.
+   */
+  owner?: string;
+  /**
+   * Its character encoding, as CREATE DATABASE takes it. Default UTF8.
+   */
+  encoding?: string;
+  /**
+   * present (default) or absent (DROP DATABASE, with every table in it: only when written).
+   */
+  state?: 'present' | 'absent';
+  /**
+   * The cluster's port on this host (Debian's first cluster listens on 5432, a second on 5433). Default 5432.
+   */
+  port?: number;
+  after?: AfterServices;
 }

@@ -67,7 +67,8 @@ const VERIFY_UNIT = [
 ].join('\n');
 
 /**
- * systemd_service: the unit file in /etc/systemd/system, enabled or not, running or stopped.
+ * systemd_service: the unit file in /etc/systemd/system, enabled or not, running or stopped; without
+ * `content`, a unit a package installs (postgresql.service), only enabled, started or stopped.
  * Reads the unit file and `systemctl show` (LoadState, ActiveState, UnitFileState, NeedDaemonReload).
  * Converged when the file matches, the enablement matches and the state matches. A changed unit is
  * verified with `systemd-analyze verify` under its real name, installed, and the service restarted
@@ -79,13 +80,13 @@ export const systemdService: ResourceType<SystemdService, ServiceFacts> = {
   provides: (spec) => [unitToken(spec.unit)],
   references: (spec) => [...afterReferences(spec.after), ...notifyReferences(spec.notifies)],
   check: (spec) => [...installProblems(spec), ...healthProblems(spec)],
-  exposure: () => ({
-    field: ['content'],
+  exposure: (spec) => ({
+    field: spec.content === undefined ? ['unit'] : ['content'],
     message:
       'unit files are readable by every user and `systemctl show` prints Environment=; put the secret in a file of mode 0600 (a file resource) and name it in EnvironmentFile=',
   }),
   probe: (spec) =>
-    `${fileProbe(`${UNIT_DIR}/${spec.unit}`, sha256(Buffer.from(spec.content)))}\necho ${SECTION}\n` +
+    `${spec.content === undefined ? '' : fileProbe(`${UNIT_DIR}/${spec.unit}`, sha256(Buffer.from(spec.content)))}\necho ${SECTION}\n` +
     `systemctl show ${quote(spec.unit)} -p LoadState -p ActiveState -p UnitFileState -p NeedDaemonReload\n` +
     `[ ! -f ${keptUnit(spec.unit)} ] || echo KeptUnit=yes`,
   parse(_spec, output) {
@@ -122,10 +123,10 @@ export const systemdService: ResourceType<SystemdService, ServiceFacts> = {
 function planService(spec: SystemdService, actual: ServiceFacts, notifiedBecause: string[]): ResourcePlan {
   const name = spec.name ?? systemdService.defaultName(spec);
   const path = `${UNIT_DIR}/${spec.unit}`;
-  const wanted = Buffer.from(spec.content);
-  const unitChanged = actual.unitFile.type !== 'file' || actual.unitFile.sha256 !== sha256(wanted);
+  const wanted = spec.content === undefined ? undefined : Buffer.from(spec.content);
+  const unitChanged = wanted !== undefined && (actual.unitFile.type !== 'file' || actual.unitFile.sha256 !== sha256(wanted));
   const now: Action[] = [];
-  if (unitChanged) {
+  if (wanted && unitChanged) {
     now.push({
       id: name,
       resource: name,
@@ -180,7 +181,7 @@ function planService(spec: SystemdService, actual: ServiceFacts, notifiedBecause
 
 /** Enabling a unit without [Install] does nothing (systemctl calls it static): the plan would never converge. */
 function installProblems(spec: SystemdService): SpecProblem[] {
-  if (!(spec.enabled ?? true) || /^\s*\[Install\]\s*$/m.test(spec.content)) return [];
+  if (!(spec.enabled ?? true) || spec.content === undefined || /^\s*\[Install\]\s*$/m.test(spec.content)) return [];
   return [
     {
       field: spec.enabled === undefined ? ['content'] : ['enabled'],
@@ -195,7 +196,7 @@ function healthProblems(spec: SystemdService): SpecProblem[] {
   if (!health) return [];
   if ((health.url === undefined) === (health.prefect_worker === undefined))
     return [{ field: ['health'], message: 'give the health check either url or prefect_worker (one of them)' }];
-  return health.prefect_worker ? unnamedWorker(health.prefect_worker, spec.content) : [];
+  return health.prefect_worker ? unnamedWorker(health.prefect_worker, spec.content ?? '') : [];
 }
 
 async function observeHealth(spec: SystemdService, http: HttpCall): Promise<WorkerFindings | undefined> {

@@ -146,11 +146,17 @@ def migrate(db):
 
 def open_database():
     """The database PREFECT_SERVER_DATABASE_CONNECTION_URL names (PREFECT_API_DATABASE_CONNECTION_URL is
-    its old name): sqlite+aiosqlite:///PATH, or postgresql+asyncpg://USER:PASSWORD@HOST:PORT/NAME;
-    unset, SQLite under PREFECT_HOME."""
+    its old name): sqlite+aiosqlite:///PATH or postgresql+asyncpg://USER:PASSWORD@HOST:PORT/NAME; else,
+    as _defaults.py default_database_connection_url builds it, PREFECT_SERVER_DATABASE_DRIVER with
+    _HOST, _PORT, _USER, _PASSWORD and _NAME; else SQLite under PREFECT_HOME."""
     url = settings.get("PREFECT_SERVER_DATABASE_CONNECTION_URL") or ""
-    if url.startswith("postgresql"):
-        return Postgres(url)
+    driver = settings.get("PREFECT_SERVER_DATABASE_DRIVER")
+    if url.startswith("postgresql") or (not url and driver == "postgresql+asyncpg"):
+        return Postgres(url or postgres_settings())
+    if not url and driver == "sqlite+aiosqlite" and settings.get("PREFECT_SERVER_DATABASE_NAME"):
+        url = f"sqlite+aiosqlite:///{settings.get('PREFECT_SERVER_DATABASE_NAME')}"
+    elif not url and driver:
+        raise ValueError(f"Unsupported database driver: {driver}")
     path = url.split(":///", 1)[1] if url.startswith("sqlite") else os.path.join(settings.home(), "prefect.db")
     os.makedirs(os.path.dirname(path), exist_ok=True)
     db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
@@ -159,19 +165,31 @@ def open_database():
     return db
 
 
+def postgres_settings():
+    """The connection of PREFECT_SERVER_DATABASE_HOST, _PORT, _USER, _PASSWORD and _NAME (host, user and name required)."""
+    values = {key: settings.get(f"PREFECT_SERVER_DATABASE_{key.upper()}") for key in ("host", "port", "user", "password", "name")}
+    missing = [key for key in ("host", "user", "name") if not values[key]]
+    if missing:
+        raise ValueError(f"Missing required database connection settings: {', '.join(missing)}")
+    return {"host": values["host"], "port": int(values["port"] or 5432), "user": values["user"],
+            "password": values["password"] or "", "dbname": values["name"]}
+
+
 class Postgres:
     """The stand-in's PostgreSQL connection, with sqlite3's execute(sql, params) so one Store serves both.
     Real Prefect talks to PostgreSQL through asyncpg, which its wheel brings; the stand-in borrows
     Debian's psycopg2 (python3-psycopg2, which the tests install on the host beside PostgreSQL). A lost
     connection is reopened on the next statement, as a pool would, so a restarted PostgreSQL is used again."""
 
-    def __init__(self, url):
+    def __init__(self, connection):
         sys.path.append("/usr/lib/python3/dist-packages")
         import psycopg2  # noqa: PLC0415 - only a server on PostgreSQL needs it
         self.driver = psycopg2
-        parts = urllib.parse.urlsplit(url)
-        self.dsn = {"host": parts.hostname or "localhost", "port": parts.port or 5432, "user": urllib.parse.unquote(parts.username or ""),
-                    "password": urllib.parse.unquote(parts.password or ""), "dbname": parts.path.lstrip("/"), "connect_timeout": 5}
+        if isinstance(connection, str):
+            parts = urllib.parse.urlsplit(connection)
+            connection = {"host": parts.hostname or "localhost", "port": parts.port or 5432, "user": urllib.parse.unquote(parts.username or ""),
+                          "password": urllib.parse.unquote(parts.password or ""), "dbname": parts.path.lstrip("/")}
+        self.dsn = {**connection, "connect_timeout": 5}
         self.connection = None
         self.execute("SELECT 1")
 
@@ -1390,7 +1408,7 @@ def start(host, port):
         print("Application startup failed. Exiting.", file=sys.stderr)
         return 3
     except Exception as error:  # noqa: BLE001 - a database that cannot be reached fails the startup's migration
-        if type(error).__name__ != "OperationalError":
+        if type(error).__name__ not in ("OperationalError", "ValueError"):
             raise
         print(f"{type(error).__name__}: {str(error).strip()}", file=sys.stderr)
         print("Application startup failed. Exiting.", file=sys.stderr)
