@@ -1,4 +1,5 @@
 import type { Resource } from '../model/generated/setup.js';
+import { databaseBackup } from './kinds/database_backup/database-backup.js';
 import { directory } from './kinds/directory/directory.js';
 import { file } from './kinds/file/file.js';
 import { git } from './kinds/git/git.js';
@@ -40,6 +41,7 @@ const registry: Registry = {
   git,
   postgres_role: postgresRole,
   postgres_database: postgresDatabase,
+  database_backup: databaseBackup,
 };
 
 /** The kinds in the registry's order: the order of the schema's resource list and the README's table. */

@@ -120,6 +120,10 @@ export const prefectObjectsToken = (apiBase: string) => `prefect-objects:${apiBa
  * What a resource that reads files of a checkout at `path` (or below it) provides: the git resource of
  * that path comes first and notifies it when it moves the checkout.
  */
+/** What a postgres_database provides: what reads it (a backup of it) comes after it. */
+export const postgresDatabaseToken = (database: string) => `postgres-database:${database}`;
+/** What a postgres_role provides: a database it owns comes after it. */
+export const postgresRoleToken = (role: string) => `postgres-role:${role}`;
 export const checkoutReaderToken = (path: string) => `checkout-reader:${path}`;
 
 /** `after` lists name services that must be converged (and healthy) first. */

@@ -23,7 +23,8 @@ export type Resource =
   | PrefectDeployments
   | Git
   | PostgresRole
-  | PostgresDatabase;
+  | PostgresDatabase
+  | DatabaseBackup;
 /**
  * The resource's name in plans and reports. Default: kind and path (or unit, pool, profile). Names are unique.
  *
@@ -912,5 +913,52 @@ export interface PostgresDatabase {
    * The cluster's port on this host (Debian's first cluster listens on 5432, a second on 5433). Default 5432.
    */
   port?: number;
+  after?: AfterServices;
+}
+/**
+ * Backups of a database (Prefect's, in SQLite or PostgreSQL), consistent while its server runs, taken by a systemd timer the setup installs: SQLite through its online backup API as the file's owner (its -wal and -shm stay theirs), PostgreSQL with pg_dump --format=custom as the postgres user. Each is written aside (a hidden .partial file), synced and renamed into place whole, as DIRECTORY/BACKUP-UTCTIME.db or .dump (root only, mode 0600); the newest `keep` stay. Check drifts when the newest is older than max_age or there is none, and apply then takes one at once. The README says how to restore one.
+ *
+ * This interface was referenced by `ReconcileDesiredStateSetupYaml`'s JSON-Schema
+ * via the `definition` "database_backup".
+ */
+export interface DatabaseBackup {
+  /**
+   * Backups of a database.
+   */
+  kind: 'database_backup';
+  name?: Name;
+  hosts?: HostList;
+  /**
+   * The backups' name: the files are BACKUP-UTCTIME.EXT, the units reconcile-backup-BACKUP.service and .timer, the script /usr/local/sbin/reconcile-backup-BACKUP.
+   */
+  backup: string;
+  /**
+   * An absolute path on the host.
+   */
+  sqlite?: string;
+  /**
+   * The PostgreSQL database to back up, on this host's cluster. Give this or sqlite.
+   */
+  postgres?: string;
+  /**
+   * The PostgreSQL cluster's port. Default 5432.
+   */
+  port?: number;
+  /**
+   * An absolute path on the host.
+   */
+  directory: string;
+  /**
+   * How many of the newest backups stay; older ones are removed after each new one is whole. Default 7.
+   */
+  keep?: number;
+  /**
+   * When the timer takes one, as systemd's OnCalendar= (systemd.time(7)): daily, hourly, *-*-* 03:30:00, Mon..Fri 02:00. Checked by systemd-analyze before it is installed. Default daily. A backup missed while the host was off is taken at boot (Persistent=true).
+   */
+  on_calendar?: string;
+  /**
+   * Seconds: check drifts when the newest backup is older than this (a timer that stopped, a backup that fails), and apply takes one. Default 93600 (26 hours), for daily backups; set it to fit on_calendar.
+   */
+  max_age?: number;
   after?: AfterServices;
 }

@@ -1,8 +1,7 @@
 import type { FieldChange } from '../../../model/plan.js';
 import type { PostgresDatabase } from '../../../model/generated/setup.js';
 import { actionNow, clusterProbe, parseCluster, sqlStep, whenClusterReadable, type ClusterFacts } from '../../postgres.js';
-import { afterReferences, noChanges, type ResourceType } from '../../types.js';
-import { postgresRoleToken } from '../postgres_role/postgres-role.js';
+import { afterReferences, noChanges, postgresDatabaseToken, postgresRoleToken, type ResourceType } from '../../types.js';
 
 const DEFAULT_PORT = 5432;
 const DEFAULT_ENCODING = 'UTF8';
@@ -22,6 +21,7 @@ interface DatabaseFacts {
 export const postgresDatabase: ResourceType<PostgresDatabase, DatabaseFacts> = {
   kind: 'postgres_database',
   defaultName: (spec) => `postgres_database:${spec.database}`,
+  provides: (spec) => [postgresDatabaseToken(spec.database)],
   references: (spec) => [
     ...afterReferences(spec.after),
     ...(spec.owner ? [{ field: ['owner'], token: postgresRoleToken(spec.owner), what: 'a postgres_role', ifDeclared: true as const }] : []),

@@ -11,7 +11,7 @@ import {
   whenClusterReadable,
   type ClusterFacts,
 } from '../../postgres.js';
-import { afterReferences, noChanges, type ResourceType } from '../../types.js';
+import { afterReferences, noChanges, postgresRoleToken, type ResourceType } from '../../types.js';
 
 const DEFAULT_PORT = 5432;
 const HIDDEN = '[hidden]';
@@ -21,8 +21,6 @@ interface RoleFacts {
   cluster: ClusterFacts;
   role: { login: boolean; verifier: string } | null;
 }
-
-export const postgresRoleToken = (role: string) => `postgres-role:${role}`;
 
 /**
  * postgres_role: a role of the host's PostgreSQL cluster, able to log in or not, with a password

@@ -8,6 +8,7 @@ import { HOST_STATE } from '../../../model/host-state.js';
 import type { HttpCall } from '../../../transport/http.js';
 import { observeWorker, staleRemoval, unnamedWorker, workerGate, type WorkerFindings } from './worker-health.js';
 import { drainAction, observeDrain, type DrainFacts } from './drain.js';
+import { daemonReload, journal, VERIFY_UNIT } from '../../systemd-units.js';
 
 interface ServiceFacts {
   unitFile: PathFacts;
@@ -37,34 +38,6 @@ const GATE_DIR = HOST_STATE.gates;
 
 const keptUnit = (unit: string) => quote(`${KEPT_DIR}/${unit}`);
 const gateBaseline = (unit: string) => quote(`${GATE_DIR}/${unit}`);
-
-/** daemon-reload once per host and run, before the first start or restart that needs it. */
-const daemonReload: Action = {
-  id: 'daemon-reload',
-  resource: 'systemd',
-  verb: 'reload',
-  title: 'systemctl daemon-reload',
-  fields: [],
-  because: 'unit files changed',
-  steps: [{ script: 'systemctl daemon-reload' }],
-};
-
-/**
- * `systemd-analyze verify` exits 0 when it merely ignores a misspelt key or section (systemd#11651),
- * yet the unit then is not what was written: a line about this file that says "ignoring" fails it too.
- */
-const VERIFY_UNIT = [
-  'rc_verify=$(systemd-analyze verify %s 2>&1); rc=$?',
-  // Here-documents, not printf: %s is this command's placeholder for the file.
-  'cat <<RC_VERIFY',
-  '$rc_verify',
-  'RC_VERIFY',
-  '[ "$rc" -eq 0 ] || exit "$rc"',
-  'if grep -F -e %s <<RC_VERIFY | grep -qi ignoring',
-  '$rc_verify',
-  'RC_VERIFY',
-  "then echo 'systemd would ignore part of this unit (above)'; exit 1; fi",
-].join('\n');
 
 /**
  * systemd_service: the unit file in /etc/systemd/system, enabled or not, running or stopped; without
@@ -304,8 +277,6 @@ function healthGate(health: NonNullable<SystemdService['health']>, failFast: str
     ? workerGate(health.prefect_worker, timeoutSeconds, failFast)
     : { waitForHealth: { url: health.url!, timeoutSeconds, failFast } };
 }
-
-const journal = (unit: string) => `echo ${quote(`last journal lines of ${unit}:`)}; journalctl -u ${quote(unit)} -n 20 --no-pager -o cat`;
 
 /** Exits 1, saying why, once the unit has failed or crashed since its gate began: waiting longer cannot help. */
 function crashedSince(unit: string): string {
