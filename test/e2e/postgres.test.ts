@@ -117,4 +117,29 @@ describe('examples/postgres on a bare host: Prefect on PostgreSQL from Debian’
     expect((await login(FIRST_PASSWORD)).code).not.toBe(0);
     expect((await json('check')).code).toBe(0);
   }, 180_000);
+
+  it('an upgrade that never gets healthy puts the PostgreSQL database back as it was before the new release migrated it', async () => {
+    const revision = () => sql('SELECT version_num FROM alembic_version');
+    const madeRuns = () => sql("SELECT count(*) FROM flow_runs WHERE doc::json->>'auto_scheduled' = 'false'");
+    expect(await revision()).toBe('0001_standin_383');
+    const runsBefore = await madeRuns();
+    const setup = readFileSync(join(dir, 'setup.yaml'), 'utf8');
+    // 3.9.1 (a test release) migrates the database to its revision, then fails every start.
+    writeFileSync(join(dir, 'setup.yaml'), setup.replace('prefect==3.8.3', 'prefect==3.9.1').replace('timeout: 90', 'timeout: 20'));
+    const plan = await run('plan');
+    expect(plan.stdout).toContain('and PostgreSQL database prefect before the upgrade');
+    const failed = await run('apply');
+    expect(failed.code, failed.stdout).toBe(1);
+    expect(failed.stdout).toMatch(/put back: \S+\.venv and PostgreSQL database prefect from/);
+    // Back on the revision 3.8.3 knows (it refuses any other), with what was written before.
+    expect(await revision()).toBe('0001_standin_383');
+    expect(await madeRuns()).toBe(runsBefore);
+    expect(
+      await sql("SELECT pg_get_userbyid(datdba) || ' ' || pg_encoding_to_char(encoding) FROM pg_database WHERE datname = 'prefect'"),
+    ).toBe('prefect UTF8');
+    expect(await ready()).toBe(200);
+    expect(await (await fetch(`${api()}/admin/version`)).json()).toBe('3.8.3');
+    writeFileSync(join(dir, 'setup.yaml'), setup);
+    expect((await json('check')).code).toBe(0);
+  }, 240_000);
 });

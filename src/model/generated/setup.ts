@@ -451,13 +451,21 @@ export interface PythonVenv {
    */
   notifies?: UnitName[];
   /**
-   * How a change of an existing venv's packages is made safe. Before pip runs, the venv is copied, with the SQLite databases listed here (through SQLite's own backup, consistent while a server writes to it), to /var/lib/reconcile/upgrades/VENV_PATH/TIMESTAMP/. If pip or any later action of the host's run fails (a service in notifies does not get healthy), the services are stopped, the venv and databases put back and the services started again and health-checked; an interrupted run is finished or undone by the next apply.
+   * How a change of an existing venv's packages is made safe. Before pip runs, the venv is copied, with the SQLite databases listed here (through SQLite's own backup, consistent while a server writes to it) and a pg_dump of the PostgreSQL databases listed, to /var/lib/reconcile/upgrades/VENV_PATH/TIMESTAMP/. If pip or any later action of the host's run fails (a service in notifies does not get healthy), the services are stopped, the venv and databases put back and the services started again and health-checked; an interrupted run is finished or undone by the next apply.
    */
   upgrade?: {
     /**
      * SQLite database files that the new versions may migrate, e.g. the Prefect server's /home/daniel/.prefect/prefect.db ($PREFECT_HOME/prefect.db of the server's user). A file that does not exist yet is removed again by a rollback.
      */
     databases?: AbsolutePath[];
+    /**
+     * PostgreSQL databases of this host's cluster that the new versions may migrate, e.g. prefect for a server on PostgreSQL. Each is dumped (pg_dump --format=custom, as the postgres user, consistent while the server runs) into the snapshot; a rollback drops it and restores the dump (pg_restore --create, its owner and encoding as they were), the services stopped.
+     */
+    postgres?: string[];
+    /**
+     * The PostgreSQL cluster's port, for postgres. Default 5432.
+     */
+    postgres_port?: number;
     /**
      * Snapshots kept per venv, newest first; older ones are deleted when an upgrade ends. Default 3.
      */

@@ -8,6 +8,7 @@ import {
   downloadScript,
   downloadsDir,
   failedUpgrade,
+  snapshotDatabases,
   snapshotRoot,
   takeSnapshot,
   upgradeRecordsProbe,
@@ -175,7 +176,7 @@ function transactionStart(spec: PythonVenv, name: string, actual: VenvFacts, wro
   }
   if (!actual.exists || !actual.hasPip || wrong.length === 0) return [];
   const before = wrong.map(([pkg]) => `${pkg}==${actual.packages.get(pkg) ?? '(none)'}`);
-  const databases = spec.upgrade?.databases ?? [];
+  const databases = snapshotDatabases(spec);
   return [
     {
       id: `snapshot ${name}`,
@@ -215,7 +216,7 @@ function refusedUpgrade(spec: PythonVenv, actual: VenvFacts, wrong: ReturnType<t
     const installed = actual.packages.get(normalise(pkg));
     // Installed below it: the databases were put back by hand with an older venv, and the record is stale.
     if (pin && olderThan(pin[1], version) && installed !== undefined && !olderThan(installed, version)) {
-      return `${pin[2]} is older than ${pkg}==${version}, which migrated ${(spec.upgrade?.databases ?? []).join(', ')}: an older release cannot open a database a newer one migrated; pin ${version} or later, or restore a snapshot by hand (see the README)`;
+      return `${pin[2]} is older than ${pkg}==${version}, which migrated ${snapshotDatabases(spec).join(', ')}: an older release cannot open a database a newer one migrated; pin ${version} or later, or restore a snapshot by hand (see the README)`;
     }
   }
   return undefined;

@@ -11,6 +11,7 @@ import { HOST_STATE } from '../../../model/host-state.js';
  *   /var/lib/reconcile/upgrades/VENV_PATH/open            the snapshot of an upgrade not yet ended
  *   /var/lib/reconcile/upgrades/VENV_PATH/ID/venv/        a copy of the venv (cp -a)
  *   /var/lib/reconcile/upgrades/VENV_PATH/ID/database-N   database N of `upgrade.databases`, or database-N.absent
+ *   /var/lib/reconcile/upgrades/VENV_PATH/ID/postgres-N.dump   pg_dump of database N of `upgrade.postgres`
  *   /var/lib/reconcile/upgrades/VENV_PATH/ID/running      the services that were running
  *   /var/lib/reconcile/upgrades/VENV_PATH/ID/manifest     what, when, from which versions to which, how it ended
  */
@@ -23,6 +24,15 @@ const SQLITE_BACKUP =
   'import sqlite3, sys; s = sqlite3.connect(sys.argv[1]); d = sqlite3.connect(sys.argv[2]); s.backup(d); d.close(); s.close()';
 
 export const snapshotRoot = (spec: PythonVenv) => `${UPGRADES_DIR}${spec.path}`;
+
+/** PostgreSQL's tools as the postgres user, on the cluster the upgrade names. */
+const postgresTool = (spec: PythonVenv, tool: string) => `runuser -u postgres -- ${tool} -p ${spec.upgrade?.postgres_port ?? 5432}`;
+
+/** What the snapshot holds besides the venv, for messages: the SQLite files and the PostgreSQL databases. */
+export const snapshotDatabases = (spec: PythonVenv) => [
+  ...(spec.upgrade?.databases ?? []),
+  ...(spec.upgrade?.postgres ?? []).map((db) => `PostgreSQL database ${db}`),
+];
 
 /**
  * Beside the snapshots, one line each:
@@ -71,11 +81,16 @@ export function takeSnapshot(spec: PythonVenv, change: Change): string {
   mv "$rc_tmp/copy" "$rc_new/database-${n}" && rmdir "$rc_tmp"
 else : > "$rc_new/database-${n}.absent"; fi`;
   });
+  // A dump is consistent while the server writes (one transaction's snapshot), and owner, encoding and all.
+  const dumps = (spec.upgrade?.postgres ?? []).map(
+    (db, i) => `${postgresTool(spec, 'pg_dump')} --format=custom -d ${quote(db)} > "$rc_new/postgres-${i + 1}.dump"`,
+  );
   const manifest = [
     `venv=${spec.path}`,
     `before=${change.before.join(' ')}`,
     `after=${change.after.join(' ')}`,
     ...(spec.upgrade?.databases ?? []).map((db, i) => `database-${i + 1}=${db}`),
+    ...(spec.upgrade?.postgres ?? []).map((db, i) => `postgres-${i + 1}=${db}`),
     `services=${(spec.notifies ?? []).join(' ')}`,
   ].join('\n');
   return [
@@ -85,6 +100,7 @@ else : > "$rc_new/database-${n}.absent"; fi`;
     `rm -rf ${root}/.partial-* && mkdir -p "$rc_new"`,
     `cp -a ${quote(spec.path)} "$rc_new/venv"`,
     ...databases,
+    ...dumps,
     `for rc_unit in ${(spec.notifies ?? []).map(quote).join(' ')}; do systemctl is-active --quiet "$rc_unit" && echo "$rc_unit"; done > "$rc_new/running" || true`,
     `printf '%s\\ntaken=%s\\n' ${quote(manifest)} "$(date -u +%FT%TZ)" > "$rc_new/manifest"`,
     `mv "$rc_new" ${root}/"$rc_id"`,
@@ -145,6 +161,12 @@ else rm -f ${file} ${quote(`${db}-wal`)} ${quote(`${db}-shm`)}; fi`;
     `if [ -e ${venv} ]; then mv ${venv} ${quote(`${spec.path}.reconcile-old`)}; fi`,
     `mv ${quote(`${spec.path}.reconcile-restore`)} ${venv} && rm -rf ${quote(`${spec.path}.reconcile-old`)}`,
     ...databases,
+    // Dropped (its connections ended: the services are stopped, a stray client is not waited for) and
+    // made again from the dump, as it was: its owner, encoding and everything in it.
+    ...(spec.upgrade?.postgres ?? []).map(
+      (db, i) =>
+        `${postgresTool(spec, 'dropdb')} --force --if-exists ${quote(db)}\n${postgresTool(spec, 'pg_restore')} --create --dbname=postgres < "$rc_snap/postgres-${i + 1}.dump"`,
+    ),
     `if [ -s "$rc_snap/running" ]; then systemctl start $(cat "$rc_snap/running"); fi`,
     `echo "rolled-back=$(date -u +%FT%TZ)" >> "$rc_snap/manifest"`,
     // Remembered, so that a scheduled apply does not try (and roll back) the same pins every run.
@@ -152,7 +174,11 @@ else rm -f ${file} ${quote(`${db}-wal`)} ${quote(`${db}-shm`)}; fi`;
     `rm -f ${recordOf(spec, 'open')}`,
     dropDownloads(spec),
     prune(spec),
-    `echo "put back: ${spec.path}${(spec.upgrade?.databases ?? []).map((db) => ` and ${db}`).join('')} from $rc_snap"`,
+    `echo ${quote(
+      `put back: ${spec.path}${snapshotDatabases(spec)
+        .map((db) => ` and ${db}`)
+        .join('')} from`,
+    )} "$rc_snap"`,
   ].join('\n');
 }
 
@@ -160,7 +186,7 @@ function commitScript(spec: PythonVenv): string {
   return [
     openSnapshot(spec, 'no upgrade snapshot is open'),
     `echo "committed=$(date -u +%FT%TZ)" >> "$rc_snap/manifest"`,
-    ...((spec.upgrade?.databases ?? []).length > 0 ? [`sed -n 's/^after=//p' "$rc_snap/manifest" > ${recordOf(spec, 'migrated')}`] : []),
+    ...(snapshotDatabases(spec).length > 0 ? [`sed -n 's/^after=//p' "$rc_snap/manifest" > ${recordOf(spec, 'migrated')}`] : []),
     `rm -f ${recordOf(spec, 'open')} ${recordOf(spec, 'failed')}`,
     dropDownloads(spec),
     prune(spec),
@@ -168,7 +194,7 @@ function commitScript(spec: PythonVenv): string {
 }
 
 export function upgradeTransaction(spec: PythonVenv): Transaction {
-  const databases = spec.upgrade?.databases ?? [];
+  const databases = snapshotDatabases(spec);
   const services = spec.notifies ?? [];
   return {
     undo: `stop ${services.join(', ') || 'nothing'}; put back ${spec.path}${databases.map((db) => ` and ${db}`).join('')} from the snapshot in ${snapshotRoot(spec)}/; start ${services.length > 0 ? 'them again, health-checked' : 'nothing'}`,
