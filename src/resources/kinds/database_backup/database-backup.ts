@@ -99,7 +99,7 @@ function planBackup(spec: DatabaseBackup, actual: BackupFacts): ResourcePlan {
       id: `${name} ${part}`,
       resource: name,
       verb: actual[part].type === 'file' ? 'update' : 'create',
-      title: `${part === 'script' ? 'backup script' : `unit`} ${where[part]}`,
+      title: `${part === 'script' ? 'backup script' : 'unit'} ${where[part]}`,
       fields: [],
       content: contentChange(where[part], actual[part].type === 'file' ? actual[part].content : undefined, wanted[part]),
       steps: [
@@ -118,6 +118,9 @@ function planBackup(spec: DatabaseBackup, actual: BackupFacts): ResourcePlan {
   if (!actual.timerEnabled || !actual.timerActive) {
     const state = `${actual.timerEnabled ? 'enabled' : 'not enabled'}, ${actual.timerActive ? 'active' : 'not active'}`;
     late.push(lateAction(name, 'enable', `enable and start ${unitName(spec)}.timer`, `is ${state}`, `systemctl enable --now ${timer}`));
+  } else if (now.some((a) => a.id === `${name} timer`)) {
+    // A running timer keeps its old schedule until it is restarted.
+    late.push(lateAction(name, 'restart', `restart ${unitName(spec)}.timer`, 'its schedule changed', `systemctl restart ${timer}`));
   }
   const maxAge = spec.max_age ?? DEFAULT_MAX_AGE;
   const stale = !actual.newest || actual.newest.ageSeconds > maxAge;
