@@ -11,6 +11,9 @@ import { compareAgain, type ResourcePlan } from './types.js';
  * value is ever spliced into SQL text; and the SCRAM-SHA-256 verifier a role's password is kept as.
  */
 
+/** Debian's first cluster listens here. */
+export const DEFAULT_PORT = 5432;
+
 /** What a probe found: no PostgreSQL here yet, one that does not answer, or the rows of its query. */
 export type ClusterFacts = { state: 'absent' } | { state: 'down'; why: string } | { state: 'up'; rows: Map<string, string> };
 
@@ -42,6 +45,15 @@ export function parseCluster(output: string): ClusterFacts {
   if (first.startsWith('postgres=down')) return { state: 'down', why: first.slice('postgres=down'.length).trim() };
   return { state: 'up', rows: keyValues(rest.join('\n')) };
 }
+
+/** The space-separated fields of the probe's `key=` row, when PostgreSQL answered and has the row. */
+export function clusterRow(facts: ClusterFacts, key: string): string[] | undefined {
+  return facts.state === 'up' ? facts.rows.get(key)?.split(' ') : undefined;
+}
+
+/** pg_dump of one database in its custom format, as the postgres user, to standard output. */
+export const pgDump = (database: string, port = DEFAULT_PORT) =>
+  `runuser -u postgres -- pg_dump --format=custom -p ${port} -d ${quote(database)}`;
 
 /** A plan of one action in the resource's own place. */
 export const actionNow = (action: Action): ResourcePlan => ({ now: [action], late: [], notifies: [] });

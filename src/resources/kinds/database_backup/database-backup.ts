@@ -3,6 +3,7 @@ import type { DatabaseBackup } from '../../../model/generated/setup.js';
 import { quote } from '../../../shell/quote.js';
 import { fileProbe, keyValues, parsePathFacts, type PathFacts } from '../../facts.js';
 import { contentChange, sha256, writeFileStep } from '../../steps.js';
+import { pgDump } from '../../postgres.js';
 import { daemonReload, journal, VERIFY_UNIT } from '../../systemd-units.js';
 import { afterReferences, postgresDatabaseToken, type ResourcePlan, type ResourceType } from '../../types.js';
 
@@ -177,7 +178,7 @@ function files(spec: DatabaseBackup): Record<keyof Installed, Buffer> {
  */
 function backupScript(spec: DatabaseBackup, what: string): string {
   const dump = spec.postgres
-    ? `runuser -u postgres -- pg_dump --format=custom -p ${spec.port ?? 5432} -d ${quote(spec.postgres)}`
+    ? pgDump(spec.postgres, spec.port)
     : `runuser -u "$(stat -c %U ${quote(spec.sqlite!)})" -- python3 -c ${quote(SQLITE_TO_STDOUT)} ${quote(spec.sqlite!)}`;
   return [
     '#!/bin/sh',

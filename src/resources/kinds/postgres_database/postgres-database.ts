@@ -1,9 +1,17 @@
 import type { FieldChange } from '../../../model/plan.js';
 import type { PostgresDatabase } from '../../../model/generated/setup.js';
-import { actionNow, clusterProbe, parseCluster, sqlStep, whenClusterReadable, type ClusterFacts } from '../../postgres.js';
+import {
+  actionNow,
+  clusterProbe,
+  clusterRow,
+  DEFAULT_PORT,
+  parseCluster,
+  sqlStep,
+  whenClusterReadable,
+  type ClusterFacts,
+} from '../../postgres.js';
 import { afterReferences, noChanges, postgresDatabaseToken, postgresRoleToken, type ResourceType } from '../../types.js';
 
-const DEFAULT_PORT = 5432;
 const DEFAULT_ENCODING = 'UTF8';
 
 /** The database as pg_database has it, or null when there is none. */
@@ -34,9 +42,9 @@ export const postgresDatabase: ResourceType<PostgresDatabase, DatabaseFacts> = {
     ),
   parse(_spec, output) {
     const cluster = parseCluster(output);
-    const row = cluster.state === 'up' ? cluster.rows.get('database') : undefined;
-    if (row === undefined) return { cluster, database: null };
-    const [owner = '', encoding = ''] = row.split(' ');
+    const row = clusterRow(cluster, 'database');
+    if (!row) return { cluster, database: null };
+    const [owner = '', encoding = ''] = row;
     return { cluster, database: { owner, encoding } };
   },
   plan(spec, actual) {

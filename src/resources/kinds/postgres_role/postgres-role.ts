@@ -3,6 +3,8 @@ import type { PostgresRole } from '../../../model/generated/setup.js';
 import {
   actionNow,
   clusterProbe,
+  clusterRow,
+  DEFAULT_PORT,
   parseCluster,
   scramVerifier,
   sqlStep,
@@ -13,7 +15,6 @@ import {
 } from '../../postgres.js';
 import { afterReferences, noChanges, postgresRoleToken, type ResourceType } from '../../types.js';
 
-const DEFAULT_PORT = 5432;
 const HIDDEN = '[hidden]';
 
 /** The role as pg_authid has it, or null when there is none. */
@@ -41,9 +42,9 @@ export const postgresRole: ResourceType<PostgresRole, RoleFacts> = {
     ),
   parse(_spec, output) {
     const cluster = parseCluster(output);
-    const row = cluster.state === 'up' ? cluster.rows.get('role') : undefined;
-    if (row === undefined) return { cluster, role: null };
-    const [login = '', verifier = ''] = row.split(' ');
+    const row = clusterRow(cluster, 'role');
+    if (!row) return { cluster, role: null };
+    const [login = '', verifier = ''] = row;
     return { cluster, role: { login: login === 'true', verifier } };
   },
   plan(spec, actual, context) {

@@ -3,6 +3,7 @@ import type { PythonVenv } from '../../../model/generated/setup.js';
 import { quote } from '../../../shell/quote.js';
 import { unitToken } from '../../types.js';
 import { HOST_STATE } from '../../../model/host-state.js';
+import { DEFAULT_PORT, pgDump } from '../../postgres.js';
 
 /**
  * Snapshots of a venv (and the SQLite databases its programs migrate), taken before its packages
@@ -26,7 +27,7 @@ const SQLITE_BACKUP =
 export const snapshotRoot = (spec: PythonVenv) => `${UPGRADES_DIR}${spec.path}`;
 
 /** PostgreSQL's tools as the postgres user, on the cluster the upgrade names. */
-const postgresTool = (spec: PythonVenv, tool: string) => `runuser -u postgres -- ${tool} -p ${spec.upgrade?.postgres_port ?? 5432}`;
+const postgresTool = (spec: PythonVenv, tool: string) => `runuser -u postgres -- ${tool} -p ${spec.upgrade?.postgres_port ?? DEFAULT_PORT}`;
 
 /** What the snapshot holds besides the venv, for messages: the SQLite files and the PostgreSQL databases. */
 export const snapshotDatabases = (spec: PythonVenv) => [
@@ -83,7 +84,7 @@ else : > "$rc_new/database-${n}.absent"; fi`;
   });
   // A dump is consistent while the server writes (one transaction's snapshot), and owner, encoding and all.
   const dumps = (spec.upgrade?.postgres ?? []).map(
-    (db, i) => `${postgresTool(spec, 'pg_dump')} --format=custom -d ${quote(db)} > "$rc_new/postgres-${i + 1}.dump"`,
+    (db, i) => `${pgDump(db, spec.upgrade?.postgres_port)} > "$rc_new/postgres-${i + 1}.dump"`,
   );
   const manifest = [
     `venv=${spec.path}`,
