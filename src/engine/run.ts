@@ -7,7 +7,7 @@ import { applyHost, commitAtRunEnd, type ApplyEvent, type ApplyResult, type Repl
 import { gather, type HostFacts } from './gather.js';
 import { holdExclusiveLock, lockOwner, lockPreamble } from './lock.js';
 import { trace } from '../model/trace.js';
-import { comparesLater, type HostPlan } from '../model/plan.js';
+import { comparesLater, fieldChange, type HostPlan } from '../model/plan.js';
 import { planHost } from './plan.js';
 import type { ResourceTypes } from '../resources/types.js';
 
@@ -273,6 +273,9 @@ function replanner(host: HostSpec, transport: Transport, sudo: boolean, options:
       declared: host.resources.map((r) => r.spec),
     });
     if (fresh.actions.some(comparesLater)) throw new Error(fresh.deferred.join('; '));
+    // What asks to be read again once more did not come about (a server still on its old database).
+    const still = fresh.actions.find((a) => a.steps.some((step) => 'replan' in step));
+    if (still) throw new Error(`${still.title} still differs when read again: ${still.fields.map(fieldChange).join(', ')}`);
     return fresh.actions;
   };
 }

@@ -10,6 +10,9 @@ export interface FieldChange {
   after: string | null;
 }
 
+/** A field's change as plans print it: `mode: 0644 -> 0600`. */
+export const fieldChange = (f: FieldChange): string => `${f.field}: ${f.before ?? '(none)'} -> ${f.after ?? '(none)'}`;
+
 /** A content difference, shown as a unified diff when both sides are text. */
 export interface ContentChange {
   path: string;
@@ -142,8 +145,12 @@ export interface HostPlan {
   notifiesElsewhere?: { host: string; token: string; because: string }[];
 }
 
-/** Whether an action only compares again later (it changes nothing by itself). */
-export const comparesLater = (action: Action): boolean => action.steps.length > 0 && action.steps.every((step) => 'replan' in step);
+/**
+ * Whether an action only compares again later: it changes nothing by itself and names no difference.
+ * (One that names a difference and then reads again, to see that it is gone, is a change.)
+ */
+export const comparesLater = (action: Action): boolean =>
+  action.fields.length === 0 && action.steps.length > 0 && action.steps.every((step) => 'replan' in step);
 
 export const symbols: Record<Verb, string> = {
   create: '+',

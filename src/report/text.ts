@@ -1,5 +1,5 @@
 import type { ApplyEvent } from '../engine/apply.js';
-import { comparesLater, symbols, type Action, type ContentChange } from '../model/plan.js';
+import { comparesLater, fieldChange, symbols, type Action, type ContentChange } from '../model/plan.js';
 import type { HostOutcome } from '../engine/run.js';
 import { unifiedDiff } from './diff.js';
 
@@ -57,7 +57,7 @@ export function renderAction(action: Action, style: Style): string[] {
   const symbol = symbols[action.verb];
   const colour = symbol === '+' ? green : symbol === '-' ? red : yellow;
   const lines = [`  ${colour(style, symbol)} ${action.title}${action.because ? ` (${action.because})` : ''}`];
-  for (const f of action.fields) lines.push(`      ${f.field}: ${f.before ?? '(none)'} -> ${f.after ?? '(none)'}`);
+  for (const f of action.fields) lines.push(`      ${fieldChange(f)}`);
   if (action.content) lines.push(...renderDiff(action.content, style).map((l) => `      ${l}`));
   return lines;
 }

@@ -12,6 +12,7 @@ import { prefectBlock } from './kinds/prefect_block/prefect-block.js';
 import { prefectConcurrencyLimit } from './kinds/prefect_concurrency_limit/prefect-concurrency-limit.js';
 import { prefectDeployments } from './kinds/prefect_deployments/prefect-deployments.js';
 import { prefectProfile } from './kinds/prefect_profile/prefect-profile.js';
+import { prefectServerDatabase } from './kinds/prefect_server_database/prefect-server-database.js';
 import { prefectVariable } from './kinds/prefect_variable/prefect-variable.js';
 import { prefectWorkPool } from './kinds/prefect_work_pool/prefect-work-pool.js';
 import { prefectWorkQueue } from './kinds/prefect_work_queue/prefect-work-queue.js';
@@ -38,6 +39,7 @@ const registry: Registry = {
   prefect_block: prefectBlock,
   prefect_automation: prefectAutomation,
   prefect_deployments: prefectDeployments,
+  prefect_server_database: prefectServerDatabase,
   git,
   postgres_role: postgresRole,
   postgres_database: postgresDatabase,

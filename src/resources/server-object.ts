@@ -1,10 +1,20 @@
 import type { Action, FieldChange, HttpRequest } from '../model/plan.js';
 import { ServiceUnreachable, unexpectedAnswer, type HttpCall } from '../transport/http.js';
 import type { Resource } from '../model/generated/setup.js';
-import { compareWhenUp, noChanges, type Observation, type PlanContext, type ResourcePlan } from './types.js';
+import { compareAgain, compareWhenUp, noChanges, type Observation, type PlanContext, type ResourcePlan } from './types.js';
 
 /** A spec's `api_url` without its trailing slash: the base every API path is appended to. */
 export const apiBase = (spec: { api_url: string }) => spec.api_url.replace(/\/$/, '');
+
+/**
+ * The plan of an object kept on a Prefect server when it is notified: what it was compared with may
+ * not be what apply finds there (the server moves to another database; the checkout its spec is read
+ * from moves). It is read again when apply reaches it, and what then differs is `written`.
+ */
+export function comparedAgainOnServer(resource: string, title: string, because: string[], written = 'written'): ResourcePlan {
+  const why = `${because.join('; ')}: compared again when apply reaches it, and what then differs is ${written}`;
+  return { now: [], notifies: [], late: [compareAgain(resource, title, why)] };
+}
 
 /** One object read from a server's API: what was found (nothing on a 404), or that the server did not answer. */
 export type ServerRead<T> = { unreachable: string } | { found?: T };

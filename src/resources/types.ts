@@ -117,13 +117,18 @@ export const poolToken = (pool: string) => `pool:${pool}`;
 /** What every variable and block of a Prefect server provides, so that deployments, which may read any of them, come after all. */
 export const prefectObjectsToken = (apiBase: string) => `prefect-objects:${apiBase}`;
 /**
- * What a resource that reads files of a checkout at `path` (or below it) provides: the git resource of
- * that path comes first and notifies it when it moves the checkout.
+ * What every object kept in a Prefect server's database provides (a pool, a variable, the deployments):
+ * when the server moves to another database, they are compared again there.
  */
+export const prefectServerDataToken = (apiBase: string) => `prefect-data:${apiBase}`;
 /** What a postgres_database provides: what reads it (a backup of it) comes after it. */
 export const postgresDatabaseToken = (database: string) => `postgres-database:${database}`;
 /** What a postgres_role provides: a database it owns comes after it. */
 export const postgresRoleToken = (role: string) => `postgres-role:${role}`;
+/**
+ * What a resource that reads files of a checkout at `path` (or below it) provides: the git resource of
+ * that path comes first and notifies it when it moves the checkout.
+ */
 export const checkoutReaderToken = (path: string) => `checkout-reader:${path}`;
 
 /** `after` lists name services that must be converged (and healthy) first. */

@@ -142,4 +142,25 @@ describe('examples/postgres on a bare host: Prefect on PostgreSQL from Debian’
     writeFileSync(join(dir, 'setup.yaml'), setup);
     expect((await json('check')).code).toBe(0);
   }, 240_000);
+
+  it('the data lives in PostgreSQL: with the database dropped it is gone from the server; apply makes the database and the declared objects again', async () => {
+    const live = (await (await fetch(`${api()}/deployments/name/live-score/live-score`)).json()) as { id: string };
+    const made = (await (await fetch(`${api()}/deployments/${live.id}/create_flow_run`, { method: 'POST', body: '{}' })).json()) as {
+      id: string;
+    };
+    expect((await fetch(`${api()}/flow_runs/${made.id}`)).status).toBe(200);
+    await ssh(host, 'sudo -n systemctl stop prefect-worker.service prefect-server.service && sudo -n -u postgres dropdb prefect');
+    const check = await json('check');
+    expect(check.code).toBe(2);
+    expect(check.report.hosts[0]!.actions.map((a) => a.title)).toEqual(
+      expect.arrayContaining(['postgres database prefect', 'start prefect-server.service']),
+    );
+    const applied = await json('apply');
+    expect(applied.code, JSON.stringify(applied.report.hosts.map((h) => h.error))).toBe(0);
+    // A new, empty database: the run made before is gone with the old one; what the setup declares is back.
+    expect((await fetch(`${api()}/flow_runs/${made.id}`)).status).toBe(404);
+    expect(await sql(`SELECT count(*) FROM flow_runs WHERE key = '${made.id}'`)).toBe('0');
+    expect(await sql("SELECT string_agg(doc::json->>'name', ',' ORDER BY 1) FROM deployments")).toBe('live-score,nightly-projections');
+    expect((await json('check')).code).toBe(0);
+  }, 240_000);
 });

@@ -268,7 +268,7 @@ describe('planner: a checkout and what reads it', () => {
       [checkout.name, undefined],
       [
         `compare ${deployments.name}`,
-        `${checkout.name} changed: compared once the checkout has moved, and what then differs is redeployed`,
+        `${checkout.name} changed: compared again when apply reaches it, and what then differs is redeployed`,
       ],
     ]);
     // The next run's plan compares afresh: no owed-notification file is written, none cleared.

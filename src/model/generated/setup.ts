@@ -21,6 +21,7 @@ export type Resource =
   | PrefectBlock
   | PrefectAutomation
   | PrefectDeployments
+  | PrefectServerDatabase
   | Git
   | PostgresRole
   | PostgresDatabase
@@ -814,6 +815,34 @@ export interface PrefectDeployments {
    */
   prune?: boolean;
   after?: AfterServices;
+}
+/**
+ * Which database the Prefect server keeps its state in, as the server itself says (GET /api/admin/settings: its database driver and name). It changes nothing by itself: the server's settings (an environment file, its unit) move it. When the server runs on another database, the plan says what moves and what does not: Prefect has no migrator, so the deployments, work pools, queues, variables, blocks, automations and concurrency limits this setup declares are compared again on the new database once the server has moved (after its restart), and made there; flow runs, their logs and what the setup does not declare stay in the old database, which is kept as it is. Apply then checks that the server did move. Give PostgreSQL by its settings (PREFECT_SERVER_DATABASE_DRIVER, _HOST, _NAME...), not as one connection URL: the server hides the URL (a secret), so it cannot say where that points.
+ *
+ * This interface was referenced by `ReconcileDesiredStateSetupYaml`'s JSON-Schema
+ * via the `definition` "prefect_server_database".
+ */
+export interface PrefectServerDatabase {
+  /**
+   * The Prefect server's database.
+   */
+  kind: 'prefect_server_database';
+  name?: Name;
+  hosts?: HostList;
+  api_url: PrefectApiUrl;
+  /**
+   * The PostgreSQL database the server runs on (its PREFECT_SERVER_DATABASE_NAME, with the driver postgresql+asyncpg). Give this or sqlite.
+   */
+  postgres?: string;
+  /**
+   * An absolute path on the host.
+   */
+  sqlite?: string;
+  after?: AfterServices;
+  /**
+   * Services (declared in this file) to restart once the server has moved to another database: a worker, whose pool and heartbeat were in the old one.
+   */
+  notifies?: UnitName[];
 }
 /**
  * A git checkout of a repository at a pinned version, made and kept by its owner. Drift: the checkout is at another commit (it moved, or the pin did), or its working tree has local changes; local changes are reported and kept unless force is true. An ssh:// or user@host: repository's host key must be in known_hosts (StrictHostKeyChecking=yes). A directory at the path that is not a checkout (the project copied by hand) is made one in place: the files of the commit it lacks are written, untracked and ignored files (a venv in it) are kept, and files that differ from the commit are kept and reported unless force is true. What lies inside the checkout (a venv) is made after the clone, and prefect_deployments of a project in it are compared again once it has moved, in the same apply.

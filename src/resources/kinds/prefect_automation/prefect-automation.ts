@@ -2,8 +2,8 @@ import type { Action, FieldChange, HttpRequest } from '../../../model/plan.js';
 import type { PrefectAutomation } from '../../../model/generated/setup.js';
 import { ServiceUnreachable } from '../../../transport/http.js';
 import { canonicalJson } from '../../canonical-json.js';
-import { apiBase, type ListedObject, readAll, serverWide, strayRemovals } from '../../server-object.js';
-import { afterReferences, compareWhenUp, noChanges, type ResourceType } from '../../types.js';
+import { apiBase, comparedAgainOnServer, type ListedObject, readAll, serverWide, strayRemovals } from '../../server-object.js';
+import { afterReferences, compareWhenUp, noChanges, prefectServerDataToken, type ResourceType } from '../../types.js';
 import { automationBody, covers, runsDeployment, type AutomationBody } from '../../automation-shape.js';
 
 /** An automation as the server gives it (server/events/schemas/automations.py Automation). */
@@ -29,6 +29,9 @@ export const prefectAutomation: ResourceType<PrefectAutomation, AutomationFacts>
   kind: 'prefect_automation',
   defaultName: (spec) => `prefect_automation:${spec.automation}`,
   references: (spec) => afterReferences(spec.after),
+  provides: (spec) => [prefectServerDataToken(apiBase(spec))],
+  onNotify: (spec, _actual, because) =>
+    comparedAgainOnServer(spec.name ?? prefectAutomation.defaultName(spec), `automation ${spec.automation}`, because),
   probe: () => 'true',
   parse: () => ({}),
   async observe(spec, http) {

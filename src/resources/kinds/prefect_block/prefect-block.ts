@@ -4,8 +4,24 @@ import { ServiceUnreachable, unexpectedAnswer, type HttpCall } from '../../../tr
 import { canonicalJson } from '../../canonical-json.js';
 import { quote } from '../../../shell/quote.js';
 import { inLoginShell } from '../../steps.js';
-import { apiBase, readAll, readServerObject, strayRemovals, type ListedObject, type PruneScope } from '../../server-object.js';
-import { afterReferences, compareWhenUp, noChanges, prefectObjectsToken, type PlanContext, type ResourceType } from '../../types.js';
+import {
+  apiBase,
+  comparedAgainOnServer,
+  readAll,
+  readServerObject,
+  strayRemovals,
+  type ListedObject,
+  type PruneScope,
+} from '../../server-object.js';
+import {
+  afterReferences,
+  compareWhenUp,
+  noChanges,
+  prefectObjectsToken,
+  prefectServerDataToken,
+  type PlanContext,
+  type ResourceType,
+} from '../../types.js';
 
 /** A block schema's fields: a JSON Schema, with the paths of its secret fields (server/schemas/core.py BlockSchema). */
 interface SchemaFields {
@@ -35,6 +51,7 @@ interface BlockFacts {
 }
 
 const blocksUrl = (spec: PrefectBlock) => `${apiBase(spec)}/block_types/slug/${encodeURIComponent(spec.block_type)}/block_documents`;
+const blockTitle = (spec: PrefectBlock) => `${spec.block_type} block ${spec.block}`;
 const documentUrl = (spec: PrefectBlock, id: string) => `${apiBase(spec)}/block_documents/${id}`;
 
 /** Blocks of one type on one server are one namespace. */
@@ -53,7 +70,8 @@ const pruneScope = (spec: PrefectBlock): PruneScope<PrefectBlock> => ({
 export const prefectBlock: ResourceType<PrefectBlock, BlockFacts> = {
   kind: 'prefect_block',
   defaultName: (spec) => `prefect_block:${spec.block_type}/${spec.block}`,
-  provides: (spec) => [prefectObjectsToken(apiBase(spec))],
+  provides: (spec) => [prefectObjectsToken(apiBase(spec)), prefectServerDataToken(apiBase(spec))],
+  onNotify: (spec, _actual, because) => comparedAgainOnServer(spec.name ?? prefectBlock.defaultName(spec), blockTitle(spec), because),
   references: (spec) => afterReferences(spec.after),
   probe: () => 'true',
   parse: () => ({}),
@@ -68,7 +86,7 @@ export const prefectBlock: ResourceType<PrefectBlock, BlockFacts> = {
   },
   plan(spec, actual, context) {
     const resource = spec.name ?? prefectBlock.defaultName(spec);
-    const title = `${spec.block_type} block ${spec.block}`;
+    const title = blockTitle(spec);
     if (actual.unreachable) return compareWhenUp(resource, title, { url: apiBase(spec), why: actual.unreachable });
     const schema = actual.stored?.block_schema ?? actual.type?.schema;
     if (!actual.stored && !schema) {

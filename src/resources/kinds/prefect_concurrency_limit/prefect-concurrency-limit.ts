@@ -1,6 +1,7 @@
 import type { PrefectConcurrencyLimit } from '../../../model/generated/setup.js';
 import {
   apiBase,
+  comparedAgainOnServer,
   changedFields,
   listedByName,
   observeServerObject,
@@ -9,7 +10,7 @@ import {
   serverWide,
   strayRemovals,
 } from '../../server-object.js';
-import { afterReferences, type ResourceType } from '../../types.js';
+import { afterReferences, prefectServerDataToken, type ResourceType } from '../../types.js';
 
 /** What the server stores of a global limit that a spec can set (ConcurrencyLimitV2, server/schemas/core.py). */
 interface StoredLimit {
@@ -31,6 +32,9 @@ export const prefectConcurrencyLimit: ResourceType<PrefectConcurrencyLimit, Serv
   kind: 'prefect_concurrency_limit',
   defaultName: (spec) => `prefect_concurrency_limit:${spec.concurrency_limit}`,
   references: (spec) => afterReferences(spec.after),
+  provides: (spec) => [prefectServerDataToken(apiBase(spec))],
+  onNotify: (spec, _actual, because) =>
+    comparedAgainOnServer(spec.name ?? prefectConcurrencyLimit.defaultName(spec), `concurrency limit ${spec.concurrency_limit}`, because),
   probe: () => 'true',
   parse: () => ({}),
   observe: (spec, http) =>

@@ -1,7 +1,7 @@
 import type { Action } from '../../../model/plan.js';
 import type { PrefectDeployments, PrefectVariable, Resource } from '../../../model/generated/setup.js';
 import { quote } from '../../../shell/quote.js';
-import { apiBase, readAll } from '../../server-object.js';
+import { apiBase, comparedAgainOnServer, readAll } from '../../server-object.js';
 import { ServiceUnreachable } from '../../../transport/http.js';
 import { fileProbe, parsePathFacts, type PathFacts } from '../../facts.js';
 import { inLoginShell } from '../../steps.js';
@@ -19,10 +19,10 @@ import { parsePyYaml } from './yaml11.js';
 import {
   afterReferences,
   checkoutReaderToken,
-  compareAgain,
   compareWhenUp,
   noChanges,
   prefectObjectsToken,
+  prefectServerDataToken,
   type ResourceType,
 } from '../../types.js';
 
@@ -62,8 +62,9 @@ export const prefectDeployments: ResourceType<PrefectDeployments, DeploymentsFac
     ...afterReferences(spec.after),
     { field: ['api_url'], token: prefectObjectsToken(apiBase(spec)), what: 'a Prefect variable or block', ifDeclared: true },
   ],
-  // A checkout of the project (or of a directory holding it) is moved first, and then this compared again.
-  provides: (spec) => ancestors(spec.project_dir).map(checkoutReaderToken),
+  // A checkout of the project (or of a directory holding it) is moved first, and then this compared
+  // again; so when the server moves to another database.
+  provides: (spec) => [...ancestors(spec.project_dir).map(checkoutReaderToken), prefectServerDataToken(apiBase(spec))],
   probe: (spec) =>
     [
       fileProbe(fileOf(spec)),
@@ -173,19 +174,10 @@ export const prefectDeployments: ResourceType<PrefectDeployments, DeploymentsFac
     }
     return late.length === 0 && problems.length === 0 ? noChanges() : { now: [], late, notifies: [], problems };
   },
-  // The checkout the project is in moves in this run: prefect.yaml, the flows and the commit (the
-  // deployments' version) are read again once it has, and what then differs is redeployed.
-  onNotify: (spec, _actual, because) => ({
-    now: [],
-    notifies: [],
-    late: [
-      compareAgain(
-        spec.name ?? prefectDeployments.defaultName(spec),
-        `deployments of ${fileOf(spec)}`,
-        `${because.join('; ')}: compared once the checkout has moved, and what then differs is redeployed`,
-      ),
-    ],
-  }),
+  // The checkout the project is in moves in this run (prefect.yaml, the flows and the commit, the
+  // deployments' version, are read again once it has), or the server moves to another database.
+  onNotify: (spec, _actual, because) =>
+    comparedAgainOnServer(spec.name ?? prefectDeployments.defaultName(spec), `deployments of ${fileOf(spec)}`, because, 'redeployed'),
 };
 
 /** The directory and every directory above it: a checkout at any of them holds the project. */

@@ -2,6 +2,7 @@ import type { PrefectVariable } from '../../../model/generated/setup.js';
 import { canonicalJson } from '../../canonical-json.js';
 import {
   apiBase,
+  comparedAgainOnServer,
   listedByName,
   observeServerObject,
   planServerObject,
@@ -9,7 +10,7 @@ import {
   serverWide,
   strayRemovals,
 } from '../../server-object.js';
-import { afterReferences, prefectObjectsToken, type ResourceType } from '../../types.js';
+import { afterReferences, prefectObjectsToken, prefectServerDataToken, type ResourceType } from '../../types.js';
 
 interface StoredVariable {
   value: unknown;
@@ -29,7 +30,9 @@ const variableUrl = (spec: PrefectVariable, name = spec.variable) => `${apiBase(
 export const prefectVariable: ResourceType<PrefectVariable, ServerObjectFacts<StoredVariable>> = {
   kind: 'prefect_variable',
   defaultName: (spec) => `prefect_variable:${spec.variable}`,
-  provides: (spec) => [prefectObjectsToken(apiBase(spec))],
+  provides: (spec) => [prefectObjectsToken(apiBase(spec)), prefectServerDataToken(apiBase(spec))],
+  onNotify: (spec, _actual, because) =>
+    comparedAgainOnServer(spec.name ?? prefectVariable.defaultName(spec), `variable ${spec.variable}`, because),
   references: (spec) => afterReferences(spec.after),
   check: (spec) =>
     JSON.stringify(spec.value).length > MAX_VALUE_LENGTH

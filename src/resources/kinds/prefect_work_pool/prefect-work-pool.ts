@@ -1,8 +1,8 @@
 import type { Action, FieldChange, HttpRequest } from '../../../model/plan.js';
 import type { PrefectWorkPool } from '../../../model/generated/setup.js';
 import type { HttpCall } from '../../../transport/http.js';
-import { apiBase, readServerObject } from '../../server-object.js';
-import { afterReferences, compareWhenUp, noChanges, poolToken, type ResourceType } from '../../types.js';
+import { apiBase, comparedAgainOnServer, readServerObject } from '../../server-object.js';
+import { afterReferences, compareWhenUp, noChanges, poolToken, prefectServerDataToken, type ResourceType } from '../../types.js';
 
 interface PoolFacts {
   /** undefined: the server did not answer (e.g. not started yet on a fresh host). */
@@ -24,7 +24,9 @@ export const prefectWorkPool: ResourceType<PrefectWorkPool, PoolFacts> = {
   kind: 'prefect_work_pool',
   defaultName: (spec) => `prefect_work_pool:${spec.pool}`,
   references: (spec) => afterReferences(spec.after),
-  provides: (spec) => [poolToken(spec.pool)],
+  provides: (spec) => [poolToken(spec.pool), prefectServerDataToken(apiBase(spec))],
+  onNotify: (spec, _actual, because) =>
+    comparedAgainOnServer(spec.name ?? prefectWorkPool.defaultName(spec), `work pool ${spec.pool}`, because),
   probe: () => 'true',
   parse: () => ({}),
   async observe(spec, http) {

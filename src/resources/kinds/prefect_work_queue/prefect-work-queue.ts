@@ -1,6 +1,7 @@
 import type { PrefectWorkQueue } from '../../../model/generated/setup.js';
 import {
   apiBase,
+  comparedAgainOnServer,
   changedFields,
   observeServerObject,
   planServerObject,
@@ -12,7 +13,7 @@ import {
   type ServerObjectFacts,
 } from '../../server-object.js';
 import type { HttpCall } from '../../../transport/http.js';
-import { afterReferences, poolToken, type ResourceType } from '../../types.js';
+import { afterReferences, poolToken, prefectServerDataToken, type ResourceType } from '../../types.js';
 
 /** What the server stores of a queue that a spec can set (WorkQueueResponse, server/schemas/responses.py). */
 interface StoredQueue {
@@ -64,6 +65,9 @@ export const prefectWorkQueue: ResourceType<PrefectWorkQueue, ServerObjectFacts<
     ...afterReferences(spec.after),
     { field: ['pool'], token: poolToken(spec.pool), what: 'a prefect_work_pool', ifDeclared: true },
   ],
+  provides: (spec) => [prefectServerDataToken(apiBase(spec))],
+  onNotify: (spec, _actual, because) =>
+    comparedAgainOnServer(spec.name ?? prefectWorkQueue.defaultName(spec), `work queue ${spec.pool}/${spec.queue}`, because),
   probe: () => 'true',
   parse: () => ({}),
   observe: (spec, http) => observeServerObject<StoredQueue>(http, queueUrl(spec), spec.prune ? () => poolQueues(spec, http) : undefined),

@@ -175,6 +175,20 @@ def postgres_settings():
             "password": values["password"] or "", "dbname": values["name"]}
 
 
+def admin_settings():
+    """GET /api/admin/settings (admin.py read_settings): the server's Settings as JSON, secrets shown as
+    pydantic's '**********'. The subset a caller reads: PREFECT_HOME and server.database, where the
+    connection URL is always set (root.py post_hoc_settings fills in the default) and so always hidden."""
+    database = {key: settings.get(f"PREFECT_SERVER_DATABASE_{key.upper()}") for key in ("driver", "host", "port", "user", "name")}
+    if database["port"] is not None:
+        database["port"] = int(database["port"])
+    hidden = "**********"
+    password = settings.get("PREFECT_SERVER_DATABASE_PASSWORD")
+    return {"home": settings.home(),
+            "server": {"database": {"connection_url": hidden, **database, "password": hidden if password else None,
+                                    "echo": False, "migrate_on_start": True, "timeout": 10.0, "connection_timeout": 5.0}}}
+
+
 class Postgres:
     """The stand-in's PostgreSQL connection, with sqlite3's execute(sql, params) so one Store serves both.
     Real Prefect talks to PostgreSQL through asyncpg, which its wheel brings; the stand-in borrows
@@ -220,6 +234,7 @@ class Api:
             ("GET", r"/api/ready", self.ready),
             ("GET", r"/api/version", lambda m, b: (200, API_VERSION)),
             ("GET", r"/api/admin/version", lambda m, b: (200, __version__)),
+            ("GET", r"/api/admin/settings", lambda m, b: (200, admin_settings())),
             ("GET", r"/api/hello", lambda m, b: (200, "\U0001F44B")),
             ("POST", r"/api/work_pools/", self.create_pool),
             ("POST", r"/api/work_pools/filter", self.filter_pools),
