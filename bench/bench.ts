@@ -258,7 +258,14 @@ function prefectFleet(server: TestHost, workers: TestHost[], repo: ServedRepo): 
     join(dir, 'hosts.yaml'),
     `defaults:\n  user: daniel\n  become: true\nhosts:\n${hosts.join('\n')}\ngroups:\n  server: [prefect-server]\n  workers: [${names.slice(1).join(', ')}]\n`,
   );
-  writeFileSync(join(dir, 'setup.yaml'), withProjectAt(readFileSync(join(root, 'examples/fleet/setup.yaml'), 'utf8'), repo, repo.head()));
+  // The stand-in reads PostgreSQL through Debian's psycopg2 (real Prefect brings asyncpg in its wheel).
+  const setup = readFileSync(join(root, 'examples/fleet/setup.yaml'), 'utf8').replace(
+    'packages: [postgresql]',
+    'packages: [postgresql, python3-psycopg2]',
+  );
+  writeFileSync(join(dir, 'setup.yaml'), withProjectAt(setup, repo, repo.head()));
+  // The server's database password, exported as a user would (every reconcile this benchmark runs inherits it).
+  process.env.PREFECT_DB_PASSWORD ??= 'bench-fleet-db';
   return dir;
 }
 

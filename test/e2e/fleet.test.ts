@@ -1,6 +1,6 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it, vi } from 'vitest';
 import { ssh, useTestHosts, waitFor } from '../hosts/fixture.js';
 import type { TestHost } from '../hosts/host.js';
 import { addSleepingFlow, serveSampleProject, withProjectAt } from '../hosts/served-repo.js';
@@ -13,6 +13,8 @@ const repo = serveSampleProject();
  * served sample project as the repository.
  */
 function fleetWorkspace(hosts: TestHost[], serverHealthTimeout = 90): string {
+  // The database password, as a user exports it before running reconcile.
+  vi.stubEnv('PREFECT_DB_PASSWORD', 'fleet:db/p@ss');
   const dir = workspace(hosts);
   const names = ['prefect-server', 'worker-1', 'worker-2'];
   let inventory = readFileSync('examples/fleet/hosts.yaml', 'utf8');
@@ -27,6 +29,8 @@ function fleetWorkspace(hosts: TestHost[], serverHealthTimeout = 90): string {
     join(dir, 'setup.yaml'),
     withProjectAt(
       readFileSync('examples/fleet/setup.yaml', 'utf8')
+        // The stand-in reads PostgreSQL through Debian's psycopg2 (real Prefect brings asyncpg in its wheel).
+        .replace('packages: [postgresql]', 'packages: [postgresql, python3-psycopg2]')
         .replace('timeout: 90', `timeout: ${serverHealthTimeout}`)
         .replace('name: "{{ host_name }}"\n      timeout: 60', 'name: "{{ host_name }}"\n      timeout: 10')
         // A heartbeat every 2 s (Prefect's setting; 30 s by default): a worker that stops sending them is OFFLINE in 6 s.
@@ -137,6 +141,12 @@ describe('one Prefect across many hosts: examples/fleet on three test hosts', ()
     await waitFor(async () => (await onlineWorkers()).length === 2, 30_000);
     expect((await poolWorkers()).map((w) => w.name).sort()).toEqual(['worker-1', 'worker-2']);
     for (const h of hosts) expect(await checkedOut(h)).toBe(repo.head());
+    // The server keeps them in PostgreSQL on its host (no SQLite file is made), and says so.
+    const inPostgres = await ssh(server, 'sudo -n -u postgres psql -XAtq -d prefect', {
+      input: "SELECT string_agg(doc::json->>'name', ',' ORDER BY 1) FROM work_pools",
+    });
+    expect(inPostgres.stdout.trim()).toBe('projections-local');
+    expect((await ssh(server, 'ls /home/daniel/.prefect/prefect.db 2>/dev/null || echo none')).stdout.trim()).toBe('none');
     // Deployed from the server's own checkout: Prefect versions each deployment by its commit (the first 8 characters).
     expect(await deployment('live-score/live-score')).toMatchObject({ version: repo.head().slice(0, 8) });
     const check = await reconcile(dir, 'check');
@@ -428,7 +438,7 @@ describe('one Prefect across many hosts: examples/fleet on three test hosts', ()
     expect(s!.status).toBe('failed');
     // The stand-in refuses the flag at once, so systemd restarts it: the gate gives up without waiting out its 20 s.
     expect(s!.error).toMatch(
-      /^restart prefect-server\.service: gave up waiting for http:\S+\/api\/health after \d+s: prefect-server\.service crashed[^]*rolled back: the previous version is in place again/,
+      /^restart prefect-server\.service: gave up waiting for http:\S+\/api\/ready after \d+s: prefect-server\.service crashed[^]*rolled back: the previous version is in place again/,
     );
     for (const w of [w1!, w2!]) {
       expect(w.status).toBe('skipped');

@@ -2,7 +2,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { loadSelectedSpec } from '../../src/cli/load-spec.js';
 import { formatDiagnostic, SpecError } from '../../src/model/diagnostic.js';
 import { loadSpec } from '../../src/config/load.js';
@@ -58,18 +58,29 @@ resources:
     ]);
   });
 
-  it('examples/fleet: the server, pool and deployments on the server, a worker on each worker host after the server', async () => {
+  it('examples/fleet: the server, its PostgreSQL, pool and deployments on the server, a worker on each worker host after the server', async () => {
+    vi.stubEnv('PREFECT_DB_PASSWORD', 'the-fleet-database-password');
     const spec = await loadSpec('examples/fleet/hosts.yaml', 'examples/fleet/setup.yaml');
+    vi.unstubAllEnvs();
     const byHost = Object.fromEntries(spec.hosts.map((h) => [h.target.name, h]));
     const kinds = (host: string) => byHost[host]!.resources.map((r) => r.name);
+    const database = [
+      'systemd_service:postgresql.service',
+      'postgres_role:prefect',
+      'postgres_database:prefect',
+      'prefect_server_database:http://10.0.0.10:4200/api',
+      'database_backup:prefect',
+    ];
     expect(kinds('prefect-server')).toEqual(
       expect.arrayContaining([
         'systemd_service:prefect-server.service',
         'prefect_work_pool:projections-local',
         'prefect_deployments:/home/daniel/projects/projections-v2',
+        ...database,
       ]),
     );
     expect(kinds('prefect-server')).not.toContain('systemd_service:prefect-worker.service');
+    for (const worker of ['worker-1', 'worker-2']) for (const name of database) expect(kinds(worker)).not.toContain(name);
     // The server notifies the worker of each host of the group `workers`.
     const server = byHost['prefect-server']!.resources.find((r) => r.name === 'systemd_service:prefect-server.service')!;
     expect(server.notifiesElsewhere?.map((n) => [n.host, n.token, n.label])).toEqual([
