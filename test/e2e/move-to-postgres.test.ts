@@ -81,6 +81,9 @@ describe('the move from SQLite to PostgreSQL in one apply (examples/postgres ove
 
     const applied = await run('apply');
     expect(applied.code, applied.stdout + applied.stderr).toBe(0);
+    // Every action the log named as running (still at it after 2 s) is said to be done later: none is left running.
+    const named = [...applied.stdout.matchAll(/^(.*): running$/gm)].map((m) => m[1]!);
+    for (const label of named) expect(applied.stdout.slice(applied.stdout.indexOf(`${label}: running`))).toContain(`${label} done`);
     // The server answers from PostgreSQL: the same deployments, pool and variable, in PostgreSQL's tables.
     expect(await names('/deployments/filter')).toEqual(before.deployments);
     expect(await names('/work_pools/filter')).toEqual(before.pools);

@@ -195,7 +195,9 @@ async function progressFor(spec: Spec, options: EngineOptions) {
   // A wait says how long it has waited every 10 s, not every second: a log, not a spinner.
   const lastWaitLine = new Map<string, number>();
   // An action is named when it starts only if it is still running 2 s later: a log without silences, not a list of every step twice.
+  // By host and action: an action that compares again runs the actions it then finds inside it.
   const running = new Map<string, NodeJS.Timeout>();
+  const actionKey = (event: { host: string; action: { id: string } }) => `${event.host}\u0000${event.action.id}`;
   const say = (event: ApplyEvent) => {
     const line = renderEvent(event, style);
     if (line) console.log(line);
@@ -203,10 +205,10 @@ async function progressFor(spec: Spec, options: EngineOptions) {
   return {
     emit: (event: ApplyEvent) => {
       if (event.type === 'start') {
-        running.set(event.host, setTimeout(() => say(event), RUNNING_LINE_AFTER_MS).unref());
+        running.set(actionKey(event), setTimeout(() => say(event), RUNNING_LINE_AFTER_MS).unref());
         return;
       }
-      if (event.type === 'done' || event.type === 'failed') clearTimeout(running.get(event.host));
+      if (event.type === 'done' || event.type === 'failed') clearTimeout(running.get(actionKey(event)));
       if (event.type === 'waiting' || event.type === 'host-waiting') {
         if (Date.now() - (lastWaitLine.get(event.host) ?? 0) < 10_000) return;
         lastWaitLine.set(event.host, Date.now());
