@@ -175,7 +175,7 @@ async function main(): Promise<void> {
         `| ${f.hosts} | ${fmt(f.seconds)} | ${fmt(f.cpu)} | ${(Math.max(...f.rssKb) / 1024).toFixed(0)} MB | ${fmt(f.floor)} | ${fmt(f.floorCpu)} |`,
     ),
     '',
-    `Control-side CPU per extra host (medians, ${fleet[0]!.hosts} to ${fleet.at(-1)!.hosts} hosts): reconcile ${perExtraHost(fleet, (f) => f.cpu)} s; OpenSSH's client alone, one process per host: ${perExtraHost(fleet, (f) => f.floorCpu)} s.`,
+    `Control-side CPU per extra host (medians, ${fleet[0]!.hosts} to ${fleet.at(-1)!.hosts} hosts): reconcile ${perExtraHost(fleet, (f) => f.cpu)} s; OpenSSH's client alone, one process per host: ${perExtraHost(fleet, (f) => f.floorCpu)} s; the SSH library reconcile uses (ssh2, in JavaScript) alone, for a connection, an exec and the ${fleet[0]!.reads} HTTP reads a check makes per host (bench/transport-floor.ts): ${perExtraHost(fleet, (f) => f.transportCpu)} s.`,
     '',
     `Loading hosts.yaml and setup.yaml for ${fleet.at(-1)!.hosts} hosts (ssh_config resolved by \`ssh -G\`, one per distinct configuration when it cannot tell hosts apart): ${fmt(fleet.at(-1)!.load)}; one \`ssh -G\` alone: ${fmt(fleet.at(-1)!.sshG)}.`,
     '',
@@ -443,6 +443,23 @@ function perExtraHost<T extends { hosts: number }>(rows: T[], cpu: (row: T) => n
   return ((stats(cpu(last)).median - stats(cpu(first)).median) / (last.hosts - first.hosts)).toFixed(3);
 }
 
+/** How many HTTP reads a check of DIR makes on its first host (`-vv` traces each one). */
+async function httpReadsPerHost(dir: string): Promise<number> {
+  const spec = await loadSpec(join(dir, 'hosts.yaml'), join(dir, 'setup.yaml'));
+  const first = spec.hosts[0]!.target.name;
+  const traced = expectOk('check -vv', await reconcile(dir, 'check', '-vv', '--limit', first));
+  return traced.output.split('\n').filter((line) => new RegExp(`\\] ${first}: (GET|POST|PATCH|PUT|DELETE) http`).test(line)).length;
+}
+
+/** The SSH library's own CPU for those reads, a connection and an exec per host (bench/transport-floor.ts). */
+async function transportFloorCpu(dir: string, reads: number): Promise<number> {
+  const run = expectOk(
+    'transport floor',
+    await timed(join(root, 'node_modules/.bin/tsx'), [join(root, 'bench/transport-floor.ts'), dir, String(reads)]),
+  );
+  return (JSON.parse(run.output.trim().split('\n').at(-1)!) as { cpuSeconds: number }).cpuSeconds;
+}
+
 /** Boots the largest fleet, converges it once, then times no-op checks of each size in FLEET. */
 async function fleetChecks(): Promise<
   {
@@ -452,6 +469,8 @@ async function fleetChecks(): Promise<
     rssKb: number[];
     floor: number[];
     floorCpu: number[];
+    transportCpu: number[];
+    reads: number;
     load: number[];
     sshG: number[];
   }[]
@@ -476,8 +495,11 @@ async function fleetChecks(): Promise<
       const floors = [];
       const floorCpu = [];
       const scripts = await factScripts(dir);
+      const reads = await httpReadsPerHost(dir);
+      const transportCpu = [];
       for (let i = 0; i < RUNS; i++) {
         runs.push(expectOk(`check of ${n}`, await reconcile(dir, 'check')));
+        transportCpu.push(await transportFloorCpu(dir, reads));
         // What the same machine allows at best: the fact script over plain OpenSSH to all N hosts at once.
         const started = performance.now();
         const sessions = await Promise.all(hosts.slice(0, n).map((h) => floor(h, scripts.get(h.name)!)));
@@ -489,6 +511,8 @@ async function fleetChecks(): Promise<
         ...figures(runs),
         floor: floors,
         floorCpu,
+        transportCpu,
+        reads,
         ...(await loadCost(dir, hosts[0]!.address)),
       });
     }
