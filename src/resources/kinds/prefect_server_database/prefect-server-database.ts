@@ -36,7 +36,7 @@ const wantedLabel = (spec: PrefectServerDatabase) => (spec.postgres ? postgresLa
  * the PostgreSQL driver with a database name, the SQLite driver with a file, or else SQLite's default
  * file in PREFECT_HOME (a connection URL alone is hidden by the server, so it reads as the default).
  */
-export function serverDatabase(settings: ServerSettings): string {
+function serverDatabase(settings: ServerSettings): string {
   const { driver, name } = settings.server.database;
   if (driver === POSTGRES_DRIVER) return postgresLabel(name ?? '(no name)');
   if (driver === 'sqlite+aiosqlite' && name) return sqliteLabel(name);
