@@ -324,6 +324,17 @@ describe('one Prefect across many hosts: examples/fleet on three test hosts', ()
       await ssh(server, 'systemctl start prefect-server.service', { user: 'root' });
     }
     await waitFor(async () => (await onlineWorkers()).length === 2, 60_000);
+    // Down for longer than the workers' cancellation watchers bear (4 s here, about 30 s in Prefect):
+    // ONLINE and healthy again, each must restart to cancel runs again; check says so, and apply does it.
+    const after = await reconcileJson(dir, 'check');
+    expect(after.code).toBe(2);
+    expect(after.hosts.map((h) => [h.host, h.actions.map((a) => a.title)])).toEqual([
+      ['prefect-server', []],
+      ['worker-1', ['restart prefect-worker.service']],
+      ['worker-2', ['restart prefect-worker.service']],
+    ]);
+    const repaired = await reconcileJson(dir, 'apply');
+    expect(repaired.code, JSON.stringify(repaired.hosts.map((h) => [h.host, h.error]))).toBe(0);
     expect((await reconcile(dir, 'check')).code).toBe(0);
   }, 150_000);
 
@@ -395,7 +406,7 @@ describe('one Prefect across many hosts: examples/fleet on three test hosts', ()
     expect((await reconcile(dir, 'check')).code).toBe(0);
   }, 180_000);
 
-  it('an outage longer than the cancellation watcher bears leaves runs uncancellable; the restart a planned server restart notifies brings it back', async () => {
+  it('an outage longer than the cancellation watcher bears leaves runs uncancellable: check finds it in the workers’ journals and apply restarts them; a planned server restart keeps cancellation too', async () => {
     const cancel = (id: string) =>
       fetch(`${api()}/flow_runs/${id}/set_state`, {
         method: 'POST',
@@ -416,6 +427,22 @@ describe('one Prefect across many hosts: examples/fleet on three test hosts', ()
     const lost = await cancelled(10);
     await new Promise((r) => setTimeout(r, 5000));
     expect(await stateTypeOf(lost)).toBe('CANCELLING');
+    // It runs to its end (a worker's restart would end it too: wait for it, as for any run in flight).
+    await waitFor(async () => !['RUNNING', 'CANCELLING'].includes(await stateTypeOf(lost)), 30_000);
+    // Each worker is ONLINE and healthy, yet check finds what its journal says since it started: drift, a restart each.
+    const check = await reconcileJson(dir, 'check');
+    expect(check.code).toBe(2);
+    expect(check.hosts.map((h) => [h.host, h.actions.map((a) => a.title)])).toEqual([
+      ['prefect-server', []],
+      ['worker-1', ['restart prefect-worker.service']],
+      ['worker-2', ['restart prefect-worker.service']],
+    ]);
+    for (const w of check.hosts.slice(1)) expect(w.actions[0]!.because).toContain("'flow run cancellation will fail' in its journal");
+    const repaired = await reconcileJson(dir, 'apply');
+    expect(repaired.code, JSON.stringify(repaired.hosts.map((h) => [h.host, h.error]))).toBe(0);
+    const again = await cancelled(30);
+    await waitFor(async () => (await stateTypeOf(again)) === 'CANCELLED', 15_000);
+    expect((await reconcile(dir, 'check')).code).toBe(0);
 
     // Planned: a server restart through apply restarts the workers it notifies; they cancel again.
     const setup = readFileSync(join(dir, 'setup.yaml'), 'utf8');

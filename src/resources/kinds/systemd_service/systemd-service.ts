@@ -6,7 +6,16 @@ import { contentChange, sha256, writeFileStep } from '../../steps.js';
 import { afterReferences, notifyReferences, unitToken, type ResourcePlan, type ResourceType, type SpecProblem } from '../../types.js';
 import { HOST_STATE } from '../../../model/host-state.js';
 import type { HttpCall } from '../../../transport/http.js';
-import { observeWorker, staleRemoval, unnamedWorker, workerGate, type WorkerFindings } from './worker-health.js';
+import {
+  cancellationLost,
+  cancellationProbe,
+  observeWorker,
+  runsPrefectWorker,
+  staleRemoval,
+  unnamedWorker,
+  workerGate,
+  type WorkerFindings,
+} from './worker-health.js';
 import { drainAction, observeDrain, type DrainFacts } from './drain.js';
 import { daemonReload, journal, VERIFY_UNIT } from '../../systemd-units.js';
 
@@ -20,6 +29,8 @@ interface ServiceFacts {
   keptUnit: boolean;
   /** The health URL's answer, when the service has one and runs (left out of the facts digest). */
   live?: { healthy: boolean; detail: string };
+  /** A worker whose current run logged that it can no longer cancel flow runs (see worker-health.ts). */
+  cancellationLost?: boolean;
   /** A worker's pool's OFFLINE records of workers without a name (see worker-health.ts). */
   staleWorkers?: string[];
   /** The pool its restarts drain, as the server has it; none when the server does not answer. */
@@ -61,7 +72,8 @@ export const systemdService: ResourceType<SystemdService, ServiceFacts> = {
   probe: (spec) =>
     `${spec.content === undefined ? '' : fileProbe(`${UNIT_DIR}/${spec.unit}`, sha256(Buffer.from(spec.content)))}\necho ${SECTION}\n` +
     `systemctl show ${quote(spec.unit)} -p LoadState -p ActiveState -p UnitFileState -p NeedDaemonReload\n` +
-    `[ ! -f ${keptUnit(spec.unit)} ] || echo KeptUnit=yes`,
+    `[ ! -f ${keptUnit(spec.unit)} ] || echo KeptUnit=yes` +
+    (runsPrefectWorker(spec.content) ? `\n${cancellationProbe(spec.unit)}` : ''),
   parse(_spec, output) {
     const [file = '', show = ''] = output.split(`${SECTION}\n`);
     const props = keyValues(show);
@@ -72,6 +84,7 @@ export const systemdService: ResourceType<SystemdService, ServiceFacts> = {
       unitFileState: props.get('UnitFileState') ?? '',
       needDaemonReload: props.get('NeedDaemonReload') === 'yes',
       keptUnit: props.get('KeptUnit') === 'yes',
+      ...(Number(props.get('CancellationLost') ?? 0) > 0 ? { cancellationLost: true } : {}),
     };
   },
   async observe(spec, http) {
@@ -222,10 +235,11 @@ function lateActions(spec: SystemdService, actual: ServiceFacts, name: string, u
       const command = `systemctl ${verb} ${unit}`;
       return gated(spec, actual, unitChanged, action(verb, command, because), command);
     };
+    const restartBecause = [...notifiedBecause, ...(actual.cancellationLost ? [cancellationLost] : [])];
     if (!running) late.push(gatedAction('start', `is ${actual.activeState}`));
-    else if (notifiedBecause.length > 0) {
+    else if (restartBecause.length > 0) {
       if (spec.drain && actual.drain) late.push(drainAction(name, spec.drain, actual.drain));
-      late.push(gatedAction('restart', notifiedBecause.join('; ')));
+      late.push(gatedAction('restart', restartBecause.join('; ')));
     }
   } else if (running) {
     late.push(action('stop', `systemctl stop ${unit}`, `is ${actual.activeState}`));

@@ -1,6 +1,7 @@
 import type { Action, WaitStep } from '../../../model/plan.js';
 import type { ServiceHealth } from '../../../model/generated/setup.js';
 import { escapeRegExp } from '../../../model/text.js';
+import { quote } from '../../../shell/quote.js';
 import { ServiceUnreachable, type HttpCall } from '../../../transport/http.js';
 import { apiBase, readAll } from '../../server-object.js';
 import type { SpecProblem } from '../../types.js';
@@ -13,6 +14,24 @@ interface WorkerRecord {
   status?: string;
   last_heartbeat_time?: string | null;
 }
+
+/**
+ * What a worker logs when its cancellation watcher gives up for good, after its server was unreachable
+ * for about 30 s (_internal/observers.py): from then on a flow run set to CANCELLING runs to its end,
+ * and the worker stays ONLINE and healthy, until it restarts.
+ */
+const CANCELLATION_LOST = 'flow run cancellation will fail';
+
+/** Whether a unit runs a Prefect worker (`prefect worker start` in its ExecStart). */
+export const runsPrefectWorker = (content: string | undefined) => /^ExecStart=.*\bprefect worker start\b/m.test(content ?? '');
+
+/** A probe fragment: `CancellationLost=N`, how often the unit's current run (its invocation) logged that. */
+export const cancellationProbe = (unit: string) =>
+  `rc_inv=$(systemctl show -p InvocationID --value ${quote(unit)}); [ -z "$rc_inv" ] || ` +
+  `echo "CancellationLost=$(journalctl _SYSTEMD_INVOCATION_ID="$rc_inv" -o cat --no-pager 2>/dev/null | grep -cF ${quote(CANCELLATION_LOST)})"`;
+
+/** Why a worker whose run logged it is restarted. */
+export const cancellationLost = `its cancellation watcher gave up while its server was unreachable ('${CANCELLATION_LOST}' in its journal since it started): only a restart restores cancellation`;
 
 /** What a worker started without --name calls itself (workers/base.py: f"{type(self).__name__} {uuid4()}"). */
 const ANONYMOUS = /^[A-Za-z]+Worker [0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;

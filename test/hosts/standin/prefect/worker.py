@@ -100,7 +100,9 @@ def watch_cancellations(pool, processes, stop):
         except (client.Unreachable, client.ApiError):
             failing_since = failing_since or time.monotonic()
             if time.monotonic() - failing_since > give_up:
-                print("Cancellation observer failed to reconnect; flow run cancellation will fail", file=sys.stderr, flush=True)
+                # The words of _internal/observers.py's _handle_polling_task_done, logged at ERROR.
+                print("Cancellation polling task failed. Execution will continue, but flow run cancellation will fail.",
+                      file=sys.stderr, flush=True)
                 return
             continue
         for run in cancelling:
