@@ -99,6 +99,17 @@ describe('one Prefect across many hosts: examples/fleet on three test hosts', ()
       .sort((x, y) => x.expected_start_time.localeCompare(y.expected_start_time));
   };
   const minutesOf = (runs: { expected_start_time: string }[]) => runs.map((r) => new Date(r.expected_start_time).getUTCMinutes());
+  /** check exits 2 with `title` on each worker host and nothing on the server host; its report, for more. */
+  const driftOnWorkersAlone = async (title: string) => {
+    const check = await reconcileJson(dir, 'check');
+    expect(check.code).toBe(2);
+    expect(check.hosts.map((h) => [h.host, h.actions.map((a) => a.title)])).toEqual([
+      ['prefect-server', []],
+      ['worker-1', [title]],
+      ['worker-2', [title]],
+    ]);
+    return check;
+  };
   const checkedOut = async (host: TestHost) =>
     (await ssh(host, 'git -C /home/daniel/projects/projections-v2 rev-parse HEAD')).stdout.trim();
 
@@ -285,13 +296,7 @@ describe('one Prefect across many hosts: examples/fleet on three test hosts', ()
       async () => (await poolWorkers()).filter((w) => anonymous.includes(w.name) && w.status === 'OFFLINE').length === 2,
       10_000,
     );
-    const check = await reconcileJson(dir, 'check');
-    expect(check.code).toBe(2);
-    expect(check.hosts.map((h) => [h.host, h.actions.map((a) => a.title)])).toEqual([
-      ['prefect-server', []],
-      ['worker-1', ['2 OFFLINE worker records without a name in pool projections-local']],
-      ['worker-2', ['2 OFFLINE worker records without a name in pool projections-local']],
-    ]);
+    await driftOnWorkersAlone('2 OFFLINE worker records without a name in pool projections-local');
     const applied = await reconcileJson(dir, 'apply');
     expect(applied.code, JSON.stringify(applied.hosts.map((h) => [h.host, h.error]))).toBe(0);
     expect((await poolWorkers()).map((w) => w.name).sort()).toEqual(['worker-1', 'worker-2']);
@@ -326,13 +331,7 @@ describe('one Prefect across many hosts: examples/fleet on three test hosts', ()
     await waitFor(async () => (await onlineWorkers()).length === 2, 60_000);
     // Down for longer than the workers' cancellation watchers bear (4 s here, about 30 s in Prefect):
     // ONLINE and healthy again, each must restart to cancel runs again; check says so, and apply does it.
-    const after = await reconcileJson(dir, 'check');
-    expect(after.code).toBe(2);
-    expect(after.hosts.map((h) => [h.host, h.actions.map((a) => a.title)])).toEqual([
-      ['prefect-server', []],
-      ['worker-1', ['restart prefect-worker.service']],
-      ['worker-2', ['restart prefect-worker.service']],
-    ]);
+    await driftOnWorkersAlone('restart prefect-worker.service');
     const repaired = await reconcileJson(dir, 'apply');
     expect(repaired.code, JSON.stringify(repaired.hosts.map((h) => [h.host, h.error]))).toBe(0);
     expect((await reconcile(dir, 'check')).code).toBe(0);
@@ -430,13 +429,7 @@ describe('one Prefect across many hosts: examples/fleet on three test hosts', ()
     // It runs to its end (a worker's restart would end it too: wait for it, as for any run in flight).
     await waitFor(async () => !['RUNNING', 'CANCELLING'].includes(await stateTypeOf(lost)), 30_000);
     // Each worker is ONLINE and healthy, yet check finds what its journal says since it started: drift, a restart each.
-    const check = await reconcileJson(dir, 'check');
-    expect(check.code).toBe(2);
-    expect(check.hosts.map((h) => [h.host, h.actions.map((a) => a.title)])).toEqual([
-      ['prefect-server', []],
-      ['worker-1', ['restart prefect-worker.service']],
-      ['worker-2', ['restart prefect-worker.service']],
-    ]);
+    const check = await driftOnWorkersAlone('restart prefect-worker.service');
     for (const w of check.hosts.slice(1)) expect(w.actions[0]!.because).toContain("'flow run cancellation will fail' in its journal");
     const repaired = await reconcileJson(dir, 'apply');
     expect(repaired.code, JSON.stringify(repaired.hosts.map((h) => [h.host, h.error]))).toBe(0);
